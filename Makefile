@@ -1,0 +1,40 @@
+# Two commands for a fresh machine: `make demo` (install, fetch the model, complete a sample
+# file) and `make test` (install, fetch the models, lint, type-check, run every test).
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+DEMO_FILE := docs/demo/primes.py
+DEMO_AT := $(DEMO_FILE):16:12
+
+.PHONY: install models demo test unit lint clean
+
+$(BIN)/enclave: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(BIN)/enclave
+
+models: install
+	$(BIN)/enclave model fetch --size 0.5b
+	$(BIN)/enclave model fetch --size 1.5b
+
+demo: install
+	$(BIN)/enclave model fetch --size 1.5b
+	@echo "--- completing $(DEMO_AT) with the default model:"
+	$(BIN)/enclave complete $(DEMO_AT)
+
+lint: install
+	$(BIN)/ruff check lsp_server tests bench
+	$(BIN)/ruff format --check lsp_server tests bench
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+test: models lint
+	$(BIN)/pytest -ra
+
+clean:
+	rm -rf $(VENV) build *.egg-info

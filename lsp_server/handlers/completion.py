@@ -1,0 +1,32 @@
+"""textDocument/completion for clients without inline completion: the same suggestion as one
+item."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from lsp_server.context.documents import Position
+
+if TYPE_CHECKING:
+    from lsp_server.server import EnclaveServer
+
+
+async def completion(ls: EnclaveServer, params: types.CompletionParams) -> types.CompletionList:
+    pos = Position(params.position.line, params.position.character)
+    outcome = await ls.session.complete(params.text_document.uri, pos)
+    if not outcome.text:
+        return types.CompletionList(is_incomplete=True, items=[])
+    first_line = outcome.text.strip().split("\n", 1)[0]
+    item = types.CompletionItem(
+        label=first_line[:60] or outcome.text[:60],
+        kind=types.CompletionItemKind.Text,
+        detail="Enclave",
+        text_edit=types.TextEdit(types.Range(params.position, params.position), outcome.text),
+        insert_text_format=types.InsertTextFormat.PlainText,
+        filter_text=first_line,
+        sort_text="0",
+    )
+    # Incomplete: the next keystroke must ask again, the suggestion depends on it.
+    return types.CompletionList(is_incomplete=True, items=[item])

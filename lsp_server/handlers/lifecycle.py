@@ -1,0 +1,82 @@
+"""initialize, initialized, workspace/didChangeConfiguration, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from lsp_server import log
+from lsp_server.model.supervisor import ModelState
+from lsp_server.settings import parse_settings
+
+if TYPE_CHECKING:
+    from lsp_server.server import EnclaveServer
+
+logger = logging.getLogger(__name__)
+
+
+def _apply_settings(ls: EnclaveServer, raw: Any) -> None:
+    settings, warnings = parse_settings(raw, ls.session.settings)
+    ls.session.settings = settings
+    log.configure(settings.log.level, settings.log.file)
+    for warning in warnings:
+        logger.warning("%s", warning)
+        ls.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Warning, message=warning)
+        )
+
+
+def initialize(ls: EnclaveServer, params: types.InitializeParams) -> None:
+    ls.session.pending_init_options = params.initialization_options
+
+
+def initialized(ls: EnclaveServer, params: types.InitializedParams) -> None:
+    _apply_settings(ls, ls.session.pending_init_options)
+    ls.session.on_model_state = _progress_reporter(ls)
+    ls.session.start_model()
+
+
+def did_change_configuration(ls: EnclaveServer, params: types.DidChangeConfigurationParams) -> None:
+    _apply_settings(ls, params.settings)
+    ls.session.start_model()
+
+
+async def shutdown(ls: EnclaveServer, params: None) -> None:
+    await ls.session.shutdown()
+
+
+def _progress_reporter(ls: EnclaveServer) -> Callable[[ModelState, str], None]:
+    """Work-done progress for model loading, when the client supports it."""
+    window = ls.client_capabilities.window
+    if window is None or not window.work_done_progress:
+        return lambda state, reason: None
+    current: list[tuple[asyncio.Event, list[str], asyncio.Task[None]]] = []
+
+    async def run(done: asyncio.Event, final: list[str], reason: str) -> None:
+        token = f"enclave-load-{uuid.uuid4()}"
+        try:
+            await ls.work_done_progress.create_async(token)
+        except Exception:  # the client may refuse; loading goes on regardless
+            logger.debug("client refused a progress token")
+            return
+        ls.work_done_progress.begin(
+            token, types.WorkDoneProgressBegin(title="Enclave", message=reason)
+        )
+        await done.wait()
+        ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=final[0]))
+
+    def on_state(state: ModelState, reason: str) -> None:
+        if state is ModelState.LOADING and not current:
+            done, final = asyncio.Event(), [""]
+            current.append((done, final, asyncio.ensure_future(run(done, final, reason))))
+        elif state is not ModelState.LOADING and current:
+            done, final, _ = current.pop()
+            final[0] = reason
+            done.set()
+
+    return on_state

@@ -1,0 +1,72 @@
+"""Messages between the language server and its model worker process (JSON lines).
+
+Kept in one place so the two sides cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CompletionJob:
+    """A fill-in-the-middle request. The worker builds the prompt itself because only it has
+    the model's tokenizer, so the budget is counted in the model's own tokens."""
+
+    prefix: str
+    suffix: str
+    path: str = ""
+    extra_context: str = ""
+    budget: int = 640
+    max_tokens: int = 48
+    stop: tuple[str, ...] = ()
+    deadline_s: float = 30.0
+
+    def to_message(self, job_id: int) -> dict[str, Any]:
+        msg = asdict(self)
+        msg.update(op="complete", id=job_id, stop=list(self.stop))
+        return msg
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    evaluated_tokens: int = 0
+    generated_tokens: int = 0
+    stop_reason: str = ""  # stop | eos | length | cancelled | deadline
+    prompt_ms: float = 0.0
+    generate_ms: float = 0.0
+    queued_ms: float = 0.0
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> GenerationStats:
+        known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    text: str
+    stats: GenerationStats = field(default_factory=GenerationStats)
+    prompt_head: str = ""  # first characters of the prompt, for debug logs only
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: str
+    architecture: str
+    template: str
+    context_length: int
+    load_ms: float
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ModelInfo:
+        return cls(
+            path=str(raw.get("path", "")),
+            architecture=str(raw.get("architecture", "")),
+            template=str(raw.get("template", "")),
+            context_length=int(raw.get("context_length", 0)),
+            load_ms=float(raw.get("load_ms", 0.0)),
+        )

@@ -1,0 +1,252 @@
+"""Owns the model worker process: starts it, talks to it, restarts it with backoff.
+
+The event loop never blocks on the worker: commands are small writes to a pipe, and a reader
+thread hands each event back to the loop with call_soon_threadsafe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import itertools
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lsp_server.errors import GenerationCancelled, ModelUnavailable
+from lsp_server.model.protocol import CompletionJob, GenerationResult, GenerationStats, ModelInfo
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+# This many crashes inside CRASH_WINDOW_S and the supervisor gives up until told to restart.
+MAX_CRASHES = 5
+CRASH_WINDOW_S = 300.0
+
+
+class ModelState(enum.Enum):
+    STOPPED = "stopped"
+    LOADING = "loading"
+    READY = "ready"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    path: str
+    n_ctx: int
+    threads: int
+
+
+StateListener = Callable[[ModelState, str], None]
+
+
+class WorkerSupervisor:
+    """A `ModelBackend` backed by the local worker process."""
+
+    def __init__(self, on_state: StateListener, env: dict[str, str] | None = None) -> None:
+        self._on_state = on_state
+        self._env = env
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[GenerationResult]] = {}
+        self._proc: subprocess.Popen[str] | None = None
+        self._spec: LoadSpec | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._crashes: deque[float] = deque()
+        self._restart_handle: asyncio.TimerHandle | None = None
+        self._ready_waiters: list[asyncio.Future[None]] = []
+        self.state = ModelState.STOPPED
+        self.reason = ""
+        self.info: ModelInfo | None = None
+        self.recent: deque[GenerationStats] = deque(maxlen=50)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self, spec: LoadSpec) -> None:
+        """Start (or restart with a new model) the worker. Returns at once; loading goes on in
+        the worker and ends with a state change to READY or ERROR."""
+        self._loop = asyncio.get_running_loop()
+        self._spec = spec
+        self._crashes.clear()
+        self._stop_process()
+        self._spawn()
+
+    def _spawn(self) -> None:
+        assert self._spec is not None
+        env = dict(os.environ if self._env is None else self._env)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "lsp_server.model.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,  # the worker's own logs go where ours go
+            text=True,
+            encoding="utf-8",
+            env=env,
+            bufsize=1,
+        )
+        proc = self._proc
+        threading.Thread(target=self._read_events, args=(proc,), daemon=True).start()
+        self._set_state(ModelState.LOADING, f"loading {os.path.basename(self._spec.path)}")
+        self._send(
+            {
+                "op": "load",
+                "path": self._spec.path,
+                "n_ctx": self._spec.n_ctx,
+                "threads": self._spec.threads,
+            }
+        )
+
+    async def stop(self) -> None:
+        if self._restart_handle:
+            self._restart_handle.cancel()
+        proc, self._proc = self._proc, None  # detached first: its exit is not a crash
+        if proc is not None and proc.poll() is None:
+            self._send({"op": "shutdown"}, proc)
+            try:
+                await asyncio.wait_for(asyncio.to_thread(proc.wait), 2.0)
+            except TimeoutError:
+                proc.kill()
+        self._fail_pending(ModelUnavailable("the model worker was stopped"))
+        self._set_state(ModelState.STOPPED, "stopped")
+
+    def _stop_process(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        self._fail_pending(ModelUnavailable("the model worker was restarted"))
+
+    # -- requests ---------------------------------------------------------------------------
+
+    async def complete(self, job: CompletionJob) -> GenerationResult:
+        """Run a FIM job. Cancelling the awaiting task cancels the job in the worker."""
+        if self.state is not ModelState.READY:
+            raise ModelUnavailable(self.reason or f"model {self.state.value}")
+        assert self._loop is not None
+        job_id = next(self._ids)
+        fut: asyncio.Future[GenerationResult] = self._loop.create_future()
+        self._pending[job_id] = fut
+        self._send(job.to_message(job_id))
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            self._send({"op": "cancel", "id": job_id})
+            raise
+        finally:
+            self._pending.pop(job_id, None)
+
+    async def wait_ready(self, timeout: float) -> bool:
+        """For tools and tests: wait until the model is loaded (or failed)."""
+        if self.state in (ModelState.READY, ModelState.ERROR):
+            return self.ready
+        assert self._loop is not None
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._ready_waiters.append(fut)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(fut, timeout)
+        return self.ready
+
+    @property
+    def ready(self) -> bool:
+        return self.state is ModelState.READY
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _send(self, msg: dict[str, Any], proc: subprocess.Popen[str] | None = None) -> None:
+        proc = proc or self._proc
+        if proc is None or proc.stdin is None:
+            return
+        try:
+            proc.stdin.write(json.dumps(msg, ensure_ascii=False) + "\n")
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            logger.warning("model worker pipe closed while sending %s", msg.get("op"))
+
+    def _read_events(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None and self._loop is not None
+        loop = self._loop
+        for line in proc.stdout:
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                logger.warning("model worker wrote an unreadable line")
+                continue
+            loop.call_soon_threadsafe(self._on_event, proc, event)
+        code = proc.wait()
+        loop.call_soon_threadsafe(self._on_exit, proc, code)
+
+    def _on_event(self, proc: subprocess.Popen[str], event: dict[str, Any]) -> None:
+        if proc is not self._proc:
+            return  # a late event from a replaced worker
+        kind = event.get("event")
+        if kind == "ready":
+            self.info = ModelInfo.from_dict(event.get("info", {}))
+            logger.info(
+                "model ready: %s (%s, template %s) in %.1f s",
+                os.path.basename(self.info.path),
+                self.info.architecture,
+                self.info.template,
+                self.info.load_ms / 1000,
+            )
+            self._set_state(ModelState.READY, "ready")
+        elif kind == "load_failed":
+            message = str(event.get("message", "unknown error"))
+            logger.error("model failed to load: %s", message)
+            self._set_state(ModelState.ERROR, f"model failed to load: {message}")
+        elif kind in ("result", "error"):
+            fut = self._pending.get(int(event.get("id", -1)))
+            if kind == "result":
+                stats = GenerationStats.from_dict(event.get("stats", {}))
+                self.recent.append(stats)
+                result = GenerationResult(str(event.get("text", "")), stats)
+                if fut is not None and not fut.done():
+                    if stats.stop_reason == "cancelled":
+                        fut.set_exception(GenerationCancelled("cancelled"))
+                    else:
+                        fut.set_result(result)
+            elif fut is not None and not fut.done():
+                fut.set_exception(ModelUnavailable(str(event.get("message", "worker error"))))
+
+    def _on_exit(self, proc: subprocess.Popen[str], code: int) -> None:
+        if proc is not self._proc:
+            return
+        self._proc = None
+        self._fail_pending(ModelUnavailable(f"the model worker stopped (exit code {code})"))
+        now = time.monotonic()
+        self._crashes.append(now)
+        while self._crashes and now - self._crashes[0] > CRASH_WINDOW_S:
+            self._crashes.popleft()
+        if len(self._crashes) >= MAX_CRASHES:
+            self._set_state(
+                ModelState.ERROR,
+                f"the model worker crashed {len(self._crashes)} times; completions are off "
+                "until the settings change or the server restarts",
+            )
+            return
+        delay = BACKOFF_S[min(len(self._crashes) - 1, len(BACKOFF_S) - 1)]
+        logger.error("model worker exited with code %s; restarting in %.1f s", code, delay)
+        self._set_state(ModelState.LOADING, f"model worker crashed (exit code {code}); restarting")
+        assert self._loop is not None
+        self._restart_handle = self._loop.call_later(delay, self._spawn)
+
+    def _fail_pending(self, exc: Exception) -> None:
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(exc)
+
+    def _set_state(self, state: ModelState, reason: str) -> None:
+        self.state, self.reason = state, reason
+        if state in (ModelState.READY, ModelState.ERROR):
+            for fut in self._ready_waiters:
+                if not fut.done():
+                    fut.set_result(None)
+            self._ready_waiters.clear()
+        self._on_state(state, reason)

@@ -1,0 +1,353 @@
+"""The model worker: a separate process that owns the one Llama object.
+
+Run as `python -m lsp_server.model.worker`. It reads JSON-line commands on stdin and writes
+JSON-line events on a private duplicate of stdout; fd 1 itself is pointed at stderr so native
+log output can never corrupt the channel. A native abort here kills only this process; the
+server's supervisor restarts it.
+
+One job runs at a time. A reader thread takes commands while a job runs, so a cancel takes
+effect between two prompt chunks or two generated tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import IO, Any, Protocol
+
+from lsp_server.model.protocol import GenerationStats
+from lsp_server.prompts.fim import FimTemplate, PromptParts, build_prompt, detect_template
+
+logger = logging.getLogger("enclave.worker")
+
+# Prompt evaluation runs in chunks so a cancel or deadline is seen within one chunk.
+PREFILL_CHUNK = 64
+# Room kept free in the context for the generated tokens and template tokens.
+CONTEXT_MARGIN = 32
+
+StopCheck = Callable[[], str | None]
+
+
+@dataclass
+class Generated:
+    text: str
+    stats: GenerationStats
+
+
+class Engine(Protocol):
+    template: FimTemplate
+    context_length: int
+
+    def info(self) -> dict[str, Any]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def generate(
+        self, prompt: str, max_tokens: int, stop: Sequence[str], should_stop: StopCheck
+    ) -> Generated: ...
+
+
+class LlamaEngine:
+    """llama-cpp-python, greedy decoding, with the evaluated prefix kept between jobs."""
+
+    def __init__(self, path: str, n_ctx: int, threads: int) -> None:
+        from llama_cpp import Llama  # imported here: the fake engine must not need it
+
+        started = time.monotonic()
+        self.path = path
+        self.llm = Llama(
+            model_path=path,
+            n_ctx=n_ctx,
+            n_threads=threads or os.cpu_count() or 2,
+            n_batch=512,
+            verbose=False,
+        )
+        self.load_ms = (time.monotonic() - started) * 1000
+        self.context_length = self.llm.n_ctx()
+        meta = self.llm.metadata or {}
+        self.architecture = str(meta.get("general.architecture", ""))
+        self.template = detect_template(self.architecture, self._is_single_token)
+        self.stop_ids = {self.llm.token_eos()}
+        for text in self.template.stop:
+            ids = self.llm.tokenize(text.encode(), add_bos=False, special=True)
+            if len(ids) == 1:
+                self.stop_ids.add(ids[0])
+
+    def _is_single_token(self, text: str) -> bool:
+        ids = self.llm.tokenize(text.encode(), add_bos=False, special=True)
+        if len(ids) != 1:
+            return False
+        return bool(self.llm.detokenize(ids, special=True) == text.encode())
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "architecture": self.architecture,
+            "template": self.template.name,
+            "context_length": self.context_length,
+            "load_ms": self.load_ms,
+        }
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode(), add_bos=False, special=True))
+
+    def generate(
+        self, prompt: str, max_tokens: int, stop: Sequence[str], should_stop: StopCheck
+    ) -> Generated:
+        llm = self.llm
+        tokens = llm.tokenize(prompt.encode(), add_bos=True, special=True)
+        limit = self.context_length - CONTEXT_MARGIN
+        if len(tokens) > limit:
+            # The budget should prevent this; keep the end, which holds the FIM markers.
+            tokens = tokens[-limit:]
+        max_tokens = max(1, min(max_tokens, self.context_length - len(tokens) - 1))
+
+        t0 = time.monotonic()
+        cached = list(llm.input_ids[: llm.n_tokens])
+        reused = 0
+        for a, b in zip(cached, tokens, strict=False):
+            if a != b:
+                break
+            reused += 1
+        reused = min(reused, len(tokens) - 1)  # the last prompt token is evaluated by generate()
+        llm.n_tokens = reused
+        evaluated = 0
+        reason: str | None = None
+        for start in range(reused, len(tokens) - 1, PREFILL_CHUNK):
+            reason = should_stop()
+            if reason:
+                break
+            chunk = tokens[start : min(start + PREFILL_CHUNK, len(tokens) - 1)]
+            llm.eval(chunk)
+            evaluated += len(chunk)
+        t1 = time.monotonic()
+
+        out = bytearray()
+        text = ""
+        generated = 0
+        if reason is None:
+            reason = "length"
+            for token in llm.generate(tokens, top_k=1, temp=0.0, repeat_penalty=1.0):
+                if generated == 0:
+                    evaluated += 1
+                if token in self.stop_ids:
+                    reason = "eos"
+                    break
+                generated += 1
+                out += llm.detokenize([token])
+                text = out.decode("utf-8", errors="ignore")
+                hit = _first_stop(text, stop)
+                if hit is not None:
+                    text = text[:hit]
+                    reason = "stop"
+                    break
+                if generated >= max_tokens:
+                    break
+                check = should_stop()
+                if check:
+                    reason = check
+                    break
+        stats = GenerationStats(
+            prompt_tokens=len(tokens),
+            reused_tokens=reused,
+            evaluated_tokens=evaluated,
+            generated_tokens=generated,
+            stop_reason=reason,
+            prompt_ms=(t1 - t0) * 1000,
+            generate_ms=(time.monotonic() - t1) * 1000,
+        )
+        return Generated(text, stats)
+
+
+class FakeEngine:
+    """A scripted engine for protocol tests (ENCLAVE_FAKE_MODEL): it writes a fixed answer one
+    character per 'token', with a delay, and honours cancellation like the real one."""
+
+    def __init__(self, script: dict[str, Any]) -> None:
+        time.sleep(float(script.get("load_s", 0.0)))
+        if script.get("fail_load"):
+            raise RuntimeError(str(script["fail_load"]))
+        self.answer = str(script.get("text", "return 42\n"))
+        self.delay = float(script.get("token_s", 0.01))
+        self.context_length = 4096
+        self.template = detect_template("qwen2", lambda t: t.startswith("<|fim_"))
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "path": "fake",
+            "architecture": "fake",
+            "template": self.template.name,
+            "context_length": self.context_length,
+            "load_ms": 0.0,
+        }
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4 + 1
+
+    def generate(
+        self, prompt: str, max_tokens: int, stop: Sequence[str], should_stop: StopCheck
+    ) -> Generated:
+        if "ENCLAVE_CRASH" in prompt:
+            os.abort()  # stands in for a native assert in llama.cpp
+        text = ""
+        reason = "length"
+        for ch in self.answer[:max_tokens]:
+            check = should_stop()
+            if check:
+                reason = check
+                break
+            time.sleep(self.delay)
+            text += ch
+            hit = _first_stop(text, stop)
+            if hit is not None:
+                text, reason = text[:hit], "stop"
+                break
+        else:
+            reason = "eos"
+        stats = GenerationStats(
+            prompt_tokens=self.count_tokens(prompt),
+            generated_tokens=len(text),
+            stop_reason=reason,
+        )
+        return Generated(text, stats)
+
+
+def _first_stop(text: str, stop: Sequence[str]) -> int | None:
+    hits = [i for s in stop if s and (i := text.find(s)) >= 0]
+    return min(hits) if hits else None
+
+
+class Worker:
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.out_lock = threading.Lock()
+        self.inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.cancelled: set[int] = set()
+        self.cancel_lock = threading.Lock()
+        self.engine: Engine | None = None
+
+    def send(self, **event: Any) -> None:
+        line = json.dumps(event, ensure_ascii=False)
+        with self.out_lock:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def read_commands(self, stream: IO[str]) -> None:
+        for line in stream:
+            try:
+                msg = json.loads(line)
+            except json.JSONDecodeError:
+                logger.error("worker: unreadable command dropped")
+                continue
+            if msg.get("op") == "cancel":
+                with self.cancel_lock:
+                    self.cancelled.add(int(msg["id"]))
+            else:
+                self.inbox.put(msg)
+        self.inbox.put(None)  # the server went away
+
+    def is_cancelled(self, job_id: int) -> bool:
+        with self.cancel_lock:
+            return job_id in self.cancelled
+
+    def run(self) -> None:
+        while (msg := self.inbox.get()) is not None:
+            op = msg.get("op")
+            if op == "shutdown":
+                break
+            if op == "load":
+                self.load(msg)
+            elif op in ("complete", "generate"):
+                self.job(msg)
+
+    def load(self, msg: dict[str, Any]) -> None:
+        try:
+            fake = os.environ.get("ENCLAVE_FAKE_MODEL")
+            if fake:
+                self.engine = FakeEngine(json.loads(fake))
+            else:
+                self.engine = LlamaEngine(
+                    str(msg["path"]), int(msg.get("n_ctx", 4096)), int(msg.get("threads", 0))
+                )
+        except Exception as exc:  # any load failure is reported, not fatal to the worker
+            logger.exception("worker: model load failed")
+            self.send(event="load_failed", message=f"{type(exc).__name__}: {exc}")
+            return
+        self.send(event="ready", info=self.engine.info())
+
+    def job(self, msg: dict[str, Any]) -> None:
+        job_id = int(msg["id"])
+        received = time.monotonic()
+        deadline = received + float(msg.get("deadline_s", 30.0))
+        if self.engine is None:
+            self.send(event="error", id=job_id, message="model not loaded")
+            return
+
+        def should_stop() -> str | None:
+            if self.is_cancelled(job_id):
+                return "cancelled"
+            if time.monotonic() > deadline:
+                return "deadline"
+            return None
+
+        try:
+            if should_stop() == "cancelled":
+                result = Generated("", GenerationStats(stop_reason="cancelled"))
+            else:
+                prompt = self.prompt_for(msg)
+                result = self.engine.generate(
+                    prompt, int(msg.get("max_tokens", 48)), list(msg.get("stop", [])), should_stop
+                )
+        except Exception as exc:
+            logger.exception("worker: generation failed")
+            self.send(event="error", id=job_id, message=f"{type(exc).__name__}: {exc}")
+            return
+        finally:
+            with self.cancel_lock:
+                self.cancelled.discard(job_id)
+        self.send(event="result", id=job_id, text=result.text, stats=asdict(result.stats))
+
+    def prompt_for(self, msg: dict[str, Any]) -> str:
+        assert self.engine is not None
+        if msg["op"] == "generate":
+            return str(msg["prompt"])
+        engine = self.engine
+        budget = min(
+            int(msg.get("budget", 640)),
+            engine.context_length - int(msg.get("max_tokens", 48)) - CONTEXT_MARGIN,
+        )
+        parts = PromptParts(
+            prefix=str(msg.get("prefix", "")),
+            suffix=str(msg.get("suffix", "")),
+            path=str(msg.get("path", "")),
+            extra_context=str(msg.get("extra_context", "")),
+        )
+        built = build_prompt(engine.template, parts, engine.count_tokens, budget)
+        return built.text
+
+
+def main() -> None:
+    # Keep a private handle on the real stdout for the protocol, then send fd 1 to stderr.
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    logging.basicConfig(
+        level=os.environ.get("ENCLAVE_WORKER_LOG", "WARNING"),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    worker = Worker(out)
+    stdin = open(sys.stdin.fileno(), encoding="utf-8", closefd=False)  # noqa: SIM115
+    threading.Thread(target=worker.read_commands, args=(stdin,), daemon=True).start()
+    worker.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+"""Fill-in-the-middle prompts: pick a model family's format and fit the code around the cursor
+into a token budget.
+
+The formats are data (fim_templates.json); this module only interprets them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES_RESOURCE = "fim_templates.json"
+FALLBACK_NAME = "prefix-only"
+
+# One pass over the template, so braces inside inserted code are never re-interpreted.
+_PLACEHOLDER = re.compile(r"\{(prefix|suffix|path|content|repo)\}")
+
+
+def _render(template: str, values: Mapping[str, str]) -> str:
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+@dataclass(frozen=True)
+class MultiFileFormat:
+    """How a family writes several files into one prompt (repository-level context)."""
+
+    repo_name_token: str
+    file_sep_token: str
+    repo_header: str  # uses {repo}
+    file: str  # uses {path} and {content}
+
+    def render_repo_header(self, repo: str) -> str:
+        return _render(self.repo_header, {"repo": repo})
+
+    def render_file(self, path: str, content: str) -> str:
+        return _render(self.file, {"path": path, "content": content})
+
+
+@dataclass(frozen=True)
+class FimTemplate:
+    """One model family's prompt format, as read from fim_templates.json."""
+
+    name: str
+    architectures: tuple[str, ...]  # empty: any architecture
+    token_sets: tuple[tuple[str, ...], ...]  # one set fully present is enough; empty: no rule
+    fim: str  # uses {prefix} and optionally {suffix}
+    file_header: str  # uses {path}; put before the FIM part when the path is known
+    stop: tuple[str, ...]
+    multi_file: MultiFileFormat | None = None
+
+    @property
+    def supports_suffix(self) -> bool:
+        return "{suffix}" in self.fim
+
+    @property
+    def is_fallback(self) -> bool:
+        return not self.token_sets
+
+    def matches(self, architecture: str, has_token: Callable[[str], bool]) -> bool:
+        if self.architectures and architecture.lower() not in self.architectures:
+            return False
+        return any(all(has_token(t) for t in token_set) for token_set in self.token_sets)
+
+    def render(self, prefix: str, suffix: str, path: str = "") -> str:
+        head = _render(self.file_header, {"path": path}) if path and self.file_header else ""
+        return head + _render(self.fim, {"prefix": prefix, "suffix": suffix})
+
+
+def _str_list(value: Any, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{TEMPLATES_RESOURCE}: {what} must be a list of strings")
+    return tuple(value)
+
+
+def _parse_family(raw: Any) -> FimTemplate:
+    if not isinstance(raw, dict):
+        raise ValueError(f"{TEMPLATES_RESOURCE}: each family must be an object")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{TEMPLATES_RESOURCE}: a family has no name")
+    match = raw.get("match") or {}
+    if not isinstance(match, dict):
+        raise ValueError(f"{TEMPLATES_RESOURCE}: {name}: match must be an object")
+    archs = _str_list(match.get("architectures", []), f"{name}.match.architectures")
+    sets_raw = match.get("token_sets", [])
+    if not isinstance(sets_raw, list):
+        raise ValueError(f"{TEMPLATES_RESOURCE}: {name}.match.token_sets must be a list")
+    token_sets = tuple(_str_list(s, f"{name}.match.token_sets[]") for s in sets_raw)
+    fim = raw.get("fim")
+    if not isinstance(fim, str) or "{prefix}" not in fim:
+        raise ValueError(f"{TEMPLATES_RESOURCE}: {name}.fim must contain {{prefix}}")
+    file_header = raw.get("file_header", "")
+    if not isinstance(file_header, str):
+        raise ValueError(f"{TEMPLATES_RESOURCE}: {name}.file_header must be a string")
+    multi: MultiFileFormat | None = None
+    mf = raw.get("multi_file")
+    if mf is not None:
+        if not isinstance(mf, dict) or not all(
+            isinstance(mf.get(k), str)
+            for k in ("repo_name_token", "file_sep_token", "repo_header", "file")
+        ):
+            raise ValueError(f"{TEMPLATES_RESOURCE}: {name}.multi_file is incomplete")
+        multi = MultiFileFormat(
+            repo_name_token=mf["repo_name_token"],
+            file_sep_token=mf["file_sep_token"],
+            repo_header=mf["repo_header"],
+            file=mf["file"],
+        )
+    return FimTemplate(
+        name=name,
+        architectures=tuple(a.lower() for a in archs),
+        token_sets=token_sets,
+        fim=fim,
+        file_header=file_header,
+        stop=_str_list(raw.get("stop", []), f"{name}.stop"),
+        multi_file=multi,
+    )
+
+
+@functools.cache
+def _load() -> tuple[FimTemplate, ...]:
+    text = resources.files("lsp_server.prompts").joinpath(TEMPLATES_RESOURCE).read_text("utf-8")
+    data = json.loads(text)
+    families = data.get("families") if isinstance(data, dict) else None
+    if not isinstance(families, list):
+        raise ValueError(f"{TEMPLATES_RESOURCE}: missing 'families' list")
+    templates = tuple(_parse_family(f) for f in families)
+    if not any(t.name == FALLBACK_NAME and t.is_fallback for t in templates):
+        raise ValueError(f"{TEMPLATES_RESOURCE}: the '{FALLBACK_NAME}' fallback is missing")
+    return templates
+
+
+def load_templates() -> list[FimTemplate]:
+    """All families in match order (parsed once, then cached)."""
+    return list(_load())
+
+
+def get_template(name: str) -> FimTemplate:
+    for t in _load():
+        if t.name == name:
+            return t
+    raise KeyError(f"no FIM template named {name!r}")
+
+
+def detect_template(architecture: str, has_token: Callable[[str], bool]) -> FimTemplate:
+    """The first family whose rule matches the model, else the prefix-only fallback."""
+    for t in _load():
+        if not t.is_fallback and t.matches(architecture, has_token):
+            logger.debug("FIM template %s for architecture %s", t.name, architecture)
+            return t
+    logger.info("no FIM tokens found for architecture %s; using prefix-only prompts", architecture)
+    return get_template(FALLBACK_NAME)
+
+
+@dataclass(frozen=True)
+class PromptParts:
+    """The text around the cursor. extra_context is stable context (imports, the chain of
+    enclosing definitions) that goes first so a prompt cache can reuse it."""
+
+    prefix: str
+    suffix: str
+    path: str = ""
+    extra_context: str = ""
+
+
+@dataclass(frozen=True)
+class BuiltPrompt:
+    text: str
+    prefix_used: str  # the end of parts.prefix that made it in
+    suffix_used: str  # the start of parts.suffix that made it in
+    tokens_estimate: int
+    stop: tuple[str, ...]
+    context_used: str = ""  # the end of parts.extra_context that made it in
+
+
+def _split_keep(text: str) -> list[str]:
+    """Split on "\\n" keeping each newline on the line it ends ("a\\nb" -> ["a\\n", "b"])."""
+    lines = text.split("\n")
+    out = [line + "\n" for line in lines[:-1]]
+    out.append(lines[-1])
+    return out
+
+
+def _cut_left(text: str, count: Callable[[str], int], limit: int) -> str:
+    """Longest end of `text` that counts at most `limit` (binary search on the start)."""
+    lo, hi = 0, len(text)  # answer in [lo, hi]; text[hi:] == "" always fits
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if count(text[mid:]) <= limit:
+            hi = mid
+        else:
+            lo = mid + 1
+    return text[lo:]
+
+
+def _cut_right(text: str, count: Callable[[str], int], limit: int) -> str:
+    """Longest start of `text` that counts at most `limit`."""
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count(text[:mid]) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo]
+
+
+def build_prompt(
+    template: FimTemplate,
+    parts: PromptParts,
+    count_tokens: Callable[[str], int],
+    budget: int,
+    suffix_share: float = 0.25,
+    *,
+    min_prefix_share: float = 0.5,
+) -> BuiltPrompt:
+    """Fit the code around the cursor into `budget` model tokens and render the prompt.
+
+    Lines are cut whole: the prefix keeps its end, the suffix its start, and the cursor line is
+    always kept (cut by characters only if it alone is over budget). The suffix gets at most
+    `suffix_share` of the budget; what it leaves goes to the prefix. The prefix first gets up to
+    `min_prefix_share` of the budget, then extra_context (whole lines, dropped from its start)
+    if it fits, then the rest. Each line is counted once on its own and the counts are summed:
+    an approximation of tokenizing the joined text (merges across line ends are ignored), but
+    it never re-tokenizes the window. The template's own text is not charged to the budget.
+    """
+    count = count_tokens
+    budget = max(0, budget)
+
+    # The cursor line's left part is mandatory.
+    pre_lines = _split_keep(parts.prefix)
+    cursor_piece = pre_lines[-1]
+    t = count(cursor_piece)
+    if t > budget:
+        cursor_piece = _cut_left(cursor_piece, count, budget)
+        t = count(cursor_piece)
+    kept_prefix = [cursor_piece]  # nearest first
+    prefix_tokens = t
+    used = t
+
+    # Suffix: nearest lines first, within its share.
+    kept_suffix: list[str] = []
+    if template.supports_suffix and parts.suffix:
+        s_budget = max(0, min(int(budget * suffix_share), budget - used))
+        s_used = 0
+        for i, piece in enumerate(_split_keep_suffix(parts.suffix)):
+            t = count(piece)
+            if s_used + t > s_budget:
+                if i == 0:
+                    # The cursor line's right part stays, trimmed to what is left.
+                    piece = _cut_right(piece, count, s_budget - s_used)
+                    if piece:
+                        kept_suffix.append(piece)
+                        s_used += count(piece)
+                break
+            kept_suffix.append(piece)
+            s_used += t
+        used += s_used
+
+    # Prefix lines above the cursor, nearest first; each counted at most once.
+    idx = len(pre_lines) - 2
+    pending: int | None = None
+
+    def grow_prefix(limit_prefix: int) -> None:
+        nonlocal idx, pending, used, prefix_tokens
+        while idx >= 0:
+            if pending is None:
+                pending = count(pre_lines[idx])
+            if prefix_tokens + pending > limit_prefix or used + pending > budget:
+                return
+            kept_prefix.append(pre_lines[idx])
+            prefix_tokens += pending
+            used += pending
+            pending = None
+            idx -= 1
+
+    grow_prefix(int(budget * min_prefix_share))
+
+    kept_context: list[str] = []
+    if parts.extra_context:
+        for piece in reversed(_split_keep(parts.extra_context)):
+            if not piece:
+                continue
+            t = count(piece)
+            if used + t > budget:
+                break
+            kept_context.append(piece)
+            used += t
+
+    grow_prefix(budget)
+
+    prefix_used = "".join(reversed(kept_prefix))
+    suffix_used = "".join(kept_suffix)
+    context_used = "".join(reversed(kept_context))
+    context_block = context_used
+    if context_block and not context_block.endswith("\n"):
+        context_block += "\n"
+
+    text = template.render(context_block + prefix_used, suffix_used, parts.path)
+    scaffold = count(template.render("", "", parts.path))
+    return BuiltPrompt(
+        text=text,
+        prefix_used=prefix_used,
+        suffix_used=suffix_used,
+        tokens_estimate=scaffold + used,
+        stop=template.stop,
+        context_used=context_used,
+    )
+
+
+def _split_keep_suffix(text: str) -> list[str]:
+    """Split the suffix so each newline starts the next piece ("a\\nb" -> ["a", "\\nb"]):
+    the first piece is then exactly the rest of the cursor line."""
+    lines = text.split("\n")
+    return [lines[0], *("\n" + line for line in lines[1:])]

@@ -1,0 +1,124 @@
+"""All state of one server session: settings, open documents, the model, the status shown to
+the user. Handlers read and change state only through here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from lsp_server.context.documents import DocumentStore, Position
+from lsp_server.context.syntax import CompletionMode
+from lsp_server.errors import ModelError
+from lsp_server.features import completion
+from lsp_server.features.completion import CompletionOutcome
+from lsp_server.model import provision
+from lsp_server.model.protocol import CompletionJob, GenerationResult
+from lsp_server.model.scheduler import Scheduler
+from lsp_server.model.supervisor import LoadSpec, ModelState, WorkerSupervisor
+from lsp_server.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+STATUS_METHOD = "enclave/status"
+
+
+@dataclass(frozen=True)
+class Status:
+    """What `enclave/status` carries: the model's state and why the last answer was empty."""
+
+    state: str  # loading | ready | error | disabled
+    message: str
+    model: str = ""
+    lastEmptyReason: str = ""  # camelCase: protocol field name
+
+
+Notify = Callable[[str, Any], None]
+
+
+class Session:
+    def __init__(self, notify: Notify) -> None:
+        self.settings = Settings()
+        self.documents = DocumentStore()
+        self._notify = notify
+        self.model = WorkerSupervisor(self._on_model_state)
+        self.scheduler = Scheduler(self.model.complete)
+        self._last_status: Status | None = None
+        self._last_empty = ""
+        self._loaded_spec: LoadSpec | None = None
+        self.pending_init_options: Any = None
+        # Called on every model state change; the server uses it for work-done progress.
+        self.on_model_state: Callable[[ModelState, str], None] = lambda s, r: None
+
+    # -- model ------------------------------------------------------------------------------
+
+    def start_model(self) -> None:
+        """(Re)start the worker if the model settings changed. Never blocks on loading."""
+        cfg = self.settings.model
+        try:
+            path = provision.resolve(cfg.size, cfg.path)
+        except ModelError as exc:
+            logger.error("%s", exc)
+            self._loaded_spec = None
+            self.publish_status(Status("error", str(exc)))
+            return
+        spec = LoadSpec(str(path), cfg.contextLength, cfg.threads)
+        if spec == self._loaded_spec and self.model.state is not ModelState.STOPPED:
+            return
+        self._loaded_spec = spec
+        self.model.start(spec)
+
+    async def complete(self, uri: str, position: Position) -> CompletionOutcome:
+        """The inline completion at `position`, or an empty one with the reason published."""
+        doc = self.documents.get(uri)
+        if not self.settings.completion.enabled:
+            outcome = CompletionOutcome("", "completions are turned off", CompletionMode.NONE)
+        elif doc.desynced:
+            outcome = CompletionOutcome(
+                "", "document out of sync with the editor; reopen it", CompletionMode.NONE
+            )
+        else:
+            snap = doc.snapshot()
+
+            def submit(job: CompletionJob) -> Awaitable[GenerationResult]:
+                return self.scheduler.submit(uri, job)
+
+            outcome = await completion.complete(snap, position, self.settings.completion, submit)
+            if outcome.text and (uri not in self.documents or doc.version != snap.version):
+                outcome = CompletionOutcome("", "the document changed meanwhile", outcome.mode)
+        if outcome.text:
+            self.report_ok()
+        else:
+            self.report_empty(outcome.reason)
+        return outcome
+
+    def _on_model_state(self, state: ModelState, reason: str) -> None:
+        self.publish_status(Status(state.value, reason))
+        self.on_model_state(state, reason)
+
+    # -- status -----------------------------------------------------------------------------
+
+    def status(self) -> Status:
+        return self._last_status or Status(self.model.state.value, self.model.reason)
+
+    def publish_status(self, status: Status) -> None:
+        info = self.model.info
+        status = Status(status.state, status.message, info.path if info else "", self._last_empty)
+        if status != self._last_status:
+            self._last_status = status
+            self._notify(STATUS_METHOD, asdict(status))
+
+    def report_empty(self, reason: str) -> None:
+        """Say why a completion was empty (once per distinct reason in a row)."""
+        self._last_empty = reason
+        current = self.status()
+        self.publish_status(Status(current.state, current.message))
+
+    def report_ok(self) -> None:
+        self._last_empty = ""
+        current = self.status()
+        self.publish_status(Status(current.state, current.message))
+
+    async def shutdown(self) -> None:
+        await self.model.stop()

@@ -1,0 +1,98 @@
+"""Shared helpers for the end-to-end tests: the server command, waiting for the model, and
+asking the server for its status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+DATA = Path(__file__).parent / "data"
+SERVER_COMMAND = [sys.executable, "-m", "lsp_server", "serve", "--log-level", "debug"]
+
+
+def _make_fake_model() -> str:
+    """A file that passes the GGUF shape check (magic, size); the fake engine never reads it."""
+    path = Path(tempfile.gettempdir()) / "enclave-tests" / "fake-model.gguf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        f.write(b"GGUF\x03\x00\x00\x00")
+        f.truncate(2 << 20)  # sparse: no disk used
+    return str(path)
+
+
+FAKE_MODEL = _make_fake_model()
+
+
+def fake_env(**script: Any) -> dict[str, str]:
+    """Environment for a server whose worker runs the scripted fake engine."""
+    env = dict(os.environ)
+    env["ENCLAVE_FAKE_MODEL"] = json.dumps(script)
+    return env
+
+
+def real_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("ENCLAVE_FAKE_MODEL", None)
+    return env
+
+
+async def get_status(client: Any) -> dict[str, Any]:
+    result = await client.protocol.send_request_async("enclave/getStatus", {})
+    return _to_dict(result)
+
+
+def _to_dict(obj: Any) -> Any:
+    if hasattr(obj, "_asdict"):
+        return _to_dict(obj._asdict())
+    if isinstance(obj, dict):
+        return {k: _to_dict(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_to_dict(v) for v in obj]
+    if hasattr(obj, "__dict__") and not isinstance(obj, type):
+        return {k: _to_dict(v) for k, v in vars(obj).items()}
+    return obj
+
+
+async def wait_for_state(client: Any, states: set[str], timeout: float = 120.0) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        status = await get_status(client)
+        if status.get("state") in states:
+            return status
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"server never reached {states}: {status}")
+        await asyncio.sleep(0.1)
+
+
+def open_doc(client: Any, path: Path | str, text: str, language_id: str, version: int = 1) -> str:
+    uri = Path(path).resolve().as_uri() if not str(path).startswith("file:") else str(path)
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language_id, version, text))
+    )
+    return uri
+
+
+def inline_params(uri: str, line: int, character: int) -> types.InlineCompletionParams:
+    return types.InlineCompletionParams(
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Automatic
+        ),
+        text_document=types.TextDocumentIdentifier(uri),
+        position=types.Position(line, character),
+    )
+
+
+def end_of(text: str, marker: str) -> tuple[int, int]:
+    """(line, UTF-16 character) just after the first occurrence of `marker`."""
+    index = text.index(marker) + len(marker)
+    head = text[:index]
+    line = head.count("\n")
+    col = head[head.rfind("\n") + 1 :]
+    return line, len(col.encode("utf-16-le")) // 2

@@ -1,0 +1,154 @@
+"""End to end with the real local model: the server, its worker and llama.cpp, through a real
+LSP client. Most use the 0.5B model to keep CI short; one runs the 1.5B default.
+
+The models must have been provisioned (`enclave model fetch --size 0.5b` and `--size 1.5b`;
+`make test` does it)."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from lsp_server.context.documents import Document
+from lsp_server.context.syntax import count_error_nodes
+from lsp_server.model import provision
+from tests.conftest import (
+    DATA,
+    SERVER_COMMAND,
+    end_of,
+    get_status,
+    inline_params,
+    open_doc,
+    real_env,
+    wait_for_state,
+)
+
+pytestmark = pytest.mark.model
+
+CASES = [
+    # file, language id, text just before the cursor (first occurrence)
+    ("stats.py", "python", '"""Return the population standard deviation of values."""\n    '),
+    ("cart.ts", "typescript", "total(): number {\n    "),
+    ("shapes.go", "go", "Perimeter() float64 {\n\t"),
+]
+
+
+def require_model(size: str) -> None:
+    spec = provision.MODELS[size]
+    if not provision.verify(provision.model_path(spec), spec, quick=True).ok:
+        pytest.fail(f"model {size} not provisioned: run `enclave model fetch --size {size}`")
+
+
+def insert(text: str, marker: str, completion: str) -> str:
+    index = text.index(marker) + len(marker)
+    return text[:index] + completion + text[index:]
+
+
+def errors_in(path: Path, language_id: str, text: str) -> int:
+    doc = Document(path.as_uri(), language_id, 1, text)
+    assert doc.tree is not None
+    return count_error_nodes(doc.tree)
+
+
+def config(size: str) -> ClientServerConfig:
+    return ClientServerConfig(server_command=SERVER_COMMAND, server_env=real_env())
+
+
+async def start(client: LanguageClient, size: str, **completion: object) -> None:
+    require_model(size)
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            initialization_options={"model": {"size": size}, "completion": completion},
+        )
+    )
+    status = await wait_for_state(client, {"ready", "error"}, 180)
+    assert status["state"] == "ready", status
+
+
+@pytest_lsp.fixture(config=config("0.5b"))
+async def small(lsp_client: LanguageClient):
+    await start(lsp_client, "0.5b")
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.parametrize(("name", "language_id", "marker"), CASES)
+async def test_real_suggestion_parses(
+    small: LanguageClient, name: str, language_id: str, marker: str
+) -> None:
+    path = DATA / name
+    text = path.read_text()
+    uri = open_doc(small, path, text, language_id)
+    line, col = end_of(text, marker)
+    result = await small.text_document_inline_completion_async(inline_params(uri, line, col))
+    status = await get_status(small)
+    assert result.items, f"empty suggestion: {status['lastEmptyReason']}"
+    suggestion = result.items[0].insert_text
+    assert isinstance(suggestion, str) and suggestion.strip()
+    after = insert(text, marker, suggestion)
+    assert errors_in(path, language_id, after) == 0, after
+    if language_id == "python":
+        ast.parse(after)
+    stats = status["recent"][-1]
+    assert stats["generated_tokens"] > 0 and stats["prompt_tokens"] > 0
+
+
+async def test_real_cancellation_frees_the_worker(small: LanguageClient) -> None:
+    path = DATA / "stats.py"
+    text = path.read_text()
+    uri = open_doc(small, path, text, "python")
+    line, col = end_of(text, CASES[0][2])
+    params = inline_params(uri, line, col)
+    fut = asyncio.ensure_future(
+        small.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="real-cancel"
+        )
+    )
+    await asyncio.sleep(0.3)
+    small.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="real-cancel"))
+    with pytest.raises((JsonRpcException, asyncio.CancelledError)):
+        await asyncio.wait_for(fut, 10)
+    for _ in range(200):
+        recent = (await get_status(small))["recent"]
+        if recent and recent[-1]["stop_reason"] == "cancelled":
+            break
+        await asyncio.sleep(0.05)
+    assert recent[-1]["stop_reason"] == "cancelled", recent
+    # The next request is answered, with the prompt prefix evaluated before reused.
+    result = await small.text_document_inline_completion_async(params)
+    assert result.items
+    last = (await get_status(small))["recent"][-1]
+    assert last["stop_reason"] != "cancelled"
+
+
+@pytest_lsp.fixture(config=config("1.5b"))
+async def default_model(lsp_client: LanguageClient):
+    await start(lsp_client, "1.5b")
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.slow
+async def test_default_model_completes_python(default_model: LanguageClient) -> None:
+    path = DATA / "stats.py"
+    text = path.read_text()
+    uri = open_doc(default_model, path, text, "python")
+    line, col = end_of(text, CASES[0][2])
+    result = await default_model.text_document_inline_completion_async(
+        inline_params(uri, line, col)
+    )
+    assert result.items, (await get_status(default_model))["lastEmptyReason"]
+    suggestion = result.items[0].insert_text
+    assert isinstance(suggestion, str)
+    ast.parse(insert(text, CASES[0][2], suggestion))
+    status = await get_status(default_model)
+    assert status["modelInfo"]["template"].startswith("qwen")
+    assert status["modelInfo"]["path"].endswith("1.5b-instruct-q4_k_m.gguf")
