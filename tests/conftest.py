@@ -89,10 +89,13 @@ def inline_params(uri: str, line: int, character: int) -> types.InlineCompletion
     )
 
 
+def position_of(text: str, offset: int) -> tuple[int, int]:
+    """(line, UTF-16 character) of a str offset."""
+    head = text[:offset]
+    col = head[head.rfind("\n") + 1 :]
+    return head.count("\n"), len(col.encode("utf-16-le")) // 2
+
+
 def end_of(text: str, marker: str) -> tuple[int, int]:
     """(line, UTF-16 character) just after the first occurrence of `marker`."""
-    index = text.index(marker) + len(marker)
-    head = text[:index]
-    line = head.count("\n")
-    col = head[head.rfind("\n") + 1 :]
-    return line, len(col.encode("utf-16-le")) // 2
+    return position_of(text, text.index(marker) + len(marker))

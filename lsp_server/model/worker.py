@@ -54,10 +54,32 @@ class Engine(Protocol):
     ) -> Generated: ...
 
 
+def _disable_extra_buffer_types() -> None:
+    """Load weights without llama.cpp's extra buffer types (AMX / repacked layouts).
+
+    On CPUs that report AMX inside a VM, llama.cpp 0.3.36 repacks weights for AMX and then
+    segfaults in the first decode (seen on this project's build machines). Plain CPU buffers
+    work everywhere; Llama() exposes no parameter for this, so its defaults are wrapped."""
+    import llama_cpp.llama_cpp as native
+
+    original = native.llama_model_default_params
+    if getattr(original, "_enclave_patched", False):
+        return
+
+    def params() -> Any:
+        p = original()
+        p.use_extra_bufts = False
+        return p
+
+    params._enclave_patched = True  # type: ignore[attr-defined]
+    native.llama_model_default_params = params
+
+
 class LlamaEngine:
     """llama-cpp-python, greedy decoding, with the evaluated prefix kept between jobs."""
 
     def __init__(self, path: str, n_ctx: int, threads: int) -> None:
+        _disable_extra_buffer_types()
         from llama_cpp import Llama  # imported here: the fake engine must not need it
 
         started = time.monotonic()

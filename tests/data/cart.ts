@@ -16,6 +16,6 @@ export class Cart {
   }
 
   total(): number {
-    
+    <CURSOR>
   }
 }

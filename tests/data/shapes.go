@@ -14,5 +14,5 @@ func (c Circle) Area() float64 {
 
 // Perimeter returns the circumference of the circle.
 func (c Circle) Perimeter() float64 {
-	
+	<CURSOR>
 }

@@ -21,7 +21,7 @@ def variance(values: Sequence[float]) -> float:
 
 def stdev(values: Sequence[float]) -> float:
     """Return the population standard deviation of values."""
-
+    <CURSOR>
 
 def median(values: Sequence[float]) -> float:
     """Return the median of values."""

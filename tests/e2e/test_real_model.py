@@ -22,22 +22,26 @@ from lsp_server.model import provision
 from tests.conftest import (
     DATA,
     SERVER_COMMAND,
-    end_of,
     get_status,
     inline_params,
     open_doc,
+    position_of,
     real_env,
     wait_for_state,
 )
 
 pytestmark = pytest.mark.model
 
-CASES = [
-    # file, language id, text just before the cursor (first occurrence)
-    ("stats.py", "python", '"""Return the population standard deviation of values."""\n    '),
-    ("cart.ts", "typescript", "total(): number {\n    "),
-    ("shapes.go", "go", "Perimeter() float64 {\n\t"),
-]
+CURSOR = "<CURSOR>"
+# Each file marks the cursor with <CURSOR>, in an empty body (a multi-line completion).
+CASES = [("stats.py", "python"), ("cart.ts", "typescript"), ("shapes.go", "go")]
+
+
+def load_case(name: str) -> tuple[Path, str, int]:
+    """The file, its text without the marker, and the cursor's offset."""
+    path = DATA / name
+    marked = path.read_text()
+    return path, marked.replace(CURSOR, ""), marked.index(CURSOR)
 
 
 def require_model(size: str) -> None:
@@ -46,9 +50,8 @@ def require_model(size: str) -> None:
         pytest.fail(f"model {size} not provisioned: run `enclave model fetch --size {size}`")
 
 
-def insert(text: str, marker: str, completion: str) -> str:
-    index = text.index(marker) + len(marker)
-    return text[:index] + completion + text[index:]
+def insert(text: str, offset: int, completion: str) -> str:
+    return text[:offset] + completion + text[offset:]
 
 
 def errors_in(path: Path, language_id: str, text: str) -> int:
@@ -80,20 +83,17 @@ async def small(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-@pytest.mark.parametrize(("name", "language_id", "marker"), CASES)
-async def test_real_suggestion_parses(
-    small: LanguageClient, name: str, language_id: str, marker: str
-) -> None:
-    path = DATA / name
-    text = path.read_text()
+@pytest.mark.parametrize(("name", "language_id"), CASES)
+async def test_real_suggestion_parses(small: LanguageClient, name: str, language_id: str) -> None:
+    path, text, offset = load_case(name)
     uri = open_doc(small, path, text, language_id)
-    line, col = end_of(text, marker)
+    line, col = position_of(text, offset)
     result = await small.text_document_inline_completion_async(inline_params(uri, line, col))
     status = await get_status(small)
     assert result.items, f"empty suggestion: {status['lastEmptyReason']}"
     suggestion = result.items[0].insert_text
     assert isinstance(suggestion, str) and suggestion.strip()
-    after = insert(text, marker, suggestion)
+    after = insert(text, offset, suggestion)
     assert errors_in(path, language_id, after) == 0, after
     if language_id == "python":
         ast.parse(after)
@@ -102,10 +102,9 @@ async def test_real_suggestion_parses(
 
 
 async def test_real_cancellation_frees_the_worker(small: LanguageClient) -> None:
-    path = DATA / "stats.py"
-    text = path.read_text()
+    path, text, offset = load_case("stats.py")
     uri = open_doc(small, path, text, "python")
-    line, col = end_of(text, CASES[0][2])
+    line, col = position_of(text, offset)
     params = inline_params(uri, line, col)
     fut = asyncio.ensure_future(
         small.protocol.send_request_async(
@@ -138,17 +137,16 @@ async def default_model(lsp_client: LanguageClient):
 
 @pytest.mark.slow
 async def test_default_model_completes_python(default_model: LanguageClient) -> None:
-    path = DATA / "stats.py"
-    text = path.read_text()
+    path, text, offset = load_case("stats.py")
     uri = open_doc(default_model, path, text, "python")
-    line, col = end_of(text, CASES[0][2])
+    line, col = position_of(text, offset)
     result = await default_model.text_document_inline_completion_async(
         inline_params(uri, line, col)
     )
     assert result.items, (await get_status(default_model))["lastEmptyReason"]
     suggestion = result.items[0].insert_text
     assert isinstance(suggestion, str)
-    ast.parse(insert(text, CASES[0][2], suggestion))
+    ast.parse(insert(text, offset, suggestion))
     status = await get_status(default_model)
     assert status["modelInfo"]["template"].startswith("qwen")
     assert status["modelInfo"]["path"].endswith("1.5b-instruct-q4_k_m.gguf")
