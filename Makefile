@@ -25,9 +25,11 @@ demo: install
 	@echo "--- completing $(DEMO_AT) with the default model:"
 	$(BIN)/enclave complete $(DEMO_AT)
 
+LINTED := lsp_server tests $(wildcard bench)
+
 lint: install
-	$(BIN)/ruff check lsp_server tests bench
-	$(BIN)/ruff format --check lsp_server tests bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
 unit: install

@@ -12,25 +12,8 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from lsp_server import __version__
+from lsp_server.context.languages import lsp_language_id
 from lsp_server.errors import EnclaveError
-
-LANGUAGE_IDS = {
-    ".py": "python",
-    ".js": "javascript",
-    ".jsx": "javascriptreact",
-    ".ts": "typescript",
-    ".tsx": "typescriptreact",
-    ".go": "go",
-    ".rs": "rust",
-    ".java": "java",
-    ".c": "c",
-    ".h": "c",
-    ".cc": "cpp",
-    ".cpp": "cpp",
-    ".hpp": "cpp",
-    ".lua": "lua",
-    ".sh": "shellscript",
-}
 
 
 def _field(params: Any, name: str) -> Any:
@@ -78,7 +61,7 @@ async def complete_at(
         client.initialized(types.InitializedParams())
         client.text_document_did_open(
             types.DidOpenTextDocumentParams(
-                types.TextDocumentItem(uri, LANGUAGE_IDS.get(file.suffix, "plaintext"), 1, text)
+                types.TextDocumentItem(uri, lsp_language_id(uri), 1, text)
             )
         )
         print("enclave: loading the model...", file=sys.stderr)

@@ -298,6 +298,14 @@ def language_for(language_id: str, uri: str = "") -> LanguageInfo | None:
     return _info(key)
 
 
+def lsp_language_id(uri: str) -> str:
+    """The LSP languageId an editor would send for this file ("plaintext" if unknown)."""
+    key = _EXTENSIONS.get(_extension(uri))
+    if key is None:
+        return "plaintext"
+    return {"tsx": "typescriptreact", "bash": "shellscript"}.get(key, key)
+
+
 def new_parser(info: LanguageInfo) -> tree_sitter.Parser:
     return tree_sitter.Parser(info.language)
 
