@@ -1,0 +1,131 @@
+"""The completion feature's decisions and clean-up, on real documents and real bad outputs
+(seen from the models here), with a stand-in for the model call."""
+
+from __future__ import annotations
+
+import asyncio
+
+from lsp_server.context.documents import Document, Position
+from lsp_server.context.syntax import CompletionMode
+from lsp_server.errors import GenerationCancelled, ModelUnavailable
+from lsp_server.features.completion import (
+    build_job,
+    complete,
+    postprocess,
+    strip_suffix_overlap,
+)
+from lsp_server.model.protocol import CompletionJob, GenerationResult, GenerationStats
+from lsp_server.settings import CompletionSettings
+
+
+def snap(text: str, language_id: str = "python", uri: str = "file:///w/m.py"):  # type: ignore[no-untyped-def]
+    return Document(uri, language_id, 1, text).snapshot()
+
+
+def run(text: str, marker: str, answer: str | Exception, language_id: str = "python"):  # type: ignore[no-untyped-def]
+    s = snap(text, language_id)
+    offset = text.index(marker) + len(marker)
+    jobs: list[CompletionJob] = []
+
+    async def submit(job: CompletionJob) -> GenerationResult:
+        jobs.append(job)
+        if isinstance(answer, Exception):
+            raise answer
+        return GenerationResult(answer, GenerationStats(stop_reason="eos", generated_tokens=5))
+
+    outcome = asyncio.run(complete(s, s.position_at(offset), CompletionSettings(), submit))
+    return outcome, jobs
+
+
+def test_strip_suffix_overlap_only_closing_punctuation() -> None:
+    assert strip_suffix_overlap("len(items))", "):\n") == "len(items)"
+    assert strip_suffix_overlap('get("key")', '")\n') == 'get("key'
+    assert strip_suffix_overlap("max", "x = 1\n") == "max"  # letters are never stripped
+    assert strip_suffix_overlap("a\nb)", ")\n") == "a\nb)"  # multi-line is left alone
+
+
+def test_single_line_job_stops_at_newline_and_budgets() -> None:
+    text = "import os\n\ndef f():\n    return \n"
+    s = snap(text)
+    offset = text.index("return ") + len("return ")
+    job = build_job(s, offset, CompletionMode.SINGLE_LINE, CompletionSettings())
+    assert job.stop == ("\n",)
+    assert job.max_tokens == CompletionSettings().maxTokensLine
+    assert job.prefix.endswith("return ") and job.suffix == "\n"
+    assert job.path == "m.py"
+
+
+def test_gated_position_never_calls_the_model() -> None:
+    outcome, jobs = run("value = some_name\n", "some_", "thing")
+    assert outcome.text == "" and "identifier" in outcome.reason and jobs == []
+
+
+def test_repeat_of_following_text_is_dropped() -> None:
+    # Seen: the model rewrites the line that already follows the cursor.
+    text = "def f(x):\n    \n    return x * 2\n"
+    outcome, _ = run(text, "def f(x):\n    ", "return x * 2\n")
+    assert outcome.text == ""
+    assert "dropped" in outcome.reason
+
+
+def test_multi_line_answer_is_cut_at_block_end() -> None:
+    # Seen: the model finishes the body, then starts writing the next function.
+    text = "def area(r):\n    \n"
+    answer = "return 3.14159 * r * r\n\n\ndef perimeter(r):\n    return 2 * 3.14159 * r\n"
+    outcome, jobs = run(text, "def area(r):\n    ", answer)
+    assert jobs[0].stop == ()
+    assert outcome.mode is CompletionMode.MULTI_LINE
+    assert outcome.text == "return 3.14159 * r * r"
+
+
+def test_syntax_breaking_answer_is_dropped() -> None:
+    outcome, _ = run("total = \n", "total = ", ")))(((")
+    assert outcome.text == ""
+
+
+def test_unavailable_model_gives_reason() -> None:
+    outcome, _ = run("x = \n", "x = ", ModelUnavailable("model loading"))
+    assert outcome.text == "" and outcome.reason == "model loading"
+    outcome, _ = run("x = \n", "x = ", GenerationCancelled("superseded by a newer request"))
+    assert outcome.reason == "superseded by a newer request"
+
+
+def test_position_in_utf16_after_emoji() -> None:
+    text = 'label = "😀"; n = \n'
+    s = snap(text)
+    # 😀 counts two UTF-16 units: the end of the line is character 18, not 17.
+    pos = Position(0, 18)
+    assert s.offset_at(pos) == len('label = "😀"; n = ')
+    outcome = asyncio.run(
+        complete(
+            s,
+            pos,
+            CompletionSettings(),
+            lambda job: _answer("len(label)"),
+        )
+    )
+    assert outcome.text == "len(label)"
+
+
+async def _answer(text: str) -> GenerationResult:
+    return GenerationResult(text, GenerationStats(stop_reason="eos"))
+
+
+def test_deadline_reason() -> None:
+    s = snap("x = \n")
+
+    async def slow(job: CompletionJob) -> GenerationResult:
+        return GenerationResult("", GenerationStats(stop_reason="deadline"))
+
+    outcome = asyncio.run(complete(s, Position(0, 4), CompletionSettings(), slow))
+    assert "too slow" in outcome.reason
+
+
+def test_postprocess_keeps_indentation_of_following_lines() -> None:
+    text = "def f(items):\n    \n"
+    s = snap(text)
+    offset = text.index("    \n") + 4
+    out = postprocess(
+        s, offset, CompletionMode.MULTI_LINE, "for i in items:\n        print(i)\n    return None\n"
+    )
+    assert out == "for i in items:\n        print(i)\n    return None"
