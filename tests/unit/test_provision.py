@@ -303,7 +303,8 @@ def test_info_on_synthetic_gguf(tmp_path: Path) -> None:
     assert summary["size_bytes"] == p.stat().st_size
 
 
-def test_real_05_verifies_in_full() -> None:
+def test_real_05_verifies_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ENCLAVE_CACHE_DIR")  # the provisioned model, not this module's temp cache
     path = real_05_model()
     spec = MODELS["0.5b"]
     assert path.name == spec.filename
