@@ -43,7 +43,7 @@ class Session:
         self.documents = DocumentStore()
         self._notify = notify
         self.model = WorkerSupervisor(self._on_model_state)
-        self.scheduler = Scheduler(self.model.complete)
+        self.scheduler = Scheduler(self.model.run)
         self._last_status: Status | None = None
         self._last_empty = ""
         self._loaded_spec: LoadSpec | None = None

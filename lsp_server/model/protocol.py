@@ -30,6 +30,26 @@ class CompletionJob:
 
 
 @dataclass(frozen=True)
+class GenerateJob:
+    """A plain prompt (e.g. a chat-formatted instruction) for explain, refactor and review.
+    With `json_schema`, decoding is constrained to JSON matching it (llama.cpp grammar)."""
+
+    prompt: str
+    max_tokens: int = 512
+    stop: tuple[str, ...] = ()
+    deadline_s: float = 120.0
+    json_schema: dict[str, Any] | None = None
+
+    def to_message(self, job_id: int) -> dict[str, Any]:
+        msg = asdict(self)
+        msg.update(op="generate", id=job_id, stop=list(self.stop))
+        return msg
+
+
+Job = CompletionJob | GenerateJob
+
+
+@dataclass(frozen=True)
 class GenerationStats:
     prompt_tokens: int = 0
     reused_tokens: int = 0

@@ -12,14 +12,14 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from lsp_server.errors import GenerationCancelled, ModelUnavailable
-from lsp_server.model.protocol import CompletionJob, GenerationResult
+from lsp_server.model.protocol import GenerationResult, Job
 
 logger = logging.getLogger(__name__)
 
 # Grace on top of the job's own deadline before the server stops waiting for the worker.
 DEADLINE_GRACE_S = 5.0
 
-Runner = Callable[[CompletionJob], Awaitable[GenerationResult]]
+Runner = Callable[[Job], Awaitable[GenerationResult]]
 
 
 class Scheduler:
@@ -27,7 +27,7 @@ class Scheduler:
         self._run = run
         self._lanes: dict[str, asyncio.Task[GenerationResult]] = {}
 
-    async def submit(self, lane: str, job: CompletionJob) -> GenerationResult:
+    async def submit(self, lane: str, job: Job) -> GenerationResult:
         previous = self._lanes.get(lane)
         if previous is not None and not previous.done():
             previous.cancel()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lsp_server.errors import GenerationCancelled, ModelUnavailable
-from lsp_server.model.protocol import CompletionJob, GenerationResult, GenerationStats, ModelInfo
+from lsp_server.model.protocol import GenerationResult, GenerationStats, Job, ModelInfo
 
 logger = logging.getLogger(__name__)
 
@@ -126,8 +126,8 @@ class WorkerSupervisor:
 
     # -- requests ---------------------------------------------------------------------------
 
-    async def complete(self, job: CompletionJob) -> GenerationResult:
-        """Run a FIM job. Cancelling the awaiting task cancels the job in the worker."""
+    async def run(self, job: Job) -> GenerationResult:
+        """Run a job in the worker. Cancelling the awaiting task cancels it there too."""
         if self.state is not ModelState.READY:
             raise ModelUnavailable(self.reason or f"model {self.state.value}")
         assert self._loop is not None

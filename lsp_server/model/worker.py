@@ -50,7 +50,12 @@ class Engine(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def generate(
-        self, prompt: str, max_tokens: int, stop: Sequence[str], should_stop: StopCheck
+        self,
+        prompt: str,
+        max_tokens: int,
+        stop: Sequence[str],
+        should_stop: StopCheck,
+        json_schema: dict[str, Any] | None = None,
     ) -> Generated: ...
 
 
@@ -121,9 +126,19 @@ class LlamaEngine:
         return len(self.llm.tokenize(text.encode(), add_bos=False, special=True))
 
     def generate(
-        self, prompt: str, max_tokens: int, stop: Sequence[str], should_stop: StopCheck
+        self,
+        prompt: str,
+        max_tokens: int,
+        stop: Sequence[str],
+        should_stop: StopCheck,
+        json_schema: dict[str, Any] | None = None,
     ) -> Generated:
         llm = self.llm
+        grammar = None
+        if json_schema is not None:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            grammar = LlamaGrammar.from_json_schema(json.dumps(json_schema), verbose=False)
         tokens = llm.tokenize(prompt.encode(), add_bos=True, special=True)
         limit = self.context_length - CONTEXT_MARGIN
         if len(tokens) > limit:
@@ -156,7 +171,9 @@ class LlamaEngine:
         generated = 0
         if reason is None:
             reason = "length"
-            for token in llm.generate(tokens, top_k=1, temp=0.0, repeat_penalty=1.0):
+            for token in llm.generate(
+                tokens, top_k=1, temp=0.0, repeat_penalty=1.0, grammar=grammar
+            ):
                 if generated == 0:
                     evaluated += 1
                 if token in self.stop_ids:
@@ -214,7 +231,12 @@ class FakeEngine:
         return len(text) // 4 + 1
 
     def generate(
-        self, prompt: str, max_tokens: int, stop: Sequence[str], should_stop: StopCheck
+        self,
+        prompt: str,
+        max_tokens: int,
+        stop: Sequence[str],
+        should_stop: StopCheck,
+        json_schema: dict[str, Any] | None = None,
     ) -> Generated:
         if "ENCLAVE_CRASH" in prompt:
             os.abort()  # stands in for a native assert in llama.cpp
@@ -325,7 +347,11 @@ class Worker:
             else:
                 prompt = self.prompt_for(msg)
                 result = self.engine.generate(
-                    prompt, int(msg.get("max_tokens", 48)), list(msg.get("stop", [])), should_stop
+                    prompt,
+                    int(msg.get("max_tokens", 48)),
+                    list(msg.get("stop", [])),
+                    should_stop,
+                    msg.get("json_schema"),
                 )
         except Exception as exc:
             logger.exception("worker: generation failed")
