@@ -64,6 +64,13 @@ def _parse_location(location: str) -> tuple[Path, int, int]:
         raise SystemExit(f"expected FILE:LINE:COL (1-based), got {location!r}") from None
 
 
+def _schema(args: argparse.Namespace) -> int:
+    from lsp_server.settings import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="enclave", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     complete.add_argument("--model", help="path to another GGUF model")
     complete.add_argument("--timeout", type=float, default=300.0, help="seconds to wait")
     complete.set_defaults(run=_complete)
+
+    schema = sub.add_parser("settings-schema", help="print the JSON schema of the settings")
+    schema.set_defaults(run=_schema)
 
     # VS Code's client appends --stdio after the server's own arguments.
     raw = list(sys.argv[1:] if argv is None else argv)

@@ -4,11 +4,11 @@ the user. Handlers read and change state only through here."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from lsp_server.context.documents import DocumentStore, Position
+from lsp_server.context.documents import DocumentStore, Position, TextChange
 from lsp_server.context.syntax import CompletionMode
 from lsp_server.errors import ModelError
 from lsp_server.features import completion
@@ -48,6 +48,9 @@ class Session:
         self._last_empty = ""
         self._loaded_spec: LoadSpec | None = None
         self.pending_init_options: Any = None
+        # Called after every accepted change (uri, changes) and close (uri, []) of a document,
+        # e.g. to move or clear review findings. Listeners must be quick: they run on the loop.
+        self.document_listeners: list[Callable[[str, Sequence[TextChange]], None]] = []
         # Called on every model state change; the server uses it for work-done progress.
         self.on_model_state: Callable[[ModelState, str], None] = lambda s, r: None
 
@@ -96,6 +99,19 @@ class Session:
     def _on_model_state(self, state: ModelState, reason: str) -> None:
         self.publish_status(Status(state.value, reason))
         self.on_model_state(state, reason)
+
+    def change_document(self, uri: str, version: int, changes: Sequence[TextChange]) -> None:
+        """Apply an editor's change; raises DocumentError when it cannot be applied."""
+        self.documents.change(uri, version, changes)
+        for listener in self.document_listeners:
+            listener(uri, changes)
+
+    def close_document(self, uri: str) -> None:
+        self.scheduler.cancel_lane(uri)
+        if uri in self.documents:
+            self.documents.close(uri)
+        for listener in self.document_listeners:
+            listener(uri, [])
 
     # -- status -----------------------------------------------------------------------------
 

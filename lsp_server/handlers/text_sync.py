@@ -34,7 +34,7 @@ def did_change(ls: EnclaveServer, params: types.DidChangeTextDocumentParams) -> 
         for c in params.content_changes
     ]
     try:
-        ls.session.documents.change(params.text_document.uri, params.text_document.version, changes)
+        ls.session.change_document(params.text_document.uri, params.text_document.version, changes)
     except DocumentError as exc:
         # A notification has no answer; say it in the log and in the status, never silently.
         logger.warning("document change rejected: %s", exc)
@@ -42,7 +42,4 @@ def did_change(ls: EnclaveServer, params: types.DidChangeTextDocumentParams) -> 
 
 
 def did_close(ls: EnclaveServer, params: types.DidCloseTextDocumentParams) -> None:
-    uri = params.text_document.uri
-    ls.session.scheduler.cancel_lane(uri)
-    if uri in ls.session.documents:
-        ls.session.documents.close(uri)
+    ls.session.close_document(params.text_document.uri)
