@@ -3,16 +3,16 @@ the user. Handlers read and change state only through here."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from lsp_server.context.documents import DocumentStore, Position, TextChange
+from lsp_server.context.documents import Document, DocumentStore, Position, TextChange
 from lsp_server.context.syntax import CompletionMode
 from lsp_server.errors import ModelError
-from lsp_server.features import completion
-from lsp_server.features.completion import CompletionOutcome
+from lsp_server.features.completion import Completer, CompletionOutcome
 from lsp_server.model import provision
 from lsp_server.model.protocol import CompletionJob, GenerationResult
 from lsp_server.model.scheduler import Scheduler
@@ -44,6 +44,9 @@ class Session:
         self._notify = notify
         self.model = WorkerSupervisor(self._on_model_state)
         self.scheduler = Scheduler(self.model.run)
+        self.completer = Completer(self._submit_completion)
+        self._background: set[asyncio.Task[None]] = set()
+        self._last_served = ""  # the document of the last completion request
         self._last_status: Status | None = None
         self._last_empty = ""
         self._loaded_spec: LoadSpec | None = None
@@ -83,18 +86,30 @@ class Session:
             )
         else:
             snap = doc.snapshot()
-
-            def submit(job: CompletionJob) -> Awaitable[GenerationResult]:
-                return self.scheduler.submit(uri, job)
-
-            outcome = await completion.complete(snap, position, self.settings.completion, submit)
+            self._last_served = uri
+            settings = self.settings.completion
+            outcome = await self.completer.complete(snap, position, settings)
             if outcome.text and (uri not in self.documents or doc.version != snap.version):
                 outcome = CompletionOutcome("", "the document changed meanwhile", outcome.mode)
+            elif outcome.text and settings.cache and settings.prefetch:
+                offset = snap.offset_at(position)
+                self._in_background(self.completer.prefetch(snap, offset, outcome.text, settings))
         if outcome.text:
             self.report_ok()
         else:
             self.report_empty(outcome.reason)
         return outcome
+
+    async def _submit_completion(
+        self, uri: str, job: CompletionJob, background: bool
+    ) -> GenerationResult:
+        lane = f"background:{uri}" if background else uri
+        return await self.scheduler.submit(lane, job, background)
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _on_model_state(self, state: ModelState, reason: str) -> None:
         self.publish_status(Status(state.value, reason))
@@ -102,12 +117,32 @@ class Session:
 
     def change_document(self, uri: str, version: int, changes: Sequence[TextChange]) -> None:
         """Apply an editor's change; raises DocumentError when it cannot be applied."""
-        self.documents.change(uri, version, changes)
+        doc = self.documents.change(uri, version, changes)
         for listener in self.document_listeners:
             listener(uri, changes)
+        self._warm_on_switch(uri, doc, changes)
+
+    def _warm_on_switch(self, uri: str, doc: Document, changes: Sequence[TextChange]) -> None:
+        """When editing moves to another document, evaluate its prompt at the edit while the
+        model is idle, before the editor's debounced request arrives."""
+        settings = self.settings.completion
+        last = changes[-1] if changes else None
+        if (
+            uri == self._last_served
+            or last is None
+            or last.range is None
+            or not (settings.enabled and settings.cache)
+            or not self.model.ready
+            or self.scheduler.busy
+        ):
+            return
+        self._last_served = uri
+        offset = doc.offset_at(last.range.start) + len(last.text)
+        self._in_background(self.completer.warm(doc.snapshot(), offset, settings))
 
     def close_document(self, uri: str) -> None:
         self.scheduler.cancel_lane(uri)
+        self.completer.forget(uri)
         if uri in self.documents:
             self.documents.close(uri)
         for listener in self.document_listeners:

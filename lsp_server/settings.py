@@ -118,6 +118,9 @@ class CompletionSettings:
     maxTokensLine: int = 48
     maxTokensBlock: int = 160
     deadlineMs: int = 30000
+    targetLatencyMs: int = 4000
+    cache: bool = True
+    prefetch: bool = True
 
 
 @dataclass(frozen=True)

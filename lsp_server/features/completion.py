@@ -1,6 +1,7 @@
-"""Inline completion: decide whether and how much to complete, ask the model, clean the answer.
+"""Inline completion: decide whether and how much to complete, answer from what is already
+known when possible, else ask the model, and clean the answer.
 
-No pygls here: the handler gives a document snapshot and a position, and gets back the text to
+No pygls here: the session gives a document snapshot and a position, and gets back the text to
 insert or the reason there is none.
 """
 
@@ -8,23 +9,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from lsp_server.context.documents import DocumentSnapshot, Position
+from lsp_server.context.documents import Document, DocumentSnapshot, Position
 from lsp_server.context.syntax import (
     CompletionMode,
     classify_position,
     definition_chain,
     imports,
-    truncate_completion,
 )
 from lsp_server.errors import GenerationCancelled, ModelUnavailable
+from lsp_server.features.budget import AdaptiveBudget
+from lsp_server.features.postprocess import postprocess
+from lsp_server.features.suggestions import Anchor, Anchors, Suggestion, SuggestionCache
 from lsp_server.model.protocol import CompletionJob, GenerationResult, GenerationStats
 from lsp_server.settings import CompletionSettings
 
 logger = logging.getLogger(__name__)
 
-Submit = Callable[[CompletionJob], Awaitable[GenerationResult]]
+# Runs a job for a document: (uri, job, background) -> result.
+Submit = Callable[[str, CompletionJob, bool], Awaitable[GenerationResult]]
 
 # Rough characters per token, only to guess whether stable context is already in the window.
 CHARS_PER_TOKEN = 3
@@ -36,83 +40,195 @@ class CompletionOutcome:
     reason: str  # why the text is empty, or "ok"
     mode: CompletionMode
     stats: GenerationStats | None = None
+    source: str = "model"  # model | cache | prefetch
 
 
-def _extra_context(snap: DocumentSnapshot, offset: int, window_chars: int) -> str:
+@dataclass
+class Counters:
+    """Figures for `enclave/getStatus` (benchmarks read them)."""
+
+    requests: int = 0
+    answeredFromCache: int = 0  # camelCase: protocol field names
+    answeredFromPrefetch: int = 0
+    modelCalls: int = 0
+    promptTokens: int = 0
+    reusedTokens: int = 0
+    evaluatedTokens: int = 0
+
+    def count(self, stats: GenerationStats) -> None:
+        self.modelCalls += 1
+        self.promptTokens += stats.prompt_tokens
+        self.reusedTokens += stats.reused_tokens
+        self.evaluatedTokens += stats.evaluated_tokens
+
+
+def extra_context(snap: DocumentSnapshot, offset: int, window_chars: int) -> str:
     """Imports and enclosing definitions that fall outside the window the model will see."""
     window = snap.text[max(0, offset - window_chars) : offset]
     lines = [*imports(snap), *definition_chain(snap, offset)]
-    missing = [line for line in lines if line.strip() and line not in window]
-    return "\n".join(missing)
+    return "\n".join(line for line in lines if line.strip() and line not in window)
 
 
-CLOSERS = set(")]}>\"';:,")
+def file_name(uri: str) -> str:
+    return uri.rsplit("/", 1)[-1]
 
 
-def strip_suffix_overlap(text: str, suffix: str) -> str:
-    """Drop the end of a one-line `text` that repeats the closing punctuation already after the
-    cursor on its line (the model writes `)` and the line already has `)`)."""
-    rest = suffix.split("\n", 1)[0]
-    if "\n" in text:
-        return text
-    for n in range(min(len(rest), len(text)), 0, -1):
-        head = rest[:n]
-        if set(head) <= CLOSERS and text.endswith(head):
-            return text[:-n]
-    return text
+@dataclass
+class Completer:
+    """Completion state of one session: the suggestion cache, prompt anchors and the speed
+    estimates. Every request and background job goes through `submit`."""
 
+    submit: Submit
+    cache: SuggestionCache = field(default_factory=SuggestionCache)
+    anchors: Anchors = field(default_factory=Anchors)
+    budget: AdaptiveBudget = field(default_factory=AdaptiveBudget)
+    counters: Counters = field(default_factory=Counters)
 
-def build_job(
-    snap: DocumentSnapshot, offset: int, mode: CompletionMode, settings: CompletionSettings
-) -> CompletionJob:
-    single = mode is CompletionMode.SINGLE_LINE
-    return CompletionJob(
-        prefix=snap.text[:offset],
-        suffix=snap.text[offset:],
-        path=snap.uri.rsplit("/", 1)[-1],
-        extra_context=_extra_context(snap, offset, settings.contextTokens * CHARS_PER_TOKEN),
-        budget=settings.contextTokens,
-        max_tokens=settings.maxTokensLine if single else settings.maxTokensBlock,
-        stop=("\n",) if single else (),
-        deadline_s=settings.deadlineMs / 1000,
-    )
+    async def complete(
+        self, snap: DocumentSnapshot, position: Position, settings: CompletionSettings
+    ) -> CompletionOutcome:
+        """Raises PositionOutOfRange for a position beyond the document."""
+        offset = snap.offset_at(position)
+        self.counters.requests += 1
+        gate = classify_position(snap, offset)
+        if gate.mode is CompletionMode.NONE:
+            return CompletionOutcome("", f"no completion here ({gate.reason})", gate.mode)
+        if settings.cache:
+            cached = self._from_cache(snap, offset, gate.mode)
+            if cached is not None:
+                return cached
+        job = self._job(snap, offset, gate.mode, settings)
+        try:
+            result = await self.submit(snap.uri, job, False)
+        except (GenerationCancelled, ModelUnavailable) as exc:
+            return CompletionOutcome("", str(exc), gate.mode)
+        stats = result.stats
+        self.counters.count(stats)
+        self.budget.observe(stats)
+        mode = CompletionMode.SINGLE_LINE if job.stop else CompletionMode.MULTI_LINE
+        text = postprocess(snap, offset, mode, result.text)
+        if text:
+            if settings.cache:
+                self.cache.add(
+                    Suggestion(snap.uri, snap.text[:offset], snap.text[offset:], text, "model")
+                )
+            return CompletionOutcome(text, "ok", mode, stats)
+        if stats.stop_reason == "deadline":
+            reason = "the model was too slow (deadline reached)"
+        elif result.text.strip():
+            reason = "the suggestion was dropped (it repeated the code or broke the syntax)"
+        else:
+            reason = "the model suggested nothing"
+        logger.info("empty completion: %s (%s)", reason, stats.stop_reason)
+        return CompletionOutcome("", reason, mode, stats)
 
+    def _from_cache(
+        self, snap: DocumentSnapshot, offset: int, mode: CompletionMode
+    ) -> CompletionOutcome | None:
+        hit = self.cache.lookup(snap.uri, snap.text[:offset], snap.text[offset:])
+        if hit is None:
+            return None
+        remainder, item = hit
+        if "\n" in remainder:
+            mode = CompletionMode.MULTI_LINE
+        text = postprocess(snap, offset, mode, remainder)
+        if not text:
+            return None
+        if item.source == "prefetch":
+            self.counters.answeredFromPrefetch += 1
+        else:
+            self.counters.answeredFromCache += 1
+        return CompletionOutcome(text, "ok", mode, source=item.source)
 
-def postprocess(snap: DocumentSnapshot, offset: int, mode: CompletionMode, raw: str) -> str:
-    suffix = snap.text[offset:]
-    text = raw.rstrip()
-    if mode is CompletionMode.SINGLE_LINE:
-        text = strip_suffix_overlap(text.split("\n", 1)[0], suffix)
-    text = truncate_completion(snap, offset, text, mode)
-    if not text.strip() or suffix.lstrip().startswith(text.strip()):
-        return ""  # nothing, or a repeat of the text after the cursor
-    return text
+    def _job(
+        self,
+        snap: DocumentSnapshot,
+        offset: int,
+        mode: CompletionMode,
+        settings: CompletionSettings,
+        kind: str = "user",
+    ) -> CompletionJob:
+        prefix, suffix = snap.text[:offset], snap.text[offset:]
+        typed = ""
+        anchored = self.anchors.typed_since(snap.uri, prefix, suffix) if settings.cache else None
+        if anchored is not None:
+            anchor, typed = anchored
+        else:
+            window = settings.contextTokens * CHARS_PER_TOKEN
+            anchor = Anchor(prefix, suffix, extra_context(snap, offset, window))
+            if settings.cache:
+                self.anchors.set(snap.uri, anchor)
+        plan = self.budget.plan(
+            mode,
+            settings.maxTokensLine,
+            settings.maxTokensBlock,
+            settings.targetLatencyMs / 1000,
+            settings.deadlineMs / 1000,
+            expected_eval_tokens=len(typed) // CHARS_PER_TOKEN + 8
+            if anchored
+            else settings.contextTokens // 2,
+        )
+        if plan.reason:
+            logger.info("%s", plan.reason)
+        single = plan.mode is CompletionMode.SINGLE_LINE
+        return CompletionJob(
+            prefix=anchor.prefix,
+            suffix=anchor.suffix,
+            path=file_name(snap.uri),
+            extra_context=anchor.extra_context,
+            budget=settings.contextTokens,
+            max_tokens=plan.max_tokens,
+            stop=("\n",) if single and kind == "user" else (),
+            deadline_s=plan.deadline_s,
+            middle=typed,
+            reuse_cache=settings.cache,
+            kind=kind,
+        )
 
+    async def prefetch(
+        self, snap: DocumentSnapshot, offset: int, accepted: str, settings: CompletionSettings
+    ) -> None:
+        """Compute, in idle time, the suggestion that would follow `accepted` once inserted, so
+        accept-then-continue is answered from the cache. A user request cancels it."""
+        text = snap.text[:offset] + accepted + snap.text[offset:]
+        doc = Document(snap.uri, snap.language_id, snap.version, text)
+        future = doc.snapshot()
+        at = offset + len(accepted)
+        gate = classify_position(future, at)
+        if gate.mode is CompletionMode.NONE:
+            return
+        job = self._job(future, at, gate.mode, settings, kind="prefetch")
+        try:
+            result = await self.submit(snap.uri, job, True)
+        except (GenerationCancelled, ModelUnavailable):
+            return
+        self.counters.count(result.stats)
+        self.budget.observe(result.stats)
+        raw = result.text
+        if gate.mode is CompletionMode.SINGLE_LINE:
+            # The likely next step after accepting a line is a new line: keep one line, with
+            # the line break and indentation the model wrote before it.
+            head, _, rest = raw.partition("\n")
+            raw = head if head.strip() else "\n" + rest.split("\n", 1)[0]
+        mode = CompletionMode.MULTI_LINE if "\n" in raw else gate.mode
+        cleaned = postprocess(future, at, mode, raw)
+        if cleaned:
+            self.cache.add(Suggestion(snap.uri, text[:at], text[at:], cleaned, "prefetch"))
 
-async def complete(
-    snap: DocumentSnapshot, position: Position, settings: CompletionSettings, submit: Submit
-) -> CompletionOutcome:
-    """Raises PositionOutOfRange for a position beyond the document."""
-    offset = snap.offset_at(position)
-    gate = classify_position(snap, offset)
-    if gate.mode is CompletionMode.NONE:
-        return CompletionOutcome("", f"no completion here ({gate.reason})", gate.mode)
-    job = build_job(snap, offset, gate.mode, settings)
-    try:
-        result = await submit(job)
-    except GenerationCancelled as exc:
-        return CompletionOutcome("", str(exc), gate.mode)
-    except ModelUnavailable as exc:
-        return CompletionOutcome("", str(exc), gate.mode)
-    text = postprocess(snap, offset, gate.mode, result.text)
-    stats = result.stats
-    if text:
-        return CompletionOutcome(text, "ok", gate.mode, stats)
-    if stats.stop_reason == "deadline":
-        reason = "the model was too slow (deadline reached)"
-    elif result.text.strip():
-        reason = "the suggestion was dropped (it repeated the code or broke the syntax)"
-    else:
-        reason = "the model suggested nothing"
-    logger.info("empty completion: %s (%s)", reason, stats.stop_reason)
-    return CompletionOutcome("", reason, gate.mode, stats)
+    async def warm(self, snap: DocumentSnapshot, offset: int, settings: CompletionSettings) -> None:
+        """Evaluate the prompt for a position in idle time (one token generated): the next
+        request there, or typed on from there, reuses that work."""
+        gate = classify_position(snap, offset)
+        if gate.mode is CompletionMode.NONE:
+            return
+        job = self._job(snap, offset, gate.mode, settings, kind="warmup")
+        job = CompletionJob(**{**job.__dict__, "max_tokens": 1})
+        try:
+            result = await self.submit(snap.uri, job, True)
+        except (GenerationCancelled, ModelUnavailable):
+            return
+        self.counters.count(result.stats)
+
+    def forget(self, uri: str) -> None:
+        self.cache.forget(uri)
+        self.anchors.forget(uri)

@@ -22,6 +22,11 @@ class CompletionJob:
     max_tokens: int = 48
     stop: tuple[str, ...] = ()
     deadline_s: float = 30.0
+    # Text the user typed since `prefix` ended, fed after the FIM middle marker: the prompt
+    # before it stays identical while typing, so its evaluated tokens are reused.
+    middle: str = ""
+    reuse_cache: bool = True  # False: evaluate the whole prompt afresh (the stateless arm)
+    kind: str = "user"  # user | prefetch | warmup
 
     def to_message(self, job_id: int) -> dict[str, Any]:
         msg = asdict(self)
@@ -39,6 +44,8 @@ class GenerateJob:
     stop: tuple[str, ...] = ()
     deadline_s: float = 120.0
     json_schema: dict[str, Any] | None = None
+    reuse_cache: bool = True
+    kind: str = "action"
 
     def to_message(self, job_id: int) -> dict[str, Any]:
         msg = asdict(self)
@@ -59,6 +66,7 @@ class GenerationStats:
     prompt_ms: float = 0.0
     generate_ms: float = 0.0
     queued_ms: float = 0.0
+    kind: str = ""
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> GenerationStats:
@@ -70,7 +78,7 @@ class GenerationStats:
 class GenerationResult:
     text: str
     stats: GenerationStats = field(default_factory=GenerationStats)
-    prompt_head: str = ""  # first characters of the prompt, for debug logs only
+    prompt: str = ""  # only when ENCLAVE_DEBUG_PROMPTS=1 (benchmarks); never logged
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""Latest-wins scheduling of completion jobs, one lane per document.
+"""Scheduling of model jobs: latest-wins lanes per document, user work before background work.
 
-A newer job for the same document cancels the older one; the older request is then answered
-with an empty result (GenerationCancelled), not an error. A `$/cancelRequest` from the client
-cancels the awaiting task, which cancels the job in the worker too.
+A newer job in a lane cancels the older one; the older request is then answered with an empty
+result (GenerationCancelled), not an error. A `$/cancelRequest` from the client cancels the
+awaiting task, which cancels the job in the worker too. Background jobs (prefetch, warm-up)
+start only when no user job is running and are cancelled by the next user job.
 """
 
 from __future__ import annotations
@@ -26,13 +27,27 @@ class Scheduler:
     def __init__(self, run: Runner) -> None:
         self._run = run
         self._lanes: dict[str, asyncio.Task[GenerationResult]] = {}
+        self._background: set[asyncio.Task[GenerationResult]] = set()
 
-    async def submit(self, lane: str, job: Job) -> GenerationResult:
-        previous = self._lanes.get(lane)
-        if previous is not None and not previous.done():
-            previous.cancel()
-        task = asyncio.ensure_future(self._run(job))
-        self._lanes[lane] = task
+    @property
+    def busy(self) -> bool:
+        return any(not task.done() for task in self._lanes.values())
+
+    async def submit(self, lane: str, job: Job, background: bool = False) -> GenerationResult:
+        if background:
+            if self.busy:
+                raise GenerationCancelled("the model is busy with a request")
+            task = asyncio.ensure_future(self._run(job))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        else:
+            for other in list(self._background):
+                other.cancel()  # user work first
+            previous = self._lanes.get(lane)
+            if previous is not None and not previous.done():
+                previous.cancel()
+            task = asyncio.ensure_future(self._run(job))
+            self._lanes[lane] = task
         try:
             return await asyncio.wait_for(asyncio.shield(task), job.deadline_s + DEADLINE_GRACE_S)
         except TimeoutError:

@@ -68,6 +68,7 @@ class WorkerSupervisor:
         self.reason = ""
         self.info: ModelInfo | None = None
         self.recent: deque[GenerationStats] = deque(maxlen=50)
+        self.last_prompts: deque[GenerationResult] = deque(maxlen=50)  # debug/bench only
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -155,6 +156,10 @@ class WorkerSupervisor:
         return self.ready
 
     @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
     def ready(self) -> bool:
         return self.state is ModelState.READY
 
@@ -206,7 +211,11 @@ class WorkerSupervisor:
             if kind == "result":
                 stats = GenerationStats.from_dict(event.get("stats", {}))
                 self.recent.append(stats)
-                result = GenerationResult(str(event.get("text", "")), stats)
+                result = GenerationResult(
+                    str(event.get("text", "")), stats, str(event.get("prompt", ""))
+                )
+                if result.prompt:
+                    self.last_prompts.append(result)
                 if fut is not None and not fut.done():
                     if stats.stop_reason == "cancelled":
                         fut.set_exception(GenerationCancelled("cancelled"))

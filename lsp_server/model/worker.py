@@ -27,6 +27,13 @@ from lsp_server.prompts.fim import FimTemplate, PromptParts, build_prompt, detec
 
 logger = logging.getLogger("enclave.worker")
 
+# Benchmarks compare against raw llama-cpp-python on the very same prompts.
+DEBUG_PROMPTS = os.environ.get("ENCLAVE_DEBUG_PROMPTS") == "1"
+# Share of the window for the code after the cursor: in prefix-suffix-middle order every
+# keystroke re-evaluates the suffix, so it is kept small (see docs/speed.md).
+SUFFIX_SHARE = 0.2
+# The window's first line snaps to a multiple of this, keeping the prompt's start stable.
+WINDOW_SNAP_LINES = 8
 # Prompt evaluation runs in chunks so a cancel or deadline is seen within one chunk.
 PREFILL_CHUNK = 64
 # Room kept free in the context for the generated tokens and template tokens.
@@ -56,6 +63,7 @@ class Engine(Protocol):
         stop: Sequence[str],
         should_stop: StopCheck,
         json_schema: dict[str, Any] | None = None,
+        reuse_cache: bool = True,
     ) -> Generated: ...
 
 
@@ -132,6 +140,7 @@ class LlamaEngine:
         stop: Sequence[str],
         should_stop: StopCheck,
         json_schema: dict[str, Any] | None = None,
+        reuse_cache: bool = True,
     ) -> Generated:
         llm = self.llm
         grammar = None
@@ -147,7 +156,7 @@ class LlamaEngine:
         max_tokens = max(1, min(max_tokens, self.context_length - len(tokens) - 1))
 
         t0 = time.monotonic()
-        cached = list(llm.input_ids[: llm.n_tokens])
+        cached = list(llm.input_ids[: llm.n_tokens]) if reuse_cache else []
         reused = 0
         for a, b in zip(cached, tokens, strict=False):
             if a != b:
@@ -237,6 +246,7 @@ class FakeEngine:
         stop: Sequence[str],
         should_stop: StopCheck,
         json_schema: dict[str, Any] | None = None,
+        reuse_cache: bool = True,
     ) -> Generated:
         if "ENCLAVE_CRASH" in prompt:
             os.abort()  # stands in for a native assert in llama.cpp
@@ -294,6 +304,7 @@ class Worker:
                 with self.cancel_lock:
                     self.cancelled.add(int(msg["id"]))
             else:
+                msg["_received"] = time.monotonic()  # deadlines count queueing too
                 self.inbox.put(msg)
         self.inbox.put(None)  # the server went away
 
@@ -328,8 +339,10 @@ class Worker:
 
     def job(self, msg: dict[str, Any]) -> None:
         job_id = int(msg["id"])
-        received = time.monotonic()
+        started = time.monotonic()
+        received = float(msg.get("_received", started))
         deadline = received + float(msg.get("deadline_s", 30.0))
+        prompt = ""
         if self.engine is None:
             self.send(event="error", id=job_id, message="model not loaded")
             return
@@ -352,6 +365,7 @@ class Worker:
                     list(msg.get("stop", [])),
                     should_stop,
                     msg.get("json_schema"),
+                    bool(msg.get("reuse_cache", True)),
                 )
         except Exception as exc:
             logger.exception("worker: generation failed")
@@ -360,7 +374,11 @@ class Worker:
         finally:
             with self.cancel_lock:
                 self.cancelled.discard(job_id)
-        self.send(event="result", id=job_id, text=result.text, stats=asdict(result.stats))
+        stats = asdict(result.stats)
+        stats["kind"] = str(msg.get("kind", ""))
+        stats["queued_ms"] = (started - received) * 1000
+        extra = {"prompt": prompt} if DEBUG_PROMPTS else {}
+        self.send(event="result", id=job_id, text=result.text, stats=stats, **extra)
 
     def prompt_for(self, msg: dict[str, Any]) -> str:
         assert self.engine is not None
@@ -377,8 +395,15 @@ class Worker:
             path=str(msg.get("path", "")),
             extra_context=str(msg.get("extra_context", "")),
         )
-        built = build_prompt(engine.template, parts, engine.count_tokens, budget)
-        return built.text
+        built = build_prompt(
+            engine.template,
+            parts,
+            engine.count_tokens,
+            budget,
+            SUFFIX_SHARE,
+            snap_lines=WINDOW_SNAP_LINES,
+        )
+        return built.text + str(msg.get("middle", ""))
 
 
 def main() -> None:

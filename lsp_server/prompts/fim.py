@@ -221,6 +221,7 @@ def build_prompt(
     suffix_share: float = 0.25,
     *,
     min_prefix_share: float = 0.5,
+    snap_lines: int = 0,
 ) -> BuiltPrompt:
     """Fit the code around the cursor into `budget` model tokens and render the prompt.
 
@@ -231,6 +232,10 @@ def build_prompt(
     if it fits, then the rest. Each line is counted once on its own and the counts are summed:
     an approximation of tokenizing the joined text (merges across line ends are ignored), but
     it never re-tokenizes the window. The template's own text is not charged to the budget.
+
+    With `snap_lines` > 1, a window cut by the budget starts on a line number that is a multiple
+    of it, so the prompt's start (and the model's cached work on it) stays the same while the
+    cursor moves down a few lines.
     """
     count = count_tokens
     budget = max(0, budget)
@@ -296,6 +301,11 @@ def build_prompt(
             used += t
 
     grow_prefix(budget)
+
+    if snap_lines > 1 and idx >= 0:
+        start = idx + 1
+        drop = -start % snap_lines
+        del kept_prefix[max(1, len(kept_prefix) - drop) :]
 
     prefix_used = "".join(reversed(kept_prefix))
     suffix_used = "".join(kept_suffix)

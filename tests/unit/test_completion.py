@@ -8,12 +8,8 @@ import asyncio
 from lsp_server.context.documents import Document, Position
 from lsp_server.context.syntax import CompletionMode
 from lsp_server.errors import GenerationCancelled, ModelUnavailable
-from lsp_server.features.completion import (
-    build_job,
-    complete,
-    postprocess,
-    strip_suffix_overlap,
-)
+from lsp_server.features.completion import Completer
+from lsp_server.features.postprocess import postprocess, strip_suffix_overlap
 from lsp_server.model.protocol import CompletionJob, GenerationResult, GenerationStats
 from lsp_server.settings import CompletionSettings
 
@@ -27,13 +23,15 @@ def run(text: str, marker: str, answer: str | Exception, language_id: str = "pyt
     offset = text.index(marker) + len(marker)
     jobs: list[CompletionJob] = []
 
-    async def submit(job: CompletionJob) -> GenerationResult:
+    async def submit(uri: str, job: CompletionJob, background: bool) -> GenerationResult:
         jobs.append(job)
         if isinstance(answer, Exception):
             raise answer
         return GenerationResult(answer, GenerationStats(stop_reason="eos", generated_tokens=5))
 
-    outcome = asyncio.run(complete(s, s.position_at(offset), CompletionSettings(), submit))
+    outcome = asyncio.run(
+        Completer(submit).complete(s, s.position_at(offset), CompletionSettings())
+    )
     return outcome, jobs
 
 
@@ -46,9 +44,8 @@ def test_strip_suffix_overlap_only_closing_punctuation() -> None:
 
 def test_single_line_job_stops_at_newline_and_budgets() -> None:
     text = "import os\n\ndef f():\n    return \n"
-    s = snap(text)
-    offset = text.index("return ") + len("return ")
-    job = build_job(s, offset, CompletionMode.SINGLE_LINE, CompletionSettings())
+    _, jobs = run(text, "return ", "x")
+    job = jobs[0]
     assert job.stop == ("\n",)
     assert job.max_tokens == CompletionSettings().maxTokensLine
     assert job.prefix.endswith("return ") and job.suffix == "\n"
@@ -96,28 +93,21 @@ def test_position_in_utf16_after_emoji() -> None:
     # 😀 counts two UTF-16 units: the end of the line is character 18, not 17.
     pos = Position(0, 18)
     assert s.offset_at(pos) == len('label = "😀"; n = ')
-    outcome = asyncio.run(
-        complete(
-            s,
-            pos,
-            CompletionSettings(),
-            lambda job: _answer("len(label)"),
-        )
-    )
+
+    async def answer(uri: str, job: CompletionJob, background: bool) -> GenerationResult:
+        return GenerationResult("len(label)", GenerationStats(stop_reason="eos"))
+
+    outcome = asyncio.run(Completer(answer).complete(s, pos, CompletionSettings()))
     assert outcome.text == "len(label)"
-
-
-async def _answer(text: str) -> GenerationResult:
-    return GenerationResult(text, GenerationStats(stop_reason="eos"))
 
 
 def test_deadline_reason() -> None:
     s = snap("x = \n")
 
-    async def slow(job: CompletionJob) -> GenerationResult:
+    async def slow(uri: str, job: CompletionJob, background: bool) -> GenerationResult:
         return GenerationResult("", GenerationStats(stop_reason="deadline"))
 
-    outcome = asyncio.run(complete(s, Position(0, 4), CompletionSettings(), slow))
+    outcome = asyncio.run(Completer(slow).complete(s, Position(0, 4), CompletionSettings()))
     assert "too slow" in outcome.reason
 
 

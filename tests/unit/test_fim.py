@@ -271,3 +271,22 @@ def test_each_line_counted_at_most_once() -> None:
 def test_zero_budget() -> None:
     p = build_prompt(QWEN_T, PromptParts("a\nbc", "d"), chars, 0)
     assert (p.prefix_used, p.suffix_used) == ("", "")
+
+
+def test_snapped_window_start_is_stable_while_the_cursor_moves_down() -> None:
+    from lsp_server.prompts.fim import PromptParts, build_prompt, get_template
+
+    template = get_template("qwen2.5-coder")
+    lines = [f"line_{i} = {i}\n" for i in range(200)]
+
+    def window_start(cursor_line: int) -> str:
+        parts = PromptParts(prefix="".join(lines[:cursor_line]), suffix="")
+        built = build_prompt(template, parts, lambda t: len(t.split()), 120, snap_lines=8)
+        first = built.prefix_used.split("\n", 1)[0]
+        return first
+
+    starts = [window_start(n) for n in range(100, 116)]
+    # The start moves at most twice over 16 lines (once per 8-line step), never per line.
+    assert len(set(starts)) <= 3
+    for first in starts:
+        assert int(first.split("_")[1].split(" ")[0]) % 8 == 0
