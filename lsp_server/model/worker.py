@@ -34,8 +34,9 @@ DEBUG_PROMPTS = os.environ.get("ENCLAVE_DEBUG_PROMPTS") == "1"
 SUFFIX_SHARE = 0.2
 # The window's first line snaps to a multiple of this, keeping the prompt's start stable.
 WINDOW_SNAP_LINES = 8
-# Prompt evaluation runs in chunks so a cancel or deadline is seen within one chunk.
-PREFILL_CHUNK = 64
+# Prompt evaluation runs in chunks; a cancel is seen within one chunk even without the abort
+# callback.
+PREFILL_CHUNK = 256
 # Room kept free in the context for the generated tokens and template tokens.
 CONTEXT_MARGIN = 32
 
@@ -109,6 +110,13 @@ class LlamaEngine:
         meta = self.llm.metadata or {}
         self.architecture = str(meta.get("general.architecture", ""))
         self.template = detect_template(self.architecture, self._is_single_token)
+        # llama.cpp asks this between graph nodes, so a cancel stops even a long prompt
+        # evaluation within milliseconds (the chunks below are the fallback).
+        import llama_cpp.llama_cpp as native
+
+        self._should_abort: Callable[[], bool] = lambda: False
+        self._abort_cb = native.ggml_abort_callback(lambda _data: self._should_abort())
+        native.llama_set_abort_callback(self.llm.ctx, self._abort_cb, None)
         self.stop_ids = {self.llm.token_eos()}
         for text in self.template.stop:
             ids = self.llm.tokenize(text.encode(), add_bos=False, special=True)
@@ -166,42 +174,55 @@ class LlamaEngine:
         llm.n_tokens = reused
         evaluated = 0
         reason: str | None = None
-        for start in range(reused, len(tokens) - 1, PREFILL_CHUNK):
-            reason = should_stop()
-            if reason:
-                break
-            chunk = tokens[start : min(start + PREFILL_CHUNK, len(tokens) - 1)]
-            llm.eval(chunk)
-            evaluated += len(chunk)
-        t1 = time.monotonic()
-
         out = bytearray()
         text = ""
         generated = 0
-        if reason is None:
-            reason = "length"
-            for token in llm.generate(
-                tokens, top_k=1, temp=0.0, repeat_penalty=1.0, grammar=grammar
-            ):
-                if generated == 0:
-                    evaluated += 1
-                if token in self.stop_ids:
-                    reason = "eos"
+        self._should_abort = lambda: should_stop() is not None
+        t1 = t0
+        try:
+            for start in range(reused, len(tokens) - 1, PREFILL_CHUNK):
+                reason = should_stop()
+                if reason:
                     break
-                generated += 1
-                out += llm.detokenize([token])
-                text = out.decode("utf-8", errors="ignore")
-                hit = _first_stop(text, stop)
-                if hit is not None:
-                    text = text[:hit]
-                    reason = "stop"
-                    break
-                if generated >= max_tokens:
-                    break
-                check = should_stop()
-                if check:
-                    reason = check
-                    break
+                chunk = tokens[start : min(start + PREFILL_CHUNK, len(tokens) - 1)]
+                llm.eval(chunk)
+                evaluated += len(chunk)
+            t1 = time.monotonic()
+            if reason is None:
+                reason = "length"
+                for token in llm.generate(
+                    tokens, top_k=1, temp=0.0, repeat_penalty=1.0, grammar=grammar
+                ):
+                    if generated == 0:
+                        evaluated += 1
+                    if token in self.stop_ids:
+                        reason = "eos"
+                        break
+                    generated += 1
+                    out += llm.detokenize([token])
+                    text = out.decode("utf-8", errors="ignore")
+                    hit = _first_stop(text, stop)
+                    if hit is not None:
+                        text = text[:hit]
+                        reason = "stop"
+                        break
+                    if generated >= max_tokens:
+                        break
+                    check = should_stop()
+                    if check:
+                        reason = check
+                        break
+        except RuntimeError as exc:
+            # llama_decode returns 2 when the abort callback stopped it; the KV cache keeps
+            # what was decoded before, and n_tokens (not advanced) says where it ends.
+            why = should_stop()
+            if why is None:
+                raise
+            reason = why
+            logger.debug("decode aborted: %s", exc)
+        finally:
+            self._should_abort = lambda: False
+            t1 = t1 if t1 > t0 else time.monotonic()
         stats = GenerationStats(
             prompt_tokens=len(tokens),
             reused_tokens=reused,
