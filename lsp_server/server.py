@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import sys
+import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from lsprotocol import types
+from lsprotocol.types import ErrorCodes
+from pygls.io_ import StdinAsyncReader, StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -16,6 +22,7 @@ from lsp_server import __version__
 from lsp_server.handlers import completion, inline_completion, lifecycle, status, text_sync
 from lsp_server.handlers.boundary import converting_errors
 from lsp_server.session import Session
+from lsp_server.transport import read_messages, send_error
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +39,17 @@ class EnclaveProtocol(LanguageServerProtocol):
         if general is not None:
             general.position_encodings = [types.PositionEncodingKind.Utf16]
         return (yield from super().lsp_initialize(params))
+
+    _initialized = False
+
+    def handle_message(self, message: Any) -> None:
+        method = getattr(message, "method", None)
+        if method == types.INITIALIZE:
+            self._initialized = True
+        elif not self._initialized and method is not None and hasattr(message, "id"):
+            send_error(self, message.id, ErrorCodes.ServerNotInitialized, "initialize first")
+            return
+        super().handle_message(message)
 
     def _user_handler(self, method: str, params: Any) -> Generator[Any, Any, None]:
         if (handler := self.fm.features.get(method)) is not None:
@@ -59,6 +77,39 @@ class EnclaveServer(LanguageServer):
             protocol_cls=EnclaveProtocol,
         )
         self.session = Session(self.protocol.notify)
+
+    # pygls' start_io/start_tcp, with Enclave's message loop (transport.py) in place of
+    # pygls' own, which leaves malformed requests unanswered.
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        self._stop_event = threading.Event()
+        reader = StdinAsyncReader(stdin or sys.stdin.buffer, self.thread_pool)
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(read_messages(self._stop_event, reader, self.protocol))
+        except BrokenPipeError:
+            logger.error("the connection to the client is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]
+
+    def start_tcp(self, host: str, port: int) -> None:
+        self._stop_event = stop_event = threading.Event()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(writer)
+            await read_messages(stop_event, reader, self.protocol)
+            self.shutdown()  # type: ignore[no-untyped-call]
+
+        async def serve() -> None:
+            server = await asyncio.start_server(connection, host, port)
+            logger.info("serving LSP on %s:%s", host, port)
+            async with server:
+                await server.serve_forever()
+
+        with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
+            asyncio.run(serve())
 
 
 @dataclass(frozen=True)
