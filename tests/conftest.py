@@ -11,9 +11,34 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsprotocol import types
 
 DATA = Path(__file__).parent / "data"
+
+# No egress: every process of the run (server, worker, test servers, this one) loads the guard
+# in egress_guard/sitecustomize.py, which refuses and records any non-loopback connection or
+# name lookup; the fixture below fails the test during which one was attempted.
+GUARD_DIR = Path(__file__).parent / "egress_guard"
+EGRESS_LOG = Path(tempfile.gettempdir()) / f"enclave-egress-{os.getpid()}.log"
+os.environ["ENCLAVE_EGRESS_LOG"] = str(EGRESS_LOG)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(GUARD_DIR), os.environ.get("PYTHONPATH", "")) if p
+)
+sys.path.insert(0, str(GUARD_DIR))
+import sitecustomize  # noqa: E402, F401  - installs the guard in this process too
+
+
+@pytest.fixture(autouse=True)
+def no_egress() -> Any:
+    EGRESS_LOG.write_text("")
+    yield
+    attempts = EGRESS_LOG.read_text()
+    EGRESS_LOG.write_text("")
+    if attempts:
+        pytest.fail(f"network access outside loopback during this test:\n{attempts}")
+
+
 SERVER_COMMAND = [sys.executable, "-m", "lsp_server", "serve", "--log-level", "debug"]
 
 
