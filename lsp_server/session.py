@@ -17,6 +17,7 @@ from lsp_server.model import provision
 from lsp_server.model.protocol import CompletionJob, GenerationResult
 from lsp_server.model.scheduler import Scheduler
 from lsp_server.model.supervisor import LoadSpec, ModelState, WorkerSupervisor
+from lsp_server.privacy.ignore import IgnoreRules
 from lsp_server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ STATUS_METHOD = "enclave/status"
 class Status:
     """What `enclave/status` carries: the model's state and why the last answer was empty."""
 
-    state: str  # loading | ready | error | disabled
+    state: str  # loading | ready | error | stopped
     message: str
     model: str = ""
     lastEmptyReason: str = ""  # camelCase: protocol field name
@@ -45,6 +46,7 @@ class Session:
         self.model = WorkerSupervisor(self._on_model_state)
         self.scheduler = Scheduler(self.model.run)
         self.completer = Completer(self._submit_completion)
+        self.ignore = IgnoreRules()
         self._background: set[asyncio.Task[None]] = set()
         self._last_served = ""  # the document of the last completion request
         self._last_status: Status | None = None
@@ -80,6 +82,10 @@ class Session:
         doc = self.documents.get(uri)
         if not self.settings.completion.enabled:
             outcome = CompletionOutcome("", "completions are turned off", CompletionMode.NONE)
+        elif self.ignore.is_ignored(uri):
+            outcome = CompletionOutcome(
+                "", "completions are off in this file (ignore rules)", CompletionMode.NONE
+            )
         elif doc.desynced:
             outcome = CompletionOutcome(
                 "", "document out of sync with the editor; reopen it", CompletionMode.NONE
@@ -132,6 +138,7 @@ class Session:
             or last is None
             or last.range is None
             or not (settings.enabled and settings.cache)
+            or self.ignore.is_ignored(uri)
             or not self.model.ready
             or self.scheduler.busy
         ):

@@ -23,6 +23,7 @@ from lsp_server.features.budget import AdaptiveBudget
 from lsp_server.features.postprocess import postprocess
 from lsp_server.features.suggestions import Anchor, Anchors, Suggestion, SuggestionCache
 from lsp_server.model.protocol import CompletionJob, GenerationResult, GenerationStats
+from lsp_server.prompts.fim import WINDOW_SNAP_LINES
 from lsp_server.settings import CompletionSettings
 
 logger = logging.getLogger(__name__)
@@ -69,8 +70,40 @@ def extra_context(snap: DocumentSnapshot, offset: int, window_chars: int) -> str
     return "\n".join(line for line in lines if line.strip() and line not in window)
 
 
+def heal(text: str, job: CompletionJob) -> str:
+    """Drop from the answer the blanks the user typed but the prompt left out."""
+    return text[len(job.heal) :] if job.heal and text.startswith(job.heal) else text
+
+
 def file_name(uri: str) -> str:
     return uri.rsplit("/", 1)[-1]
+
+
+# The worker cuts the window in model tokens; this first cut, in characters, only bounds what
+# is sent (and redacted) per request in a huge file. It is generous: no token is this long.
+MAX_CHARS_PER_TOKEN = 8
+
+
+def cut_prefix(prefix: str, max_chars: int) -> str:
+    """The end of `prefix`, starting on a line whose number is a multiple of the window snap,
+    so the worker's own line-snapped window is unchanged by this cut."""
+    if len(prefix) <= max_chars:
+        return prefix
+    start = len(prefix) - max_chars
+    line = prefix.count("\n", 0, start)
+    skip = -(line + 1) % WINDOW_SNAP_LINES + 1  # line breaks to pass to reach a snapped line
+    for _ in range(skip):
+        start = prefix.find("\n", start) + 1
+        if start == 0:
+            return prefix[-max_chars:]
+    return prefix[start:]
+
+
+def cut_suffix(suffix: str, max_chars: int) -> str:
+    if len(suffix) <= max_chars:
+        return suffix
+    end = suffix.rfind("\n", 0, max_chars)
+    return suffix[: end if end > 0 else max_chars]
 
 
 @dataclass
@@ -106,7 +139,7 @@ class Completer:
         self.counters.count(stats)
         self.budget.observe(stats)
         mode = CompletionMode.SINGLE_LINE if job.stop else CompletionMode.MULTI_LINE
-        text = postprocess(snap, offset, mode, result.text)
+        text = postprocess(snap, offset, mode, heal(result.text, job))
         if text:
             if settings.cache:
                 self.cache.add(
@@ -171,16 +204,21 @@ class Completer:
         if plan.reason:
             logger.info("%s", plan.reason)
         single = plan.mode is CompletionMode.SINGLE_LINE
+        max_chars = settings.contextTokens * MAX_CHARS_PER_TOKEN
+        # Trailing blanks stay out of the middle (see heal): a lone space token there makes
+        # the model write its usual " word" token, a second space.
+        healed = typed.rstrip(" \t")
         return CompletionJob(
-            prefix=anchor.prefix,
-            suffix=anchor.suffix,
+            prefix=cut_prefix(anchor.prefix, max_chars),
+            suffix=cut_suffix(anchor.suffix, max_chars),
             path=file_name(snap.uri),
             extra_context=anchor.extra_context,
             budget=settings.contextTokens,
             max_tokens=plan.max_tokens,
             stop=("\n",) if single and kind == "user" else (),
             deadline_s=plan.deadline_s,
-            middle=typed,
+            middle=healed,
+            heal=typed[len(healed) :],
             reuse_cache=settings.cache,
             kind=kind,
         )
@@ -204,7 +242,7 @@ class Completer:
             return
         self.counters.count(result.stats)
         self.budget.observe(result.stats)
-        raw = result.text
+        raw = heal(result.text, job)
         if gate.mode is CompletionMode.SINGLE_LINE:
             # The likely next step after accepting a line is a new line: keep one line, with
             # the line break and indentation the model wrote before it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from lsp_server.context.documents import DocumentSnapshot
 from lsp_server.context.syntax import CompletionMode, truncate_completion
+from lsp_server.privacy.redact import contains_placeholder
 
 CLOSERS = set(")]}>\"';:,")
 # A non-blank line this long that comes twice in a row is taken for a repetition loop.
@@ -60,4 +61,6 @@ def postprocess(snap: DocumentSnapshot, offset: int, mode: CompletionMode, raw: 
     text = truncate_completion(snap, offset, text, mode)
     if not text.strip() or suffix.lstrip().startswith(text.strip()):
         return ""  # nothing, or a repeat of the text after the cursor
+    if contains_placeholder(text):
+        return ""  # never insert a redaction placeholder (nor guess the value behind it)
     return text

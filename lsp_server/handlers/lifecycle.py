@@ -12,6 +12,7 @@ from lsprotocol import types
 
 from lsp_server import log
 from lsp_server.model.supervisor import ModelState
+from lsp_server.privacy.ignore import path_of
 from lsp_server.settings import parse_settings
 
 if TYPE_CHECKING:
@@ -33,6 +34,11 @@ def _apply_settings(ls: EnclaveServer, raw: Any) -> None:
 
 def initialize(ls: EnclaveServer, params: types.InitializeParams) -> None:
     ls.session.pending_init_options = params.initialization_options
+    folders = [f.uri for f in params.workspace_folders or []]
+    if not folders and params.root_uri:
+        folders = [params.root_uri]
+    for uri in folders:
+        ls.session.ignore.add_root(path_of(uri))
 
 
 def initialized(ls: EnclaveServer, params: types.InitializedParams) -> None:

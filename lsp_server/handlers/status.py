@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 STATUS_REQUEST = "enclave/getStatus"
 
 
-def get_status(ls: EnclaveServer, params: Any) -> dict[str, Any]:
+def get_status(ls: EnclaveServer, params: Any = None) -> dict[str, Any]:
     session = ls.session
     info = session.model.info
     result: dict[str, Any] = {

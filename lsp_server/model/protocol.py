@@ -25,8 +25,17 @@ class CompletionJob:
     # Text the user typed since `prefix` ended, fed after the FIM middle marker: the prompt
     # before it stays identical while typing, so its evaluated tokens are reused.
     middle: str = ""
+    # Blanks typed after `middle` that the prompt leaves out; the server strips them from the
+    # start of the answer (token healing for whitespace). Not used by the worker.
+    heal: str = ""
     reuse_cache: bool = True  # False: evaluate the whole prompt afresh (the stateless arm)
     kind: str = "user"  # user | prefetch | warmup
+    # Other files of the repository (path, content), least relevant first, within
+    # context_budget tokens of `budget` (lsp_server/context/gather.py).
+    context_files: tuple[tuple[str, str], ...] = ()
+    context_budget: int = 0
+    repo: str = ""
+    comment_prefix: str = "#"
 
     def to_message(self, job_id: int) -> dict[str, Any]:
         msg = asdict(self)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from lsp_server.errors import GenerationCancelled, ModelUnavailable
 from lsp_server.model.protocol import GenerationResult, Job
+from lsp_server.privacy.redact import redact_job
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class Scheduler:
         return any(not task.done() for task in self._lanes.values())
 
     async def submit(self, lane: str, job: Job, background: bool = False) -> GenerationResult:
+        job = redact_job(job)  # the one path to any model: secrets never leave the server
         if background:
             if self.busy:
                 raise GenerationCancelled("the model is busy with a request")

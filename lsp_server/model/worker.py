@@ -23,17 +23,12 @@ from dataclasses import asdict, dataclass
 from typing import IO, Any, Protocol
 
 from lsp_server.model.protocol import GenerationStats
-from lsp_server.prompts.fim import FimTemplate, PromptParts, build_prompt, detect_template
+from lsp_server.prompts.fim import FimTemplate, detect_template, prompt_for_job
 
 logger = logging.getLogger("enclave.worker")
 
 # Benchmarks compare against raw llama-cpp-python on the very same prompts.
 DEBUG_PROMPTS = os.environ.get("ENCLAVE_DEBUG_PROMPTS") == "1"
-# Share of the window for the code after the cursor: in prefix-suffix-middle order every
-# keystroke re-evaluates the suffix, so it is kept small (see docs/speed.md).
-SUFFIX_SHARE = 0.2
-# The window's first line snaps to a multiple of this, keeping the prompt's start stable.
-WINDOW_SNAP_LINES = 8
 # Prompt evaluation runs in chunks; a cancel is seen within one chunk even without the abort
 # callback.
 PREFILL_CHUNK = 256
@@ -406,25 +401,9 @@ class Worker:
         if msg["op"] == "generate":
             return str(msg["prompt"])
         engine = self.engine
-        budget = min(
-            int(msg.get("budget", 640)),
-            engine.context_length - int(msg.get("max_tokens", 48)) - CONTEXT_MARGIN,
-        )
-        parts = PromptParts(
-            prefix=str(msg.get("prefix", "")),
-            suffix=str(msg.get("suffix", "")),
-            path=str(msg.get("path", "")),
-            extra_context=str(msg.get("extra_context", "")),
-        )
-        built = build_prompt(
-            engine.template,
-            parts,
-            engine.count_tokens,
-            budget,
-            SUFFIX_SHARE,
-            snap_lines=WINDOW_SNAP_LINES,
-        )
-        return built.text + str(msg.get("middle", ""))
+        return prompt_for_job(
+            engine.template, msg, engine.count_tokens, engine.context_length, CONTEXT_MARGIN
+        ).text
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ The formats are data (fim_templates.json); this module only interprets them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -169,6 +170,24 @@ class PromptParts:
     suffix: str
     path: str = ""
     extra_context: str = ""
+    # Other files of the repository (path, content), least relevant first: written before the
+    # current file in the template's multi-file format, else as comment lines (comment_prefix).
+    context_files: tuple[tuple[str, str], ...] = ()
+    repo: str = ""
+    comment_prefix: str = "#"
+
+
+def _with_newline(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
+
+
+def render_context_file(template: FimTemplate, parts: PromptParts, path: str, content: str) -> str:
+    """One context file as the prompt writes it (without the repository header)."""
+    if template.multi_file is not None:
+        return template.multi_file.render_file(path, _with_newline(content))
+    c = parts.comment_prefix
+    lines = _with_newline(content).split("\n")[:-1]
+    return f"{c} {path}\n" + "".join(f"{c} {line}".rstrip() + "\n" for line in lines)
 
 
 @dataclass(frozen=True)
@@ -179,6 +198,7 @@ class BuiltPrompt:
     tokens_estimate: int
     stop: tuple[str, ...]
     context_used: str = ""  # the end of parts.extra_context that made it in
+    files_used: tuple[str, ...] = ()  # paths of the context files that made it in
 
 
 def _split_keep(text: str) -> list[str]:
@@ -213,6 +233,15 @@ def _cut_right(text: str, count: Callable[[str], int], limit: int) -> str:
     return text[:lo]
 
 
+# Share of the window for the code after the cursor: in prefix-suffix-middle order every
+# keystroke outside an anchored run re-evaluates the suffix, so it is kept small
+# (docs/speed.md has the measurements).
+SUFFIX_SHARE = 0.2
+# A budget-cut window starts on a line number that is a multiple of this, keeping the prompt's
+# start (and the model's cached work on it) stable while the cursor moves down.
+WINDOW_SNAP_LINES = 8
+
+
 def build_prompt(
     template: FimTemplate,
     parts: PromptParts,
@@ -222,6 +251,7 @@ def build_prompt(
     *,
     min_prefix_share: float = 0.5,
     snap_lines: int = 0,
+    context_budget: int | None = None,
 ) -> BuiltPrompt:
     """Fit the code around the cursor into `budget` model tokens and render the prompt.
 
@@ -236,6 +266,10 @@ def build_prompt(
     With `snap_lines` > 1, a window cut by the budget starts on a line number that is a multiple
     of it, so the prompt's start (and the model's cached work on it) stays the same while the
     cursor moves down a few lines.
+
+    Context files (other files of the repository) come after extra_context, whole files only,
+    most relevant (last) first, at most `context_budget` tokens of the budget; they are written
+    before the current file (multi-file format) or as comment lines before extra_context.
     """
     count = count_tokens
     budget = max(0, budget)
@@ -300,6 +334,19 @@ def build_prompt(
             kept_context.append(piece)
             used += t
 
+    kept_files: list[tuple[str, str]] = []
+    if parts.context_files:
+        cap = budget if context_budget is None else min(budget, max(0, context_budget))
+        files_used_tokens = 0
+        for path, content in reversed(parts.context_files):
+            t = count(render_context_file(template, parts, path, content))
+            if files_used_tokens + t > cap or used + t > budget:
+                continue
+            kept_files.append((path, content))
+            files_used_tokens += t
+            used += t
+        kept_files.reverse()
+
     grow_prefix(budget)
 
     if snap_lines > 1 and idx >= 0:
@@ -314,7 +361,15 @@ def build_prompt(
     if context_block and not context_block.endswith("\n"):
         context_block += "\n"
 
-    text = template.render(context_block + prefix_used, suffix_used, parts.path)
+    files_block = ""
+    if kept_files:
+        rendered = "".join(render_context_file(template, parts, p, c) for p, c in kept_files)
+        if template.multi_file is not None:
+            files_block = template.multi_file.render_repo_header(parts.repo or "repo") + rendered
+        else:
+            context_block = rendered + context_block
+
+    text = files_block + template.render(context_block + prefix_used, suffix_used, parts.path)
     scaffold = count(template.render("", "", parts.path))
     return BuiltPrompt(
         text=text,
@@ -323,7 +378,36 @@ def build_prompt(
         tokens_estimate=scaffold + used,
         stop=template.stop,
         context_used=context_used,
+        files_used=tuple(p for p, _ in kept_files),
     )
+
+
+def prompt_for_job(
+    template: FimTemplate,
+    job: Mapping[str, Any],
+    count_tokens: Callable[[str], int],
+    context_length: int,
+    margin: int = 32,
+) -> BuiltPrompt:
+    """The FIM prompt of one completion job, the same for every backend (the local worker and
+    the HTTP backends). `job` holds the fields of a CompletionJob message (prefix, suffix,
+    path, extra_context, budget, max_tokens, middle). The budget is clamped so the window, the
+    answer and `margin` fit in `context_length`; the returned text ends with `middle`."""
+    budget = min(
+        int(job.get("budget", 640)),
+        context_length - int(job.get("max_tokens", 48)) - margin,
+    )
+    parts = PromptParts(
+        prefix=str(job.get("prefix", "")),
+        suffix=str(job.get("suffix", "")),
+        path=str(job.get("path", "")),
+        extra_context=str(job.get("extra_context", "")),
+    )
+    built = build_prompt(
+        template, parts, count_tokens, budget, SUFFIX_SHARE, snap_lines=WINDOW_SNAP_LINES
+    )
+    middle = str(job.get("middle", ""))
+    return dataclasses.replace(built, text=built.text + middle) if middle else built
 
 
 def _split_keep_suffix(text: str) -> list[str]:

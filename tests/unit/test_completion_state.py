@@ -144,3 +144,17 @@ def test_rewritten_following_lines_are_dropped() -> None:
     suffix = "\n    return total\n"
     text = "for item in items:\n        total += item\n    return total"
     assert strip_trailing_suffix_lines(text, suffix) == "for item in items:\n        total += item"
+
+
+def test_trailing_space_typed_is_not_doubled() -> None:
+    # Seen in VS Code: after typing "return" then " ", the answer began with a second space.
+    text = "def area(w, h):\n    return\n"
+    cursor = text.index("return") + len("return")
+    model = ScriptedModel("", " w * h")
+    completer = Completer(model)
+    at(completer, text, cursor)  # anchors the prompt after "return"
+    typed = text[:cursor] + " " + text[cursor:]
+    out = at(completer, typed, cursor + 1)
+    job = model.jobs[1][0]
+    assert job.middle == "" and job.heal == " "
+    assert out.text == "w * h"
