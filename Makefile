@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DEMO_FILE := docs/demo/primes.py
 DEMO_AT := $(DEMO_FILE):16:12
 
-.PHONY: install models demo test unit lint clean
+.PHONY: install models demo test unit lint clients clean
 
 $(BIN)/enclave: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,12 @@ lint: install
 unit: install
 	$(BIN)/pytest tests/unit -q
 
-test: models lint
+# The VS Code extension: typecheck, unit tests, settings schema check, .vsix build.
+# (Its real-editor test on code-server is `make -C editor-clients/vscode e2e`.)
+clients: install
+	PATH="$(abspath $(BIN)):$$PATH" $(MAKE) -C editor-clients/vscode ci
+
+test: models lint clients
 	$(BIN)/pytest -ra
 
 clean:

@@ -1,0 +1,143 @@
+--- Options of require("enclave").setup(): defaults, validation, the server command.
+local M = {}
+
+local uv = vim.uv or vim.loop
+
+--- The defaults. `cmd = nil` means: `enclave` on PATH, else the checkout's .venv/bin/enclave.
+M.defaults = {
+  cmd = nil,
+  settings = {},
+  filetypes = {
+    'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'go', 'rust',
+    'java', 'c', 'cpp', 'lua', 'sh', 'bash',
+  },
+  root_markers = { '.git', 'pyproject.toml', 'package.json', 'go.mod', 'Cargo.toml' },
+  keymaps = {
+    accept = '<Tab>',
+    accept_line = '<M-Right>',
+    next = '<M-]>',
+    dismiss = '<C-]>',
+  },
+  auto_trigger = true,
+  debounce_ms = 150,
+  native = true, -- use vim.lsp.inline_completion when Neovim has it (0.12+)
+}
+
+--- vim.validate for one value, on both the 0.10 (table) and 0.11+ (positional) signatures.
+local function check(name, value, types, optional)
+  if vim.fn.has('nvim-0.11') == 1 then
+    vim.validate(name, value, types, optional)
+  else
+    vim.validate({ [name] = { value, types, optional } })
+  end
+end
+
+local function list_of_strings(name, value)
+  check(name, value, 'table')
+  for i, v in ipairs(value) do
+    check(('%s[%d]'):format(name, i), v, 'string')
+  end
+  if #value ~= vim.tbl_count(value) then
+    error(('%s: expected a list, got a table with keys'):format(name), 0)
+  end
+end
+
+local function known_keys(prefix, value, names)
+  for key in pairs(value) do
+    if not vim.tbl_contains(names, key) then
+      error(('%sunknown option %q'):format(prefix, tostring(key)), 0)
+    end
+  end
+end
+
+local option_names = {
+  'cmd', 'settings', 'filetypes', 'root_markers', 'keymaps', 'auto_trigger', 'debounce_ms', 'native',
+}
+
+--- Validate user options; raises an error naming the first bad option.
+function M.validate(opts)
+  check('opts', opts, 'table', true)
+  opts = opts or {}
+  known_keys('', opts, option_names)
+  if type(opts.cmd) == 'table' then
+    list_of_strings('cmd', opts.cmd)
+    if #opts.cmd == 0 then error('cmd: expected a non-empty list', 0) end
+  else
+    check('cmd', opts.cmd, { 'string', 'function' }, true)
+  end
+  check('settings', opts.settings, 'table', true)
+  if opts.filetypes ~= nil then list_of_strings('filetypes', opts.filetypes) end
+  if opts.root_markers ~= nil then list_of_strings('root_markers', opts.root_markers) end
+  check('keymaps', opts.keymaps, { 'table', 'boolean' }, true)
+  if type(opts.keymaps) == 'table' then
+    known_keys('keymaps: ', opts.keymaps, vim.tbl_keys(M.defaults.keymaps))
+    for key, lhs in pairs(opts.keymaps) do
+      if lhs ~= false then check('keymaps.' .. key, lhs, 'string') end
+    end
+  elseif opts.keymaps == true then
+    error('keymaps: expected a table or false, got true', 0)
+  end
+  check('auto_trigger', opts.auto_trigger, 'boolean', true)
+  check('debounce_ms', opts.debounce_ms, 'number', true)
+  if opts.debounce_ms ~= nil and (opts.debounce_ms < 0 or opts.debounce_ms % 1 ~= 0) then
+    error(('debounce_ms: expected a non-negative integer, got %s'):format(opts.debounce_ms), 0)
+  end
+  check('native', opts.native, 'boolean', true)
+  return opts
+end
+
+--- Validated options merged over the defaults. Errors start with "enclave.setup: ".
+function M.resolve(opts)
+  local ok, err = pcall(M.validate, opts)
+  if not ok then
+    -- vim.validate prefixes "file:line: "; the option's name is what the user needs.
+    err = tostring(err):gsub('^[^:]*%.lua:%d+: ', '')
+    error('enclave.setup: ' .. err, 0)
+  end
+  opts = opts or {}
+  local merged = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts)
+  -- Lists replace, they do not merge index by index.
+  for _, key in ipairs({ 'filetypes', 'root_markers', 'cmd' }) do
+    if opts[key] ~= nil then merged[key] = opts[key] end
+  end
+  if opts.keymaps == false then
+    merged.keymaps = { accept = false, accept_line = false, next = false, dismiss = false }
+  end
+  merged.settings = vim.deepcopy(opts.settings or {})
+  return merged
+end
+
+--- The checkout this plugin lives in (editor-clients/neovim/lua/enclave/config.lua -> root).
+local function checkout_root()
+  local source = debug.getinfo(1, 'S').source:gsub('^@', '')
+  return vim.fs.normalize(vim.fn.fnamemodify(source, ':p:h:h:h:h:h'))
+end
+
+--- The server's executable: `enclave` on PATH, else <checkout>/.venv/bin/enclave. Or nil.
+function M.find_executable()
+  local on_path = vim.fn.exepath('enclave')
+  if on_path ~= '' then return on_path end
+  local root = checkout_root()
+  for _, rel in ipairs({ '.venv/bin/enclave', '.venv/Scripts/enclave.exe' }) do
+    local candidate = root .. '/' .. rel
+    local stat = uv.fs_stat(candidate)
+    if stat and stat.type == 'file' and vim.fn.executable(candidate) == 1 then return candidate end
+  end
+  return nil
+end
+
+--- The command that starts the server as a list, or nil and the reason.
+function M.server_cmd(options)
+  local cmd = options.cmd
+  if type(cmd) == 'function' then cmd = cmd() end
+  if type(cmd) == 'string' then return { cmd, 'serve' } end
+  if type(cmd) == 'table' then return vim.deepcopy(cmd) end
+  local exe = M.find_executable()
+  if exe == nil then
+    return nil, 'enclave: no `enclave` executable on PATH and no .venv/bin/enclave in the checkout; '
+      .. 'set `cmd` in require("enclave").setup()'
+  end
+  return { exe, 'serve' }
+end
+
+return M

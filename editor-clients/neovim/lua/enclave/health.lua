@@ -1,0 +1,135 @@
+--- :checkhealth enclave
+local M = {}
+
+local health = vim.health
+
+--- JSON-RPC messages in `data` (Content-Length framed); the incomplete tail is ignored.
+local function messages(data)
+  local found, pos = {}, 1
+  while true do
+    local header_end = data:find('\r\n\r\n', pos, true)
+    if not header_end then break end
+    local len = tonumber(data:sub(pos, header_end):match('Content%-Length: *(%d+)'))
+    local body = len and data:sub(header_end + 4, header_end + 3 + len)
+    if not body or #body < len then break end
+    local ok, decoded = pcall(vim.json.decode, body)
+    if ok then found[#found + 1] = decoded end
+    pos = header_end + 4 + len
+  end
+  return found
+end
+
+--- Start the server, send only `initialize` (so no model is loaded) and read its answer.
+local function probe(cmd)
+  local body = vim.json.encode({
+    jsonrpc = '2.0',
+    id = 1,
+    method = 'initialize',
+    params = { processId = vim.NIL, rootUri = vim.NIL, capabilities = vim.empty_dict() },
+  })
+  local out = ''
+  local ok, proc = pcall(vim.system, cmd, {
+    stdin = true,
+    stdout = function(_, data) out = out .. (data or '') end,
+  })
+  if not ok then return false, tostring(proc) end
+  proc:write(('Content-Length: %d\r\n\r\n%s'):format(#body, body))
+  local answer
+  -- Keep stdin open until the answer is in: the server stops at the end of its input.
+  vim.wait(20000, function()
+    for _, msg in ipairs(messages(out)) do
+      if msg.id == 1 then answer = msg end
+    end
+    return answer ~= nil
+  end, 50)
+  proc:write(nil)
+  local result = proc:wait(5000)
+  if not answer then
+    return false, ('no answer (exit code %s): %s'):format(result.code, vim.trim(result.stderr or ''))
+  end
+  if type(answer.result) ~= 'table' then
+    return false, 'unexpected answer: ' .. vim.inspect(answer):sub(1, 200)
+  end
+  return true, answer.result
+end
+
+function M.check()
+  health.start('Neovim')
+  local v = vim.version()
+  local version = ('%d.%d.%d'):format(v.major, v.minor, v.patch)
+  if vim.fn.has('nvim-0.10') == 0 then
+    health.error('Neovim ' .. version .. ': Enclave needs 0.10 or newer')
+  elseif vim.lsp.inline_completion then
+    health.ok('Neovim ' .. version .. ': native inline completion (vim.lsp.inline_completion)')
+  else
+    health.ok('Neovim ' .. version .. ': ghost text drawn by the plugin (extmarks)')
+  end
+
+  health.start('Server')
+  local enclave = require('enclave')
+  local config = require('enclave.config')
+  local options = enclave.options or config.resolve({})
+  if not enclave.options then health.warn('require("enclave").setup() has not been called') end
+  local cmd, why = config.server_cmd(options)
+  if not cmd then
+    health.error(why)
+    return
+  end
+  if vim.fn.executable(cmd[1]) == 0 then
+    health.error(('server executable not found: %s'):format(cmd[1]))
+    return
+  end
+  health.ok('server command: ' .. table.concat(cmd, ' '))
+  local ok, result = probe(cmd)
+  if not ok then
+    health.error('the server did not start: ' .. result)
+    return
+  end
+  local info = result.serverInfo or {}
+  health.ok(('the server starts: %s %s'):format(info.name or '?', info.version or ''))
+  local commands = ((result.capabilities or {}).executeCommandProvider or {}).commands or {}
+  if #commands > 0 then
+    health.ok('server commands: ' .. table.concat(commands, ', '))
+  else
+    health.info('this server offers no commands (:EnclaveExplain, :EnclaveReview need them)')
+  end
+
+  health.start('Model')
+  local client = enclave.client(0) or vim.lsp.get_clients({ name = 'enclave' })[1]
+  local status = client and require('enclave.status').by_client[client.id]
+  if status then
+    local line = ('state: %s%s'):format(status.state, status.message ~= '' and (' (' .. status.message .. ')') or '')
+    if status.state == 'ready' then
+      health.ok(line .. (status.model ~= '' and ('; model: ' .. status.model) or ''))
+    elseif status.state == 'loading' then
+      health.warn(line)
+    else
+      health.error(line)
+    end
+    if status.lastEmptyReason and status.lastEmptyReason ~= '' then
+      health.info('last empty answer: ' .. status.lastEmptyReason)
+    end
+    return
+  end
+  -- No server running: check the model the settings select, offline.
+  local model = (options.settings or {}).model or {}
+  local args = { cmd[1], 'model', 'verify' }
+  if model.path then
+    vim.list_extend(args, { '--path', model.path })
+  elseif model.size then
+    vim.list_extend(args, { '--size', model.size })
+  end
+  if vim.fs.basename(cmd[1]):match('^enclave') == nil then
+    health.info('no Enclave client running; start one by opening a file to see the model state')
+    return
+  end
+  local verify = vim.system(args, { text = true }):wait(120000)
+  local text = vim.trim((verify.stdout or '') .. (verify.stderr or ''))
+  if verify.code == 0 then
+    health.ok('model: ' .. text)
+  else
+    health.error('model: ' .. text, { 'run `enclave model fetch` (with --size as in your settings)' })
+  end
+end
+
+return M

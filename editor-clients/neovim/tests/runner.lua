@@ -1,0 +1,91 @@
+-- Shared by the headless test scripts: a coroutine that yields to Neovim's main loop between
+-- polls (vim.wait() alone would not run typed keys or insert-mode autocommands), results
+-- written as JSON to $ENCLAVE_TEST_OUT, exit with `cq` on failure.
+local R = { results = { steps = {} } }
+local co
+
+R.plugin = assert(os.getenv('ENCLAVE_NVIM_PLUGIN'), 'ENCLAVE_NVIM_PLUGIN')
+R.file = os.getenv('ENCLAVE_TEST_FILE')
+R.out = assert(os.getenv('ENCLAVE_TEST_OUT'), 'ENCLAVE_TEST_OUT')
+vim.opt.runtimepath:prepend(R.plugin)
+
+function R.finish(code)
+  local f = assert(io.open(R.out, 'w'))
+  f:write(vim.json.encode(R.results))
+  f:close()
+  vim.cmd(code == 0 and 'qall!' or ('cquit! ' .. code))
+end
+
+--- Yield to the main loop for `ms`.
+function R.sleep(ms)
+  vim.defer_fn(function()
+    local ok, err = coroutine.resume(co)
+    if not ok then
+      R.results.error = tostring(err)
+      R.finish(2)
+    end
+  end, ms)
+  coroutine.yield()
+end
+
+--- Poll `cond` every 50 ms until it returns a truthy value (returned) or `timeout_ms` passes.
+function R.wait_for(what, timeout_ms, cond)
+  local start = vim.uv.now()
+  while true do
+    local value = cond()
+    if value then
+      R.results.steps[#R.results.steps + 1] = { step = what, ms = vim.uv.now() - start }
+      return value
+    end
+    if vim.uv.now() - start > timeout_ms then
+      error(('timed out after %d ms waiting for %s'):format(timeout_ms, what), 0)
+    end
+    R.sleep(50)
+  end
+end
+
+--- Type keys as a user would (mappings apply).
+function R.keys(k)
+  vim.api.nvim_feedkeys(vim.keycode(k), 'm', false)
+end
+
+--- Number of ghost extmarks in `bufnr` and their text (virtual lines joined with "\n").
+function R.ghost_text(bufnr)
+  local ns = require('enclave.ghost').ns
+  local marks = vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { details = true })
+  local parts = {}
+  for _, m in ipairs(marks) do
+    local d = m[4]
+    for _, chunk in ipairs(d.virt_text or {}) do parts[#parts + 1] = chunk[1] end
+    for _, line in ipairs(d.virt_lines or {}) do
+      parts[#parts + 1] = '\n'
+      for _, chunk in ipairs(line) do parts[#parts + 1] = chunk[1] end
+    end
+  end
+  return #marks, table.concat(parts)
+end
+
+function R.has_ghost(bufnr)
+  local n, text = R.ghost_text(bufnr)
+  return n > 0 and text ~= ''
+end
+
+function R.line(row)
+  return vim.api.nvim_buf_get_lines(0, row - 1, row, false)[1]
+end
+
+--- Run `main` in the coroutine; any error is recorded and exits with code 1.
+function R.run(main)
+  co = coroutine.create(function()
+    local ok, err = xpcall(main, debug.traceback)
+    if not ok then
+      R.results.error = tostring(err)
+      R.finish(1)
+    else
+      R.finish(0)
+    end
+  end)
+  vim.schedule(function() coroutine.resume(co) end)
+end
+
+return R

@@ -1,0 +1,99 @@
+"""A stand-in LSP server for the plugin's command plumbing (tests/commands_stub.lua): it offers
+enclave.explain / enclave.review / enclave.rewrite, Enclave code actions (resolved lazily) and
+enclave/getStatus with canned answers, the shapes the real server is specified to use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+server = LanguageServer("enclave-stub", "0")
+
+
+def _range(raw: dict[str, Any]) -> types.Range:
+    s, e = raw["start"], raw["end"]
+    return types.Range(
+        types.Position(s["line"], s["character"]), types.Position(e["line"], e["character"])
+    )
+
+
+@server.feature(types.INITIALIZED)
+def initialized(ls: LanguageServer, params: types.InitializedParams) -> None:
+    ls.protocol.notify(
+        "enclave/status",
+        {"state": "ready", "message": "stub", "model": "stub", "lastEmptyReason": ""},
+    )
+
+
+@server.feature("enclave/getStatus")
+def get_status(ls: LanguageServer, params: Any) -> dict[str, Any]:
+    return {
+        "state": "ready",
+        "message": "stub",
+        "model": "stub",
+        "lastEmptyReason": "",
+        "recent": [],
+    }
+
+
+@server.command("enclave.explain")
+def explain(ls: LanguageServer, *args: Any) -> dict[str, Any]:
+    arg = args[0]
+    r = arg["range"]
+    lines = f"lines {r['start']['line'] + 1}-{r['end']['line'] + 1}"
+    return {"markdown": f"# Explanation\n\nThe code at {lines} of `{arg['uri']}`.", "path": None}
+
+
+@server.command("enclave.review")
+def review(ls: LanguageServer, *args: Any) -> dict[str, Any]:
+    uri = args[0]["uri"]
+    diagnostics = [
+        types.Diagnostic(
+            range=types.Range(types.Position(line, 4), types.Position(line, 10)),
+            message=message,
+            severity=types.DiagnosticSeverity.Warning,
+            source="enclave",
+        )
+        for line, message in [(1, "stub finding one"), (2, "stub finding two")]
+    ]
+    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, diagnostics))
+    return {"findings": len(diagnostics)}
+
+
+@server.command("enclave.rewrite")
+async def rewrite(ls: LanguageServer, *args: Any) -> None:
+    arg = args[0]
+    text = f"# rewritten: {arg['instruction']}\n"
+    edit = types.WorkspaceEdit(changes={arg["uri"]: [types.TextEdit(_range(arg["range"]), text)]})
+    await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit, label="Enclave"))
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(
+        code_action_kinds=[types.CodeActionKind.RefactorRewrite], resolve_provider=True
+    ),
+)
+def code_action(ls: LanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    data = {"uri": params.text_document.uri, "line": params.range.start.line}
+    return [
+        types.CodeAction("Enclave: simplify", kind=types.CodeActionKind.RefactorRewrite, data=data),
+        types.CodeAction("Other: not ours", kind=types.CodeActionKind.RefactorRewrite, data=data),
+    ]
+
+
+@server.feature(types.CODE_ACTION_RESOLVE)
+def resolve(ls: LanguageServer, action: types.CodeAction) -> types.CodeAction:
+    data = action.data
+    line = data["line"]
+    here = types.Range(types.Position(line, 0), types.Position(line, 0))
+    action.edit = types.WorkspaceEdit(
+        changes={data["uri"]: [types.TextEdit(here, "# simplified\n")]}
+    )
+    return action
+
+
+if __name__ == "__main__":
+    server.start_io()

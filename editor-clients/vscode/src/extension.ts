@@ -1,0 +1,432 @@
+// The VS Code side of Enclave: starts `enclave serve`, passes settings, shows its status, and
+// offers its commands. The pure parts live in settings.ts, status.ts, serverPath.ts,
+// markdown.ts and actions.ts (unit-tested without VS Code).
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as vscode from "vscode";
+import {
+  CodeAction as LspCodeAction,
+  CodeActionRequest,
+  CodeActionResolveRequest,
+  Command as LspCommand,
+  DidChangeConfigurationNotification,
+  ExecuteCommandRequest,
+  LanguageClient,
+  LanguageClientOptions,
+  RevealOutputChannelOn,
+  ServerOptions,
+  State,
+  TransportKind,
+  WorkspaceEdit as LspWorkspaceEdit,
+} from "vscode-languageclient/node";
+import { enclaveActions, findingsText, isWorkspaceEdit, safeName } from "./actions";
+import { sanitizeMarkdown } from "./markdown";
+import { resolveServer } from "./serverPath";
+import { classifyChange, SECTION, serverKeys, serverSettings } from "./settings";
+import { formatStatus, ServerStatus } from "./status";
+
+const LANGUAGES = [
+  "python", "javascript", "javascriptreact", "typescript", "typescriptreact", "go", "rust",
+  "java", "c", "cpp", "lua", "shellscript",
+];
+const EXPLAIN_SCHEME = "enclave-explain";
+
+let client: LanguageClient | undefined;
+let log: vscode.LogOutputChannel;
+let statusItem: vscode.StatusBarItem;
+let lastStatus: ServerStatus | undefined;
+let keys: string[] = [];
+let extensionPath = "";
+
+function config(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration(SECTION);
+}
+
+function currentServerSettings(): Record<string, unknown> {
+  const cfg = config();
+  return serverSettings(keys, (key) => cfg.get(key));
+}
+
+// -- status -----------------------------------------------------------------------------------
+
+function showStatus(status: ServerStatus | undefined): void {
+  lastStatus = status;
+  const view = formatStatus(status, config().get<boolean>("completion.enabled", true));
+  statusItem.text = view.text;
+  const tooltip = new vscode.MarkdownString(view.tooltip);
+  tooltip.isTrusted = false;
+  statusItem.tooltip = tooltip;
+  statusItem.accessibilityInformation = { label: view.accessibility };
+  statusItem.backgroundColor =
+    view.level === "error"
+      ? new vscode.ThemeColor("statusBarItem.errorBackground")
+      : view.level === "warning"
+        ? new vscode.ThemeColor("statusBarItem.warningBackground")
+        : undefined;
+  statusItem.show();
+}
+
+// -- the language client ----------------------------------------------------------------------
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function makeClient(): LanguageClient {
+  const cfg = config();
+  const server = resolveServer({
+    configuredPath: cfg.get<string>("server.path"),
+    configuredArgs: cfg.get<string[]>("server.args"),
+    extensionPath,
+    envPath: process.env.PATH,
+    platform: process.platform,
+    home: os.homedir(),
+    isExecutable,
+  });
+  log.info(`Starting ${server.command} ${server.args.join(" ")} (from ${server.source})`);
+  const serverOptions: ServerOptions = {
+    command: server.command,
+    args: server.args,
+    transport: TransportKind.stdio,
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: LANGUAGES.flatMap((language) => [
+      { scheme: "file", language },
+      { scheme: "untitled", language },
+    ]),
+    initializationOptions: currentServerSettings(),
+    outputChannel: log,
+    revealOutputChannelOn: RevealOutputChannelOn.Never,
+    connectionOptions: { maxRestartCount: 4 },
+    middleware: {
+      // VS Code shows the server's inline completions as ghost text; its completion-item
+      // fallback would offer the same text again in the suggest widget. Use it only when
+      // inline suggestions are turned off in the editor.
+      provideCompletionItem: (document, position, context, token, next) =>
+        vscode.workspace.getConfiguration("editor", document).get("inlineSuggest.enabled", true)
+          ? undefined
+          : next(document, position, context, token),
+    },
+  };
+  const c = new LanguageClient("enclave", "Enclave", serverOptions, clientOptions);
+  c.onDidChangeState((e) => {
+    void vscode.commands.executeCommand("setContext", "enclave.running", e.newState === State.Running);
+    if (e.newState === State.Starting) showStatus({ state: "starting", message: "" });
+    if (e.newState === State.Stopped && c === client) {
+      showStatus({ ...lastStatus, state: "stopped", message: "The Enclave server stopped." });
+    }
+  });
+  return c;
+}
+
+async function startClient(): Promise<void> {
+  let c: LanguageClient;
+  try {
+    c = makeClient();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log.error(message);
+    showStatus({ state: "error", message });
+    const choice = await vscode.window.showErrorMessage(message, "Open Settings");
+    if (choice) void vscode.commands.executeCommand("workbench.action.openSettings", "enclave.server");
+    return;
+  }
+  client = c;
+  showStatus({ state: "starting", message: "" });
+  try {
+    await c.start();
+  } catch (err) {
+    const message = `The Enclave server did not start: ${err instanceof Error ? err.message : err}`;
+    log.error(message);
+    showStatus({ state: "error", message });
+    return;
+  }
+  let notified = false;
+  c.onNotification("enclave/status", (status: ServerStatus) => {
+    notified = true;
+    showStatus(status);
+  });
+  try {
+    const status = await c.sendRequest<ServerStatus>("enclave/getStatus", {});
+    if (!notified && status) showStatus(status);
+  } catch (err) {
+    log.warn(`enclave/getStatus failed: ${err}`);
+  }
+}
+
+async function stopClient(): Promise<void> {
+  const c = client;
+  client = undefined;
+  if (c) {
+    try {
+      await c.stop(5000);
+    } catch (err) {
+      log.warn(`stopping the server: ${err}`);
+    }
+  }
+}
+
+async function restartClient(): Promise<void> {
+  await stopClient();
+  await startClient();
+}
+
+function runningClient(): LanguageClient | undefined {
+  if (client?.state === State.Running) return client;
+  void vscode.window.showWarningMessage("The Enclave server is not running (see Enclave: Show Log).");
+  return undefined;
+}
+
+function offers(c: LanguageClient, command: string): boolean {
+  return (c.initializeResult?.capabilities.executeCommandProvider?.commands ?? []).includes(command);
+}
+
+/** Run one of the server's workspace/executeCommand commands with a cancellable progress. */
+async function serverCommand<T>(title: string, command: string, arg: object): Promise<T | undefined> {
+  const c = runningClient();
+  if (!c) return undefined;
+  if (!offers(c, command)) {
+    void vscode.window.showWarningMessage(
+      `This Enclave server does not offer ${command}; update the server.`,
+    );
+    return undefined;
+  }
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    async (_, token) => {
+      try {
+        return (await c.sendRequest(
+          ExecuteCommandRequest.type,
+          { command, arguments: [arg] },
+          token,
+        )) as T;
+      } catch (err) {
+        if (!token.isCancellationRequested) {
+          void vscode.window.showErrorMessage(`Enclave: ${err instanceof Error ? err.message : err}`);
+        }
+        return undefined;
+      }
+    },
+  );
+}
+
+function editorAndClient(): [vscode.TextEditor, LanguageClient] | undefined {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) {
+    void vscode.window.showInformationMessage("Open a file first.");
+    return undefined;
+  }
+  const c = runningClient();
+  return c ? [editor, c] : undefined;
+}
+
+// -- commands ---------------------------------------------------------------------------------
+
+class ExplanationProvider implements vscode.TextDocumentContentProvider {
+  private readonly docs = new Map<string, string>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+
+  set(uri: vscode.Uri, text: string): void {
+    this.docs.set(uri.toString(), text);
+    while (this.docs.size > 20) this.docs.delete(this.docs.keys().next().value as string);
+    this.changed.fire(uri);
+  }
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.docs.get(uri.toString()) ?? "This explanation is no longer available.";
+  }
+}
+
+let explanationCount = 0;
+
+async function explainSelection(explanations: ExplanationProvider): Promise<void> {
+  const pair = editorAndClient();
+  if (!pair) return;
+  const [editor, c] = pair;
+  const selection = editor.selection;
+  const result = await serverCommand<{ markdown?: string; path?: string | null }>(
+    "Enclave: explaining...",
+    "enclave.explain",
+    {
+      uri: c.code2ProtocolConverter.asUri(editor.document.uri),
+      range: c.code2ProtocolConverter.asRange(selection),
+    },
+  );
+  if (!result) return;
+  const file = editor.document.uri.path.split("/").pop() ?? "file";
+  const lines = `lines ${selection.start.line + 1}-${selection.end.line + 1}`;
+  const what = result.path ? `${result.path}` : `${file}, ${lines}`;
+  const text = `# Explanation: ${sanitizeMarkdown(what)}\n\n${sanitizeMarkdown(result.markdown ?? "")}\n`;
+  const uri = vscode.Uri.from({
+    scheme: EXPLAIN_SCHEME,
+    path: `/${safeName(`${file}-${lines}`)}.md`,
+    query: String(++explanationCount),
+  });
+  explanations.set(uri, text);
+  try {
+    await vscode.commands.executeCommand("markdown.showPreviewToSide", uri);
+  } catch {
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.languages.setTextDocumentLanguage(doc, "markdown");
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+  }
+}
+
+async function reviewFile(): Promise<void> {
+  const pair = editorAndClient();
+  if (!pair) return;
+  const [editor, c] = pair;
+  const arg: Record<string, unknown> = { uri: c.code2ProtocolConverter.asUri(editor.document.uri) };
+  if (!editor.selection.isEmpty) arg.range = c.code2ProtocolConverter.asRange(editor.selection);
+  const result = await serverCommand<{ findings?: number }>("Enclave: reviewing...", "enclave.review", arg);
+  if (!result) return;
+  const n = result.findings ?? 0;
+  if (n > 0) {
+    void vscode.commands.executeCommand("workbench.actions.view.problems");
+    void vscode.window.showInformationMessage(`Enclave review: ${findingsText(n)} (see Problems).`);
+  } else {
+    void vscode.window.showInformationMessage("Enclave review: no findings.");
+  }
+}
+
+interface ActionPick extends vscode.QuickPickItem {
+  action?: LspCodeAction;
+  custom?: boolean;
+}
+
+async function applyLspEdit(c: LanguageClient, edit: unknown): Promise<boolean> {
+  const converted = await c.protocol2CodeConverter.asWorkspaceEdit(edit as LspWorkspaceEdit);
+  return vscode.workspace.applyEdit(converted);
+}
+
+async function refactor(): Promise<void> {
+  const pair = editorAndClient();
+  if (!pair) return;
+  const [editor, c] = pair;
+  const document = editor.document;
+  const range = editor.selection;
+  const ours = vscode.languages
+    .getDiagnostics(document.uri)
+    .filter((d) => d.source === "enclave" && d.range.intersection(range) !== undefined);
+  const items = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Window, title: "Enclave: asking for actions" },
+    () =>
+      c.sendRequest(CodeActionRequest.type, {
+        textDocument: { uri: c.code2ProtocolConverter.asUri(document.uri) },
+        range: c.code2ProtocolConverter.asRange(range),
+        context: { diagnostics: c.code2ProtocolConverter.asDiagnosticsSync(ours), triggerKind: 1 },
+      }),
+  );
+  const picks: ActionPick[] = enclaveActions<LspCodeAction>(
+    (items ?? []) as (LspCodeAction | LspCommand)[],
+  ).map((action) => ({
+    label: action.title,
+    description: action.disabled ? action.disabled.reason : action.kind,
+    action,
+  }));
+  if (offers(c, "enclave.rewrite")) {
+    picks.push({ label: "Enclave: Rewrite with an instruction...", custom: true });
+  }
+  if (picks.length === 0) {
+    void vscode.window.showInformationMessage("Enclave has no actions for this selection.");
+    return;
+  }
+  const pick = await vscode.window.showQuickPick(picks, { placeHolder: "Enclave: refactor the selection" });
+  if (!pick) return;
+  if (pick.custom) {
+    const instruction = await vscode.window.showInputBox({
+      prompt: "How should Enclave rewrite the selection?",
+      placeHolder: "e.g. use a list comprehension",
+    });
+    if (!instruction) return;
+    const result = await serverCommand<unknown>("Enclave: rewriting...", "enclave.rewrite", {
+      uri: c.code2ProtocolConverter.asUri(document.uri),
+      range: c.code2ProtocolConverter.asRange(range),
+      instruction,
+    });
+    if (isWorkspaceEdit(result)) await applyLspEdit(c, result);
+    return;
+  }
+  let action = pick.action!;
+  if (action.disabled) {
+    void vscode.window.showInformationMessage(action.disabled.reason);
+    return;
+  }
+  if (!action.edit && !action.command) {
+    action = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `${action.title}...`, cancellable: true },
+      (_, token) => c.sendRequest(CodeActionResolveRequest.type, action, token),
+    );
+  }
+  if (action.edit && !(await applyLspEdit(c, action.edit))) {
+    void vscode.window.showWarningMessage("Enclave: the edit could not be applied (the file changed?).");
+    return;
+  }
+  if (action.command) {
+    await c.sendRequest(ExecuteCommandRequest.type, {
+      command: action.command.command,
+      arguments: action.command.arguments,
+    });
+  }
+}
+
+async function toggleCompletions(): Promise<void> {
+  const cfg = config();
+  const inspect = cfg.inspect<boolean>("completion.enabled");
+  const target =
+    inspect?.workspaceFolderValue !== undefined
+      ? vscode.ConfigurationTarget.WorkspaceFolder
+      : inspect?.workspaceValue !== undefined
+        ? vscode.ConfigurationTarget.Workspace
+        : vscode.ConfigurationTarget.Global;
+  const enabled = !cfg.get<boolean>("completion.enabled", true);
+  await cfg.update("completion.enabled", enabled, target);
+  vscode.window.setStatusBarMessage(`Enclave completions ${enabled ? "on" : "off"}`, 3000);
+}
+
+// -- activation -------------------------------------------------------------------------------
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  extensionPath = context.extensionPath;
+  keys = serverKeys(context.extension.packageJSON?.contributes?.configuration?.properties);
+  log = vscode.window.createOutputChannel("Enclave", { log: true });
+  statusItem = vscode.window.createStatusBarItem("enclave.status", vscode.StatusBarAlignment.Right, 100);
+  statusItem.name = "Enclave";
+  statusItem.command = "enclave.showLog";
+  const explanations = new ExplanationProvider();
+  context.subscriptions.push(
+    log,
+    statusItem,
+    vscode.workspace.registerTextDocumentContentProvider(EXPLAIN_SCHEME, explanations),
+    vscode.commands.registerCommand("enclave.explainSelection", () => explainSelection(explanations)),
+    vscode.commands.registerCommand("enclave.reviewFile", reviewFile),
+    vscode.commands.registerCommand("enclave.refactor", refactor),
+    vscode.commands.registerCommand("enclave.toggleCompletions", toggleCompletions),
+    vscode.commands.registerCommand("enclave.showLog", () => log.show(true)),
+    vscode.commands.registerCommand("enclave.restartServer", restartClient),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      const change = classifyChange((section) => e.affectsConfiguration(section), keys);
+      if (change === "restart") {
+        void restartClient();
+      } else if (change === "server") {
+        showStatus(lastStatus);
+        if (client?.state === State.Running) {
+          void client.sendNotification(DidChangeConfigurationNotification.type, {
+            settings: currentServerSettings(),
+          });
+        }
+      }
+    }),
+  );
+  await startClient();
+}
+
+export function deactivate(): Promise<void> {
+  return stopClient();
+}
