@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
+
+from pygls.exceptions import JsonRpcInvalidParams
 
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer
@@ -21,6 +24,7 @@ def get_status(ls: EnclaveServer, params: Any = None) -> dict[str, Any]:
         "recent": [asdict(s) for s in session.model.recent],
         "counters": asdict(session.completer.counters),
         "workerPid": session.model.pid,
+        "index": session.context.stats(),
     }
     if session.model.last_prompts:  # only filled with ENCLAVE_DEBUG_PROMPTS=1
         result["lastPrompts"] = [
@@ -33,3 +37,21 @@ def get_status(ls: EnclaveServer, params: Any = None) -> dict[str, Any]:
             for r in session.model.last_prompts
         ]
     return result
+
+
+DOCUMENT_STATE_REQUEST = "enclave/documentState"
+
+
+def document_state(ls: EnclaveServer, params: Any = None) -> dict[str, Any]:
+    """The server's copy of a document, as a hash: clients and tests check that it matches
+    their own copy."""
+    uri = params.get("uri") if isinstance(params, dict) else getattr(params, "uri", None)
+    if not isinstance(uri, str):
+        raise JsonRpcInvalidParams("enclave/documentState needs {uri}")
+    doc = ls.session.documents.get(uri)
+    return {
+        "version": doc.version,
+        "sha256": hashlib.sha256(doc.text.encode("utf-8")).hexdigest(),
+        "length": len(doc.text),
+        "desynced": doc.desynced,
+    }
