@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from lsp_server.errors import GenerationCancelled, ModelUnavailable
-from lsp_server.model.protocol import GenerationResult, GenerationStats, Job, ModelInfo
+from lsp_server.model.protocol import (
+    CompletionJob,
+    GenerationResult,
+    GenerationStats,
+    Job,
+    ModelInfo,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +37,16 @@ BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 # This many crashes inside CRASH_WINDOW_S and the supervisor gives up until told to restart.
 MAX_CRASHES = 5
 CRASH_WINDOW_S = 300.0
+
+
+def same_prompt_start(a: CompletionJob, b: CompletionJob) -> bool:
+    """Whether b's prompt begins with a's evaluated part (same anchored window)."""
+    return (a.prefix, a.suffix, a.extra_context, a.path) == (
+        b.prefix,
+        b.suffix,
+        b.extra_context,
+        b.path,
+    )
 
 
 class ModelState(enum.Enum):
@@ -69,6 +85,7 @@ class WorkerSupervisor:
         self.info: ModelInfo | None = None
         self.recent: deque[GenerationStats] = deque(maxlen=50)
         self.last_prompts: deque[GenerationResult] = deque(maxlen=50)  # debug/bench only
+        self._soft_cancelled: dict[int, CompletionJob] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -132,6 +149,7 @@ class WorkerSupervisor:
         if self.state is not ModelState.READY:
             raise ModelUnavailable(self.reason or f"model {self.state.value}")
         assert self._loop is not None
+        self._harden_cancels(job)
         job_id = next(self._ids)
         fut: asyncio.Future[GenerationResult] = self._loop.create_future()
         self._pending[job_id] = fut
@@ -139,10 +157,22 @@ class WorkerSupervisor:
         try:
             return await fut
         except asyncio.CancelledError:
-            self._send({"op": "cancel", "id": job_id})
+            # A completion cancelled because the user typed on is followed by a request whose
+            # prompt starts the same: its prompt evaluation goes on (soft cancel) for the next
+            # job to reuse, unless that job turns out to need another prompt.
+            soft = isinstance(job, CompletionJob)
+            if isinstance(job, CompletionJob):
+                self._soft_cancelled[job_id] = job
+            self._send({"op": "cancel", "id": job_id, "soft": soft})
             raise
         finally:
             self._pending.pop(job_id, None)
+
+    def _harden_cancels(self, new: Job) -> None:
+        for job_id, old in list(self._soft_cancelled.items()):
+            if not (isinstance(new, CompletionJob) and same_prompt_start(old, new)):
+                self._send({"op": "cancel", "id": job_id, "soft": False})
+                del self._soft_cancelled[job_id]
 
     async def wait_ready(self, timeout: float) -> bool:
         """For tools and tests: wait until the model is loaded (or failed)."""
@@ -207,6 +237,7 @@ class WorkerSupervisor:
             logger.error("model failed to load: %s", message)
             self._set_state(ModelState.ERROR, f"model failed to load: {message}")
         elif kind in ("result", "error"):
+            self._soft_cancelled.pop(int(event.get("id", -1)), None)
             fut = self._pending.get(int(event.get("id", -1)))
             if kind == "result":
                 stats = GenerationStats.from_dict(event.get("stats", {}))

@@ -35,7 +35,10 @@ PREFILL_CHUNK = 256
 # Room kept free in the context for the generated tokens and template tokens.
 CONTEXT_MARGIN = 32
 
-StopCheck = Callable[[], str | None]
+# Asked with True while the prompt is evaluated, False while tokens are generated: a soft
+# cancel (the editor typed on, and the next prompt starts the same) lets the prompt evaluation
+# finish, since the next job reuses it, but stops generation at once.
+StopCheck = Callable[[bool], str | None]
 
 
 @dataclass
@@ -172,19 +175,21 @@ class LlamaEngine:
         out = bytearray()
         text = ""
         generated = 0
-        self._should_abort = lambda: should_stop() is not None
+        self._should_abort = lambda: should_stop(True) is not None
         t1 = t0
         try:
             for start in range(reused, len(tokens) - 1, PREFILL_CHUNK):
-                reason = should_stop()
+                reason = should_stop(True)
                 if reason:
                     break
                 chunk = tokens[start : min(start + PREFILL_CHUNK, len(tokens) - 1)]
                 llm.eval(chunk)
                 evaluated += len(chunk)
             t1 = time.monotonic()
+            self._should_abort = lambda: should_stop(False) is not None
             if reason is None:
-                reason = "length"
+                reason = should_stop(False) or "length"
+            if reason == "length":
                 for token in llm.generate(
                     tokens, top_k=1, temp=0.0, repeat_penalty=1.0, grammar=grammar
                 ):
@@ -203,14 +208,14 @@ class LlamaEngine:
                         break
                     if generated >= max_tokens:
                         break
-                    check = should_stop()
+                    check = should_stop(False)
                     if check:
                         reason = check
                         break
         except RuntimeError as exc:
             # llama_decode returns 2 when the abort callback stopped it; the KV cache keeps
             # what was decoded before, and n_tokens (not advanced) says where it ends.
-            why = should_stop()
+            why = should_stop(False)
             if why is None:
                 raise
             reason = why
@@ -264,12 +269,12 @@ class FakeEngine:
         json_schema: dict[str, Any] | None = None,
         reuse_cache: bool = True,
     ) -> Generated:
-        if "ENCLAVE_CRASH" in prompt:
-            os.abort()  # stands in for a native assert in llama.cpp
+        if "ENCLAVE_CRASH" in prompt.rsplit("<|fim_prefix|>", 1)[-1]:
+            os.abort()  # a native assert in llama.cpp, for the file being completed only
         text = ""
         reason = "length"
         for ch in self.answer[:max_tokens]:
-            check = should_stop()
+            check = should_stop(False)
             if check:
                 reason = check
                 break
@@ -300,6 +305,7 @@ class Worker:
         self.out_lock = threading.Lock()
         self.inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.cancelled: set[int] = set()
+        self.soft_cancelled: set[int] = set()
         self.cancel_lock = threading.Lock()
         self.engine: Engine | None = None
 
@@ -318,15 +324,18 @@ class Worker:
                 continue
             if msg.get("op") == "cancel":
                 with self.cancel_lock:
-                    self.cancelled.add(int(msg["id"]))
+                    target = self.soft_cancelled if msg.get("soft") else self.cancelled
+                    target.add(int(msg["id"]))
             else:
                 msg["_received"] = time.monotonic()  # deadlines count queueing too
                 self.inbox.put(msg)
         self.inbox.put(None)  # the server went away
 
-    def is_cancelled(self, job_id: int) -> bool:
+    def is_cancelled(self, job_id: int, in_prefill: bool = False) -> bool:
         with self.cancel_lock:
-            return job_id in self.cancelled
+            if job_id in self.cancelled:
+                return True
+            return not in_prefill and job_id in self.soft_cancelled
 
     def run(self) -> None:
         while (msg := self.inbox.get()) is not None:
@@ -363,15 +372,15 @@ class Worker:
             self.send(event="error", id=job_id, message="model not loaded")
             return
 
-        def should_stop() -> str | None:
-            if self.is_cancelled(job_id):
+        def should_stop(in_prefill: bool) -> str | None:
+            if self.is_cancelled(job_id, in_prefill):
                 return "cancelled"
             if time.monotonic() > deadline:
                 return "deadline"
             return None
 
         try:
-            if should_stop() == "cancelled":
+            if should_stop(True) == "cancelled":
                 result = Generated("", GenerationStats(stop_reason="cancelled"))
             else:
                 prompt = self.prompt_for(msg)
@@ -390,6 +399,7 @@ class Worker:
         finally:
             with self.cancel_lock:
                 self.cancelled.discard(job_id)
+                self.soft_cancelled.discard(job_id)
         stats = asdict(result.stats)
         stats["kind"] = str(msg.get("kind", ""))
         stats["queued_ms"] = (started - received) * 1000

@@ -105,7 +105,7 @@ async def test_worker_crash_is_survived(slow: LanguageClient) -> None:
     ok = open_doc(slow, "/tmp/enclave-rt/ok.py", PY, "python")
     line, col = end_of(PY, "return ")
     result = await slow.text_document_inline_completion_async(inline_params(ok, line, col))
-    assert [i.insert_text for i in result.items] == [LONG]
+    assert [i.insert_text for i in result.items] == [LONG], await get_status(slow)
 
 
 @pytest_lsp.fixture(
