@@ -21,7 +21,8 @@ class Setting:
     """How one setting is checked and described."""
 
     key: str
-    type: str  # "boolean" | "integer" | "number" | "string" | "string?" (nullable)
+    type: str  # "boolean" | "integer" | "number" | "string" | "string?" (nullable) | "array"
+    # ("array": a list of strings, held as a tuple)
     default: Any
     description: str
     enum: tuple[str, ...] = ()
@@ -66,6 +67,15 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=16384,
     ),
     Setting(
+        "completion.contextFiles",
+        "integer",
+        256,
+        "Budget, in model tokens, for other files of the repository (definitions of symbols "
+        "used near the cursor, recently edited code); 0 = none.",
+        minimum=0,
+        maximum=8192,
+    ),
+    Setting(
         "completion.maxTokensLine",
         "integer",
         48,
@@ -91,6 +101,42 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=600000,
     ),
     Setting(
+        "completion.targetLatencyMs",
+        "integer",
+        4000,
+        "Latency to aim for: on a slow machine suggestions get fewer tokens (and single lines) "
+        "to fit it.",
+        minimum=100,
+        maximum=600000,
+    ),
+    Setting(
+        "completion.cache",
+        "boolean",
+        True,
+        "Reuse work between requests: the model's evaluated prompt, suggestions typed through, "
+        "prefetched next suggestions. Off = every request starts from scratch.",
+    ),
+    Setting(
+        "completion.prefetch",
+        "boolean",
+        True,
+        "After a suggestion, compute the next one as if it were accepted (idle time only).",
+    ),
+    Setting(
+        "context.enabled",
+        "boolean",
+        True,
+        "Index the workspace (tree-sitter) and add repository context to completions.",
+    ),
+    Setting(
+        "context.maxFiles",
+        "integer",
+        20000,
+        "Most files of the workspace to index.",
+        minimum=0,
+        maximum=200000,
+    ),
+    Setting(
         "log.level",
         "string",
         "info",
@@ -98,6 +144,48 @@ SETTINGS: tuple[Setting, ...] = (
         enum=("debug", "info", "warning", "error"),
     ),
     Setting("log.file", "string?", None, "Write logs to this file instead of stderr."),
+    Setting(
+        "backend.kind",
+        "string",
+        "local",
+        "Where completions come from: local (the bundled worker), llama-server (an "
+        "organisation's llama.cpp server) or openai (vLLM, Ollama or any OpenAI-compatible "
+        "/v1/completions server). See docs/backends.md.",
+        enum=("local", "llama-server", "openai"),
+    ),
+    Setting(
+        "backend.url",
+        "string?",
+        None,
+        "Base URL of the model server, e.g. http://10.0.0.5:8080. Only this machine and "
+        "private networks unless the host is in backend.allowHosts.",
+    ),
+    Setting(
+        "backend.model",
+        "string?",
+        None,
+        "Model name for OpenAI-compatible servers; none: the server's first model.",
+    ),
+    Setting(
+        "backend.allowHosts",
+        "array",
+        (),
+        "Host names outside this machine and private networks that may receive code.",
+    ),
+    Setting(
+        "backend.timeoutMs",
+        "integer",
+        5000,
+        "Longest wait for a model server to connect and start answering.",
+        minimum=100,
+        maximum=600000,
+    ),
+    Setting(
+        "backend.template",
+        "string",
+        "qwen2.5-coder",
+        "FIM template family of the server's model (a name in fim_templates.json).",
+    ),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -115,6 +203,7 @@ class ModelSettings:
 class CompletionSettings:
     enabled: bool = True
     contextTokens: int = 640
+    contextFiles: int = 256
     maxTokensLine: int = 48
     maxTokensBlock: int = 160
     deadlineMs: int = 30000
@@ -124,16 +213,34 @@ class CompletionSettings:
 
 
 @dataclass(frozen=True)
+class ContextSettings:
+    enabled: bool = True
+    maxFiles: int = 20000
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "info"
     file: str | None = None
 
 
 @dataclass(frozen=True)
+class BackendSettings:
+    kind: str = "local"
+    url: str | None = None
+    model: str | None = None
+    allowHosts: tuple[str, ...] = ()
+    timeoutMs: int = 5000
+    template: str = "qwen2.5-coder"
+
+
+@dataclass(frozen=True)
 class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
+    context: ContextSettings = field(default_factory=ContextSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    backend: BackendSettings = field(default_factory=BackendSettings)
 
     def get(self, key: str) -> Any:
         section, name = key.split(".", 1)
@@ -166,6 +273,10 @@ def _check(setting: Setting, value: Any) -> str | None:
         return "expected a number"
     if t == "string" and not isinstance(value, str):
         return "expected a string"
+    if t == "array":
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            return "expected a list of strings"
+        return None
     if setting.enum and value not in setting.enum:
         return "expected one of " + ", ".join(setting.enum)
     if setting.minimum is not None and value < setting.minimum:
@@ -201,6 +312,8 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
             value = setting.default
         if setting.type == "string?" and value == "":
             value = None
+        if setting.type == "array":
+            value = tuple(value)
         section, name = key.split(".", 1)
         values.setdefault(section, {})[name] = value
     sections = {
@@ -216,6 +329,9 @@ def json_schema() -> dict[str, Any]:
     for s in SETTINGS:
         prop: dict[str, Any] = {"description": s.description, "default": s.default}
         prop["type"] = ["string", "null"] if s.type == "string?" else s.type
+        if s.type == "array":
+            prop["items"] = {"type": "string"}
+            prop["default"] = list(s.default)
         if s.enum:
             prop["enum"] = list(s.enum)
         if s.minimum is not None:
@@ -233,11 +349,15 @@ def json_schema() -> dict[str, Any]:
 
 
 def _check_defaults_match() -> None:
-    # The table and the dataclasses must agree; fail loudly at import if they drift.
+    # The table and the dataclasses must agree, both ways; fail loudly at import if they drift.
     defaults = Settings()
     for s in SETTINGS:
         if defaults.get(s.key) != s.default:
             raise AssertionError(f"default of {s.key} differs between table and dataclass")
+    for section in dataclasses.fields(defaults):
+        for f in dataclasses.fields(getattr(defaults, section.name)):
+            if f"{section.name}.{f.name}" not in _BY_KEY:
+                raise AssertionError(f"{section.name}.{f.name} has no row in SETTINGS")
 
 
 _check_defaults_match()

@@ -160,8 +160,9 @@ class WorkerSupervisor:
             # A completion cancelled because the user typed on is followed by a request whose
             # prompt starts the same: its prompt evaluation goes on (soft cancel) for the next
             # job to reuse, unless that job turns out to need another prompt.
-            soft = isinstance(job, CompletionJob)
-            if isinstance(job, CompletionJob):
+            # (Not for the stateless mode: with no reuse the evaluation would be wasted.)
+            soft = isinstance(job, CompletionJob) and job.reuse_cache
+            if isinstance(job, CompletionJob) and soft:
                 self._soft_cancelled[job_id] = job
             self._send({"op": "cancel", "id": job_id, "soft": soft})
             raise
