@@ -16,6 +16,10 @@ class UnknownDocument(DocumentError):
     """The URI was never opened (or was closed)."""
 
 
+class IgnoredDocument(DocumentError):
+    """The file matches the ignore rules: Enclave never sends it to a model."""
+
+
 class InvalidEdit(DocumentError):
     """An incremental change had a range that does not fit the document (backwards, past
     the end)."""

@@ -19,7 +19,16 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 from lsp_server import __version__
-from lsp_server.handlers import completion, inline_completion, lifecycle, status, text_sync
+from lsp_server.handlers import (
+    code_action,
+    commands,
+    completion,
+    inline_completion,
+    lifecycle,
+    status,
+    text_sync,
+    workspace,
+)
 from lsp_server.handlers.boundary import converting_errors
 from lsp_server.session import Session
 from lsp_server.transport import read_messages, send_error
@@ -127,6 +136,8 @@ ROUTES: tuple[Route, ...] = (
     Route(types.TEXT_DOCUMENT_DID_OPEN, text_sync.did_open),
     Route(types.TEXT_DOCUMENT_DID_CHANGE, text_sync.did_change),
     Route(types.TEXT_DOCUMENT_DID_CLOSE, text_sync.did_close),
+    Route(types.TEXT_DOCUMENT_DID_SAVE, workspace.did_save),
+    Route(types.WORKSPACE_DID_CHANGE_WATCHED_FILES, workspace.did_change_watched_files),
     Route(
         types.TEXT_DOCUMENT_INLINE_COMPLETION,
         inline_completion.inline_completion,
@@ -138,6 +149,9 @@ ROUTES: tuple[Route, ...] = (
         types.CompletionOptions(trigger_characters=[".", "(", " "]),
     ),
     Route(status.STATUS_REQUEST, status.get_status),
+    Route(status.DOCUMENT_STATE_REQUEST, status.document_state),
+    Route(types.TEXT_DOCUMENT_CODE_ACTION, code_action.code_actions, code_action.OPTIONS),
+    Route(types.CODE_ACTION_RESOLVE, code_action.resolve),
 )
 
 
@@ -149,4 +163,5 @@ def build_server() -> EnclaveServer:
             server.feature(route.method)(handler)
         else:
             server.feature(route.method, route.options)(handler)
+    commands.install(server)  # workspace/executeCommand commands and the review listener
     return server

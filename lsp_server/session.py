@@ -10,11 +10,15 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from lsp_server.context.documents import Document, DocumentStore, Position, TextChange
+from lsp_server.context.gather import ContextService
 from lsp_server.context.syntax import CompletionMode
 from lsp_server.errors import ModelError
 from lsp_server.features.completion import Completer, CompletionOutcome
+from lsp_server.features.review import ReviewStore
 from lsp_server.model import provision
-from lsp_server.model.protocol import CompletionJob, GenerationResult
+from lsp_server.model.backend import ModelBackend
+from lsp_server.model.http_backend import HttpBackend, HttpSpec
+from lsp_server.model.protocol import CompletionJob, GenerationResult, Job
 from lsp_server.model.scheduler import Scheduler
 from lsp_server.model.supervisor import LoadSpec, ModelState, WorkerSupervisor
 from lsp_server.privacy.ignore import IgnoreRules
@@ -43,19 +47,28 @@ class Session:
         self.settings = Settings()
         self.documents = DocumentStore()
         self._notify = notify
-        self.model = WorkerSupervisor(self._on_model_state)
-        self.scheduler = Scheduler(self.model.run)
+        # The local worker, or an HTTP backend (backend.kind); start_model may swap it.
+        self.model: ModelBackend = WorkerSupervisor(self._on_model_state)
+        self.scheduler = Scheduler(self._run_job)
         self.completer = Completer(self._submit_completion)
         self.ignore = IgnoreRules()
+        self.reviews = ReviewStore()  # review findings per document (handlers/commands.py)
+        # The workspace index and recent-edit chunks (repository context for completions).
+        self.context = ContextService(
+            self.documents, lambda: self.settings.context.enabled, self.ignore.is_ignored
+        )
+        self.completer.gather = self.context.gather
         self._background: set[asyncio.Task[None]] = set()
         self._last_served = ""  # the document of the last completion request
         self._last_status: Status | None = None
         self._last_empty = ""
-        self._loaded_spec: LoadSpec | None = None
+        self._loaded_spec: LoadSpec | HttpSpec | None = None
         self.pending_init_options: Any = None
         # Called after every accepted change (uri, changes) and close (uri, []) of a document,
         # e.g. to move or clear review findings. Listeners must be quick: they run on the loop.
-        self.document_listeners: list[Callable[[str, Sequence[TextChange]], None]] = []
+        self.document_listeners: list[Callable[[str, Sequence[TextChange]], None]] = [
+            self.context.on_change
+        ]
         # Called on every model state change; the server uses it for work-done progress.
         self.on_model_state: Callable[[ModelState, str], None] = lambda s, r: None
 
@@ -63,6 +76,9 @@ class Session:
 
     def start_model(self) -> None:
         """(Re)start the worker if the model settings changed. Never blocks on loading."""
+        if self.settings.backend.kind != "local":
+            self._start_http_backend()
+            return
         cfg = self.settings.model
         try:
             path = provision.resolve(cfg.size, cfg.path)
@@ -75,7 +91,35 @@ class Session:
         if spec == self._loaded_spec and self.model.state is not ModelState.STOPPED:
             return
         self._loaded_spec = spec
+        if not isinstance(self.model, WorkerSupervisor):
+            self._replace_model(WorkerSupervisor(self._on_model_state))
         self.model.start(spec)
+
+    def _start_http_backend(self) -> None:
+        """Use the organisation's model server (docs/backends.md) instead of the worker."""
+        cfg = self.settings.backend
+        spec = HttpSpec(
+            kind=cfg.kind,
+            url=cfg.url or "",
+            model=cfg.model,
+            allow_hosts=cfg.allowHosts,
+            timeout_ms=cfg.timeoutMs,
+            template=cfg.template,
+            context_length=self.settings.model.contextLength,
+        )
+        if spec == self._loaded_spec and self.model.state is not ModelState.STOPPED:
+            return
+        self._loaded_spec = spec
+        if not isinstance(self.model, HttpBackend):
+            self._replace_model(HttpBackend(self._on_model_state))
+        self.model.start(spec)
+
+    def _replace_model(self, backend: ModelBackend) -> None:
+        old, self.model = self.model, backend
+        self._in_background(old.stop())  # its "stopped" is not published (see below)
+
+    async def _run_job(self, job: Job) -> GenerationResult:
+        return await self.model.run(job)
 
     async def complete(self, uri: str, position: Position) -> CompletionOutcome:
         """The inline completion at `position`, or an empty one with the reason published."""
@@ -118,6 +162,8 @@ class Session:
         task.add_done_callback(self._background.discard)
 
     def _on_model_state(self, state: ModelState, reason: str) -> None:
+        if state is ModelState.STOPPED and self.model.state is not ModelState.STOPPED:
+            return  # a replaced backend stopping
         self.publish_status(Status(state.value, reason))
         self.on_model_state(state, reason)
 

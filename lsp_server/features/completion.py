@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from lsp_server.context.documents import Document, DocumentSnapshot, Position
+from lsp_server.context.gather import GatheredContext
 from lsp_server.context.syntax import (
     CompletionMode,
     classify_position,
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 # Runs a job for a document: (uri, job, background) -> result.
 Submit = Callable[[str, CompletionJob, bool], Awaitable[GenerationResult]]
+# Repository context for a position: (snapshot, offset, budget in tokens) -> context.
+Gather = Callable[[DocumentSnapshot, int, int], GatheredContext]
 
 # Rough characters per token, only to guess whether stable context is already in the window.
 CHARS_PER_TOKEN = 3
@@ -55,6 +58,7 @@ class Counters:
     promptTokens: int = 0
     reusedTokens: int = 0
     evaluatedTokens: int = 0
+    superseded: int = 0  # requests whose model call was cancelled by a newer one
 
     def count(self, stats: GenerationStats) -> None:
         self.modelCalls += 1
@@ -112,6 +116,7 @@ class Completer:
     estimates. Every request and background job goes through `submit`."""
 
     submit: Submit
+    gather: Gather | None = None
     cache: SuggestionCache = field(default_factory=SuggestionCache)
     anchors: Anchors = field(default_factory=Anchors)
     budget: AdaptiveBudget = field(default_factory=AdaptiveBudget)
@@ -134,6 +139,8 @@ class Completer:
         try:
             result = await self.submit(snap.uri, job, False)
         except (GenerationCancelled, ModelUnavailable) as exc:
+            if isinstance(exc, GenerationCancelled):
+                self.counters.superseded += 1
             return CompletionOutcome("", str(exc), gate.mode)
         stats = result.stats
         self.counters.count(stats)
@@ -188,7 +195,19 @@ class Completer:
             anchor, typed = anchored
         else:
             window = settings.contextTokens * CHARS_PER_TOKEN
-            anchor = Anchor(prefix, suffix, extra_context(snap, offset, window))
+            ctx = (
+                self.gather(snap, offset, settings.contextFiles)
+                if self.gather is not None and settings.contextFiles > 0
+                else GatheredContext()
+            )
+            anchor = Anchor(
+                prefix,
+                suffix,
+                extra_context(snap, offset, window),
+                ctx.files,
+                ctx.path,
+                ctx.repo,
+            )
             if settings.cache:
                 self.anchors.set(snap.uri, anchor)
         plan = self.budget.plan(
@@ -211,9 +230,9 @@ class Completer:
         return CompletionJob(
             prefix=cut_prefix(anchor.prefix, max_chars),
             suffix=cut_suffix(anchor.suffix, max_chars),
-            path=file_name(snap.uri),
+            path=(anchor.context_files and anchor.context_path) or file_name(snap.uri),
             extra_context=anchor.extra_context,
-            budget=settings.contextTokens,
+            budget=settings.contextTokens + (settings.contextFiles if anchor.context_files else 0),
             max_tokens=plan.max_tokens,
             stop=("\n",) if single and kind == "user" else (),
             deadline_s=plan.deadline_s,
@@ -221,6 +240,10 @@ class Completer:
             heal=typed[len(healed) :],
             reuse_cache=settings.cache,
             kind=kind,
+            context_files=anchor.context_files,
+            context_budget=settings.contextFiles,
+            repo=anchor.repo,
+            comment_prefix=snap.language.comment_prefix if snap.language else "#",
         )
 
     async def prefetch(

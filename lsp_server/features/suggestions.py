@@ -58,6 +58,11 @@ class Anchor:
     prefix: str
     suffix: str
     extra_context: str
+    # Repository context gathered when the anchor was set (context/gather.py): kept with the
+    # anchor so the prompt does not change while the user types.
+    context_files: tuple[tuple[str, str], ...] = ()
+    context_path: str = ""  # the file's path in its workspace folder
+    repo: str = ""
 
 
 class Anchors:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from lsp_server import log
+from lsp_server.handlers import workspace
 from lsp_server.model.supervisor import ModelState
 from lsp_server.privacy.ignore import path_of
 from lsp_server.settings import parse_settings
@@ -39,12 +40,14 @@ def initialize(ls: EnclaveServer, params: types.InitializeParams) -> None:
         folders = [params.root_uri]
     for uri in folders:
         ls.session.ignore.add_root(path_of(uri))
+    ls.session.context.set_roots(workspace.folders_of(params))
 
 
 def initialized(ls: EnclaveServer, params: types.InitializedParams) -> None:
     _apply_settings(ls, ls.session.pending_init_options)
     ls.session.on_model_state = _progress_reporter(ls)
     ls.session.start_model()
+    workspace.start_indexing(ls)
 
 
 def did_change_configuration(ls: EnclaveServer, params: types.DidChangeConfigurationParams) -> None:

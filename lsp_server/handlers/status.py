@@ -32,7 +32,10 @@ def get_status(ls: EnclaveServer, params: Any = None) -> dict[str, Any]:
                 "prompt": r.prompt,
                 "text": r.text,
                 "generated_tokens": r.stats.generated_tokens,
+                "max_tokens": r.stats.max_tokens,
+                "stop_reason": r.stats.stop_reason,
                 "kind": r.stats.kind,
+                "job_id": r.stats.job_id,
             }
             for r in session.model.last_prompts
         ]

@@ -23,6 +23,7 @@ def to_range(r: types.Range) -> Range:
 def did_open(ls: EnclaveServer, params: types.DidOpenTextDocumentParams) -> None:
     doc = params.text_document
     ls.session.documents.open(doc.uri, doc.language_id, doc.version, doc.text)
+    ls.session.context.on_open(doc.uri)
 
 
 def did_change(ls: EnclaveServer, params: types.DidChangeTextDocumentParams) -> None:

@@ -76,6 +76,8 @@ class GenerationStats:
     generate_ms: float = 0.0
     queued_ms: float = 0.0
     kind: str = ""
+    job_id: int = 0
+    max_tokens: int = 0
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> GenerationStats:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import enum
 import itertools
 import json
@@ -40,13 +41,13 @@ CRASH_WINDOW_S = 300.0
 
 
 def same_prompt_start(a: CompletionJob, b: CompletionJob) -> bool:
-    """Whether b's prompt begins with a's evaluated part (same anchored window)."""
-    return (a.prefix, a.suffix, a.extra_context, a.path) == (
-        b.prefix,
-        b.suffix,
-        b.extra_context,
-        b.path,
-    )
+    """Whether b's prompt begins with a's evaluated part: the same job but for what is typed
+    after the anchor and how much to generate."""
+
+    def start(job: CompletionJob) -> CompletionJob:
+        return dataclasses.replace(job, middle="", heal="", max_tokens=0, stop=(), deadline_s=0)
+
+    return start(a) == start(b)
 
 
 class ModelState(enum.Enum):

@@ -402,6 +402,8 @@ class Worker:
                 self.soft_cancelled.discard(job_id)
         stats = asdict(result.stats)
         stats["kind"] = str(msg.get("kind", ""))
+        stats["job_id"] = job_id
+        stats["max_tokens"] = int(msg.get("max_tokens", 0))
         stats["queued_ms"] = (started - received) * 1000
         extra = {"prompt": prompt} if DEBUG_PROMPTS else {}
         self.send(event="result", id=job_id, text=result.text, stats=stats, **extra)

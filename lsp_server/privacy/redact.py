@@ -97,6 +97,7 @@ def redact_job(job: Job) -> Job:
         suffix=redact(job.suffix),
         extra_context=redact(job.extra_context),
         middle=redact(job.middle),
+        context_files=tuple((path, redact(content)) for path, content in job.context_files),
     )
 
 

@@ -402,9 +402,20 @@ def prompt_for_job(
         suffix=str(job.get("suffix", "")),
         path=str(job.get("path", "")),
         extra_context=str(job.get("extra_context", "")),
+        context_files=tuple(
+            (str(path), str(content)) for path, content in job.get("context_files") or ()
+        ),
+        repo=str(job.get("repo", "")),
+        comment_prefix=str(job.get("comment_prefix", "#")),
     )
     built = build_prompt(
-        template, parts, count_tokens, budget, SUFFIX_SHARE, snap_lines=WINDOW_SNAP_LINES
+        template,
+        parts,
+        count_tokens,
+        budget,
+        SUFFIX_SHARE,
+        snap_lines=WINDOW_SNAP_LINES,
+        context_budget=int(job.get("context_budget", 0)),
     )
     middle = str(job.get("middle", ""))
     return dataclasses.replace(built, text=built.text + middle) if middle else built

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -155,10 +156,10 @@ def test_edit_sequences_keep_server_copy_in_step(
     )
     bad = False
     for version in range(2, 2 + data.draw(st.integers(1, 6))):
-        units = len(text.encode("utf-16-le")) // 2
         if data.draw(st.booleans()):
-            # Whole-line edit at a valid start, or an invalid range on purpose.
-            sl = data.draw(st.integers(0, text.count("\n") + (2 if not bad else 0)))
+            # An insertion at a line start: valid up to the last line, invalid past it.
+            starts = [0] + [m.end() for m in re.finditer("\r\n|\r|\n", text)]
+            sl = data.draw(st.integers(0, len(starts) + 1))
             start = {"line": sl, "character": 0}
             end = {"line": sl, "character": 0}
             new = data.draw(st.lists(CHARS, max_size=6).map("".join))
@@ -169,12 +170,10 @@ def test_edit_sequences_keep_server_copy_in_step(
                     "contentChanges": [{"range": {"start": start, "end": end}, "text": new}],
                 },
             )
-            lines = text.split("\n")
-            if sl < len(lines) and "\r" not in text:
-                lines[sl] = new + lines[sl]
-                text = "\n".join(lines)
+            if sl < len(starts):
+                text = text[: starts[sl]] + new + text[starts[sl] :]
             else:
-                bad = True
+                bad = True  # the server must refuse it and say the document is out of step
         else:
             text = data.draw(st.lists(CHARS, max_size=20).map("".join))
             bad = False
@@ -185,7 +184,6 @@ def test_edit_sequences_keep_server_copy_in_step(
                     "contentChanges": [{"text": text}],
                 },
             )
-        del units
     msg_id = f"state-{uri}"
     raw_server.request(msg_id, "enclave/documentState", {"uri": uri})
     state = raw_server.answer(msg_id)["result"]

@@ -101,3 +101,19 @@ async def test_document_text_stays_out_of_logs(
     await get_status(client)
     out, err = capfd.readouterr()
     assert CANARY not in err and CANARY not in out
+
+
+async def test_actions_refuse_ignored_files(client: LanguageClient) -> None:
+    root: Path = client.root  # type: ignore[attr-defined]
+    text = f"TOKEN = '{CANARY}'\n"
+    uri = open_doc(client, root / "private" / "keys.py", text, "python")
+    whole = {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}}
+    for command in ("enclave.explain", "enclave.review"):
+        with pytest.raises(Exception, match="ignore rules"):
+            await client.workspace_execute_command_async(
+                types.ExecuteCommandParams(
+                    command=command, arguments=[{"uri": uri, "range": whole}]
+                )
+            )
+    prompts = (await get_status(client)).get("lastPrompts", [])
+    assert all(CANARY not in p["prompt"] for p in prompts)

@@ -46,9 +46,8 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
         host = args[0]
         if host is not None and not _is_loopback(host):
             _refuse(f"name lookup of {host!r}")
-    elif event == "socket.gethostbyname":
-        if not _is_loopback(args[0]):
-            _refuse(f"name lookup of {args[0]!r}")
+    elif event == "socket.gethostbyname" and not _is_loopback(args[0]):
+        _refuse(f"name lookup of {args[0]!r}")
 
 
 if _LOG:

@@ -1,0 +1,418 @@
+"""Line-completion quality with and without repository context.
+
+Tasks are cut from real multi-file code we did not write, found on this machine (see REPOS):
+a line inside a function body is emptied (its indentation kept) and the server must write it
+back through textDocument/inlineCompletion, asked by a real LSP client over stdio with the
+repository folder as the workspace (rootUri + workspaceFolders), so the whole repository is
+indexed. Two arms on the same tasks, in the same server (one model load):
+
+  file-only  context.enabled = false: the current file only (the prompt as before)
+  context    context.enabled = true: definitions used near the cursor + recent chunks
+
+Metrics per language and arm: exact match (stripped) and edit similarity (difflib ratio) of
+the first suggested line against the original line. Tasks whose original line names a symbol
+defined in another file of the repository (and not in its own file) are also reported apart
+("cross-file").
+
+    .venv/bin/python -m bench.quality                    # 10 tasks per language, 1.5B
+    .venv/bin/python -m bench.quality --size 0.5b --tasks 5
+
+Writes bench/results/quality-<time>.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import json
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+from lsp_server.context.documents import Document
+from lsp_server.context.index import extract_file, scan
+from lsp_server.context.languages import lsp_language_id
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+NODE_MODULES = HERE.parent / "editor-clients" / "vscode" / "node_modules"
+
+# (language, name, source folder): real projects found on this machine.
+REPOS: tuple[tuple[str, str, Path], ...] = (
+    ("python", "pygls", SITE / "site-packages" / "pygls"),
+    ("typescript", "secretlint-core", NODE_MODULES / "@secretlint" / "core" / "src"),
+    ("typescript", "cheerio", NODE_MODULES / "cheerio" / "src"),
+    ("go", "git-persistent-https", Path("/usr/share/doc/git/contrib/persistent-https")),
+)
+FUNCTION_TYPES = frozenset(
+    {
+        "function_definition",
+        "function_declaration",
+        "method_definition",
+        "method_declaration",
+        "arrow_function",
+        "function_expression",
+        "func_literal",
+    }
+)
+WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+SKIP_LINE = re.compile(r"^\s*(#|//|/\*|\*|\}|\)|\]|\?|:|return;?$|else|pass$|break|continue|\"|')")
+
+
+@dataclass
+class Task:
+    language: str
+    repo: str
+    file: str  # relative to the repository
+    line: int  # 0-based
+    answer: str  # the original line, stripped
+    indent: str
+    cross_file: list[str]  # symbols of the answer defined only in other files
+
+
+@dataclass
+class Outcome:
+    arm: str
+    suggestion: str
+    exact: bool
+    similarity: float
+    seconds: float
+    context_in_prompt: bool
+
+
+@dataclass
+class Result:
+    task: Task
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+
+def copy_repo(src: Path, dest: Path) -> Path:
+    """A private copy: the workspace is the repository folder alone (no outer ignores)."""
+    shutil.copytree(
+        src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules")
+    )
+    return dest
+
+
+def definitions_by_file(root: Path) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for path, rel in scan(root):
+        entry = extract_file(path, rel)
+        if entry is not None:
+            out[rel] = {d.name for d in entry.definitions}
+    return out
+
+
+def candidate_lines(root: Path, rel: str, language: str) -> list[tuple[int, str, str]]:
+    text = (root / rel).read_text("utf-8", errors="replace")
+    doc = Document((root / rel).as_uri(), lsp_language_id(rel), 1, text)
+    if doc.tree is None:
+        return []
+    lines = text.split("\n")
+    info = doc.language
+    skip_types = info.string_types | info.comment_types if info is not None else frozenset()
+    out: list[tuple[int, str, str]] = []
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not (12 <= len(stripped) <= 100) or SKIP_LINE.match(line) or not line[:1].isspace():
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        if i > 0 and lines[i - 1].rstrip().endswith((",", "(", "[", "=", "+", "&&", "||")):
+            continue  # the middle of a longer expression
+        node = doc.tree.root_node.descendant_for_point_range((i, len(indent)), (i, len(line)))
+        inside, first_line = False, False
+        while node is not None:
+            if node.type in skip_types:
+                break
+            if node.type in FUNCTION_TYPES:
+                inside = True
+                first_line = node.start_point.row == i
+                break
+            node = node.parent
+        if inside and not first_line and i + 1 < len(lines):
+            out.append((i, stripped, indent))
+    return out
+
+
+def make_tasks(workspaces: dict[str, tuple[str, Path]], per_language: int, seed: int) -> list[Task]:
+    """Per language, half cross-file tasks (when there are enough), half others."""
+    rng = random.Random(seed)
+    by_language: dict[str, tuple[list[Task], list[Task]]] = {}
+    for repo, (language, root) in sorted(workspaces.items()):
+        defs = definitions_by_file(root)
+        for rel in sorted(defs):
+            others = set().union(*(v for k, v in defs.items() if k != rel)) - defs[rel]
+            for line, answer, indent in candidate_lines(root, rel, language):
+                names = sorted(n for n in set(WORD.findall(answer)) & others if len(n) > 3)
+                task = Task(language, repo, rel, line, answer, indent, names)
+                cross, plain = by_language.setdefault(language, ([], []))
+                (cross if names else plain).append(task)
+    tasks: list[Task] = []
+    for language in sorted(by_language):
+        cross, plain = by_language[language]
+        rng.shuffle(cross)
+        rng.shuffle(plain)
+        n_cross = min(len(cross), per_language // 2)
+        chosen = cross[:n_cross] + plain[: per_language - n_cross]
+        tasks += sorted(chosen, key=lambda t: (t.repo, t.file, t.line))
+    return tasks
+
+
+def plain(obj: Any) -> Any:
+    if hasattr(obj, "_asdict"):
+        return plain(obj._asdict())
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [plain(v) for v in obj]
+    if hasattr(obj, "__dict__") and not isinstance(obj, type):
+        return {k: plain(v) for k, v in vars(obj).items()}
+    return obj
+
+
+class Server:
+    """One `enclave serve` over stdio for one repository."""
+
+    def __init__(self, root: Path, size: str) -> None:
+        self.root = root
+        self.size = size
+        self.client = LanguageClient("enclave-quality", "0")
+        self.version = 0
+
+        @self.client.feature("enclave/status")  # type: ignore[untyped-decorator]
+        def _on_status(params: Any) -> None:
+            pass
+
+    async def status(self) -> dict[str, Any]:
+        result = await self.client.protocol.send_request_async("enclave/getStatus", {})
+        return plain(result) or {}
+
+    async def start(self) -> None:
+        env = {**os.environ, "ENCLAVE_DEBUG_PROMPTS": "1"}
+        await self.client.start_io(
+            sys.executable, "-m", "lsp_server", "serve", "--log-level", "warning", env=env
+        )
+        uri = self.root.as_uri()
+        await self.client.initialize_async(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(),
+                initialization_options={
+                    "model": {"size": self.size},
+                    "completion": {"deadlineMs": 60000},
+                },
+                root_uri=uri,
+                workspace_folders=[types.WorkspaceFolder(uri, self.root.name)],
+            )
+        )
+        self.client.initialized(types.InitializedParams())
+        deadline = time.monotonic() + 600
+        while True:
+            st = await self.status()
+            index = st.get("index") or {}
+            if st.get("state") == "ready" and index.get("files") and not index.get("building"):
+                break
+            if st.get("state") == "error" or time.monotonic() > deadline:
+                raise RuntimeError(f"server not ready: {st.get('message')} {index}")
+            await asyncio.sleep(0.5)
+
+    def configure(self, context: bool) -> None:
+        self.client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"context": {"enabled": context}})
+        )
+
+    async def complete(self, task: Task, arm: str) -> Outcome:
+        path = self.root / task.file
+        lines = path.read_text("utf-8", errors="replace").split("\n")
+        lines[task.line] = task.indent
+        text = "\n".join(lines)
+        uri = path.as_uri()
+        self.version += 1
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri, lsp_language_id(task.file), self.version, text)
+            )
+        )
+        col = len(task.indent.encode("utf-16-le")) // 2
+        params = types.InlineCompletionParams(
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Invoked
+            ),
+            text_document=types.TextDocumentIdentifier(uri),
+            position=types.Position(task.line, col),
+        )
+        start = time.monotonic()
+        result = await self.client.text_document_inline_completion_async(params)
+        seconds = time.monotonic() - start
+        # Closing forgets the suggestion cache and anchors: each arm asks the model afresh.
+        self.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+        )
+        items = result.items if isinstance(result, types.InlineCompletionList) else result or []
+        raw = items[0].insert_text if items else ""
+        if isinstance(raw, types.StringValue):
+            raw = raw.value
+        first = str(raw).split("\n")[0].strip()
+        prompts = (await self.status()).get("lastPrompts") or []
+        in_prompt = bool(prompts) and "<|repo_name|>" in str(prompts[-1].get("prompt", ""))
+        return Outcome(
+            arm,
+            first,
+            first == task.answer,
+            difflib.SequenceMatcher(None, first, task.answer).ratio(),
+            seconds,
+            in_prompt,
+        )
+
+    async def stop(self) -> None:
+        try:
+            await asyncio.wait_for(self.client.shutdown_async(None), 30)
+            self.client.exit(None)
+        finally:
+            await self.client.stop()  # type: ignore[no-untyped-call]
+
+
+ARMS = ("file-only", "context")
+
+
+def summarize(results: list[Result]) -> dict[str, Any]:
+    def agg(rs: list[Result], arm: str) -> dict[str, float]:
+        outs = [r.outcomes[arm] for r in rs if arm in r.outcomes]
+        n = len(outs)
+        return {
+            "n": n,
+            "exact": round(sum(o.exact for o in outs) / n, 3) if n else 0.0,
+            "similarity": round(sum(o.similarity for o in outs) / n, 3) if n else 0.0,
+            "seconds": round(sum(o.seconds for o in outs) / n, 2) if n else 0.0,
+        }
+
+    table: dict[str, Any] = {}
+    groups: dict[str, list[Result]] = {}
+    for r in results:
+        groups.setdefault(r.task.language, []).append(r)
+        if r.task.cross_file:
+            groups.setdefault(f"{r.task.language} (cross-file)", []).append(r)
+            groups.setdefault("all (cross-file)", []).append(r)
+        groups.setdefault("all", []).append(r)
+    for name, rs in groups.items():
+        table[name] = {arm: agg(rs, arm) for arm in ARMS}
+    helps, hurts = [], []
+    for r in results:
+        if not all(a in r.outcomes for a in ARMS):
+            continue
+        delta = r.outcomes["context"].similarity - r.outcomes["file-only"].similarity
+        entry = {
+            "task": f"{r.task.repo}/{r.task.file}:{r.task.line + 1}",
+            "answer": r.task.answer,
+            "file-only": r.outcomes["file-only"].suggestion,
+            "context": r.outcomes["context"].suggestion,
+            "delta": round(delta, 3),
+        }
+        if delta > 0.05:
+            helps.append(entry)
+        elif delta < -0.05:
+            hurts.append(entry)
+    return {"table": table, "helps": helps, "hurts": hurts}
+
+
+def print_table(summary: dict[str, Any]) -> None:
+    print(f"\n{'group':28} {'arm':10} {'n':>3} {'exact':>6} {'edit sim':>8} {'s/task':>7}")
+    for name, arms in summary["table"].items():
+        for arm in ARMS:
+            a = arms[arm]
+            print(
+                f"{name:28} {arm:10} {a['n']:>3} {a['exact']:>6.2f} {a['similarity']:>8.3f}"
+                f" {a['seconds']:>7.1f}"
+            )
+    print(f"\ncontext helps on {len(summary['helps'])} tasks, hurts on {len(summary['hurts'])}")
+    for label in ("helps", "hurts"):
+        for e in summary[label]:
+            print(f"  {label[:-1]:4} {e['delta']:+.2f} {e['task']}")
+            print(f"       want: {e['answer']}")
+            print(f"       off:  {e['file-only']}")
+            print(f"       on:   {e['context']}")
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="enclave-quality-"))
+    try:
+        workspaces: dict[str, tuple[str, Path]] = {}
+        missing: list[str] = []
+        for language, name, src in REPOS:
+            if args.language and language not in args.language:
+                continue
+            if not src.is_dir():
+                missing.append(f"{name} ({src})")
+                continue
+            workspaces[name] = (language, copy_repo(src, tmp / name))
+        tasks = make_tasks(workspaces, args.tasks, args.seed)
+        print(f"{len(tasks)} tasks; missing repositories: {missing or 'none'}", flush=True)
+        results: list[Result] = []
+        for repo in sorted({t.repo for t in tasks}):
+            server = Server(workspaces[repo][1], args.size)
+            await server.start()
+            try:
+                for task in [t for t in tasks if t.repo == repo]:
+                    result = Result(task)
+                    for arm in ARMS:
+                        server.configure(arm == "context")
+                        await asyncio.sleep(0.05)
+                        result.outcomes[arm] = await server.complete(task, arm)
+                    results.append(result)
+                    partial = {"partial": True, "summary": summarize(results)}
+                    args.out.write_text(json.dumps(partial, indent=1))
+                    o = result.outcomes
+                    print(
+                        f"{task.language:10} {repo}/{task.file}:{task.line + 1}"
+                        f"{' [x]' if task.cross_file else ''}  off={o['file-only'].similarity:.2f}"
+                        f" on={o['context'].similarity:.2f}",
+                        flush=True,
+                    )
+            finally:
+                await server.stop()
+        summary = summarize(results)
+        return {
+            "command": "python -m bench.quality " + " ".join(sys.argv[1:]),
+            "size": args.size,
+            "seed": args.seed,
+            "repos": {n: str(src) for _, n, src in REPOS},
+            "missing": missing,
+            "summary": summary,
+            "results": [
+                {"task": asdict(r.task), "outcomes": {k: asdict(v) for k, v in r.outcomes.items()}}
+                for r in results
+            ],
+        }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="1.5b", choices=("1.5b", "0.5b"))
+    parser.add_argument("--tasks", type=int, default=10, help="tasks per language")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--language", action="append", help="only these languages")
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"quality-{time.strftime('%Y%m%d-%H%M%S')}-{args.size}.json"
+    args.out = out  # rewritten after every task, so an interrupted run leaves its figures
+    report = asyncio.run(run(args))
+    out.write_text(json.dumps(report, indent=1))
+    print_table(report["summary"])
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()

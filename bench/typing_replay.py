@@ -1,0 +1,389 @@
+"""Typing-replay benchmark for issue 3 ("Fast completions").
+
+    python -m bench.typing_replay --size 0.5b [--files F[:LINE] ...] [--keystrokes N]
+        [--arms enclave,stateless,raw] [--cadence 9] [--debounce-ms 75]
+
+Types real source files into `enclave serve` through a real LSP client, arm after arm in one
+run, and writes bench/results/<timestamp>-<size>.json, a latency CDF PNG next to it, and a
+summary table against the issue's targets. See bench/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import corpus
+from bench.lsp_arm import ArmRun, ReplayOptions, run_arm
+from lsp_server.model.provision import MODELS, model_path
+
+RESULTS = Path(__file__).parent / "results"
+ARM_SETTINGS: dict[str, dict[str, Any]] = {
+    "enclave": {},
+    "stateless": {"completion": {"cache": False}},
+}
+MEMORY_SLACK_MB = 400
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    idx = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[idx]
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else a / b
+
+
+def server_stats(run: ArmRun) -> dict[str, Any]:
+    reqs = run.requests
+    completed = [r.latency_ms for r in reqs if r.outcome in ("answered", "empty")]
+    answered = [r for r in reqs if r.outcome == "answered"]
+    cancels = [r.cancel_latency_ms for r in reqs if r.cancel_latency_ms is not None]
+    c0, c1 = run.counters_start, run.counters_end
+    d = {k: c1.get(k, 0) - c0.get(k, 0) for k in c1} if c1 else {}
+    keys = max(1, run.keystrokes)
+    peak_total = sum(run.peak_kb.values()) if run.peak_kb else None
+    # Every job the worker ran, cancelled ones included (the counters count finished calls).
+    jobs = run.stats_log[run.stats_start :]
+    job_prompt = sum(int(j.get("prompt_tokens", 0)) for j in jobs)
+    job_reused = sum(int(j.get("reused_tokens", 0)) for j in jobs)
+    job_eval = sum(int(j.get("evaluated_tokens", 0)) for j in jobs)
+    worker_ms = [r.worker_ms for r in reqs if r.worker_ms is not None]
+    return {
+        "keystrokes": run.keystrokes,
+        "typed_chars": run.typed_chars,
+        "accepts": run.accepts,
+        "accepted_chars": run.accepted_chars,
+        "requests": len(reqs),
+        "outcomes": {
+            k: sum(r.outcome == k for r in reqs)
+            for k in ("answered", "empty", "cancelled", "error", "pending")
+        },
+        "latency_ms": {
+            "n": len(completed),
+            "p50": pct([x for x in completed if x is not None], 50),
+            "p95": pct([x for x in completed if x is not None], 95),
+            "p99": pct([x for x in completed if x is not None], 99),
+        },
+        "cancel_latency_ms": {
+            "n": len(cancels),
+            "p50": pct([x for x in cancels if x is not None], 50),
+            "p95": pct([x for x in cancels if x is not None], 95),
+            "max": max((x for x in cancels if x is not None), default=None),
+        },
+        "counters_delta": d,
+        "share_from_cache": ratio(d.get("answeredFromCache"), d.get("requests")),
+        "share_from_prefetch": ratio(d.get("answeredFromPrefetch"), d.get("requests")),
+        "answered_via": {
+            k: sum(r.via == k for r in answered) for k in ("cache", "prefetch", "model", "")
+        },
+        "prompt_tokens": d.get("promptTokens"),
+        "reused_tokens": d.get("reusedTokens"),
+        "evaluated_tokens": d.get("evaluatedTokens"),
+        "reused_share": ratio(d.get("reusedTokens"), d.get("promptTokens")),
+        "model_calls_per_100_keys": (d["modelCalls"] * 100 / keys if "modelCalls" in d else None),
+        "worker_jobs": len(jobs),
+        "worker_jobs_per_100_keys": len(jobs) * 100 / keys,
+        "worker_jobs_by_kind": {
+            k: sum(j.get("kind", "") == k for j in jobs) for k in {j.get("kind", "") for j in jobs}
+        },
+        "worker_jobs_cancelled": sum(j.get("stop_reason") == "cancelled" for j in jobs),
+        "job_prompt_tokens": job_prompt,
+        "job_reused_tokens": job_reused,
+        "job_evaluated_tokens": job_eval,
+        "job_reused_share": ratio(job_reused, job_reused + job_eval),
+        "worker_ms_of_matched": {"n": len(worker_ms), "p50": pct(worker_ms, 50)},
+        "peak_kb": run.peak_kb,
+        "peak_total_mb": peak_total / 1024 if peak_total else None,
+        "prompts_logged": len(run.prompt_log),
+        "wall_s": run.wall_s,
+        "notes": run.notes,
+    }
+
+
+def run_raw(model: str, entries: list[dict[str, Any]], n_ctx: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.json", Path(tmp) / "out.json"
+        src.write_text(json.dumps({"model": model, "entries": entries, "n_ctx": n_ctx}))
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.raw_replay", str(src), str(dst)],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"raw arm failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        out: dict[str, Any] = json.loads(dst.read_text())
+        return out
+
+
+def raw_entries(run: ArmRun, replay_all: bool, sample: int = 40) -> list[dict[str, Any]]:
+    """The prompts the raw arm times. By default only those that answered a request, each after
+    its predecessor (untimed) so the KV cache holds what the worker's held: replaying hundreds
+    of prompts that were cancelled in the server would take longer than the server arms."""
+    log = run.prompt_log
+    if replay_all:
+        return [{**e, "index": i} for i, e in enumerate(log)]
+    # The raw arm may reuse no more of the KV cache than the worker did for the same call
+    # (its predecessors were often cancelled before they evaluated anything).
+    limits = {r.model_entry: r.worker_reused for r in run.requests if r.model_entry is not None}
+    wanted = sorted(limits)
+    if not wanted:  # nothing matched: still time a sample, for the raw latency figures
+        wanted = list(range(max(0, len(log) - sample), len(log)))
+    out: list[dict[str, Any]] = []
+    for i in wanted:
+        if i > 0 and (not out or out[-1].get("index") != i - 1):
+            out.append({**log[i - 1], "prime": True})
+        out.append({**log[i], "index": i, "reuse_limit": limits.get(i)})
+    return out
+
+
+def overhead(run: ArmRun, raw: list[dict[str, Any]]) -> dict[str, Any]:
+    """Client-side latency of requests answered by one model call / raw time of that prompt."""
+    by_index = {x["index"]: x["total_ms"] for x in raw if x.get("index") is not None}
+    pairs = [
+        (r.latency_ms, by_index[r.model_entry], r.worker_ms)
+        for r in run.requests
+        if r.model_entry in by_index and r.latency_ms is not None
+    ]
+    if not pairs:
+        return {"n": 0, "median_ratio": None, "sum_ratio": None}
+    worker = [w / b for _, b, w in pairs if w is not None]
+    return {
+        "n": len(pairs),
+        "median_ratio": statistics.median(a / b for a, b, _ in pairs),
+        "sum_ratio": sum(a for a, _, _ in pairs) / sum(b for _, b, _ in pairs),
+        "worker_median_ratio": statistics.median(worker) if worker else None,
+        "median_server_ms": statistics.median(a for a, _, _ in pairs),
+        "median_raw_ms": statistics.median(b for _, b, _ in pairs),
+    }
+
+
+def plot_cdf(path: Path, curves: dict[str, list[float]], title: str) -> str | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib not importable: no PNG (pip install matplotlib into the venv)"
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, values in curves.items():
+        if not values:
+            continue
+        xs = sorted(values)
+        ys = [(i + 1) / len(xs) for i in range(len(xs))]
+        ax.step(xs, ys, where="post", label=f"{name} (n={len(xs)})")
+    ax.set_xscale("log")
+    ax.set_xlabel("latency, ms (log)")
+    ax.set_ylabel("share of requests")
+    ax.set_title(title)
+    ax.axvline(50, color="grey", lw=0.5, ls=":")
+    ax.grid(True, which="both", lw=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def fmt(x: float | None, spec: str = ".1f") -> str:
+    return "n/a" if x is None else format(x, spec)
+
+
+def summary(result: dict[str, Any]) -> str:
+    arms = result["arms"]
+    e, s, raw = arms.get("enclave"), arms.get("stateless"), arms.get("raw")
+    lines = [
+        f"size {result['size']}  files {len(result['files'])}  "
+        f"keystrokes/file {result['options']['keystrokes']}  "
+        f"load {result['loadavg_start']} -> {result['loadavg_end']}",
+        "",
+        f"{'arm':<10} {'p50':>8} {'p95':>8} {'p99':>8} {'n':>5} {'cancl':>5} "
+        f"{'cache%':>7} {'pref%':>6} {'reuse%':>7} {'calls/100k':>10} {'jobs/100k':>9} "
+        f"{'acc.ch':>6} "
+        f"{'cancel p95':>10} {'peak MB':>8}",
+    ]
+    for name in ("enclave", "stateless"):
+        a = arms.get(name)
+        if not a:
+            continue
+        lat, cl = a["latency_ms"], a["cancel_latency_ms"]
+        pc = lambda v: fmt(None if v is None else v * 100)  # noqa: E731
+        lines.append(
+            f"{name:<10} {fmt(lat['p50']):>8} {fmt(lat['p95']):>8} {fmt(lat['p99']):>8} "
+            f"{lat['n']:>5} {a['outcomes']['cancelled']:>5} {pc(a['share_from_cache']):>7} "
+            f"{pc(a['share_from_prefetch']):>6} {pc(a['reused_share']):>7} "
+            f"{fmt(a['model_calls_per_100_keys']):>10} {fmt(a['worker_jobs_per_100_keys']):>9} "
+            f"{a['accepted_chars']:>6} "
+            f"{fmt(cl['p95']):>10} {fmt(a['peak_total_mb'], '.0f'):>8}"
+        )
+    if raw:
+        lat = raw["latency_ms"]
+        lines.append(
+            f"{'raw':<10} {fmt(lat['p50']):>8} {fmt(lat['p95']):>8} {fmt(lat['p99']):>8} "
+            f"{lat['n']:>5} {'':>5} {'':>7} {'':>6} {'':>7} {'':>10} {'':>9} {'':>6} {'':>10} "
+            f"{fmt(raw['peak_mb'], '.0f'):>8}"
+        )
+    lines += ["", f"{'target':<42} {'measured':>10} {'goal':>8}  ok"]
+
+    def row(label: str, value: float | None, goal: float, le: bool = True) -> None:
+        ok = (
+            "n/a"
+            if value is None
+            else ("yes" if (value <= goal if le else value >= goal) else "NO")
+        )
+        sign = "<=" if le else ">="
+        lines.append(f"{label:<42} {fmt(value, '.3f'):>10} {sign}{goal:>6.3f}  {ok}")
+
+    if e and s:
+        row(
+            "p50 enclave / p50 stateless",
+            ratio(e["latency_ms"]["p50"], s["latency_ms"]["p50"]),
+            0.1,
+        )
+        row(
+            "p95 enclave / p95 stateless",
+            ratio(e["latency_ms"]["p95"], s["latency_ms"]["p95"]),
+            1 / 3,
+        )
+    if e and raw:
+        ov = raw["overhead"]
+        row(f"server overhead, client/raw (n={ov['n']})", ov["median_ratio"], 1.05)
+        row("  worker-reported time/raw", ov.get("worker_median_ratio"), 1.05)
+    if e:
+        row("prompt tokens reused (enclave, counters)", e["reused_share"], 0.9, le=False)
+        row("  reused/(reused+evaluated), all jobs", e["job_reused_share"], 0.9, le=False)
+        row("cancel latency p95, ms (enclave)", e["cancel_latency_ms"]["p95"], 50)
+        mem_goal = result["model_file_mb"] + MEMORY_SLACK_MB
+        row("peak RSS server+worker, MB (enclave)", e["peak_total_mb"], mem_goal)
+    if s:
+        row("cancel latency p95, ms (stateless)", s["cancel_latency_ms"]["p95"], 50)
+    for name, a in arms.items():
+        for note in a.get("notes", []):
+            lines.append(f"note [{name}]: {note}")
+    return "\n".join(lines)
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    files, missing = corpus.available(args.files or list(corpus.DEFAULT_FILES))
+    for m in missing:
+        print(f"skipped (not on this machine): {m}", file=sys.stderr)
+    if not files:
+        print("no source files to replay", file=sys.stderr)
+        return 2
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    opts = ReplayOptions(
+        keystrokes=args.keystrokes,
+        cadence_cps=args.cadence,
+        debounce_ms=args.debounce_ms,
+        pause_max_ms=args.pause_max_ms,
+    )
+    model = str(model_path(MODELS[args.size]))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out_json = RESULTS / f"{stamp}-{args.size}.json"
+    result: dict[str, Any] = {
+        "command": " ".join(
+            [Path(sys.executable).name, "-m", "bench.typing_replay", *sys.argv[1:]]
+        ),
+        "size": args.size,
+        "model": model,
+        "model_file_mb": Path(model).stat().st_size / 2**20,
+        "cpus": os.cpu_count(),
+        "loadavg_start": round(os.getloadavg()[0], 2),
+        "options": vars(opts),
+        "files": [f"{f.path}:{f.text.count(chr(10), 0, f.start) + 1}" for f in files],
+        "missing_files": missing,
+        "arms": {},
+    }
+    runs: dict[str, ArmRun] = {}
+    for name in arms:
+        if name not in ARM_SETTINGS:
+            continue
+        print(f"arm {name}: starting the server ...", file=sys.stderr, flush=True)
+        runs[name] = await run_arm(name, ARM_SETTINGS[name], args.size, files, opts)
+        result["arms"][name] = server_stats(runs[name])
+        result["arms"][name]["request_log"] = [r.to_json() for r in runs[name].requests]
+        result["arms"][name]["worker_jobs_log"] = runs[name].stats_log
+    curves = {
+        n: [
+            r.latency_ms
+            for r in run.requests
+            if r.outcome in ("answered", "empty") and r.latency_ms
+        ]
+        for n, run in runs.items()
+    }
+    if "raw" in arms:
+        source = runs.get("enclave") or next(iter(runs.values()), None)
+        if source is None or not source.prompt_log:
+            result["arms"]["raw"] = {"notes": ["no server prompts to replay (lastPrompts)"]}
+        else:
+            entries = raw_entries(source, args.raw_all)
+            print(f"arm raw: replaying {len(entries)} prompts ...", file=sys.stderr, flush=True)
+            raw = run_raw(model, entries, 4096)
+            raw["results"] = [x for x in raw["results"] if not x.get("prime")]
+            times = [x["total_ms"] for x in raw["results"]]
+            result["arms"]["raw"] = {
+                "source_arm": source.name,
+                "calls": len(times),
+                "latency_ms": {
+                    "n": len(times),
+                    "p50": pct(times, 50),
+                    "p95": pct(times, 95),
+                    "p99": pct(times, 99),
+                },
+                "same_text_share": ratio(
+                    sum(x["same_text"] for x in raw["results"]), len(raw["results"])
+                ),
+                "overhead": overhead(source, raw["results"]),
+                "peak_mb": raw["peak_kb"] / 1024,
+                "wall_s": raw["wall_s"],
+                "calls_log": raw["results"],
+                "notes": [],
+            }
+            curves["raw (per model call)"] = times
+    result["loadavg_end"] = round(os.getloadavg()[0], 2)
+    png = out_json.with_suffix(".png")
+    problem = plot_cdf(png, curves, f"inline completion latency, {args.size}")
+    result["png"] = None if problem else str(png)
+    if problem:
+        print(problem, file=sys.stderr)
+    text = summary(result)
+    result["summary"] = text
+    out_json.write_text(json.dumps(result, indent=1, default=str))
+    print(text)
+    print(f"\nresults: {out_json}" + (f"\nCDF: {png}" if not problem else ""))
+    return 0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.typing_replay", description=__doc__)
+    p.add_argument("--size", choices=sorted(MODELS), default="0.5b")
+    p.add_argument("--files", nargs="*", help="PATH[:LINE] to type from LINE on")
+    p.add_argument("--keystrokes", type=int, default=150, help="typed keys per file")
+    p.add_argument("--arms", default="enclave,stateless,raw")
+    p.add_argument("--cadence", type=float, default=9.0, help="typing speed, chars/s")
+    p.add_argument("--debounce-ms", type=float, default=75.0)
+    p.add_argument("--raw-all", action="store_true", help="raw arm replays every prompt")
+    p.add_argument("--pause-max-ms", type=float, default=8000.0, help="wait at line ends")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return asyncio.run(main_async(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,406 @@
+"""Repository context for a completion: definitions of the symbols used near the cursor and
+imported by the file (resolved through the workspace index), and chunks of recently edited or
+viewed files, within a token budget and a time budget.
+
+The result is a deterministic tuple of (path, content) pairs, least relevant first, which the
+prompt renders as other files of the repository before the current one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import tree_sitter
+
+from lsp_server.context.documents import DocumentSnapshot, DocumentStore, TextChange
+from lsp_server.context.index import Definition, Progress, WorkspaceIndex, extract, is_secret
+from lsp_server.context.languages import language_for
+
+logger = logging.getLogger(__name__)
+
+CHARS_PER_TOKEN = 3
+TIME_BUDGET_S = 0.015
+NEAR_LINES = 10  # identifiers this many lines above and below the cursor count as "used"
+NEAR_BAND = 8
+MAX_DEFS_PER_NAME = 2
+AMBIGUOUS = 6  # a name defined more often than this is only used when the file imports it
+IMPORTED_DISTANCE = 3 * NEAR_LINES  # rank of imported names not seen near the cursor
+CHUNK_LINES = 32
+RING_SIZE = 16
+DUPLICATE_JACCARD = 0.7
+REINDEX_DELAY_S = 0.5
+
+
+def path_of(uri: str) -> str:
+    return unquote(urlparse(uri).path) if "://" in uri else uri
+
+
+# -- recent chunks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chunk:
+    path: str
+    start: int  # first line, 0-based
+    text: str
+
+    @property
+    def end(self) -> int:
+        return self.start + self.text.count("\n") + 1
+
+    def line_set(self) -> frozenset[str]:
+        return frozenset(s for line in self.text.split("\n") if (s := line.strip()))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+class RecentChunks:
+    """Ring buffer of chunks around recent edits and views; a new chunk replaces those of the
+    same file it overlaps and any near-duplicate (line-set Jaccard above the threshold)."""
+
+    def __init__(self, size: int = RING_SIZE, lines: int = CHUNK_LINES) -> None:
+        self.size = size
+        self.lines = lines
+        self._chunks: deque[Chunk] = deque()
+
+    def add(self, path: str, text_lines: Sequence[str], around: int) -> None:
+        if not text_lines or is_secret(path):
+            return
+        start = max(0, min(around - self.lines // 2, len(text_lines) - self.lines))
+        body = "\n".join(text_lines[start : start + self.lines]).rstrip("\n")
+        if not body.strip():
+            return
+        new = Chunk(path, start, body)
+        lines = new.line_set()
+        kept = [
+            c
+            for c in self._chunks
+            if not (c.path == path and c.start < new.end and new.start < c.end)
+            and jaccard(c.line_set(), lines) <= DUPLICATE_JACCARD
+        ]
+        kept.append(new)
+        self._chunks = deque(kept[-self.size :])
+
+    def forget(self, path: str) -> None:
+        self._chunks = deque(c for c in self._chunks if c.path != path)
+
+    def chunks(self) -> list[Chunk]:
+        """Oldest first."""
+        return list(self._chunks)
+
+
+# -- gathering -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GatheredContext:
+    files: tuple[tuple[str, str], ...] = ()  # (path, content), least relevant first
+    path: str = ""  # the current file's path relative to its workspace folder
+    repo: str = ""  # the workspace folder's name
+    elapsed_ms: float = 0.0
+
+
+def names_near(snap: DocumentSnapshot, offset: int, lines: int = NEAR_LINES) -> dict[str, int]:
+    """Identifiers within `lines` lines of the cursor's band -> their distance in lines from
+    the band."""
+    if snap.tree is None:
+        return {}
+    row = snap.index.position_at(offset).line
+    # The window moves in bands of NEAR_BAND lines, so the gathered context (and the prompt's
+    # start, which the model has already evaluated) stays the same while the cursor moves
+    # within a band.
+    band = row - row % NEAR_BAND
+    first = max(0, band - lines)
+    last = min(snap.index.line_count - 1, band + NEAR_BAND - 1 + lines)
+    start_b = snap.byte_offset(snap.index.line_start(first))
+    end_b = snap.byte_offset(
+        snap.index.line_start(last + 1) if last + 1 < snap.index.line_count else len(snap.text)
+    )
+    found: dict[str, int] = {}
+    stack: list[tree_sitter.Node] = [snap.tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.end_byte < start_b or node.start_byte > end_b:
+            continue
+        if node.child_count == 0:
+            if node.type.endswith("identifier") and node.text:
+                name = node.text.decode("utf-8", "replace")
+                r = node.start_point.row
+                distance = max(0, band - r, r - (band + NEAR_BAND - 1))
+                if distance < found.get(name, 1 << 30):
+                    found[name] = distance
+            continue
+        stack.extend(node.children)
+    return found
+
+
+def _comment_prefix(path: str) -> str:
+    info = language_for("", path)
+    return info.comment_prefix if info is not None else "#"
+
+
+def render_definition(d: Definition, comment: str) -> str:
+    sig = d.signature
+    header_only = "\n" not in sig.strip() or not sig.rstrip().endswith(("}", ")", ";"))
+    python = comment == "#"
+    if python and sig.rstrip().endswith(":"):
+        doc = f'\n    """{d.doc}"""' if d.doc else ""
+        return f"{sig}{doc}\n    ..."
+    doc = f"{comment} {d.doc}\n" if d.doc and d.doc not in sig else ""
+    if header_only and d.kind in ("function", "method") and not python:
+        sig = sig.rstrip().rstrip("{").rstrip() + " { ... }"
+    return doc + sig
+
+
+def render_file_definitions(defs: Sequence[Definition]) -> str:
+    """Definitions of one file in line order; methods under their class header."""
+    if not defs:
+        return ""
+    comment = _comment_prefix(defs[0].path)
+    parts: list[str] = []
+    container = ""
+    for d in sorted(defs, key=lambda d: d.line):
+        text = render_definition(d, comment)
+        if d.container:
+            if d.container != container:
+                parts.append(d.container if comment == "#" else d.container + " {")
+                container = d.container
+            text = "\n".join("    " + line if line else line for line in text.split("\n"))
+        elif container and comment != "#":
+            parts.append("}")
+            container = ""
+        else:
+            container = ""
+        parts.append(text)
+    if container and comment != "#":
+        parts.append("}")
+    return "\n".join(parts) + "\n"
+
+
+def gather(
+    snap: DocumentSnapshot,
+    offset: int,
+    index: WorkspaceIndex,
+    recent: RecentChunks,
+    budget_tokens: int,
+    time_budget_s: float = TIME_BUDGET_S,
+) -> GatheredContext:
+    """Context files for a completion at `offset`, within `budget_tokens` (estimated at
+    CHARS_PER_TOKEN) and `time_budget_s` (what was gathered by then is used)."""
+    t0 = time.monotonic()
+    deadline = t0 + time_budget_s
+    budget = budget_tokens * CHARS_PER_TOKEN
+    current = path_of(snap.uri)
+    where = index.relative(current)
+    repo, rel = where if where is not None else ("", "")
+    if budget <= 0:
+        return GatheredContext((), rel, repo)
+
+    near = names_near(snap, offset)
+    entry = index.entry(current)
+    if entry is None and snap.tree is not None and snap.language is not None:
+        entry = extract(snap.tree, snap.text.encode("utf-8"), snap.language, current, rel)
+    imported = set(entry.imported_names) if entry is not None else set()
+    ranked: dict[str, int] = dict(near)
+    for name in imported:
+        ranked.setdefault(name, IMPORTED_DISTANCE)
+    current_dir = str(PurePosixPath(current).parent)
+
+    candidates: list[tuple[int, int, str, int, Definition]] = []
+    for name, distance in ranked.items():
+        if time.monotonic() > deadline:
+            break
+        defs = [d for d in index.lookup(name) if d.path != current]
+        if not defs or (len(defs) > AMBIGUOUS and name not in imported):
+            continue
+        rank = distance if name in imported or name in near else IMPORTED_DISTANCE
+        for d in defs:
+            same_dir = 0 if str(PurePosixPath(d.path).parent) == current_dir else 1
+            candidates.append((rank, same_dir, d.rel, d.line, d))
+    candidates.sort(key=lambda c: c[:4])
+
+    chosen: dict[str, list[Definition]] = {}
+    best: dict[str, tuple[int, int]] = {}
+    per_name: dict[str, int] = {}
+    used = 0
+    for rank, _same, _rel, _line, d in candidates:
+        if per_name.get(d.name, 0) >= MAX_DEFS_PER_NAME:
+            continue
+        cost = len(d.signature) + len(d.doc) + len(d.container) + 16
+        if used + cost > budget:
+            continue
+        chosen.setdefault(d.rel, []).append(d)
+        best.setdefault(d.rel, (rank, len(best)))
+        per_name[d.name] = per_name.get(d.name, 0) + 1
+        used += cost + (len(d.rel) + 8 if len(chosen[d.rel]) == 1 else 0)
+
+    # Most relevant last, next to the current file.
+    def_files = [
+        (r, render_file_definitions(chosen[r]))
+        for r in sorted(chosen, key=lambda r: best[r], reverse=True)
+    ]
+
+    chunk_files: list[tuple[str, str]] = []
+    for chunk in reversed(recent.chunks()):  # newest first while budgeting
+        if time.monotonic() > deadline:
+            break
+        if chunk.path == current:
+            continue
+        cost = len(chunk.text) + 16
+        if used + cost > budget:
+            continue
+        where_c = index.relative(chunk.path)
+        name = where_c[1] if where_c is not None else PurePosixPath(chunk.path).name
+        chunk_files.append((name, chunk.text + "\n"))
+        used += cost
+    chunk_files.reverse()
+
+    elapsed = (time.monotonic() - t0) * 1000
+    return GatheredContext(tuple(chunk_files + def_files), rel, repo, elapsed)
+
+
+# -- the session's context service -----------------------------------------------------------
+
+
+class ContextService:
+    """Holds the workspace index and the recent chunks, keeps them up to date from document
+    events and the file system, and gathers context for the completer."""
+
+    def __init__(
+        self,
+        documents: DocumentStore,
+        enabled: Callable[[], bool],
+        extra_ignored: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.documents = documents
+        self.enabled = enabled
+        self.extra_ignored = extra_ignored
+        self.index = WorkspaceIndex()
+        self.recent = RecentChunks()
+        self.roots: list[str] = []
+        self.last_gather_ms = 0.0
+        self._dirty: set[str] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Future[None]] = set()
+        self.indexing: asyncio.Task[int] | None = None
+
+    def set_roots(self, roots: Sequence[str]) -> None:
+        self.roots = list(dict.fromkeys(roots))
+        self.index.roots = [Path(r) for r in self.roots]
+
+    def start_indexing(
+        self, max_files: int, progress: Progress | None = None
+    ) -> asyncio.Task[int] | None:
+        if not self.roots or not self.enabled():
+            return None
+        if self.indexing is not None and not self.indexing.done():
+            self.indexing.cancel()
+        self.indexing = asyncio.ensure_future(
+            self.index.build([Path(r) for r in self.roots], max_files, self.extra_ignored, progress)
+        )
+        return self.indexing
+
+    def _ignored(self, path: str) -> bool:
+        return is_secret(path) or (self.extra_ignored is not None and self.extra_ignored(path))
+
+    # -- document events (on the loop; cheap) --
+
+    def on_open(self, uri: str) -> None:
+        path = path_of(uri)
+        if uri not in self.documents or self._ignored(path):
+            return
+        doc = self.documents.get(uri)
+        self.recent.add(path, doc.text.split("\n"), 0)
+        self._mark_dirty(uri)
+
+    def on_change(self, uri: str, changes: Sequence[TextChange]) -> None:
+        path = path_of(uri)
+        if self._ignored(path):
+            return
+        if not changes:  # closed: what is on disk is the truth again
+            self._spawn(self.index.update_from_disk(path))
+            return
+        if uri not in self.documents:
+            return
+        doc = self.documents.get(uri)
+        last = changes[-1]
+        line = last.range.start.line if last.range is not None else 0
+        self.recent.add(path, doc.text.split("\n"), line)
+        self._mark_dirty(uri)
+
+    def on_save(self, uri: str) -> None:
+        self._dirty.add(uri)
+        self._flush()
+
+    async def on_watched(self, changes: Sequence[tuple[str, bool]]) -> None:
+        """(uri, deleted) per changed file on disk; open documents are left to their events."""
+        for uri, deleted in changes:
+            path = path_of(uri)
+            if deleted:
+                self.index.remove(path)
+                self.recent.forget(path)
+            elif uri not in self.documents and not self._ignored(path):
+                await self.index.update_from_disk(path)
+
+    def _mark_dirty(self, uri: str) -> None:
+        self._dirty.add(uri)
+        if self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(REINDEX_DELAY_S, self._flush)
+
+    def _flush(self) -> None:
+        """Re-extract the dirty open documents from their existing trees (no re-parse)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        dirty, self._dirty = self._dirty, set()
+        for uri in sorted(dirty):
+            if uri not in self.documents:
+                continue
+            doc = self.documents.get(uri)
+            if doc.tree is not None and doc.language is not None:
+                self.index.update_from_tree(path_of(uri), doc.tree, doc.text, doc.language)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        self.keep(asyncio.ensure_future(work))
+
+    def keep(self, task: asyncio.Future[None]) -> None:
+        """Hold a background task until it is done."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def stats(self) -> dict[str, Any]:
+        """Figures for enclave/getStatus."""
+        return {
+            "roots": self.roots,
+            "building": self.index.building,
+            "files": len(self.index.files),
+            "buildMs": round(self.index.build_ms, 1),
+            "recentChunks": len(self.recent.chunks()),
+            "lastGatherMs": round(self.last_gather_ms, 2),
+        }
+
+    # -- gathering --
+
+    def gather(self, snap: DocumentSnapshot, offset: int, budget_tokens: int) -> GatheredContext:
+        if not self.enabled() or budget_tokens <= 0:
+            return GatheredContext()
+        try:
+            result = gather(snap, offset, self.index, self.recent, budget_tokens)
+        except Exception:  # context is a bonus: never fail a completion for it
+            logger.exception("gathering context failed")
+            return GatheredContext()
+        self.last_gather_ms = result.elapsed_ms
+        return result

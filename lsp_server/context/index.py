@@ -1,0 +1,490 @@
+"""A tree-sitter index of the workspace: the definitions (name, kind, signature, first
+docstring line) and the imports of every source file, for repository-aware completion context.
+
+Extraction runs tree-sitter queries kept as data (queries/<language>.scm). Building the index
+walks the workspace folders respecting .gitignore and built-in ignores, never reads secret-bearing
+files, and is bounded in files, file size, definitions per file and time. The walk and parsing
+run in a worker thread in small batches (`WorkspaceIndex.build`) so the event loop stays free;
+results are applied on the loop, so the index itself is only ever touched from the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pathspec
+import tree_sitter
+
+from lsp_server.context.languages import LanguageInfo, language_for, new_parser, parse
+from lsp_server.privacy.ignore import BUILTIN
+
+logger = logging.getLogger(__name__)
+
+MAX_FILES = 20_000
+MAX_FILE_BYTES = 512 * 1024
+MAX_DEFINITIONS_PER_FILE = 400
+MAX_IMPORTS_PER_FILE = 200
+MAX_SIGNATURE_CHARS = 240
+MAX_DOC_CHARS = 160
+# A definition this small is kept whole (its body is as useful as its signature).
+SMALL_DEFINITION_LINES = 6
+SMALL_DEFINITION_CHARS = 320
+# Files parsed per thread hop; tree-sitter holds the GIL while it parses, so batches stay small.
+BATCH_FILES = 16
+BATCH_BYTES = 256 * 1024
+
+IGNORED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        ".venv",
+        "venv",
+        "__pycache__",
+        "dist",
+        "build",
+        "target",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".idea",
+        ".vscode-test",
+    }
+)
+# Never read, whatever the ignore files say: secret-bearing names (the privacy rules' list).
+_SECRETS = pathspec.GitIgnoreSpec.from_lines(BUILTIN)
+MINIFIED_NAMES = (".min.js", ".min.mjs", ".bundle.js")
+# Average line length above which a file is taken for minified / generated.
+MAX_AVERAGE_LINE = 200
+
+
+def is_secret(path: str | PurePosixPath) -> bool:
+    name = PurePosixPath(path).name
+    return _SECRETS.match_file(name)
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    kind: str  # function | class | method | type | constant
+    path: str  # absolute file path
+    rel: str  # path relative to its workspace folder (posix), shown in prompts
+    line: int  # 0-based
+    signature: str  # the header (or the whole definition when small)
+    doc: str  # first docstring / leading comment line
+    container: str = ""  # header of the enclosing class, for methods
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str
+    rel: str
+    language: str
+    definitions: tuple[Definition, ...]
+    imported_names: tuple[str, ...]
+    imported_modules: tuple[str, ...]
+
+
+@cache
+def query_for(language: str) -> tree_sitter.Query | None:
+    """The compiled extraction query of a language (tsx shares typescript's), or None."""
+    key = "typescript" if language == "tsx" else language
+    try:
+        source = resources.files("lsp_server.context.queries").joinpath(f"{key}.scm")
+        text = source.read_text("utf-8")
+    except (FileNotFoundError, OSError):
+        return None
+    info = language_for(key)
+    if info is None:
+        return None
+    if language == "tsx":
+        tsx = language_for("typescriptreact")
+        assert tsx is not None
+        info = tsx
+    return tree_sitter.Query(info.language, text)
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+_STRING_DELIMS = re.compile(r"^[rRbBuUfF]*(\"\"\"|'''|\"|')|(\"\"\"|'''|\"|')$")
+
+
+def _docstring(node: tree_sitter.Node, info: LanguageInfo, source: bytes) -> str:
+    if info.indent_based:  # python: the first statement of the body, if a string
+        body = node.child_by_field_name("body")
+        first = body.named_children[0] if body is not None and body.named_children else None
+        if first is not None and first.type == "expression_statement":
+            expr = first.named_children[0] if first.named_children else None
+            if expr is not None and expr.type == "string":
+                raw = source[expr.start_byte : expr.end_byte].decode("utf-8", "replace")
+                return _first_line(_STRING_DELIMS.sub("", raw))[:MAX_DOC_CHARS]
+        return ""
+    # Others: the comment right above the definition (or above its export / declaration).
+    target = node
+    while (
+        target.parent is not None
+        and target.parent.start_point.row == target.start_point.row
+        and target.parent.type not in ("program", "source_file", "class_body")
+    ):
+        target = target.parent
+    if target.type == "type_spec" and target.parent is not None:
+        target = target.parent
+    prev = target.prev_named_sibling
+    if (
+        prev is None
+        or prev.type not in info.comment_types
+        or prev.end_point.row < target.start_point.row - 1
+    ):
+        return ""
+    # A run of line comments is one comment per line: start at the run's first line.
+    first = prev
+    while (
+        (above := first.prev_named_sibling) is not None
+        and above.type in info.comment_types
+        and above.end_point.row == first.start_point.row - 1
+    ):
+        first = above
+    raw = source[first.start_byte : prev.end_byte].decode("utf-8", "replace")
+    lines = [ln.strip().removesuffix("*/").lstrip("/*").strip() for ln in raw.splitlines()]
+    return _first_line("\n".join(ln for ln in lines if ln and not ln.startswith("@")))[
+        :MAX_DOC_CHARS
+    ]
+
+
+def _signature(node: tree_sitter.Node, kind: str, source: bytes) -> str:
+    rows = node.end_point.row - node.start_point.row + 1
+    # Start at the line's beginning so indentation and `export` / decorators' line stay sane.
+    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+    whole = source[line_start : node.end_byte].decode("utf-8", "replace")
+    if kind != "class" and rows <= SMALL_DEFINITION_LINES and len(whole) <= SMALL_DEFINITION_CHARS:
+        return _dedent(whole)
+    body = node.child_by_field_name("body")
+    end = node.end_byte
+    if body is not None and body.start_point.row - node.start_point.row < 8:
+        end = body.start_byte
+    else:
+        nl = source.find(b"\n", node.start_byte)
+        end = nl if 0 <= nl < end else end
+    head = source[line_start:end].decode("utf-8", "replace").rstrip()
+    return _dedent(head)[:MAX_SIGNATURE_CHARS]
+
+
+def _dedent(text: str) -> str:
+    lines = text.rstrip().split("\n")
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    if indent == 0:
+        return "\n".join(lines)
+    return "\n".join(ln[indent:] if ln[:indent].isspace() else ln.lstrip() for ln in lines)
+
+
+def _container(node: tree_sitter.Node, source: bytes) -> str:
+    parent = node.parent
+    while parent is not None:
+        if parent.type in ("class_definition", "class_declaration", "abstract_class_declaration"):
+            return _signature(parent, "class", source).split("\n")[0]
+        parent = parent.parent
+    return ""
+
+
+def extract(
+    tree: tree_sitter.Tree,
+    source: bytes,
+    info: LanguageInfo,
+    path: str,
+    rel: str,
+) -> FileEntry:
+    """Definitions and imports of one parsed file, through its language's query."""
+    query = query_for(info.name)
+    defs: list[Definition] = []
+    names: list[str] = []
+    modules: list[str] = []
+    if query is not None:
+        seen: set[tuple[str, int]] = set()
+        for _pattern, captures in tree_sitter.QueryCursor(query).matches(tree.root_node):
+            for capture, nodes in captures.items():
+                if capture == "import.name":
+                    names.extend(_text(n, source) for n in nodes)
+                elif capture == "import.module":
+                    modules.extend(_text(n, source).strip("\"'`") for n in nodes)
+                elif capture.startswith("def.") and "name" in captures:
+                    node, name = nodes[0], _text(captures["name"][0], source)
+                    if (name, node.start_byte) in seen or len(defs) >= MAX_DEFINITIONS_PER_FILE:
+                        continue
+                    seen.add((name, node.start_byte))
+                    kind = capture[4:]
+                    defs.append(
+                        Definition(
+                            name=name,
+                            kind=kind,
+                            path=path,
+                            rel=rel,
+                            line=node.start_point.row,
+                            signature=_signature(node, kind, source),
+                            doc=_docstring(node, info, source),
+                            container=_container(node, source) if kind == "method" else "",
+                        )
+                    )
+    defs.sort(key=lambda d: d.line)
+    return FileEntry(
+        path=path,
+        rel=rel,
+        language=info.name,
+        definitions=tuple(defs),
+        imported_names=tuple(dict.fromkeys(names))[:MAX_IMPORTS_PER_FILE],
+        imported_modules=tuple(dict.fromkeys(modules))[:MAX_IMPORTS_PER_FILE],
+    )
+
+
+def _text(node: tree_sitter.Node, source: bytes) -> str:
+    return source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+
+def looks_generated(data: bytes, name: str) -> bool:
+    """Binary, minified or bundled: not worth indexing."""
+    if name.endswith(MINIFIED_NAMES) or b"\0" in data[:8192]:
+        return True
+    lines = data.count(b"\n") + 1
+    return len(data) > 4096 and len(data) / lines > MAX_AVERAGE_LINE
+
+
+def extract_file(path: str, rel: str) -> FileEntry | None:
+    """Read, parse and extract one file from disk; None if it is skipped or fails."""
+    info = language_for("", path)
+    if info is None or query_for(info.name) is None or is_secret(path):
+        return None
+    try:
+        if os.path.getsize(path) > MAX_FILE_BYTES:
+            return None
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_FILE_BYTES or looks_generated(data, path):
+        return None
+    try:
+        tree = parse(new_parser(info), data)
+    except ValueError:
+        return None
+    return extract(tree, data, info, path, rel)
+
+
+# -- walking the workspace -------------------------------------------------------------------
+
+
+@dataclass
+class _Ignores:
+    """.gitignore files met on the way down: (folder relative to the root, its rules)."""
+
+    specs: list[tuple[str, pathspec.PathSpec[Any]]] = field(default_factory=list)
+
+    def ignored(self, rel: str, is_dir: bool) -> bool:
+        for base, spec in self.specs:
+            if base and not rel.startswith(base + "/"):
+                continue
+            sub = rel[len(base) + 1 :] if base else rel
+            if spec.match_file(sub + "/" if is_dir else sub):
+                return True
+        return False
+
+
+def _read_gitignore(folder: Path) -> pathspec.PathSpec[Any] | None:
+    try:
+        lines = (folder / ".gitignore").read_text("utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+
+
+def scan(
+    root: Path,
+    max_files: int = MAX_FILES,
+    extra_ignored: Callable[[str], bool] | None = None,
+) -> list[tuple[str, str]]:
+    """(absolute path, relative path) of the indexable source files under `root`, at most
+    `max_files`, in a stable order (shallow folders first)."""
+    found: list[tuple[str, str]] = []
+    ignores = _Ignores()
+    queue: list[tuple[Path, str]] = [(root, "")]
+    while queue and len(found) < max_files:
+        folder, rel_folder = queue.pop(0)
+        spec = _read_gitignore(folder)
+        if spec is not None:
+            ignores.specs.append((rel_folder, spec))
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = entry.is_file(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir:
+                if entry.name in IGNORED_DIRS or ignores.ignored(rel, True):
+                    continue
+                queue.append((Path(entry.path), rel))
+            elif is_file:
+                if (
+                    is_secret(entry.name)
+                    or language_for("", entry.name) is None
+                    or ignores.ignored(rel, False)
+                    or (extra_ignored is not None and extra_ignored(entry.path))
+                ):
+                    continue
+                found.append((entry.path, rel))
+                if len(found) >= max_files:
+                    break
+    return found
+
+
+def _extract_batch(batch: Sequence[tuple[str, str]]) -> list[tuple[str, FileEntry | None]]:
+    return [(path, extract_file(path, rel)) for path, rel in batch]
+
+
+def _batches(files: Sequence[tuple[str, str]]) -> Iterable[list[tuple[str, str]]]:
+    batch: list[tuple[str, str]] = []
+    size = 0
+    for item in files:
+        with contextlib.suppress(OSError):
+            size += os.path.getsize(item[0])
+        batch.append(item)
+        if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+# Progress callback: (files done, files total).
+Progress = Callable[[int, int], None]
+
+
+class WorkspaceIndex:
+    """Definitions by file and by name. Mutated only on the event loop."""
+
+    def __init__(self) -> None:
+        self.roots: list[Path] = []
+        self.files: dict[str, FileEntry] = {}
+        self._by_name: dict[str, list[Definition]] = {}
+        self.building = False
+        self.build_ms = 0.0
+        self.skipped = 0
+
+    # -- queries --
+
+    def lookup(self, name: str) -> list[Definition]:
+        return self._by_name.get(name, [])
+
+    def entry(self, path: str) -> FileEntry | None:
+        return self.files.get(path)
+
+    def relative(self, path: str) -> tuple[str, str] | None:
+        """(workspace folder name, path relative to it) for a file inside a folder."""
+        p = Path(path)
+        for root in self.roots:
+            with contextlib.suppress(ValueError):
+                return root.name, p.relative_to(root).as_posix()
+        return None
+
+    # -- updates --
+
+    def put(self, entry: FileEntry) -> None:
+        self.remove(entry.path)
+        self.files[entry.path] = entry
+        for d in entry.definitions:
+            self._by_name.setdefault(d.name, []).append(d)
+
+    def remove(self, path: str) -> None:
+        old = self.files.pop(path, None)
+        if old is None:
+            return
+        for d in old.definitions:
+            bucket = self._by_name.get(d.name)
+            if bucket is None:
+                continue
+            bucket[:] = [x for x in bucket if x.path != path]
+            if not bucket:
+                del self._by_name[d.name]
+
+    def update_from_tree(
+        self, path: str, tree: tree_sitter.Tree, text: str, info: LanguageInfo
+    ) -> None:
+        """Re-extract an open document from its existing tree (no re-parse)."""
+        rel = self.relative(path)
+        if rel is None or is_secret(path) or query_for(info.name) is None:
+            return
+        self.put(extract(tree, text.encode("utf-8"), info, path, rel[1]))
+
+    async def update_from_disk(self, path: str) -> None:
+        rel = self.relative(path)
+        if rel is None:
+            return
+        entry = await asyncio.to_thread(extract_file, path, rel[1])
+        if entry is None:
+            self.remove(path)
+        else:
+            self.put(entry)
+
+    async def build(
+        self,
+        roots: Sequence[Path],
+        max_files: int = MAX_FILES,
+        extra_ignored: Callable[[str], bool] | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Index `roots` from scratch in a worker thread, batch by batch; returns the number
+        of files indexed. The loop stays responsive: each hop to the thread is small."""
+        start = time.monotonic()
+        self.roots = [Path(r) for r in roots]
+        self.building = True
+        try:
+            files: list[tuple[str, str]] = []
+            for root in self.roots:
+                budget = max_files - len(files)
+                if budget <= 0:
+                    break
+                files += await asyncio.to_thread(scan, root, budget, extra_ignored)
+            done = 0
+            if progress is not None:
+                progress(0, len(files))
+            for batch in _batches(files):
+                for path, entry in await asyncio.to_thread(_extract_batch, batch):
+                    if entry is None:
+                        self.skipped += 1
+                        self.remove(path)
+                    else:
+                        self.put(entry)
+                done += len(batch)
+                if progress is not None:
+                    progress(done, len(files))
+                await asyncio.sleep(0)
+        finally:
+            self.building = False
+            self.build_ms = (time.monotonic() - start) * 1000
+        logger.info(
+            "indexed %d files (%d definitions) in %.0f ms",
+            len(self.files),
+            sum(len(v) for v in self._by_name.values()),
+            self.build_ms,
+        )
+        return len(self.files)

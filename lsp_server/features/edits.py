@@ -1,0 +1,232 @@
+"""Every edit the model proposes is checked here before it is offered to the editor.
+
+An edit must apply to the requested document at the requested version, stay inside the target
+range, leave the file parsing (no new tree-sitter ERROR nodes; `ast.parse` for Python), add no
+invisible or bidirectional control characters and, in Python, no new network or process
+imports or calls. Edits are plain data: they cannot create, rename or delete files.
+
+Also here: finding the target of an action (the selection, else the enclosing definition).
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import tree_sitter
+
+from lsp_server.context.documents import DocumentSnapshot, Position, Range
+from lsp_server.context.languages import new_parser, parse
+from lsp_server.context.syntax import count_error_nodes
+
+logger = logging.getLogger(__name__)
+
+# Bidi controls, zero-width characters, word joiner, BOM and Unicode tag characters.
+INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060\ufeff\U000e0000-\U000e007f]")
+NETWORK_MODULES = ("requests", "urllib", "urllib3", "socket", "subprocess", "http", "httpx")
+_NET = "|".join(NETWORK_MODULES)
+_NETWORK_USE = re.compile(
+    rf"^[ \t]*(?:from[ \t]+({_NET})\b|import[ \t]+[^\n]*?\b({_NET})\b)"
+    rf"|\b({_NET})\s*\.\s*\w+\s*\(|\b__import__\s*\(",
+    re.MULTILINE,
+)
+
+
+class EditRejected(Exception):
+    """A proposed edit failed a check; the message says which, and is safe to show."""
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between two offsets of one document version."""
+
+    uri: str
+    version: int
+    start: int  # str offsets into the snapshot's text
+    end: int
+    new_text: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an action works on: whole lines of one document version."""
+
+    snap: DocumentSnapshot
+    start: int
+    end: int
+    label: str  # e.g. "function mean", "lines 3-7"
+
+    @property
+    def text(self) -> str:
+        return self.snap.text[self.start : self.end]
+
+    @property
+    def range(self) -> Range:
+        return Range(self.snap.position_at(self.start), self.snap.position_at(self.end))
+
+
+def _line_start(text: str, offset: int) -> int:
+    return text.rfind("\n", 0, offset) + 1
+
+
+def _line_end(text: str, offset: int) -> int:
+    end = text.find("\n", offset)
+    end = len(text) if end == -1 else end
+    return end - 1 if end > 0 and text[end - 1] == "\r" else end
+
+
+def definition_at(snap: DocumentSnapshot, start: int, end: int) -> tree_sitter.Node | None:
+    """The smallest definition (function, class, ...) holding [start, end]."""
+    info = snap.language
+    if info is None or snap.tree is None:
+        return None
+    b0, b1 = snap.byte_offset(start), snap.byte_offset(end)
+    node: tree_sitter.Node | None = snap.tree.root_node.descendant_for_byte_range(b0, b1)
+    while node is not None:
+        if node.type in info.definition_types and node.start_byte <= b0 and b1 <= node.end_byte:
+            parent = node.parent
+            if parent is not None and parent.type == "decorated_definition":
+                return parent
+            return node
+        node = node.parent
+    return None
+
+
+def node_name(node: tree_sitter.Node) -> str:
+    if node.type == "decorated_definition":
+        inner = node.child_by_field_name("definition")
+        node = inner if inner is not None else node
+    name = node.child_by_field_name("name")
+    return (name.text or b"").decode("utf-8", "replace") if name is not None else ""
+
+
+def char_offset(snap: DocumentSnapshot, byte: int) -> int:
+    return len(snap.text.encode("utf-8")[:byte].decode("utf-8", "replace"))
+
+
+def resolve_target(snap: DocumentSnapshot, rng: Range) -> Target:
+    """Whole lines of the selection; with an empty selection, the enclosing definition (or
+    the current line). A selection ending at column 0 of a later line ends on the line before.
+    Raises PositionOutOfRange for a range beyond the document."""
+    text = snap.text
+    start, end = snap.offset_at(rng.start), snap.offset_at(rng.end)
+    if end < start:
+        start, end = end, start
+    if end > start and rng.end.character == 0 and rng.end.line > rng.start.line:
+        end -= 1
+        if end > 0 and text[end - 1] == "\r":
+            end -= 1
+    if start == end:
+        node = definition_at(snap, start, end)
+        if node is not None:
+            s, e = char_offset(snap, node.start_byte), char_offset(snap, node.end_byte)
+            kind = node.type.replace("_definition", "").replace("_declaration", "")
+            kind = kind.replace("_item", "").replace("decorated", "definition")
+            return Target(
+                snap,
+                _line_start(text, s),
+                _line_end(text, max(e - 1, s)),
+                f"{kind} {node_name(node)}".strip(),
+            )
+    s, e = _line_start(text, start), _line_end(text, max(end - 1, start) if end > start else end)
+    first, last = text.count("\n", 0, s) + 1, text.count("\n", 0, e) + 1
+    label = f"line {first}" if first == last else f"lines {first}-{last}"
+    node = definition_at(snap, s, e)
+    if node is not None and node_name(node):
+        label += f" of {node_name(node)}"
+    return Target(snap, s, e, label)
+
+
+# -- checks --------------------------------------------------------------------------------
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+        text = text[: edit.start] + edit.new_text + text[edit.end :]
+    return text
+
+
+def _count_invisible(text: str) -> int:
+    return len(INVISIBLE.findall(text))
+
+
+def network_uses(text: str) -> set[str]:
+    """Network / process modules imported or called in Python source (by name)."""
+    found: set[str] = set()
+    for m in _NETWORK_USE.finditer(text):
+        found.add(next((g for g in m.groups() if g), "__import__"))
+    return found
+
+
+def _errors(snap: DocumentSnapshot, text: str) -> int:
+    if snap.language is None:
+        return 0
+    try:
+        tree = parse(new_parser(snap.language), text.encode("utf-8"))
+    except ValueError:
+        raise EditRejected("the edited file could not be parsed in time") from None
+    return count_error_nodes(tree)
+
+
+def _python_parses(text: str) -> str | None:
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError) as exc:
+        msg = getattr(exc, "msg", str(exc))
+        line = getattr(exc, "lineno", None)
+        return f"{msg} (line {line})" if line else str(msg)
+    return None
+
+
+def check_edits(snap: DocumentSnapshot, target: Target, edits: Sequence[Edit]) -> str:
+    """The document text after `edits`, or EditRejected saying why they cannot be offered."""
+    if not edits:
+        raise EditRejected("the model proposed no change")
+    previous_end = -1
+    for edit in sorted(edits, key=lambda e: e.start):
+        if edit.uri != snap.uri:
+            raise EditRejected("the edit targets another document")
+        if edit.version != snap.version:
+            raise EditRejected(
+                f"the edit is for version {edit.version}, the document is at {snap.version}"
+            )
+        if not (target.start <= edit.start <= edit.end <= target.end):
+            raise EditRejected("the edit reaches outside the target range")
+        if edit.start < previous_end:
+            raise EditRejected("the edits overlap")
+        previous_end = edit.end
+    old = snap.text
+    new = apply_edits(old, edits)
+    if new == old:
+        raise EditRejected("the model proposed no change")
+    removed = "".join(old[e.start : e.end] for e in edits)
+    added = "".join(e.new_text for e in edits)
+    if _count_invisible(added) > _count_invisible(removed):
+        raise EditRejected("the edit adds invisible or bidirectional control characters")
+    if "\x00" in added:
+        raise EditRejected("the edit adds NUL characters")
+    is_python = snap.language is not None and snap.language.name == "python"
+    if is_python:
+        new_uses = network_uses(new) - network_uses(old)
+        if new_uses:
+            names = ", ".join(sorted(new_uses))
+            raise EditRejected(f"the edit adds network or process access ({names})")
+    if _errors(snap, new) > _errors(snap, old):
+        raise EditRejected("the edited code does not parse (new syntax errors)")
+    if is_python and _python_parses(old) is None:
+        problem = _python_parses(new)
+        if problem is not None:
+            raise EditRejected(f"the edited code is not valid Python: {problem}")
+    return new
+
+
+def replacement_edit(target: Target, new_text: str) -> Edit:
+    return Edit(target.snap.uri, target.snap.version, target.start, target.end, new_text)
+
+
+def position_within(pos: Position, rng: Range) -> bool:
+    key = (pos.line, pos.character)
+    return (rng.start.line, rng.start.character) <= key <= (rng.end.line, rng.end.character)

@@ -1,0 +1,99 @@
+"""Refactors and fixes by the model: build the prompt for the target (the selection, else the
+enclosing definition), read the replacement code out of the answer, check the edit, and retry
+once with the reason when a check fails. The caller gets either a checked edit or the reason
+there is none, never an unchecked edit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from lsp_server.context.documents import DocumentSnapshot, Range
+from lsp_server.features.edits import (
+    Edit,
+    EditRejected,
+    Target,
+    check_edits,
+    replacement_edit,
+    resolve_target,
+)
+from lsp_server.features.explain import file_name, gather_context
+from lsp_server.model.protocol import GenerateJob, GenerationResult
+from lsp_server.prompts.actions import build_prompt, extract_code, load_actions
+
+logger = logging.getLogger(__name__)
+
+Generate = Callable[[GenerateJob], Awaitable[GenerationResult]]
+
+REFACTORS = ("docstring", "annotate", "simplify", "extract_function", "rename_locals", "idiomatic")
+ATTEMPTS = 2  # the first answer, and one retry with the reason it was rejected
+DEADLINE_S = 120.0
+
+
+@dataclass(frozen=True)
+class RefactorOutcome:
+    target: Target
+    edit: Edit | None  # checked; None when every attempt failed
+    error: str = ""  # why there is no edit
+    attempts: int = 0
+    rejected: tuple[str, ...] = ()  # the raw answers that failed a check (for the log / tests)
+
+
+def title(action: str) -> str:
+    return load_actions().actions[action].title
+
+
+async def refactor(
+    snap: DocumentSnapshot,
+    rng: Range,
+    action: str,
+    family: str,
+    generate: Generate,
+    *,
+    instruction: str = "",
+    diagnostic: str = "",
+) -> RefactorOutcome:
+    """Raises ModelUnavailable / GenerationCancelled from the model and PositionOutOfRange
+    for a bad range; a bad answer is an outcome with `error`, not an exception."""
+    target = resolve_target(snap, rng)
+    if not target.text.strip():
+        return RefactorOutcome(target, None, "the target is empty")
+    context = gather_context(target)
+    error = ""
+    rejected: list[str] = []
+    for attempt in range(1, ATTEMPTS + 1):
+        prompt = build_prompt(
+            action,
+            family,
+            language=snap.language.name if snap.language else snap.language_id,
+            path=file_name(snap.uri),
+            context=context,
+            target=target.text,
+            instruction=instruction,
+            diagnostic=diagnostic,
+            retry_error=error,
+        )
+        result = await generate(
+            GenerateJob(
+                prompt=prompt.text,
+                max_tokens=prompt.max_tokens,
+                stop=prompt.stop,
+                deadline_s=DEADLINE_S,
+            )
+        )
+        try:
+            if result.stats.stop_reason in ("deadline", "cancelled"):
+                raise EditRejected(f"the model stopped early ({result.stats.stop_reason})")
+            code = extract_code(result.text, target.text)
+            if not code:
+                raise EditRejected("the answer held no code")
+            edit = replacement_edit(target, code)
+            check_edits(snap, target, [edit])
+        except EditRejected as exc:
+            error = str(exc)
+            rejected.append(result.text)
+            logger.info("%s: attempt %d rejected: %s", action, attempt, error)
+            continue
+        return RefactorOutcome(target, edit, "", attempt, tuple(rejected))
+    return RefactorOutcome(target, None, error, ATTEMPTS, tuple(rejected))

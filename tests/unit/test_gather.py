@@ -1,0 +1,290 @@
+"""Repository context for completions: which definitions are gathered, the recent-chunk ring
+buffer, the multi-file prompt and its fallback, and the anchor keeping the context stable."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from lsp_server.context.documents import Document, DocumentSnapshot
+from lsp_server.context.gather import (
+    GatheredContext,
+    RecentChunks,
+    gather,
+    names_near,
+)
+from lsp_server.context.index import WorkspaceIndex
+from lsp_server.features.completion import Completer
+from lsp_server.model.protocol import CompletionJob, GenerationResult
+from lsp_server.prompts.fim import PromptParts, build_prompt, get_template, prompt_for_job
+from lsp_server.settings import CompletionSettings
+
+LIB = '''"""Geometry."""
+
+
+def polygon_area(points: list[tuple[float, float]]) -> float:
+    """Area of a simple polygon (shoelace formula)."""
+    total = 0.0
+    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1]):
+        total += x1 * y2 - x2 * y1
+        total += 0
+        total += 0
+    return abs(total) / 2
+
+
+def unrelated_helper(x: int) -> int:
+    """Never used by main."""
+    return x
+'''
+
+MAIN = (
+    """from geometry import polygon_area
+
+
+def field_size(corners):
+    area = polygon_area(corners)
+    return """
+    + " \n"
+)
+
+
+def build_index(tmp_path: Path, files: dict[str, str]) -> WorkspaceIndex:
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    index = WorkspaceIndex()
+    asyncio.run(index.build([tmp_path]))
+    return index
+
+
+def snapshot(path: Path, text: str, language: str) -> DocumentSnapshot:
+    return Document(path.as_uri(), language, 1, text).snapshot()
+
+
+def test_definition_of_symbol_used_at_cursor_comes_from_another_file(tmp_path: Path) -> None:
+    index = build_index(tmp_path, {"geometry.py": LIB, "main.py": MAIN})
+    snap = snapshot(tmp_path / "main.py", MAIN, "python")
+    offset = MAIN.index("return ") + len("return ")
+    ctx = gather(snap, offset, index, RecentChunks(), 256)
+    assert ctx.repo == tmp_path.name and ctx.path == "main.py"
+    assert [p for p, _ in ctx.files] == ["geometry.py"]
+    content = ctx.files[0][1]
+    assert "def polygon_area(points: list[tuple[float, float]]) -> float:" in content
+    assert "Area of a simple polygon" in content
+    assert "total += x1" not in content  # a signature, not the whole body
+    assert "unrelated_helper" not in content  # not used near the cursor
+
+
+def test_current_file_definitions_are_excluded_and_budget_holds(tmp_path: Path) -> None:
+    many = "\n".join(f"def helper_{i}(value: int) -> int:\n    return value\n" for i in range(50))
+    uses = "\n".join(f"    helper_{i}(1)" for i in range(8))
+    main = f"from lib import *\n\ndef own():\n    pass\n\ndef run():\n{uses}\n    own()\n    \n"
+    index = build_index(tmp_path, {"lib.py": many, "main.py": main})
+    snap = snapshot(tmp_path / "main.py", main, "python")
+    ctx = gather(snap, len(main) - 1, index, RecentChunks(), 40)
+    text = "".join(c for _, c in ctx.files)
+    assert "def own" not in text
+    assert 0 < len(text) <= 40 * 3
+    assert "helper_" in text
+
+
+def test_context_is_stable_while_the_cursor_moves_within_a_band(tmp_path: Path) -> None:
+    lib = "".join(f"def helper_{i}(value: int) -> int:\n    return value\n\n" for i in range(40))
+    body = "".join(f"    helper_{i}(1)\n" for i in range(40))
+    main = f"from lib import *\n\n\ndef run():\n{body}"
+    index = build_index(tmp_path, {"lib.py": lib, "main.py": main})
+    snap = snapshot(tmp_path / "main.py", main, "python")
+    lines = main.split("\n")
+
+    def at_line(row: int) -> GatheredContext:
+        offset = sum(len(line) + 1 for line in lines[:row]) + 4
+        return gather(snap, offset, index, RecentChunks(), 64)
+
+    assert at_line(16).files == at_line(19).files == at_line(23).files
+    assert at_line(16).files != at_line(40).files
+
+
+def test_typescript_and_go_cross_file(tmp_path: Path) -> None:
+    ts_lib = (
+        "export function formatPrice(cents: number, currency: string): string {\n"
+        + ("  const a = 1;\n" * 8)
+        + "  return `${cents}`;\n}\n"
+    )
+    ts_main = 'import { formatPrice } from "./lib";\n\nconst label = formatPrice(100, "EUR");\n'
+    go_lib = (
+        "package shop\n\n// Discount applies a rate.\n"
+        "func Discount(p float64, rate float64) float64 {\n"
+        + ("\tp = p * 1\n" * 8)
+        + "\treturn p * (1 - rate)\n}\n"
+    )
+    go_main = "package shop\n\nfunc Total(p float64) float64 {\n\treturn Discount(p, 0.1)\n}\n"
+    index = build_index(
+        tmp_path, {"lib.ts": ts_lib, "main.ts": ts_main, "lib.go": go_lib, "main.go": go_main}
+    )
+    ts = gather(
+        snapshot(tmp_path / "main.ts", ts_main, "typescript"),
+        len(ts_main),
+        index,
+        RecentChunks(),
+        256,
+    )
+    assert ts.files and "export function formatPrice(cents: number" in ts.files[-1][1]
+    go = gather(
+        snapshot(tmp_path / "main.go", go_main, "go"), len(go_main) - 3, index, RecentChunks(), 256
+    )
+    assert go.files[-1][0] == "lib.go"
+    assert (
+        "// Discount applies a rate.\nfunc Discount(p float64, rate float64) float64 { ... }"
+        in (go.files[-1][1])
+    )
+
+
+def test_time_budget_is_honoured(tmp_path: Path) -> None:
+    index = build_index(tmp_path, {"geometry.py": LIB, "main.py": MAIN})
+    snap = snapshot(tmp_path / "main.py", MAIN, "python")
+    ctx = gather(snap, len(MAIN) - 1, index, RecentChunks(), 256, time_budget_s=-1)
+    assert ctx.files == ()
+
+
+def test_names_near_cursor_come_from_the_tree() -> None:
+    text = "import os\n" + "x = 1\n" * 30 + "value = compute(alpha, 'beta')  # gamma\n"
+    snap = Document("file:///w/a.py", "python", 1, text).snapshot()
+    names = names_near(snap, len(text) - 1)
+    assert {"value", "compute", "alpha"} <= set(names)
+    assert "beta" not in names and "gamma" not in names and "os" not in names
+
+
+def test_ring_buffer_dedupe_and_bounds() -> None:
+    ring = RecentChunks(size=3, lines=4)
+    lines = [f"line {i}" for i in range(100)]
+    ring.add("/w/a.py", lines, 10)
+    ring.add("/w/a.py", lines, 11)  # overlaps the first: replaces it
+    assert [(c.path, c.start) for c in ring.chunks()] == [("/w/a.py", 9)]
+    ring.add("/w/b.py", lines, 11)  # same lines in another file: a near-duplicate
+    assert [c.path for c in ring.chunks()] == ["/w/b.py"]
+    ring.add("/w/b.py", [*lines[:40], "changed", *lines[41:]], 41)
+    ring.add("/w/c.py", lines, 70)
+    ring.add("/w/d.py", lines, 90)
+    assert [c.path for c in ring.chunks()] == ["/w/b.py", "/w/c.py", "/w/d.py"]  # size bound
+    ring.add("/w/.env.py", lines, 50)  # secrets never enter
+    assert "/w/.env.py" not in [c.path for c in ring.chunks()]
+
+
+def test_recent_chunks_from_other_files_are_gathered(tmp_path: Path) -> None:
+    index = build_index(tmp_path, {"main.py": MAIN})
+    ring = RecentChunks()
+    other = [f"OTHER_{i} = {i}" for i in range(40)]
+    ring.add(str(tmp_path / "notes.py"), other, 20)
+    ring.add(str(tmp_path / "main.py"), MAIN.split("\n"), 3)
+    snap = snapshot(tmp_path / "main.py", MAIN, "python")
+    ctx = gather(snap, len(MAIN) - 1, index, ring, 256)
+    assert [p for p, _ in ctx.files] == ["notes.py"]
+    assert "OTHER_20 = 20" in ctx.files[0][1]
+
+
+def count(text: str) -> int:
+    return len(text) // 4 + 1
+
+
+def test_multi_file_prompt_for_qwen() -> None:
+    qwen = get_template("qwen2.5-coder")
+    parts = PromptParts(
+        prefix="x = area(",
+        suffix=")\n",
+        path="main.py",
+        context_files=(("a.py", "A = 1"), ("geo.py", "def area(p): ...\n")),
+        repo="proj",
+    )
+    built = build_prompt(qwen, parts, count, 200, context_budget=100)
+    assert built.text == (
+        "<|repo_name|>proj\n<|file_sep|>a.py\nA = 1\n<|file_sep|>geo.py\ndef area(p): ...\n"
+        "<|file_sep|>main.py\n<|fim_prefix|>x = area(<|fim_suffix|>)\n<|fim_middle|>"
+    )
+    assert built.files_used == ("a.py", "geo.py")
+    # Over the context budget: the most relevant (last) file is kept first.
+    small = build_prompt(qwen, parts, count, 200, context_budget=12)
+    assert small.files_used == ("geo.py",)
+    assert small.text.startswith("<|repo_name|>proj\n<|file_sep|>geo.py\n")
+    # No context files: the prompt is exactly as before.
+    plain = build_prompt(qwen, PromptParts("x = area(", ")\n", "main.py"), count, 200)
+    assert (
+        plain.text == "<|file_sep|>main.py\n<|fim_prefix|>x = area(<|fim_suffix|>)\n<|fim_middle|>"
+    )
+
+
+def test_context_files_fall_back_to_comments() -> None:
+    codellama = get_template("codellama")
+    assert codellama.multi_file is None
+    parts = PromptParts(
+        prefix="let x = area(",
+        suffix="",
+        path="main.ts",
+        extra_context="import { area } from './geo';",
+        context_files=(("geo.ts", "export function area(p: P): number { ... }\n"),),
+        comment_prefix="//",
+    )
+    built = build_prompt(codellama, parts, count, 200, context_budget=100)
+    assert built.text.startswith(
+        "<PRE> // geo.ts\n// export function area(p: P): number { ... }\n"
+        "import { area } from './geo';\nlet x = area("
+    )
+
+
+def test_job_fields_reach_the_prompt() -> None:
+    job = CompletionJob(
+        prefix="x = area(",
+        suffix="",
+        path="main.py",
+        context_files=(("geo.py", "def area(p): ...\n"),),
+        context_budget=64,
+        repo="proj",
+    )
+    msg = job.to_message(1)
+    import json
+
+    msg = json.loads(json.dumps(msg))  # as the worker receives it
+    built = prompt_for_job(get_template("qwen2.5-coder"), msg, count, 4096)
+    assert "<|file_sep|>geo.py\ndef area(p): ...\n<|file_sep|>main.py\n" in built.text
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.jobs: list[CompletionJob] = []
+
+    async def __call__(self, uri: str, job: CompletionJob, background: bool) -> GenerationResult:
+        self.jobs.append(job)
+        return GenerationResult("")
+
+
+def test_anchor_keeps_the_context_while_typing() -> None:
+    calls: list[int] = []
+
+    def fake_gather(snap: DocumentSnapshot, offset: int, budget: int) -> GatheredContext:
+        calls.append(offset)
+        return GatheredContext((("lib.py", f"def f{len(calls)}(): ...\n"),), "pkg/main.py", "proj")
+
+    model = Recorder()
+    completer = Completer(model, gather=fake_gather)
+    settings = CompletionSettings(prefetch=False)
+    text = "def g():\n    return \n"
+    cursor = text.index("return ") + len("return ")
+
+    async def run() -> None:
+        for typed in ("", "f", "f1"):
+            t = text[:cursor] + typed + text[cursor:]
+            snap = Document("file:///w/pkg/main.py", "python", 1, t).snapshot()
+            await completer.complete(snap, snap.position_at(cursor + len(typed)), settings)
+
+    asyncio.run(run())
+    assert len(calls) == 1
+    assert [j.context_files for j in model.jobs] == [(("lib.py", "def f1(): ...\n"),)] * 3
+    job = model.jobs[0]
+    assert job.path == "pkg/main.py" and job.repo == "proj"
+    assert job.budget == settings.contextTokens + settings.contextFiles
+    # Without context files the job is as before.
+    off = Completer(Recorder(), gather=lambda s, o, b: GatheredContext())
+    rec = off.submit
+    snap = Document("file:///w/pkg/main.py", "python", 1, text).snapshot()
+    asyncio.run(off.complete(snap, snap.position_at(cursor), settings))
+    assert isinstance(rec, Recorder)
+    assert rec.jobs[0].path == "main.py" and rec.jobs[0].budget == settings.contextTokens
