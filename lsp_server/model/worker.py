@@ -331,6 +331,12 @@ class Worker:
                 self.inbox.put(msg)
         self.inbox.put(None)  # the server went away
 
+    def redundant(self, job_id: int) -> bool:
+        """A soft-cancelled job not yet started, with another job queued behind it: that job
+        evaluates the same prompt start (or another prompt), so this one's evaluation is waste."""
+        with self.cancel_lock:
+            return job_id in self.soft_cancelled and not self.inbox.empty()
+
     def is_cancelled(self, job_id: int, in_prefill: bool = False) -> bool:
         with self.cancel_lock:
             if job_id in self.cancelled:
@@ -380,7 +386,7 @@ class Worker:
             return None
 
         try:
-            if should_stop(True) == "cancelled":
+            if should_stop(True) == "cancelled" or self.redundant(job_id):
                 result = Generated("", GenerationStats(stop_reason="cancelled"))
             else:
                 prompt = self.prompt_for(msg)

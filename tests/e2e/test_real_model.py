@@ -150,3 +150,39 @@ async def test_default_model_completes_python(default_model: LanguageClient) -> 
     status = await get_status(default_model)
     assert status["modelInfo"]["template"].startswith("qwen")
     assert status["modelInfo"]["path"].endswith("1.5b-instruct-q4_k_m.gguf")
+
+
+@pytest.fixture
+def truncated_model(tmp_path: Path) -> Path:
+    """The first 4 MB of the real 0.5B model: a GGUF header, then nothing."""
+    require_model("0.5b")
+    source = provision.model_path(provision.MODELS["0.5b"])
+    target = tmp_path / "truncated.gguf"
+    with source.open("rb") as f:
+        target.write_bytes(f.read(4 << 20))
+    return target
+
+
+async def test_truncated_model_file_is_reported_not_hung(
+    truncated_model: Path, tmp_path: Path
+) -> None:
+    from pytest_lsp import ClientServerConfig
+
+    client = await ClientServerConfig(server_command=SERVER_COMMAND, server_env=real_env()).start()
+    try:
+        await client.initialize_session(
+            types.InitializeParams(
+                capabilities=client_capabilities("visual-studio-code"),
+                initialization_options={"model": {"path": str(truncated_model)}},
+            )
+        )
+        status = await wait_for_state(client, {"ready", "error"}, 60)
+        assert status["state"] == "error" and "failed to load" in status["message"]
+        path = tmp_path / "a.py"
+        uri = open_doc(client, path, "x = \n", "python")
+        result = await client.text_document_inline_completion_async(inline_params(uri, 0, 4))
+        assert not result.items
+        assert (await get_status(client))["lastEmptyReason"]
+    finally:
+        await client.shutdown_session()
+        await client.stop()
