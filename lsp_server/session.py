@@ -87,7 +87,7 @@ class Session:
             self._loaded_spec = None
             self.publish_status(Status("error", str(exc)))
             return
-        spec = LoadSpec(str(path), cfg.contextLength, cfg.threads)
+        spec = LoadSpec(str(path), cfg.contextLength, cfg.threads, cfg.maxMemoryMB)
         if spec == self._loaded_spec and self.model.state is not ModelState.STOPPED:
             return
         self._loaded_spec = spec

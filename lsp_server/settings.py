@@ -57,6 +57,16 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=0,
         maximum=256,
     ),
+    Setting(
+        "model.maxMemoryMB",
+        "integer",
+        0,
+        "Most memory (address space, MB) the model worker may take; a model that needs more "
+        "fails to load with a clear message instead of pushing the machine into swap. 0 = no "
+        "limit.",
+        minimum=0,
+        maximum=1048576,
+    ),
     Setting("completion.enabled", "boolean", True, "Offer inline completions."),
     Setting(
         "completion.contextTokens",
@@ -197,6 +207,7 @@ class ModelSettings:
     path: str | None = None
     contextLength: int = 4096  # camelCase: the client-facing keys
     threads: int = 0
+    maxMemoryMB: int = 0
 
 
 @dataclass(frozen=True)

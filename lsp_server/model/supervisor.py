@@ -62,6 +62,7 @@ class LoadSpec:
     path: str
     n_ctx: int
     threads: int
+    max_memory_mb: int = 0
 
 
 StateListener = Callable[[ModelState, str], None]
@@ -121,6 +122,7 @@ class WorkerSupervisor:
                 "path": self._spec.path,
                 "n_ctx": self._spec.n_ctx,
                 "threads": self._spec.threads,
+                "max_memory_mb": self._spec.max_memory_mb,
             }
         )
 

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import queue
+import resource
 import sys
 import threading
 import time
@@ -354,6 +355,12 @@ class Worker:
                 self.job(msg)
 
     def load(self, msg: dict[str, Any]) -> None:
+        limit_mb = int(msg.get("max_memory_mb", 0))
+        if limit_mb > 0:
+            # Address space, not RSS: an allocation past it fails inside this process (llama.cpp
+            # then refuses the model) instead of the machine swapping or the OOM killer acting.
+            limit = limit_mb << 20
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         try:
             fake = os.environ.get("ENCLAVE_FAKE_MODEL")
             if fake:
@@ -364,7 +371,10 @@ class Worker:
                 )
         except Exception as exc:  # any load failure is reported, not fatal to the worker
             logger.exception("worker: model load failed")
-            self.send(event="load_failed", message=f"{type(exc).__name__}: {exc}")
+            message = f"{type(exc).__name__}: {exc}"
+            if limit_mb > 0:
+                message += f" (the model worker may use at most {limit_mb} MB: model.maxMemoryMB)"
+            self.send(event="load_failed", message=message)
             return
         self.send(event="ready", info=self.engine.info())
 

@@ -186,3 +186,30 @@ async def test_truncated_model_file_is_reported_not_hung(
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+async def test_model_too_big_for_the_memory_limit_is_reported() -> None:
+    from pytest_lsp import ClientServerConfig
+
+    require_model("0.5b")
+    client = await ClientServerConfig(server_command=SERVER_COMMAND, server_env=real_env()).start()
+    try:
+        await client.initialize_session(
+            types.InitializeParams(
+                capabilities=client_capabilities("visual-studio-code"),
+                # Out of memory at load, made certain: 400 MB of address space for a model
+                # that needs more.
+                initialization_options={"model": {"size": "0.5b", "maxMemoryMB": 400}},
+            )
+        )
+        status = await wait_for_state(client, {"ready", "error"}, 60)
+        assert status["state"] == "error" and "model.maxMemoryMB" in status["message"]
+        # Raising the limit recovers without restarting the server.
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"model": {"maxMemoryMB": 0}})
+        )
+        status = await wait_for_state(client, {"ready"}, 120)
+        assert status["state"] == "ready"
+    finally:
+        await client.shutdown_session()
+        await client.stop()
