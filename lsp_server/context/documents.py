@@ -20,6 +20,11 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _LINE_BREAK = re.compile("\r\n|\r|\n")
 
 
+def file_name(uri: str) -> str:
+    """The last part of a URI or path: what prompts and titles call the file."""
+    return uri.rsplit("/", 1)[-1]
+
+
 def clean_text(text: str) -> str:
     """Replace lone surrogates with U+FFFD so the text always encodes to UTF-8."""
     if _SURROGATE.search(text) is None:

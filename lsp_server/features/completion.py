@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from lsp_server.context.documents import Document, DocumentSnapshot, Position
+from lsp_server.context.documents import Document, DocumentSnapshot, Position, file_name
 from lsp_server.context.gather import GatheredContext
 from lsp_server.context.syntax import (
     CompletionMode,
@@ -77,10 +77,6 @@ def extra_context(snap: DocumentSnapshot, offset: int, window_chars: int) -> str
 def heal(text: str, job: CompletionJob) -> str:
     """Drop from the answer the blanks the user typed but the prompt left out."""
     return text[len(job.heal) :] if job.heal and text.startswith(job.heal) else text
-
-
-def file_name(uri: str) -> str:
-    return uri.rsplit("/", 1)[-1]
 
 
 # The worker cuts the window in model tokens; this first cut, in characters, only bounds what

@@ -17,7 +17,7 @@ from pathlib import Path
 import platformdirs
 import tree_sitter
 
-from lsp_server.context.documents import DocumentSnapshot, Range
+from lsp_server.context.documents import DocumentSnapshot, Range, file_name
 from lsp_server.features.edits import Target, char_offset, definition_at, node_name, resolve_target
 from lsp_server.features.markdown import sanitize_markdown
 from lsp_server.model.protocol import GenerateJob, GenerationResult
@@ -38,10 +38,6 @@ _CALL_TYPES = frozenset({"call", "call_expression", "method_invocation", "macro_
 class Explanation:
     markdown: str
     target: Target
-
-
-def file_name(uri: str) -> str:
-    return uri.rsplit("/", 1)[-1]
 
 
 def _called_names(snap: DocumentSnapshot, start: int, end: int) -> list[str]:

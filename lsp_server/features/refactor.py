@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from lsp_server.context.documents import DocumentSnapshot, Range
+from lsp_server.context.documents import DocumentSnapshot, Range, file_name
 from lsp_server.features.edits import (
     Edit,
     EditRejected,
@@ -18,7 +18,7 @@ from lsp_server.features.edits import (
     replacement_edit,
     resolve_target,
 )
-from lsp_server.features.explain import file_name, gather_context
+from lsp_server.features.explain import gather_context
 from lsp_server.model.protocol import GenerateJob, GenerationResult
 from lsp_server.prompts.actions import build_prompt, extract_code, load_actions
 

@@ -15,7 +15,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lsp_server.context.documents import DocumentSnapshot, Position, Range, TextChange
+from lsp_server.context.documents import (
+    DocumentSnapshot,
+    Position,
+    Range,
+    TextChange,
+    file_name,
+)
 from lsp_server.features.edits import (
     Edit,
     EditRejected,
@@ -23,7 +29,7 @@ from lsp_server.features.edits import (
     check_edits,
     resolve_target,
 )
-from lsp_server.features.explain import file_name, gather_context
+from lsp_server.features.explain import gather_context
 from lsp_server.model.protocol import GenerateJob, GenerationResult
 from lsp_server.prompts.actions import build_prompt
 

@@ -45,6 +45,7 @@ from lsp_server.model.protocol import (
     GenerationStats,
     Job,
     ModelInfo,
+    first_stop,
 )
 from lsp_server.model.supervisor import ModelState, StateListener
 from lsp_server.prompts.fim import FimTemplate, get_template, load_templates, prompt_for_job
@@ -550,7 +551,7 @@ class HttpBackend:
                             first_ms = (time.monotonic() - started) * 1000
                         pieces += 1
                         text += piece
-                        hit = _first_stop(text, stops)
+                        hit = first_stop(text, stops)
                         if hit is not None:
                             text, reason = text[:hit], "stop"
                             break  # the connection is closed below: the server stops too
@@ -559,7 +560,7 @@ class HttpBackend:
                         break
             except _DeadlineReached:
                 reason = "deadline"
-                hit = _first_stop(text, stops)
+                hit = first_stop(text, stops)
                 text = text if hit is None else text[:hit]
         finally:
             resp.close()
@@ -702,8 +703,3 @@ def _finish(reason: Any) -> str:
     if not reason:
         return ""
     return "length" if reason == "length" else "eos"
-
-
-def _first_stop(text: str, stop: tuple[str, ...]) -> int | None:
-    hits = [i for s in stop if s and (i := text.find(s)) >= 0]
-    return min(hits) if hits else None

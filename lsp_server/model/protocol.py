@@ -5,6 +5,7 @@ Kept in one place so the two sides cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -63,6 +64,12 @@ class GenerateJob:
 
 
 Job = CompletionJob | GenerateJob
+
+
+def first_stop(text: str, stop: Sequence[str]) -> int | None:
+    """Where the first of the stop strings starts in `text` (every backend stops the same)."""
+    hits = [i for s in stop if s and (i := text.find(s)) >= 0]
+    return min(hits) if hits else None
 
 
 @dataclass(frozen=True)

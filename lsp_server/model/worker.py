@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import IO, Any, Protocol
 
-from lsp_server.model.protocol import GenerationStats
+from lsp_server.model.protocol import GenerationStats, first_stop
 from lsp_server.prompts.fim import FimTemplate, detect_template, prompt_for_job
 
 logger = logging.getLogger("enclave.worker")
@@ -202,7 +202,7 @@ class LlamaEngine:
                     generated += 1
                     out += llm.detokenize([token])
                     text = out.decode("utf-8", errors="ignore")
-                    hit = _first_stop(text, stop)
+                    hit = first_stop(text, stop)
                     if hit is not None:
                         text = text[:hit]
                         reason = "stop"
@@ -281,7 +281,7 @@ class FakeEngine:
                 break
             time.sleep(self.delay)
             text += ch
-            hit = _first_stop(text, stop)
+            hit = first_stop(text, stop)
             if hit is not None:
                 text, reason = text[:hit], "stop"
                 break
@@ -293,11 +293,6 @@ class FakeEngine:
             stop_reason=reason,
         )
         return Generated(text, stats)
-
-
-def _first_stop(text: str, stop: Sequence[str]) -> int | None:
-    hits = [i for s in stop if s and (i := text.find(s)) >= 0]
-    return min(hits) if hits else None
 
 
 class Worker:
