@@ -204,7 +204,9 @@ class Completer:
                 ctx.path,
                 ctx.repo,
             )
-            if settings.cache:
+            # A prefetch is for a document that may never exist: it must not move the anchor
+            # of the real one (the model's cache follows the anchor).
+            if settings.cache and kind != "prefetch":
                 self.anchors.set(snap.uri, anchor)
         plan = self.budget.plan(
             mode,

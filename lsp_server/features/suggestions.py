@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 # A typed run longer than this (or spanning more lines) starts a new anchor: the model should
 # then see the new text as part of the window, not as the start of its own answer.
-MAX_TYPED_CHARS = 160
-MAX_TYPED_LINES = 3
+MAX_TYPED_CHARS = 400
+MAX_TYPED_LINES = 8
 
 
 @dataclass(frozen=True)

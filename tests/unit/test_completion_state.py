@@ -158,3 +158,21 @@ def test_trailing_space_typed_is_not_doubled() -> None:
     job = model.jobs[1][0]
     assert job.middle == "" and job.heal == " "
     assert out.text == "w * h"
+
+
+def test_prefetch_leaves_the_real_documents_anchor() -> None:
+    text = "def total(items):\n    result = \n"
+    cursor = text.index("result = ") + len("result = ")
+    long_block = "0\n" + "\n".join(f"    step_{i} = {i}" for i in range(12))
+    model = ScriptedModel(long_block, "x", "sum(items)")
+    completer = Completer(model)
+    first = at(completer, text, cursor)
+    s = snap(text)
+    # The accepted text is too long to type through the anchor: the prefetch needs its own
+    # prompt, but the real document keeps its anchor.
+    asyncio.run(completer.prefetch(s, cursor, long_block, CompletionSettings()))
+    typed = text[:cursor] + "su" + text[cursor:]
+    at(completer, typed, cursor + 2)
+    user_jobs = [job for job, background in model.jobs if not background]
+    assert first.text and user_jobs[1].prefix == user_jobs[0].prefix
+    assert user_jobs[1].middle == "su"
