@@ -501,3 +501,38 @@ async def test_progress_cancel_stops_the_explanation(fake_slow: LanguageClient) 
         v for v in fake_slow.progress_reports[token] if isinstance(v, types.WorkDoneProgressEnd)
     ]
     assert ends and ends[-1].message == "cancelled"
+
+
+# -- the default 1.5B model: every refactor must give a checked edit ----------------------
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND, server_env=real_env()))
+async def default_model(lsp_client: LanguageClient):
+    spec = provision.MODELS["1.5b"]
+    if not provision.verify(provision.model_path(spec), spec, quick=True).ok:
+        pytest.fail("model 1.5b not provisioned: run `enclave model fetch --size 1.5b`")
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            initialization_options={"model": {"size": "1.5b"}},
+        )
+    )
+    status = await wait_for_state(lsp_client, {"ready", "error"}, 180)
+    assert status["state"] == "ready", status
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.model
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(REFACTOR_TITLES))
+async def test_default_model_refactor_gives_a_checked_edit(
+    default_model: LanguageClient, kind: str
+) -> None:
+    uri = open_doc(default_model, ACTIONS / "inventory.py", INVENTORY, "python")
+    actions = await code_actions(default_model, uri, lsp_range(3, 0, 8, 0))
+    action = await default_model.code_action_resolve_async(by_title(actions, REFACTOR_TITLES[kind]))
+    assert action.edit is not None, f"{kind}: {action.title} {action.data}"
+    new = assert_edit_or_clear_failure(action, INVENTORY, uri, lsp_range(3, 0, 7, 12))
+    assert new is not None and new != INVENTORY
+    assert new.endswith(INVENTORY[INVENTORY.index("\n\n\ndef names") :])
