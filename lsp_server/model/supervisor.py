@@ -263,6 +263,7 @@ class WorkerSupervisor:
         if proc is not self._proc:
             return
         self._proc = None
+        self._soft_cancelled.clear()  # those jobs died with the worker
         self._fail_pending(ModelUnavailable(f"the model worker stopped (exit code {code})"))
         now = time.monotonic()
         self._crashes.append(now)

@@ -411,6 +411,10 @@ class Worker:
             with self.cancel_lock:
                 self.cancelled.discard(job_id)
                 self.soft_cancelled.discard(job_id)
+                # A cancel that arrives after its job ended would stay forever: ids only grow,
+                # so drop those far behind this one.
+                self.cancelled = {i for i in self.cancelled if i > job_id - 256}
+                self.soft_cancelled = {i for i in self.soft_cancelled if i > job_id - 256}
         stats = asdict(result.stats)
         stats["kind"] = str(msg.get("kind", ""))
         stats["job_id"] = job_id
