@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
@@ -189,6 +190,10 @@ def render_file_definitions(defs: Sequence[Definition]) -> str:
     return "\n".join(parts) + "\n"
 
 
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]+")
+MIN_SHARED_NAMES = 2
+
+
 def gather(
     snap: DocumentSnapshot,
     offset: int,
@@ -257,6 +262,10 @@ def gather(
         if time.monotonic() > deadline:
             break
         if chunk.path == current:
+            continue
+        # Only chunks that talk about what is near the cursor: an unrelated recent file is
+        # noise the model may copy (measured: docs/context.md).
+        if len(near.keys() & set(_WORD.findall(chunk.text))) < MIN_SHARED_NAMES:
             continue
         cost = len(chunk.text) + 16
         if used + cost > budget:

@@ -170,16 +170,20 @@ def test_ring_buffer_dedupe_and_bounds() -> None:
     assert "/w/.env.py" not in [c.path for c in ring.chunks()]
 
 
-def test_recent_chunks_from_other_files_are_gathered(tmp_path: Path) -> None:
+def test_recent_chunks_that_share_names_with_the_cursor_are_gathered(tmp_path: Path) -> None:
     index = build_index(tmp_path, {"main.py": MAIN})
     ring = RecentChunks()
-    other = [f"OTHER_{i} = {i}" for i in range(40)]
-    ring.add(str(tmp_path / "notes.py"), other, 20)
+    related = [f"OTHER_{i} = {i}" for i in range(40)]
+    related[20] = "survey = field_size(corners) + polygon_area(corners)"
+    ring.add(str(tmp_path / "notes.py"), related, 20)
+    unrelated = [f"UNRELATED_{i} = {i}" for i in range(40)]
+    ring.add(str(tmp_path / "misc.py"), unrelated, 20)
     ring.add(str(tmp_path / "main.py"), MAIN.split("\n"), 3)
     snap = snapshot(tmp_path / "main.py", MAIN, "python")
     ctx = gather(snap, len(MAIN) - 1, index, ring, 256)
+    # The chunk that uses names near the cursor is kept; the unrelated one is left out.
     assert [p for p, _ in ctx.files] == ["notes.py"]
-    assert "OTHER_20 = 20" in ctx.files[0][1]
+    assert "survey = field_size(corners)" in ctx.files[0][1]
 
 
 def count(text: str) -> int:
