@@ -34,6 +34,8 @@ Submit = Callable[[str, CompletionJob, bool], Awaitable[GenerationResult]]
 # Repository context for a position: (snapshot, offset, budget in tokens) -> context.
 Gather = Callable[[DocumentSnapshot, int, int], GatheredContext]
 
+# Prefetch parses the document as it would be after accepting; above this size it is skipped.
+MAX_PREFETCH_CHARS = 300_000
 # Rough characters per token, only to guess whether stable context is already in the window.
 CHARS_PER_TOKEN = 3
 
@@ -249,6 +251,8 @@ class Completer:
     ) -> None:
         """Compute, in idle time, the suggestion that would follow `accepted` once inserted, so
         accept-then-continue is answered from the cache. A user request cancels it."""
+        if len(snap.text) > MAX_PREFETCH_CHARS:
+            return  # parsing the would-be document would hold the event loop too long
         text = snap.text[:offset] + accepted + snap.text[offset:]
         doc = Document(snap.uri, snap.language_id, snap.version, text)
         future = doc.snapshot()
