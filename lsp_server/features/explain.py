@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +19,10 @@ import tree_sitter
 from lsp_server.context.documents import DocumentSnapshot, Range, file_name
 from lsp_server.features.edits import Target, char_offset, definition_at, node_name, resolve_target
 from lsp_server.features.markdown import sanitize_markdown
-from lsp_server.model.protocol import GenerateJob, GenerationResult
-from lsp_server.prompts.actions import build_prompt
+from lsp_server.prompts.actions import Generate, build_prompt
 
 logger = logging.getLogger(__name__)
 
-Generate = Callable[[GenerateJob], Awaitable[GenerationResult]]
 
 MAX_CONTEXT_CHARS = 6000
 MAX_CALLEE_CHARS = 1500
@@ -122,14 +119,7 @@ async def explain(
         context=gather_context(target),
         target=target.text,
     )
-    result = await generate(
-        GenerateJob(
-            prompt=prompt.text,
-            max_tokens=prompt.max_tokens,
-            stop=prompt.stop,
-            deadline_s=DEADLINE_S,
-        )
-    )
+    result = await generate(prompt.job(DEADLINE_S))
     body = sanitize_markdown(result.text.strip()) or "_The model gave no explanation._"
     line = snap.text.count("\n", 0, target.start) + 1
     title = f"## Explanation: `{target.label}` ({file_name(snap.uri)}, line {line})"

@@ -6,7 +6,6 @@ there is none, never an unchecked edit."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from lsp_server.context.documents import DocumentSnapshot, Range, file_name
@@ -19,12 +18,10 @@ from lsp_server.features.edits import (
     resolve_target,
 )
 from lsp_server.features.explain import gather_context
-from lsp_server.model.protocol import GenerateJob, GenerationResult
-from lsp_server.prompts.actions import build_prompt, extract_code, load_actions
+from lsp_server.prompts.actions import Generate, build_prompt, extract_code, load_actions
 
 logger = logging.getLogger(__name__)
 
-Generate = Callable[[GenerateJob], Awaitable[GenerationResult]]
 
 REFACTORS = ("docstring", "annotate", "simplify", "extract_function", "rename_locals", "idiomatic")
 ATTEMPTS = 2  # the first answer, and one retry with the reason it was rejected
@@ -74,14 +71,7 @@ async def refactor(
             diagnostic=diagnostic,
             retry_error=error,
         )
-        result = await generate(
-            GenerateJob(
-                prompt=prompt.text,
-                max_tokens=prompt.max_tokens,
-                stop=prompt.stop,
-                deadline_s=DEADLINE_S,
-            )
-        )
+        result = await generate(prompt.job(DEADLINE_S))
         try:
             if result.stats.stop_reason in ("deadline", "cancelled"):
                 raise EditRejected(f"the model stopped early ({result.stats.stop_reason})")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,12 +30,10 @@ from lsp_server.features.edits import (
     resolve_target,
 )
 from lsp_server.features.explain import gather_context
-from lsp_server.model.protocol import GenerateJob, GenerationResult
-from lsp_server.prompts.actions import build_prompt
+from lsp_server.prompts.actions import Generate, build_prompt
 
 logger = logging.getLogger(__name__)
 
-Generate = Callable[[GenerateJob], Awaitable[GenerationResult]]
 
 CATEGORIES = ("bug-risk", "security", "performance", "readability")
 SEVERITIES = ("error", "warning", "information", "hint")
@@ -142,15 +140,7 @@ async def review(
         context=context,
         target=target.text[:MAX_TARGET_CHARS],
     )
-    result = await generate(
-        GenerateJob(
-            prompt=prompt.text,
-            max_tokens=prompt.max_tokens,
-            stop=prompt.stop,
-            deadline_s=DEADLINE_S,
-            json_schema=FINDINGS_SCHEMA,
-        )
-    )
+    result = await generate(prompt.job(DEADLINE_S, FINDINGS_SCHEMA))
     parsed = parse_findings(result.text)
     findings: list[Finding] = []
     for item in parsed:

@@ -11,10 +11,12 @@ import json
 import logging
 import re
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+
+from lsp_server.model.protocol import GenerateJob, GenerationResult
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +108,19 @@ class ChatPrompt:
     text: str
     stop: tuple[str, ...]
     max_tokens: int
+
+    def job(self, deadline_s: float, json_schema: dict[str, Any] | None = None) -> GenerateJob:
+        return GenerateJob(
+            prompt=self.text,
+            max_tokens=self.max_tokens,
+            stop=self.stop,
+            deadline_s=deadline_s,
+            json_schema=json_schema,
+        )
+
+
+# What the features call to run a prompt (the session's scheduler, in the handlers).
+Generate = Callable[[GenerateJob], Awaitable[GenerationResult]]
 
 
 def _neutralise(code: str) -> str:
