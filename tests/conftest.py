@@ -68,6 +68,22 @@ def real_env() -> dict[str, str]:
     return env
 
 
+async def start_in_workspace(client: Any, root: Path) -> None:
+    """Initialize with `root` as the workspace folder and the fake model; wait until ready."""
+    from pytest_lsp import client_capabilities
+
+    client.root = root
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            root_uri=root.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(root.as_uri(), root.name)],
+            initialization_options={"model": {"path": FAKE_MODEL}},
+        )
+    )
+    await wait_for_state(client, {"ready"}, 30)
+
+
 async def get_status(client: Any) -> dict[str, Any]:
     result = await client.protocol.send_request_async("enclave/getStatus", {})
     return _to_dict(result)

@@ -11,16 +11,15 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import (
-    FAKE_MODEL,
     end_of,
     fake_env,
     get_status,
     inline_params,
     open_doc,
-    wait_for_state,
+    start_in_workspace,
 )
 
 LIB = '''def polygon_area(points: list[tuple[float, float]]) -> float:
@@ -59,16 +58,7 @@ async def client(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFa
     (root / "geometry.py").write_text(LIB)
     (root / "main.py").write_text(MAIN)
     (root / ".env.py").write_text(f"polygon_area = '{SECRET_VALUE}'\n")
-    lsp_client.root = root  # type: ignore[attr-defined]
-    await lsp_client.initialize_session(
-        types.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
-            root_uri=root.as_uri(),
-            workspace_folders=[types.WorkspaceFolder(root.as_uri(), "repo")],
-            initialization_options={"model": {"path": FAKE_MODEL}},
-        )
-    )
-    await wait_for_state(lsp_client, {"ready"}, 30)
+    await start_in_workspace(lsp_client, root)
     yield
     await lsp_client.shutdown_session()
 

@@ -9,16 +9,15 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import (
-    FAKE_MODEL,
     end_of,
     fake_env,
     get_status,
     inline_params,
     open_doc,
-    wait_for_state,
+    start_in_workspace,
 )
 
 AWS = "AKIAIOSFODNN7EXAMPLE"
@@ -41,16 +40,7 @@ def env() -> dict[str, str]:
 async def client(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("ws")
     (root / ".enclaveignore").write_text("private/\n")
-    lsp_client.root = root  # type: ignore[attr-defined]
-    await lsp_client.initialize_session(
-        types.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
-            root_uri=root.as_uri(),
-            workspace_folders=[types.WorkspaceFolder(root.as_uri(), "ws")],
-            initialization_options={"model": {"path": FAKE_MODEL}},
-        )
-    )
-    await wait_for_state(lsp_client, {"ready"}, 30)
+    await start_in_workspace(lsp_client, root)
     yield
     await lsp_client.shutdown_session()
 
