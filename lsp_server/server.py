@@ -23,6 +23,7 @@ from lsp_server.handlers import (
     code_action,
     commands,
     completion,
+    focus,
     inline_completion,
     lifecycle,
     status,
@@ -136,6 +137,7 @@ ROUTES: tuple[Route, ...] = (
     Route(types.TEXT_DOCUMENT_DID_OPEN, text_sync.did_open),
     Route(types.TEXT_DOCUMENT_DID_CHANGE, text_sync.did_change),
     Route(types.TEXT_DOCUMENT_DID_CLOSE, text_sync.did_close),
+    Route(focus.FOCUS_NOTIFICATION, focus.did_focus),
     Route(types.TEXT_DOCUMENT_DID_SAVE, workspace.did_save),
     Route(types.WORKSPACE_DID_CHANGE_WATCHED_FILES, workspace.did_change_watched_files),
     Route(

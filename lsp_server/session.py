@@ -4,6 +4,7 @@ the user. Handlers read and change state only through here."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass
@@ -12,7 +13,7 @@ from typing import Any
 from lsp_server.context.documents import Document, DocumentStore, Position, TextChange
 from lsp_server.context.gather import ContextService
 from lsp_server.context.syntax import CompletionMode
-from lsp_server.errors import ModelError
+from lsp_server.errors import DocumentError, ModelError
 from lsp_server.features.completion import Completer, CompletionOutcome
 from lsp_server.features.review import ReviewStore
 from lsp_server.model import provision
@@ -60,6 +61,7 @@ class Session:
         self.completer.gather = self.context.gather
         self._background: set[asyncio.Task[None]] = set()
         self._last_served = ""  # the document of the last completion request
+        self._focus: tuple[str, Position] | None = None  # the editor's last enclave/didFocus
         self._last_status: Status | None = None
         self._last_empty = ""
         self._loaded_spec: LoadSpec | HttpSpec | None = None
@@ -166,6 +168,10 @@ class Session:
             return  # a replaced backend stopping
         self.publish_status(Status(state.value, reason))
         self.on_model_state(state, reason)
+        if state is ModelState.READY and self._focus is not None:
+            # The editor said where its cursor was while the model was loading.
+            with contextlib.suppress(DocumentError):
+                self.focus(*self._focus)
 
     def change_document(self, uri: str, version: int, changes: Sequence[TextChange]) -> None:
         """Apply an editor's change; raises DocumentError when it cannot be applied."""
@@ -177,23 +183,40 @@ class Session:
     def _warm_on_switch(self, uri: str, doc: Document, changes: Sequence[TextChange]) -> None:
         """When editing moves to another document, evaluate its prompt at the edit while the
         model is idle, before the editor's debounced request arrives."""
-        settings = self.settings.completion
         last = changes[-1] if changes else None
-        if (
-            uri == self._last_served
-            or last is None
-            or last.range is None
-            or not (settings.enabled and settings.cache)
-            or self.ignore.is_ignored(uri)
-            or not self.model.ready
-            or self.scheduler.busy
-        ):
+        if uri == self._last_served or last is None or last.range is None or self.scheduler.busy:
             return
-        self._last_served = uri
-        offset = doc.offset_at(last.range.start) + len(last.text)
+        self._warm(doc, doc.offset_at(last.range.start) + len(last.text))
+
+    def focus(self, uri: str, position: Position) -> None:
+        """The editor shows `uri` with the cursor at `position` (enclave/didFocus): warm the
+        prompt there unless the current anchor already covers it. Raises PositionOutOfRange."""
+        if uri not in self.documents:
+            logger.debug("focus on %s, which is not open", uri)
+            return
+        self._focus = (uri, position)
+        doc = self.documents.get(uri)
+        offset = self.completer.warm_offset(doc.snapshot(), doc.offset_at(position))
+        if offset is None or self.completer.covers(uri, doc.text, offset):
+            return
+        self._warm(doc, offset)
+
+    def _warm(self, doc: Document, offset: int) -> None:
+        settings = self.settings.completion
+        if (
+            not (settings.enabled and settings.cache)
+            or doc.desynced
+            or self.ignore.is_ignored(doc.uri)
+            or not self.model.ready
+        ):
+            logger.debug("no warm-up for %s (off, ignored, out of sync or no model)", doc.uri)
+            return
+        self._last_served = doc.uri
         self._in_background(self.completer.warm(doc.snapshot(), offset, settings))
 
     def close_document(self, uri: str) -> None:
+        if self._focus and self._focus[0] == uri:
+            self._focus = None
         self.scheduler.cancel_lane(uri)
         self.completer.forget(uri)
         if uri in self.documents:

@@ -292,6 +292,22 @@ class Completer:
             return
         self.counters.count(result.stats)
 
+    @staticmethod
+    def warm_offset(snap: DocumentSnapshot, offset: int) -> int | None:
+        """Where to warm for a cursor at `offset`: there, or when no completion is possible
+        there (on a word, as in Vim's normal mode), at the end of its line."""
+        if classify_position(snap, offset).mode is not CompletionMode.NONE:
+            return offset
+        end = snap.text.find("\n", offset)
+        end = len(snap.text) if end < 0 else end
+        if end != offset and classify_position(snap, end).mode is not CompletionMode.NONE:
+            return end
+        return None
+
+    def covers(self, uri: str, text: str, offset: int) -> bool:
+        """Whether a request at `offset` would reuse the document's prompt anchor."""
+        return self.anchors.typed_since(uri, text[:offset], text[offset:]) is not None
+
     def forget(self, uri: str) -> None:
         self.cache.forget(uri)
         self.anchors.forget(uri)

@@ -242,3 +242,35 @@ def test_absurd_content_length_ends_the_connection_with_a_log(raw: RawClient) ->
     assert raw.proc.wait(timeout=10) is not None
     time.sleep(0.2)
     assert any(b"Content-Length" in line for line in raw.stderr)
+
+
+def test_bad_focus_notifications_are_logged_and_harmless(raw: RawClient) -> None:
+    raw.initialize()
+    text = "def f(a, b):\n    return \n"
+    open_doc(raw, text)
+    raw.notify("enclave/didFocus", {"textDocument": {"uri": URI}})  # no position
+    raw.notify("enclave/didFocus", [1, 2])
+    raw.notify(
+        "enclave/didFocus",
+        {"textDocument": {"uri": URI}, "position": {"line": 99, "character": 0}},
+    )
+    raw.notify(
+        "enclave/didFocus",
+        {
+            "textDocument": {"uri": "file:///never/opened.py"},
+            "position": {"line": 0, "character": 0},
+        },
+    )
+    deadline = time.monotonic() + 10
+    while status(raw, 50)["state"] != "ready" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # A good one after the bad ones still works, and so does the document.
+    raw.notify(
+        "enclave/didFocus",
+        {"textDocument": {"uri": URI}, "position": {"line": 1, "character": 11}},
+    )
+    assert inline(raw, 51, 1, 11)["result"]["items"][0]["insertText"] == "a + b"
+    time.sleep(0.2)
+    log = b"".join(raw.stderr).decode()
+    assert "enclave/didFocus needs" in log
+    assert "line 99 character 0 is outside" in log

@@ -213,3 +213,28 @@ async def test_model_too_big_for_the_memory_limit_is_reported() -> None:
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+async def test_focus_warms_the_first_request_in_a_file(small: LanguageClient) -> None:
+    """enclave/didFocus (sent by the editor clients when a file or cursor settles) evaluates
+    the prompt in idle time: the first request there then evaluates only a few tokens."""
+    path, text, offset = load_case("cart.ts")
+    uri = open_doc(small, path, text, "typescript")
+    line, col = position_of(text, offset)
+    small.protocol.notify(
+        "enclave/didFocus",
+        {"textDocument": {"uri": uri}, "position": {"line": line, "character": col}},
+    )
+    warm: dict[str, object] = {}
+    for _ in range(600):
+        warm = next((s for s in (await get_status(small))["recent"] if s["kind"] == "warmup"), {})
+        if warm:
+            break
+        await asyncio.sleep(0.1)
+    assert warm and warm["stop_reason"] != "cancelled", warm
+    result = await small.text_document_inline_completion_async(inline_params(uri, line, col))
+    assert result.items
+    user = (await get_status(small))["recent"][-1]
+    assert user["kind"] == "user"
+    assert user["prompt_tokens"] > 60
+    assert user["prompt_tokens"] - user["reused_tokens"] <= 8, user

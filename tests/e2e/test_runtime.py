@@ -137,6 +137,24 @@ async def test_requests_during_loading_get_prompt_empty_answer(loading: Language
     assert "WorkDoneProgressBegin" in kinds and "WorkDoneProgressEnd" in kinds
 
 
+async def test_focus_during_loading_warms_once_ready(loading: LanguageClient) -> None:
+    uri = open_doc(loading, "/tmp/enclave-rt/f.py", PY, "python")
+    line, col = end_of(PY, "return ")
+    loading.protocol.notify(
+        "enclave/didFocus",
+        {"textDocument": {"uri": uri}, "position": {"line": line, "character": col}},
+    )
+    assert (await get_status(loading))["state"] == "loading"
+    await wait_for_state(loading, {"ready"}, 30)
+    kinds: list[str] = []
+    for _ in range(100):
+        kinds = [s["kind"] for s in (await get_status(loading))["recent"]]
+        if kinds:
+            break
+        await asyncio.sleep(0.05)
+    assert kinds == ["warmup"]
+
+
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND, server_env=fake_env()))
 async def missing(lsp_client: LanguageClient):
     await lsp_client.initialize_session(init_params("/nonexistent/model.gguf"))
