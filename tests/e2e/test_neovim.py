@@ -179,6 +179,16 @@ def test_ghost_text_from_the_model(real_run: tuple[dict[str, Any], Path]) -> Non
 
 @needs_nvim
 @pytest.mark.model
+def test_settled_cursor_warms_the_prompt(real_run: tuple[dict[str, Any], Path]) -> None:
+    """The plugin sends enclave/didFocus where the cursor settles; the server evaluates the
+    prompt there before the first key."""
+    r, _ = real_run
+    warm = r["focus_warmup"]
+    assert warm["prompt_tokens"] > 20 and warm["stop_reason"] != "cancelled", warm
+
+
+@needs_nvim
+@pytest.mark.model
 def test_accept_inserts_the_suggestion(real_run: tuple[dict[str, Any], Path]) -> None:
     r, file = real_run
     suggestion = r["ghost"]["suggestion"]

@@ -32,7 +32,16 @@ R.run(function()
     if l:match('^%s+return$') then row = row or i end
   end
   assert(row, 'no line `    return` in the test file')
-  vim.api.nvim_win_set_cursor(0, { row, #R.line(row) })
+  keys(row .. 'G$') -- as a user moves there, so CursorMoved fires
+  wait_for('cursor moved', 5000, function() return vim.api.nvim_win_get_cursor(0)[1] == row end)
+  -- The cursor settles there: the plugin sends enclave/didFocus and the server warms the prompt.
+  local warm = wait_for('warm-up after focus', 60000, function()
+    local res = client:request_sync('enclave/getStatus', {}, 5000, bufnr)
+    for _, s in ipairs((res and res.result and res.result.recent) or {}) do
+      if s.kind == 'warmup' then return s end
+    end
+  end)
+  results.focus_warmup = warm
   keys('a ')
   wait_for('insert mode', 5000, function() return vim.api.nvim_get_mode().mode == 'i' end)
   wait_for('ghost text', 90000, function() return R.has_ghost(bufnr) end)

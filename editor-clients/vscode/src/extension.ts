@@ -20,6 +20,7 @@ import {
   WorkspaceEdit as LspWorkspaceEdit,
 } from "vscode-languageclient/node";
 import { enclaveActions, findingsText, isWorkspaceEdit, safeName } from "./actions";
+import { FOCUS_NOTIFICATION, FocusReporter } from "./focus";
 import { sanitizeMarkdown } from "./markdown";
 import { resolveServer } from "./serverPath";
 import { classifyChange, SECTION, serverKeys, serverSettings } from "./settings";
@@ -37,6 +38,15 @@ let statusItem: vscode.StatusBarItem;
 let lastStatus: ServerStatus | undefined;
 let keys: string[] = [];
 let extensionPath = "";
+let focus: FocusReporter;
+
+function reportFocus(editor: vscode.TextEditor | undefined): void {
+  const doc = editor?.document;
+  if (!editor || !doc || !LANGUAGES.includes(doc.languageId)) return;
+  if (doc.uri.scheme !== "file" && doc.uri.scheme !== "untitled") return;
+  const at = editor.selection.active;
+  focus.moved(doc.uri.toString(), at.line, at.character);
+}
 
 function config(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration(SECTION);
@@ -157,6 +167,8 @@ async function startClient(): Promise<void> {
   } catch (err) {
     log.warn(`enclave/getStatus failed: ${err}`);
   }
+  focus.reset(); // a new server knows no cursor yet
+  reportFocus(vscode.window.activeTextEditor);
 }
 
 async function stopClient(): Promise<void> {
@@ -400,7 +412,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   statusItem.name = "Enclave";
   statusItem.command = "enclave.showLog";
   const explanations = new ExplanationProvider();
+  focus = new FocusReporter((params) => {
+    if (client?.state === State.Running) void client.sendNotification(FOCUS_NOTIFICATION, params);
+  });
   context.subscriptions.push(
+    vscode.window.onDidChangeActiveTextEditor(reportFocus),
+    vscode.window.onDidChangeTextEditorSelection((e) => reportFocus(e.textEditor)),
     log,
     statusItem,
     vscode.workspace.registerTextDocumentContentProvider(EXPLAIN_SCHEME, explanations),

@@ -85,6 +85,7 @@ local function on_attach(client, bufnr)
     })
   end
   set_keymaps(bufnr)
+  require('enclave.focus').attach(bufnr)
 end
 
 --- Start (or reuse) the server and attach it to `bufnr`. Returns the client id or nil.
@@ -111,6 +112,7 @@ function M.start(bufnr)
     on_attach = on_attach,
     on_exit = function(_, _, client_id)
       status.forget(client_id)
+      require('enclave.focus').reset()
     end,
   }, {
     bufnr = bufnr,
