@@ -21,6 +21,7 @@ from bench.corpus import SourceFile
 from lsp_server.context.languages import lsp_language_id
 
 STATUS_REQUEST = "enclave/getStatus"
+FOCUS_NOTIFICATION = "enclave/didFocus"
 COUNTER_KEYS = (
     "requests",
     "answeredFromCache",
@@ -39,6 +40,9 @@ class ReplayOptions:
     cadence_cps: float = 9.0  # typing speed, characters per second
     debounce_ms: float = 75.0  # quiet time after an edit before the editor asks
     pause_max_ms: float = 8000.0  # at a line end the typist waits this long for a suggestion
+    # After opening a file the cursor settles at the edit point (the editor clients then send
+    # enclave/didFocus) and the typist starts this much later: reading the code, a breath.
+    settle_ms: float = 2000.0
     ready_timeout_s: float = 600.0
     status_every: int = 15  # edits between getStatus polls (lastPrompts keeps only 50)
 
@@ -364,6 +368,14 @@ class ServerArm:
                 types.TextDocumentItem(uri, lsp_language_id(uri), version, full[:pos])
             )
         )
+        # As Enclave's editor clients do once the cursor has been still for 300 ms.
+        await asyncio.sleep(0.3)
+        at = cursor(full[:pos])
+        position = {"line": at.line, "character": at.character}
+        self.client.protocol.notify(
+            FOCUS_NOTIFICATION, {"textDocument": {"uri": uri}, "position": position}
+        )
+        await asyncio.sleep(max(0.0, opts.settle_ms / 1000 - 0.3))
         interval = 1.0 / opts.cadence_cps
         debounce = opts.debounce_ms / 1000
         keys = 0

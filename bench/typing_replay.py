@@ -30,6 +30,8 @@ RESULTS = Path(__file__).parent / "results"
 ARM_SETTINGS: dict[str, dict[str, Any]] = {
     "enclave": {},
     "stateless": {"completion": {"cache": False}},
+    # Issue 4's latency target: repository context off, everything else as in "enclave".
+    "nocontext": {"context": {"enabled": False}},
 }
 MEMORY_SLACK_MB = 400
 
@@ -215,7 +217,7 @@ def summary(result: dict[str, Any]) -> str:
         f"{'acc.ch':>6} "
         f"{'cancel p95':>10} {'peak MB':>8}",
     ]
-    for name in ("enclave", "stateless"):
+    for name in ("enclave", "stateless", "nocontext"):
         a = arms.get(name)
         if not a:
             continue
@@ -258,6 +260,9 @@ def summary(result: dict[str, Any]) -> str:
             ratio(e["latency_ms"]["p95"], s["latency_ms"]["p95"]),
             1 / 3,
         )
+    if e and (nc := arms.get("nocontext")):
+        added = ratio(e["latency_ms"]["p50"], nc["latency_ms"]["p50"])
+        row("p50 added by context (enclave/nocontext - 1)", added and added - 1, 0.2)
     if e and raw:
         ov = raw["overhead"]
         row(f"server overhead, client/raw (n={ov['n']})", ov["median_ratio"], 1.05)
@@ -289,6 +294,7 @@ async def main_async(args: argparse.Namespace) -> int:
         cadence_cps=args.cadence,
         debounce_ms=args.debounce_ms,
         pause_max_ms=args.pause_max_ms,
+        settle_ms=args.settle_ms,
     )
     model = str(model_path(MODELS[args.size]))
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -378,6 +384,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--debounce-ms", type=float, default=75.0)
     p.add_argument("--raw-all", action="store_true", help="raw arm replays every prompt")
     p.add_argument("--pause-max-ms", type=float, default=8000.0, help="wait at line ends")
+    p.add_argument(
+        "--settle-ms",
+        type=float,
+        default=2000.0,
+        help="from opening a file (cursor at the edit point, focus sent) to the first key",
+    )
     return p.parse_args(argv)
 
 
