@@ -242,15 +242,30 @@ def _strip_trailing_blank_lines(text: str) -> str:
 
 class _SyntaxChecker:
     def __init__(self, snap: DocumentSnapshot, offset: int, info: LanguageInfo) -> None:
+        assert snap.tree is not None
+        self._tree = snap.tree
         self._before = snap.text[:offset].encode("utf-8")
         self._after = snap.text[offset:].encode("utf-8")
+        line_start = self._before.rfind(b"\n") + 1
+        self._start = (self._before.count(b"\n"), len(self._before) - line_start)
         self._parser = new_parser(info)
         self._baseline = count_error_nodes(snap.tree)
 
     def ok(self, candidate: str) -> bool:
-        source = self._before + candidate.encode("utf-8") + self._after
+        inserted = candidate.encode("utf-8")
+        source = self._before + inserted + self._after
+        # Re-parse incrementally from the document's tree: only the edited region is
+        # parsed again, which keeps the check cheap in large files.
+        old = self._tree.copy()
+        row, col = self._start
+        lines = inserted.count(b"\n")
+        end_col = col + len(inserted) if not lines else len(inserted) - inserted.rfind(b"\n") - 1
+        start = len(self._before)
+        old.edit(
+            start, start, start + len(inserted), (row, col), (row, col), (row + lines, end_col)
+        )
         try:
-            tree = parse(self._parser, source)
+            tree = parse(self._parser, source, old)
         except Exception as exc:  # a slow or failed parse rejects the candidate
             logger.debug("candidate parse failed: %s", type(exc).__name__)
             self._parser.reset()

@@ -192,3 +192,31 @@ def test_imports_are_capped() -> None:
     found = imports(snap)
     assert len(found) == 50
     assert found[0] == "import mod0"
+
+
+@pytest.mark.parametrize(
+    ("language_id", "source", "candidate"),
+    [
+        ("python", "def f(x):\n    y = |\n    return y\n", "x + 1"),
+        ("python", "def f(x):\n    y = |\n    return y\n", "(x + "),
+        ("python", "class A:\n    def g(self):\n        |\n", "if self:\n            pass"),
+        ("python", "s = 'é'\ndef f():\n    return |\n", "'ü' * 2\n    # ß"),
+        ("python", "x = [|]\n", "1, 2]\ny = [3"),
+        ("typescript", "function f(a: number) {\n  return |\n}\n", "a * 2;"),
+        ("typescript", "function f(a: number) {\n  return |\n}\n", "{ a: \n"),
+        ("go", "package p\n\nfunc f() int {\n\treturn |\n}\n", "1\n\t}\n\tx :="),
+    ],
+)
+def test_incremental_candidate_check_matches_a_full_parse(
+    language_id: str, source: str, candidate: str
+) -> None:
+    """The suggestion check re-parses incrementally from the document's tree; it must judge
+    exactly as a parse of the whole new text does."""
+    snap, offset = at(language_id, source)
+    assert snap.language is not None and snap.tree is not None
+    from lsp_server.context.syntax import _SyntaxChecker
+
+    text = snap.text[:offset] + candidate + snap.text[offset:]
+    full = new_parser(snap.language).parse(text.encode("utf-8"))
+    expected = count_error_nodes(full) <= count_error_nodes(snap.tree)
+    assert _SyntaxChecker(snap, offset, snap.language).ok(candidate) is expected
