@@ -43,6 +43,7 @@ class ReplayOptions:
     # After opening a file the cursor settles at the edit point (the editor clients then send
     # enclave/didFocus) and the typist starts this much later: reading the code, a breath.
     settle_ms: float = 2000.0
+    mid_line_pauses: bool = True  # also pause after "(", "." and "= " (not only at line ends)
     ready_timeout_s: float = 600.0
     status_every: int = 15  # edits between getStatus polls (lastPrompts keeps only 50)
 
@@ -153,6 +154,15 @@ def next_keystroke(full: str, pos: int) -> str:
     while end < len(full) and full[end] in " \t":
         end += 1
     return full[pos:end]
+
+
+def thinking_point(full: str, pos: int) -> bool:
+    """Whether the text typed so far ends where a typist stops to think: after "(", after a
+    member access dot, or after "= " (an assignment's right-hand side comes next)."""
+    before = full[:pos]
+    if before.endswith("(") or before.endswith("= "):
+        return True
+    return before.endswith(".") and len(before) > 1 and (before[-2].isalnum() or before[-2] in ")_")
 
 
 def acceptable(suggestion: str, remaining: str) -> str:
@@ -414,8 +424,11 @@ class ServerArm:
                 self.run.typed_chars += len(edit)
             t_edit = time.perf_counter()
             next_at = t_edit + interval
-            # A thinking pause at each line end: the typist waits for the suggestion there.
-            pause = pos < len(full) and full[pos] == "\n"
+            # A thinking pause where the next token is a decision: at a line end, after an
+            # opening parenthesis, a dot or "= "; the typist waits for the suggestion there.
+            pause = pos < len(full) and (
+                full[pos] == "\n" or (opts.mid_line_pauses and thinking_point(full, pos))
+            )
             inflight = None
             if not pause and debounce >= interval:
                 continue  # the next key comes before the debounce ends: no request
