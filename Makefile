@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DEMO_FILE := docs/demo/primes.py
 DEMO_AT := $(DEMO_FILE):16:12
 
-.PHONY: install models demo test unit lint clients clean
+.PHONY: install models demo test unit lint clients editors clean
 
 $(BIN)/enclave: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,16 @@ unit: install
 clients: install
 	PATH="$(abspath $(BIN)):$$PATH" $(MAKE) -C editor-clients/vscode ci
 
-test: models lint clients
+# Emacs with Eglot for tests/e2e/test_emacs.py, from the system packages when `emacs` is
+# missing and apt-get can run (as root). Without it that test skips, or fails if CI is set.
+editors:
+	@if ! command -v emacs >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+		&& [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends emacs-nox elpa-eglot; \
+	fi
+
+test: models lint clients editors
 	$(BIN)/pytest -ra
 
 clean:

@@ -1,0 +1,210 @@
+;;; enclave-eglot.el --- Enclave (local code model, LSP) with Eglot  -*- lexical-binding: t; -*-
+
+;; Tested with Emacs 28.2 and Eglot 1.9 (Debian 12: emacs-nox, elpa-eglot)
+;; against the real server by tests/e2e/test_emacs.py.
+;;
+;; Usage, in your init file:
+;;
+;;   (load "/path/to/enclave/editor-clients/emacs/enclave-eglot.el")
+;;   (setq enclave-settings '(:model (:size "1.5b")))  ; optional
+;;   (add-hook 'python-mode-hook #'eglot-ensure)       ; or M-x eglot
+;;
+;; Eglot runs one server per major mode and project: Enclave replaces your
+;; usual Python server in those buffers.  Commands:
+;;
+;;   M-x enclave-code-actions  code actions, Enclave's refactors included (they
+;;                             need codeAction/resolve: M-x eglot-code-actions
+;;                             lists them, but in Eglot 1.9 choosing one does
+;;                             nothing)
+;;   M-x enclave-review        review the buffer (or region): the findings go
+;;                             to Flymake, their fixes are quick fixes
+;;                             (M-x eglot-code-actions on a finding)
+;;   M-x enclave-explain       explain the region (or definition at point)
+;;   M-x enclave-rewrite       rewrite the region (or definition) as told
+;;   M-x enclave-status        the model's state
+;;
+;; Completion: Eglot has no inline (ghost text) completion; the suggestion
+;; comes as one item of `completion-at-point' (C-M-i, Company, Corfu).
+
+;;; Code:
+
+(require 'cl-lib)
+(require 'eglot)
+(require 'jsonrpc)
+
+(defgroup enclave nil
+  "Enclave, a code assistant with a local model, through Eglot."
+  :group 'tools
+  :prefix "enclave-")
+
+(defcustom enclave-command '("enclave" "serve")
+  "Command starting the Enclave language server on stdio.
+Give the full path (to .venv/bin/enclave) if `enclave' is not on `exec-path'."
+  :type '(repeat string))
+
+(defcustom enclave-settings nil
+  "Enclave settings sent as initializationOptions.
+A plist such as (:model (:size \"0.5b\")); nil: the server's defaults.
+Later changes go in `eglot-workspace-configuration', under :enclave."
+  :type 'sexp)
+
+(defcustom enclave-completion-deadline-ms 8000
+  "The server setting completion.deadlineMs, sent before `enclave-settings'.
+Eglot's completion request gives up after 10 s (the constant
+`jsonrpc-default-request-timeout'); by this deadline the server answers
+with what the model wrote so far.  Nil: the server's own deadline."
+  :type '(choice (const nil) integer))
+
+(defcustom enclave-major-modes '(python-mode python-ts-mode)
+  "Major modes whose buffers Enclave serves (read when this file loads)."
+  :type '(repeat symbol))
+
+(defcustom enclave-request-timeout 300
+  "Seconds to wait for the model in review, explain, rewrite and refactors.
+Eglot's own requests give up after 10 s."
+  :type 'integer)
+
+(defvar enclave-status nil
+  "The last enclave/status notification, a plist (:state :message ...).")
+
+(defun enclave--contact (&optional _interactive)
+  "The Eglot contact for Enclave, made from the options at each start."
+  `(,@enclave-command
+    :initializationOptions
+    ,(lambda (_server)
+       (or (append (and enclave-completion-deadline-ms
+                        `(:completion.deadlineMs
+                          ,enclave-completion-deadline-ms))
+                   enclave-settings)
+           (make-hash-table)))))
+
+(add-to-list 'eglot-server-programs `(,enclave-major-modes . enclave--contact))
+
+(cl-defmethod eglot-handle-notification
+  (_server (_method (eql enclave/status))
+           &rest status &key state message &allow-other-keys)
+  "Keep the STATUS in `enclave-status'; say when the STATE changes.
+MESSAGE tells why, for an error."
+  (unless (equal state (plist-get enclave-status :state))
+    (when (member state '("ready" "error"))
+      (eglot--message "Enclave: %s%s" state
+                      (if (member message (list nil "" state)) ""
+                        (concat " (" message ")")))))
+  (setq enclave-status status))
+
+(defun enclave--server ()
+  (or (eglot-current-server)
+      (user-error "Enclave: this buffer has no Eglot server (M-x eglot)")))
+
+(defun enclave--request (method params)
+  "Send METHOD with PARAMS (pending edits first) and wait for the answer."
+  (jsonrpc-request (enclave--server) method params
+                   :deferred method :timeout enclave-request-timeout))
+
+(defun enclave--argument (beg end)
+  "The {uri, range} argument of Enclave's commands for BEG..END."
+  `(:uri ,(eglot--path-to-uri buffer-file-name)
+    :range (:start ,(eglot--pos-to-lsp-position beg)
+            :end ,(eglot--pos-to-lsp-position end))))
+
+(defun enclave--bounds ()
+  (if (use-region-p)
+      (list (region-beginning) (region-end))
+    (list (point) (point))))
+
+(defun enclave--show-explanation (markdown)
+  (let ((buffer (get-buffer-create "*Enclave explanation*")))
+    (with-current-buffer buffer
+      (let ((inhibit-read-only t))
+        (erase-buffer)
+        (insert markdown))
+      (if (fboundp 'gfm-view-mode) (gfm-view-mode) (text-mode))
+      (goto-char (point-min))
+      (setq buffer-read-only t))
+    (display-buffer buffer)
+    buffer))
+
+(defun enclave--execute (command arguments)
+  "Run the server COMMAND with ARGUMENTS (a vector); show its result."
+  (when (and (equal command "enclave.rewrite")
+             (not (plist-get (aref arguments 0) :instruction)))
+    (setq arguments
+          (vector (append (aref arguments 0)
+                          (list :instruction (read-string "Rewrite: "))))))
+  (let ((result (enclave--request :workspace/executeCommand
+                                  `(:command ,command :arguments ,arguments))))
+    (pcase command
+      ("enclave.explain"
+       (enclave--show-explanation (plist-get result :markdown)))
+      ("enclave.review"
+       (eglot--message "Enclave: %s finding(s), shown by Flymake"
+                       (plist-get result :findings)))
+      ("enclave.rewrite"
+       (eglot--message "Enclave: %s" (plist-get result :message))))
+    result))
+
+(defun enclave-run-code-action (action)
+  "Run the code ACTION (a plist from `eglot-code-actions').
+Resolve it first when it comes without an edit or a command."
+  (when-let ((disabled (plist-get action :disabled)))
+    (user-error "%s" (plist-get disabled :reason)))
+  (when (and (plist-get action :data)
+             (not (plist-get action :edit))
+             (not (plist-get action :command))
+             (eglot--server-capable :codeActionProvider :resolveProvider))
+    (setq action (enclave--request :codeAction/resolve action))
+    (when (plist-get (plist-get action :data) :error)
+      (user-error "%s" (plist-get action :title))))
+  (let ((command (plist-get action :command)))
+    (if (stringp command)               ; a bare Command
+        (enclave--execute command (plist-get action :arguments))
+      (when-let ((edit (plist-get action :edit)))
+        (eglot--apply-workspace-edit edit))
+      (when command
+        (enclave--execute (plist-get command :command)
+                          (plist-get command :arguments))))))
+
+(defun enclave-code-actions (beg end)
+  "Choose a code action for BEG..END (the region, else point) and run it.
+Unlike `eglot-code-actions' in Eglot 1.9, this resolves the actions that
+need it (Enclave's refactors) and shows the result of \"Explain\"."
+  (interactive (enclave--bounds))
+  (let* ((actions (eglot-code-actions beg end))
+         (menu (or (mapcar (lambda (a) (cons (plist-get a :title) a)) actions)
+                   (user-error "No code actions here")))
+         (title (completing-read "Code action: " menu nil t)))
+    (enclave-run-code-action (cdr (assoc title menu)))))
+
+(defun enclave-review (beg end)
+  "Review the buffer, or the region BEG..END; the findings go to Flymake.
+Their fixes are quick fixes: `eglot-code-actions' on a finding."
+  (interactive (if (use-region-p)
+                   (list (region-beginning) (region-end))
+                 (list nil nil)))
+  (enclave--execute "enclave.review"
+                    (vector (if beg (enclave--argument beg end)
+                              `(:uri ,(eglot--path-to-uri buffer-file-name))))))
+
+(defun enclave-explain (beg end)
+  "Explain BEG..END (the region, else the definition at point).
+The explanation goes to the buffer *Enclave explanation*."
+  (interactive (enclave--bounds))
+  (enclave--execute "enclave.explain" (vector (enclave--argument beg end))))
+
+(defun enclave-rewrite (beg end instruction)
+  "Rewrite BEG..END (region, else definition at point) following INSTRUCTION."
+  (interactive `(,@(enclave--bounds) ,(read-string "Rewrite: ")))
+  (enclave--execute "enclave.rewrite"
+                    (vector `(,@(enclave--argument beg end)
+                              :instruction ,instruction))))
+
+(defun enclave-status ()
+  "Show the state of Enclave's model."
+  (interactive)
+  (let ((status (enclave--request :enclave/getStatus (make-hash-table))))
+    (message "Enclave: %s %s" (plist-get status :state)
+             (or (plist-get status :message) ""))
+    status))
+
+(provide 'enclave-eglot)
+;;; enclave-eglot.el ends here

@@ -1,0 +1,339 @@
+"""The Emacs configuration (editor-clients/emacs/enclave-eglot.el) in a real Emacs with Eglot
+against the real server.
+
+Each test runs `emacs --batch -q` (site files load, so the packaged Eglot is found; no init
+file) with an Elisp script from editor-clients/emacs/tests/ that loads the configuration, opens
+a Python file, starts Eglot with `M-x eglot` and works like a user (code actions chosen from
+the menu, M-x enclave-review, completion-at-point), writes its observations to a JSON file and
+exits non-zero on an error; the assertions are here. Emacs and Eglot come from the system
+packages (`make editors`); without them the tests skip, except under CI where they fail."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import pytest
+
+from lsp_server.features import refactor as refactor_feature
+from lsp_server.model import provision
+from lsp_server.prompts.actions import spec
+from tests.conftest import FAKE_MODEL, real_env
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "editor-clients" / "emacs" / "enclave-eglot.el"
+SCRIPTS = ROOT / "editor-clients" / "emacs" / "tests"
+
+EMACS = shutil.which("emacs")
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
+# Skipped without Emacs on a developer machine; under CI a missing Emacs fails (run_script).
+needs_emacs = pytest.mark.skipif(
+    EMACS is None and not IN_CI,
+    reason="no emacs: `make editors` installs emacs-nox and elpa-eglot",
+)
+
+REFACTOR_TITLES = [spec(name).title for name in refactor_feature.REFACTORS]
+DOCSTRING = spec("docstring").title
+
+SAMPLE = '''\
+def area(width, height):
+    """Return the area of a width x height rectangle."""
+    return
+
+
+def average(values):
+    total = 0
+    for v in values:
+        total += v
+    return total / 0
+'''
+
+SHAPES = "def area(width, height):\n    return width * height\n"
+DOCUMENTED_AREA = (
+    'def area(width, height):\n    """Return the area of a width x height rectangle."""\n'
+    "    return width * height\n"
+)
+FINDING = {
+    "category": "bug-risk",
+    "severity": "error",
+    "message": "division by zero",
+    "snippet": "return total / 0",
+    "fix": "return total / len(values)",
+}
+
+
+def server_cmd() -> list[str]:
+    beside = Path(sys.executable).parent / "enclave"
+    if beside.exists():
+        return [str(beside), "serve"]
+    return [sys.executable, "-m", "lsp_server", "serve"]
+
+
+def fake_env(answer: str) -> dict[str, str]:
+    env = real_env()
+    env["ENCLAVE_FAKE_MODEL"] = json.dumps({"text": answer, "token_s": 0.0005})
+    env["ENCLAVE_TEST_SETTINGS"] = json.dumps({"model": {"path": FAKE_MODEL}})
+    return env
+
+
+def run_script(
+    script: str, workdir: Path, file: Path, env: dict[str, str], timeout: float
+) -> dict[str, Any]:
+    if EMACS is None:
+        pytest.fail("emacs is not installed and CI is set: run `make editors`", pytrace=False)
+    out = workdir / "results.json"
+    (workdir / "home").mkdir(exist_ok=True)
+    env = {
+        **env,
+        "ENCLAVE_EMACS_CONFIG": str(CONFIG),
+        "ENCLAVE_TEST_CMD": json.dumps(server_cmd()),
+        "ENCLAVE_TEST_FILE": str(file),
+        "ENCLAVE_TEST_OUT": str(out),
+        "ENCLAVE_TEST_REFACTOR_TITLE": DOCSTRING,
+        "ENCLAVE_TEST_EVENTS": str(workdir / "events.log"),
+        "HOME": str(workdir / "home"),  # Emacs' own files stay out of the real home...
+        "XDG_CACHE_HOME": platformdirs.user_cache_dir(),  # ...the models are in the real cache
+    }
+    cmd = [EMACS, "--batch", "-q", "-l", str(SCRIPTS / script)]
+    try:
+        proc = subprocess.run(
+            cmd, env=env, cwd=workdir, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as exc:
+        said = exc.stderr or b""
+        said = said.decode(errors="replace") if isinstance(said, bytes) else said
+        raise AssertionError(f"emacs timed out after {timeout} s:\n{said[-3000:]}") from exc
+    results: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+    events = workdir / "events.log"
+    assert proc.returncode == 0, (
+        f"emacs exited {proc.returncode}: {results.get('error')}\n"
+        f"steps: {results.get('steps')}\nstderr: {proc.stderr[-3000:]}\n"
+        f"Eglot's events: {events.read_text()[-4000:] if events.exists() else '(none)'}"
+    )
+    results["emacs_messages"] = proc.stderr  # a batch Emacs prints its messages on stderr
+    return results
+
+
+def gone(pid: int, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+# -- protocol, with the server's scripted fake engine (seconds) -------------------------------
+
+
+@pytest.fixture(scope="module")
+def review_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    workdir = tmp_path_factory.mktemp("emacs-protocol")
+    file = workdir / "sample.py"
+    file.write_text(SAMPLE)
+    env = fake_env(json.dumps({"findings": [FINDING]}))
+    return run_script("protocol.el", workdir, file, env, timeout=120)
+
+
+@needs_emacs
+def test_eglot_connects_and_sees_the_capabilities(review_run: dict[str, Any]) -> None:
+    r = review_run
+    assert r["major_mode"] == "python-mode"
+    assert r["server_name"] == "enclave"
+    caps = r["capabilities"]
+    assert set(caps["executeCommandProvider"]["commands"]) == {
+        "enclave.explain",
+        "enclave.review",
+        "enclave.rewrite",
+    }
+    assert caps["codeActionProvider"]["resolveProvider"] is True
+    assert "refactor.rewrite" in caps["codeActionProvider"]["codeActionKinds"]
+    assert "completionProvider" in caps
+    # The enclave/status notification reached the configuration's handler.
+    assert r["status"]["state"] == "ready"
+    assert "[eglot] Enclave: ready" in r["emacs_messages"]
+    assert "eglot-flymake-backend" in r["flymake_backends"]
+    # The initializationOptions (the config's completion deadline and the model path from
+    # enclave-settings) were accepted: the server reports a bad or unknown setting by name.
+    assert "Enclave setting" not in r["emacs_messages"], r["emacs_messages"]
+
+
+@needs_emacs
+def test_code_actions_at_a_function_include_the_refactors(review_run: dict[str, Any]) -> None:
+    actions = review_run["actions_at_function"]
+    titles = [a["title"] for a in actions]
+    for title in REFACTOR_TITLES:
+        assert title in titles, titles
+    refactors = [a for a in actions if a["title"] in REFACTOR_TITLES]
+    # Listed without an edit: the model runs in codeAction/resolve...
+    assert all(a["kind"] == "refactor.rewrite" and a["data"] and not a["edit"] for a in refactors)
+    assert spec("explain").title in titles
+    # ...which Eglot 1.9 does not send: chosen from M-x eglot-code-actions, nothing happens.
+    assert review_run["eglot_refactor_changed_buffer"] is False
+
+
+@needs_emacs
+def test_review_fills_flymake_and_its_quick_fix_applies(review_run: dict[str, Any]) -> None:
+    r = review_run
+    assert r["review_result"]["findings"] == 1
+    line = SAMPLE.split("\n").index("    " + FINDING["snippet"]) + 1
+    assert r["review_diagnostics"] == [
+        [line, f"enclave [{FINDING['category']}]: {FINDING['message']}", "eglot-error"]
+    ]
+    # Eglot sent the Flymake diagnostic with the code action request; the server answered the
+    # finding's fix, which M-x eglot-code-actions applied; the finding then left Flymake.
+    fixes = [a for a in r["actions_at_finding"] if a["kind"] == "quickfix"]
+    assert len(fixes) == 1 and fixes[0]["edit"], r["actions_at_finding"]
+    assert r["line_after_fix"] == "    " + FINDING["fix"]
+    assert r["document"]["server_sha256"] == r["document"]["buffer_sha256"]
+
+
+@needs_emacs
+def test_refactor_rewrite_and_explain_through_the_config(tmp_path: Path) -> None:
+    """M-x enclave-code-actions resolves the refactor that M-x eglot-code-actions cannot run;
+    the rewrite action asks the instruction and comes back as a server edit; the explanation
+    is shown in a buffer."""
+    file = tmp_path / "shapes.py"
+    file.write_text(SHAPES)
+    answer = f"```python\n{DOCUMENTED_AREA}```\n"
+    r = run_script("refactor.el", tmp_path, file, fake_env(answer), timeout=120)
+
+    assert r["original"] == SHAPES
+    assert r["after_eglot_code_actions"] == SHAPES
+    assert r["after_enclave_code_actions"] == DOCUMENTED_AREA
+    assert (
+        r["document_after_refactor"]["server_sha256"]
+        == (r["document_after_refactor"]["buffer_sha256"])
+    )
+    assert r["after_rewrite"] == DOCUMENTED_AREA
+    # Eglot asks before applying an edit the server sends (eglot-confirm-server-initiated-edits).
+    assert any("Server wants to edit" in q for q in r["rewrite_questions"]), r
+    explanation = r["explanation"]
+    assert explanation.startswith("## Explanation: `function area` (shapes.py, line 1)")
+    assert DOCUMENTED_AREA.split("\n")[1].strip() in explanation
+    # eglot-workspace-configuration reaches the server: completion turned off there.
+    assert r["completion_when_off"]["items"] == []
+    assert r["status_when_off"]["lastEmptyReason"] == "completions are turned off"
+
+
+@needs_emacs
+def test_completion_at_point_inserts_a_block(tmp_path: Path) -> None:
+    """The suggestion comes as one completion item whose text edit holds all of it; choosing
+    it (the only item) inserts every line, and the server's copy follows."""
+    file = tmp_path / "sign.py"
+    file.write_text("def sign(x):\n    \n")
+    block = "if x > 0:\n        return 1\n    return -1"
+    r = run_script("completion.el", tmp_path, file, fake_env(block + "\n"), timeout=120)
+
+    [item] = r["completion_answer"]["items"]
+    assert item["textEdit"]["newText"] == block
+    assert item["label"] == "if x > 0:"
+    assert r["inserted"] == block
+    assert r["buffer"] == "def sign(x):\n    " + block + "\n"
+    assert r["point"] == [4, len("    return -1")]
+    ast.parse(r["buffer"])
+
+
+# -- the real default model -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    """One Emacs session with the server's default settings, so the default model."""
+    spec_ = provision.MODELS[provision.DEFAULT_SIZE]
+    if not provision.verify(provision.model_path(spec_), spec_, quick=True).ok:
+        pytest.fail(f"default model not provisioned: run `enclave model fetch --size {spec_.size}`")
+    workdir = tmp_path_factory.mktemp("emacs-model")
+    file = workdir / "sample.py"
+    file.write_text(SAMPLE)
+    env = {**real_env(), "ENCLAVE_DEBUG_PROMPTS": "1"}  # getStatus then shows the model's text
+    # Under pytest-timeout (600 s): time out here first, with a clear message.
+    return run_script("model.el", workdir, file, env, timeout=560), file
+
+
+def generations(r: dict[str, Any], kind: str) -> list[str]:
+    return [p["text"] for p in r["status"]["lastPrompts"] if p["kind"] == kind]
+
+
+@needs_emacs
+@pytest.mark.model
+@pytest.mark.slow
+def test_completion_at_point_inserts_the_model_text(
+    model_run: tuple[dict[str, Any], Path],
+) -> None:
+    r, _ = model_run
+    spec_ = provision.MODELS[provision.DEFAULT_SIZE]
+    assert r["status"]["modelInfo"]["path"] == str(provision.model_path(spec_))
+    # One press, or (on a loaded machine) a second or third after an empty answer.
+    assert r["completion_requests"] == 1 + len(r["empty_reasons"]), r["empty_reasons"]
+    after = r["status_after_completion"]
+    why = {k: after.get(k) for k in ("state", "lastEmptyReason", "recent")}
+    why["empty_reasons"] = r["empty_reasons"]
+    assert len(r["completion_answer"]["items"]) == 1, why
+    [item] = r["completion_answer"]["items"]
+    new_text = item["textEdit"]["newText"]
+    assert new_text.strip(), item
+    # What completion-at-point inserted is the server's suggestion...
+    assert r["line_before"] == "    return "
+    assert r["inserted"] == new_text
+    assert r["buffer_after_completion"] == SAMPLE.replace(
+        "    return\n", "    return " + new_text + "\n", 1
+    )
+    # ...and that is text the model generated for this request.
+    assert any(new_text.strip() in text for text in generations(r, "user")), r["status"]
+    ast.parse(r["buffer_after_completion"])
+
+
+@needs_emacs
+@pytest.mark.model
+@pytest.mark.slow
+def test_real_review_reaches_flymake(model_run: tuple[dict[str, Any], Path]) -> None:
+    r, _ = model_run
+    findings = r["review_result"]["findings"]
+    assert isinstance(findings, int) and generations(r, "action"), r["status"]
+    assert len(r["review_diagnostics"]) == findings
+    assert all(msg.startswith("enclave [") for _, msg, _ in r["review_diagnostics"])
+
+
+@needs_emacs
+@pytest.mark.model
+@pytest.mark.slow
+def test_real_refactor_through_enclave_code_actions(
+    model_run: tuple[dict[str, Any], Path],
+) -> None:
+    r, _ = model_run
+    if "refactor_error" in r:  # the server refused the model's answer, and said why
+        assert DOCSTRING in r["refactor_error"] and "failed" in r["refactor_error"]
+        assert r["refactor_changed_buffer"] is False
+        return
+    assert r["refactor_changed_buffer"] is True
+    new = r["buffer_after_refactor"]
+    tree = ast.parse(new)
+    average = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "average")
+    assert ast.get_docstring(average), new
+    # Only `average` changed, and its new text is the model's answer.
+    before = r["buffer_after_completion"]
+    assert new.startswith(before[: before.index("def average")])
+    source = ast.get_source_segment(new, average)
+    assert source is not None and any(source in text for text in generations(r, "action"))
+    assert r["document"]["server_sha256"] == r["document"]["buffer_sha256"]
+
+
+@needs_emacs
+@pytest.mark.model
+@pytest.mark.slow
+def test_the_model_worker_ends_with_emacs(model_run: tuple[dict[str, Any], Path]) -> None:
+    """Eglot 1.9 kills the server right after `exit`; the model worker must not outlive it."""
+    r, _ = model_run
+    pid = r["status"]["workerPid"]
+    assert isinstance(pid, int) and gone(pid), f"model worker {pid} still running"
