@@ -13,12 +13,13 @@ from __future__ import annotations
 import ast
 import logging
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import tree_sitter
 
-from lsp_server.context.documents import DocumentSnapshot, Position, Range
+from lsp_server.context.documents import Document, DocumentSnapshot, Position, Range
 from lsp_server.context.languages import new_parser, parse
 from lsp_server.context.syntax import count_error_nodes
 
@@ -108,9 +109,9 @@ def char_offset(snap: DocumentSnapshot, byte: int) -> int:
 
 
 def resolve_target(snap: DocumentSnapshot, rng: Range) -> Target:
-    """Whole lines of the selection; with an empty selection, the enclosing definition (or
-    the current line). A selection ending at column 0 of a later line ends on the line before.
-    Raises PositionOutOfRange for a range beyond the document."""
+    """Whole lines of the selection; with an empty selection or one within a definition's
+    header line, the enclosing definition (or the current line). A selection ending at column
+    0 of a later line ends on the line before. Raises PositionOutOfRange beyond the document."""
     text = snap.text
     start, end = snap.offset_at(rng.start), snap.offset_at(rng.end)
     if end < start:
@@ -119,8 +120,16 @@ def resolve_target(snap: DocumentSnapshot, rng: Range) -> Target:
         end -= 1
         if end > 0 and text[end - 1] == "\r":
             end -= 1
-    if start == end:
-        node = definition_at(snap, start, end)
+    on_header = (
+        start < end
+        and "\n" not in text[start:end]
+        and (found := definition_at(snap, start, end)) is not None
+        and text.count("\n", 0, start) == found.start_point.row
+    )
+    if start == end or on_header:
+        # Pointing at a definition's header line (e.g. the symbol at point, as Eglot sends)
+        # means the definition.
+        node = definition_at(snap, start, start)
         if node is not None:
             s, e = char_offset(snap, node.start_byte), char_offset(snap, node.end_byte)
             kind = node.type.replace("_definition", "").replace("_declaration", "")
@@ -221,6 +230,54 @@ def check_edits(snap: DocumentSnapshot, target: Target, edits: Sequence[Edit]) -
         if problem is not None:
             raise EditRejected(f"the edited code is not valid Python: {problem}")
     return new
+
+
+def defined_names(snap: DocumentSnapshot, text: str) -> set[str]:
+    """Names of the definitions (functions, classes, ...) in `text`, in the snapshot's language."""
+    if snap.language is None:
+        return set()
+    tree = Document(snap.uri, snap.language_id, 0, text).snapshot().tree
+    if tree is None:
+        return set()
+    names: set[str] = set()
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type in snap.language.definition_types and (name := node_name(node)):
+            names.add(name)
+        stack.extend(node.children)
+    return names
+
+
+def _code_without_docstrings(source: str) -> str | None:
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def check_intent(snap: DocumentSnapshot, target: Target, action: str, new_text: str) -> None:
+    """What a refactor may not do whatever the model says: drop a definition it was given;
+    and adding docstrings (Python) changes nothing else. Raises EditRejected."""
+    if action != "rewrite":
+        lost = defined_names(snap, target.text) - defined_names(snap, new_text)
+        if lost:
+            raise EditRejected(f"the edit removes the definition of {', '.join(sorted(lost))}")
+    if action == "docstring" and snap.language is not None and snap.language.name == "python":
+        before, after = _code_without_docstrings(target.text), _code_without_docstrings(new_text)
+        if before is not None and after is not None and before != after:
+            raise EditRejected("adding docstrings changed the code itself")
 
 
 def replacement_edit(target: Target, new_text: str) -> Edit:

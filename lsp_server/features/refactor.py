@@ -14,6 +14,7 @@ from lsp_server.features.edits import (
     EditRejected,
     Target,
     check_edits,
+    check_intent,
     replacement_edit,
     resolve_target,
 )
@@ -80,6 +81,7 @@ async def refactor(
                 raise EditRejected("the answer held no code")
             edit = replacement_edit(target, code)
             check_edits(snap, target, [edit])
+            check_intent(snap, target, action, code)
         except EditRejected as exc:
             error = str(exc)
             rejected.append(result.text)

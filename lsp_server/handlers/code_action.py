@@ -16,6 +16,7 @@ from lsp_server.features.edits import EditRejected, definition_at
 from lsp_server.features.review import fix_edit
 from lsp_server.handlers.commands import (
     EXPLAIN,
+    REFACTOR,
     REWRITE,
     SOURCE,
     from_lsp_range,
@@ -45,6 +46,23 @@ def _wanted(kind: str, only: list[str] | None) -> bool:
     return any(kind == o or kind.startswith(o + ".") or o == "" for o in only)
 
 
+def resolves_edits(ls: EnclaveServer) -> bool:
+    """Whether the client fills in a code action's edit through codeAction/resolve. Clients that
+    cannot (Eglot 1.9, for one) get the model-backed actions as enclave.refactor commands."""
+    doc = ls.client_capabilities.text_document
+    support = doc.code_action.resolve_support if doc and doc.code_action else None
+    return support is not None and "edit" in support.properties
+
+
+def _lazy(ls: EnclaveServer, action: types.CodeAction, data: dict[str, Any]) -> types.CodeAction:
+    """An action whose edit the model makes when it is chosen."""
+    if resolves_edits(ls):
+        action.data = data
+    else:
+        action.command = types.Command(title=action.title, command=REFACTOR, arguments=[data])
+    return action
+
+
 def code_actions(
     ls: EnclaveServer, params: types.CodeActionParams
 ) -> list[types.CodeAction | types.Command]:
@@ -72,13 +90,10 @@ def code_actions(
         )
     if has_target and _wanted(types.CodeActionKind.RefactorRewrite, only):
         for name in refactor_feature.REFACTORS:
-            actions.append(
-                types.CodeAction(
-                    title=spec(name).title,
-                    kind=types.CodeActionKind.RefactorRewrite,
-                    data={"enclave": name, **where},
-                )
+            action = types.CodeAction(
+                title=spec(name).title, kind=types.CodeActionKind.RefactorRewrite
             )
+            actions.append(_lazy(ls, action, {"enclave": name, **where}))
         title = spec("rewrite").title
         actions.append(
             types.CodeAction(
@@ -91,9 +106,9 @@ def code_actions(
         )
     if _wanted(types.CodeActionKind.QuickFix, only):
         for diag in params.context.diagnostics:
-            action = _quick_fix(ls, uri, snap.version, diag)
-            if action is not None:
-                actions.append(action)
+            fix = _quick_fix(ls, uri, snap.version, diag)
+            if fix is not None:
+                actions.append(fix)
     return actions
 
 
@@ -125,18 +140,19 @@ def _quick_fix(
     message = " ".join(diag.message.split())
     short = message if len(message) <= MAX_TITLE_MESSAGE else message[: MAX_TITLE_MESSAGE - 1] + "…"
     origin = f"{diag.source}: " if diag.source else ""
-    return types.CodeAction(
+    action = types.CodeAction(
         title=f"{spec('fix').title}: {short}",
         kind=types.CodeActionKind.QuickFix,
         diagnostics=[diag],
-        data={
-            "enclave": "fix",
-            "uri": uri,
-            "version": version,
-            "range": range_to_json(from_lsp_range(diag.range)),
-            "diagnostic": f"{origin}{message}",
-        },
     )
+    data = {
+        "enclave": "fix",
+        "uri": uri,
+        "version": version,
+        "range": range_to_json(from_lsp_range(diag.range)),
+        "diagnostic": f"{origin}{message}",
+    }
+    return _lazy(ls, action, data)
 
 
 def _fail(

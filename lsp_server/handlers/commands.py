@@ -26,6 +26,7 @@ from lsp_server.features import review as review_feature
 from lsp_server.features.edits import Edit
 from lsp_server.handlers.boundary import converting_errors
 from lsp_server.model.protocol import GenerateJob, GenerationResult
+from lsp_server.prompts.actions import spec
 
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 EXPLAIN = "enclave.explain"
 REWRITE = "enclave.rewrite"
+REFACTOR = "enclave.refactor"
 REVIEW = "enclave.review"
 SOURCE = "enclave"
 
@@ -213,34 +215,59 @@ async def explain(ls: EnclaveServer, *arguments: Any) -> dict[str, Any]:
 
 async def rewrite(ls: EnclaveServer, *arguments: Any) -> dict[str, Any]:
     arg = _argument(arguments)
-    uri = arg["uri"]
-    rng = range_from_json(arg.get("range"))
     instruction = arg.get("instruction")
     if not isinstance(instruction, str) or not instruction.strip():
         return {"applied": False, "message": "enclave.rewrite needs an 'instruction'"}
+    return await _refactor_and_apply(ls, arg, "rewrite", instruction=instruction)
+
+
+async def refactor(ls: EnclaveServer, *arguments: Any) -> dict[str, Any]:
+    """A refactor or fix code action as a command, for clients that cannot resolve a code
+    action's edit (codeAction/resolve): the server computes the edit and applies it."""
+    arg = _argument(arguments)
+    name = arg.get("enclave")
+    if name not in (*refactor_feature.REFACTORS, "fix"):
+        raise JsonRpcInvalidParams(f"enclave.refactor: unknown action {name!r}")
+    if arg.get("version") is not None and _snapshot(ls, arg["uri"]).version != arg["version"]:
+        message = "Enclave: the document changed; ask for the action again"
+        show(ls, types.MessageType.Error, message)
+        return {"applied": False, "message": message}
+    return await _refactor_and_apply(ls, arg, str(name), diagnostic=str(arg.get("diagnostic", "")))
+
+
+async def _refactor_and_apply(
+    ls: EnclaveServer, arg: dict[str, Any], name: str, instruction: str = "", diagnostic: str = ""
+) -> dict[str, Any]:
+    uri = arg["uri"]
+    rng = range_from_json(arg.get("range"))
     snap = _snapshot(ls, uri)
+    title = spec(name).title
     try:
         outcome: refactor_feature.RefactorOutcome = await _with_progress(
             ls,
-            "Enclave: rewriting",
+            title,
             refactor_feature.refactor(
-                snap, rng, "rewrite", model_family(ls), generator(ls, uri), instruction=instruction
+                snap,
+                rng,
+                name,
+                model_family(ls),
+                generator(ls, uri),
+                instruction=instruction,
+                diagnostic=diagnostic,
             ),
         )
     except (ModelUnavailable, GenerationCancelled) as exc:
         return {"applied": False, "message": str(exc)}
     if outcome.edit is None:
-        message = f"Enclave: the rewrite was not applied: {outcome.error}"
+        message = f"{title}: not applied: {outcome.error}"
         show(ls, types.MessageType.Error, message)
         return {"applied": False, "message": message}
     answer = await ls.workspace_apply_edit_async(
-        types.ApplyWorkspaceEditParams(
-            edit=workspace_edit(snap, [outcome.edit]), label="Enclave: rewrite"
-        )
+        types.ApplyWorkspaceEditParams(edit=workspace_edit(snap, [outcome.edit]), label=title)
     )
     if not answer.applied:
         return {"applied": False, "message": answer.failure_reason or "the editor refused it"}
-    return {"applied": True, "message": f"rewrote {outcome.target.label}"}
+    return {"applied": True, "message": f"{title}: {outcome.target.label}"}
 
 
 def diagnostic(finding: review_feature.Finding) -> types.Diagnostic:
@@ -286,6 +313,7 @@ async def review(ls: EnclaveServer, *arguments: Any) -> dict[str, Any]:
 COMMANDS: dict[str, Callable[..., Awaitable[dict[str, Any]]]] = {
     EXPLAIN: explain,
     REWRITE: rewrite,
+    REFACTOR: refactor,
     REVIEW: review,
 }
 

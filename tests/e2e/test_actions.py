@@ -360,6 +360,65 @@ async def test_network_import_is_refused_for_actions_and_rewrite(
     assert missing["applied"] is False and "instruction" in missing["message"]
 
 
+DOCUMENTED_TOTAL = (
+    'def total(items):\n    """Sum of price times quantity."""\n    t = 0\n'
+    '    for i in items:\n        t = t + i["price"] * i["qty"]\n    return t\n'
+)
+
+
+@pytest_lsp.fixture(config=fake_config(f"```python\n{DOCUMENTED_TOTAL}```"))
+async def fake_no_resolve(lsp_client: LanguageClient):
+    """A client like Eglot 1.9: code actions, applyEdit, but no codeAction/resolve."""
+    caps = client_capabilities("visual-studio-code")
+    caps.text_document.code_action.resolve_support = None  # type: ignore[union-attr]
+    edits: list[types.ApplyWorkspaceEditParams] = []
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)  # type: ignore[untyped-decorator]
+    def on_apply(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        edits.append(params)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    lsp_client.applied_edits = edits  # type: ignore[attr-defined]
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=caps, initialization_options={"model": {"path": FAKE_MODEL}}
+        )
+    )
+    await wait_for_state(lsp_client, {"ready"}, 30)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_without_resolve_support_refactors_come_as_commands(
+    fake_no_resolve: LanguageClient,
+) -> None:
+    uri = open_doc(fake_no_resolve, "/tmp/enclave-actions/nores.py", INVENTORY, "python")
+    actions = await code_actions(fake_no_resolve, uri, lsp_range(3, 0, 8, 0))
+    action = by_title(actions, REFACTOR_TITLES["docstring"])
+    assert action.data is None and action.command is not None
+    assert action.command.command == "enclave.refactor"
+    result = await fake_no_resolve.workspace_execute_command_async(
+        types.ExecuteCommandParams(action.command.command, action.command.arguments)
+    )
+    assert result["applied"] is True, result
+    [applied] = fake_no_resolve.applied_edits  # type: ignore[attr-defined]
+    after = apply_workspace_edit(INVENTORY, uri, 1, applied.edit)
+    old_total = INVENTORY[INVENTORY.index("def total") : INVENTORY.index("def names")]
+    assert after == INVENTORY.replace(old_total, DOCUMENTED_TOTAL + "\n\n")
+    # An action listed for an older version is refused, not applied to the new text.
+    fake_no_resolve.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=2, uri=uri),
+            [types.TextDocumentContentChangeWholeDocument(text=INVENTORY + "\n")],
+        )
+    )
+    stale = await fake_no_resolve.workspace_execute_command_async(
+        types.ExecuteCommandParams(action.command.command, action.command.arguments)
+    )
+    assert stale["applied"] is False and "changed" in stale["message"]
+    assert len(fake_no_resolve.applied_edits) == 1  # type: ignore[attr-defined]
+
+
 # -- the real 0.5B model ---------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from lsp_server.features.edits import (
     EditRejected,
     Target,
     check_edits,
+    check_intent,
     network_uses,
     replacement_edit,
     resolve_target,
@@ -61,6 +62,16 @@ def test_empty_selection_targets_the_enclosing_definition() -> None:
     target = resolve_target(snap, Range(Position(6, 6), Position(6, 6)))
     assert target.text.startswith("def add_all(xs):") and target.text.endswith("return s")
     assert target.label == "function add_all"
+
+
+def test_selection_within_a_header_line_targets_the_definition() -> None:
+    """Eglot sends the symbol at point as the range: on a `def` line that is the function;
+    within a body line it stays that line."""
+    snap = snap_of()
+    target = resolve_target(snap, Range(Position(3, 4), Position(3, 11)))  # "add_all"
+    assert target.label == "function add_all" and target.text.endswith("return s")
+    inner = resolve_target(snap, Range(Position(6, 8), Position(6, 13)))  # "s = s" in the body
+    assert inner.label == "line 7 of add_all"
 
 
 def test_good_answer_passes() -> None:
@@ -165,3 +176,21 @@ def test_typescript_new_error_nodes_are_rejected() -> None:
     with pytest.raises(EditRejected, match="does not parse"):
         check_edits(snap, target, [replacement_edit(target, "  return a +;")])
     assert "a + 2" in check_edits(snap, target, [replacement_edit(target, "  return a + 2;")])
+
+
+def test_a_refactor_may_not_drop_the_definition_it_was_given() -> None:
+    snap = snap_of()
+    target = resolve_target(snap, Range(Position(3, 0), Position(3, 0)))
+    with pytest.raises(EditRejected, match="removes the definition of add_all"):
+        check_intent(snap, target, "simplify", '{"findings": []}')
+    check_intent(snap, target, "simplify", "def add_all(xs):\n    return sum(xs)")
+    check_intent(snap, target, "rewrite", "total = sum")  # a rewrite is told what to do
+
+
+def test_adding_docstrings_changes_nothing_else() -> None:
+    snap = snap_of("def mean(v):\n    return sum(v) / 0\n")
+    target = resolve_target(snap, Range(Position(0, 0), Position(0, 0)))
+    documented = 'def mean(v):\n    """The mean."""\n    return sum(v) / 0'
+    check_intent(snap, target, "docstring", documented)
+    with pytest.raises(EditRejected, match="changed the code itself"):
+        check_intent(snap, target, "docstring", documented.replace("/ 0", "/ len(v)"))
