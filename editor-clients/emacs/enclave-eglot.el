@@ -12,10 +12,10 @@
 ;; Eglot runs one server per major mode and project: Enclave replaces your
 ;; usual Python server in those buffers.  Commands:
 ;;
-;;   M-x enclave-code-actions  code actions, Enclave's refactors included (they
-;;                             need codeAction/resolve: M-x eglot-code-actions
-;;                             lists them, but in Eglot 1.9 choosing one does
-;;                             nothing)
+;;   M-x enclave-code-actions  code actions, like M-x eglot-code-actions (which
+;;                             runs Enclave's refactors too: the server offers
+;;                             them as commands to clients without
+;;                             codeAction/resolve), and shows "Explain"
 ;;   M-x enclave-review        review the buffer (or region): the findings go
 ;;                             to Flymake, their fixes are quick fixes
 ;;                             (M-x eglot-code-actions on a finding)
@@ -166,8 +166,8 @@ Resolve it first when it comes without an edit or a command."
 
 (defun enclave-code-actions (beg end)
   "Choose a code action for BEG..END (the region, else point) and run it.
-Unlike `eglot-code-actions' in Eglot 1.9, this resolves the actions that
-need it (Enclave's refactors) and shows the result of \"Explain\"."
+Unlike `eglot-code-actions' in Eglot 1.9, this resolves actions that need it
+and shows the result of \"Explain\"."
   (interactive (enclave--bounds))
   (let* ((actions (eglot-code-actions beg end))
          (menu (or (mapcar (lambda (a) (cons (plist-get a :title) a)) actions)

@@ -153,6 +153,7 @@ def test_eglot_connects_and_sees_the_capabilities(review_run: dict[str, Any]) ->
     caps = r["capabilities"]
     assert set(caps["executeCommandProvider"]["commands"]) == {
         "enclave.explain",
+        "enclave.refactor",
         "enclave.review",
         "enclave.rewrite",
     }
@@ -175,10 +176,14 @@ def test_code_actions_at_a_function_include_the_refactors(review_run: dict[str, 
     for title in REFACTOR_TITLES:
         assert title in titles, titles
     refactors = [a for a in actions if a["title"] in REFACTOR_TITLES]
-    # Listed without an edit: the model runs in codeAction/resolve...
-    assert all(a["kind"] == "refactor.rewrite" and a["data"] and not a["edit"] for a in refactors)
+    # Eglot 1.9 does not announce codeAction/resolve support, so the model-backed actions come
+    # as the enclave.refactor command (the server makes and applies the edit when chosen).
+    assert all(
+        a["kind"] == "refactor.rewrite" and a["command"] == "enclave.refactor" and not a["edit"]
+        for a in refactors
+    )
     assert spec("explain").title in titles
-    # ...which Eglot 1.9 does not send: chosen from M-x eglot-code-actions, nothing happens.
+    # Chosen there, it ran; the fake answer here is a review, not code: refused, nothing changed.
     assert review_run["eglot_refactor_changed_buffer"] is False
 
 
@@ -200,16 +205,16 @@ def test_review_fills_flymake_and_its_quick_fix_applies(review_run: dict[str, An
 
 @needs_emacs
 def test_refactor_rewrite_and_explain_through_the_config(tmp_path: Path) -> None:
-    """M-x enclave-code-actions resolves the refactor that M-x eglot-code-actions cannot run;
-    the rewrite action asks the instruction and comes back as a server edit; the explanation
-    is shown in a buffer."""
+    """A refactor chosen in M-x eglot-code-actions runs (as the enclave.refactor command), as
+    it does from M-x enclave-code-actions; the rewrite action asks the instruction and comes
+    back as a server edit; the explanation is shown in a buffer."""
     file = tmp_path / "shapes.py"
     file.write_text(SHAPES)
     answer = f"```python\n{DOCUMENTED_AREA}```\n"
     r = run_script("refactor.el", tmp_path, file, fake_env(answer), timeout=120)
 
     assert r["original"] == SHAPES
-    assert r["after_eglot_code_actions"] == SHAPES
+    assert r["after_eglot_code_actions"] == DOCUMENTED_AREA
     assert r["after_enclave_code_actions"] == DOCUMENTED_AREA
     assert (
         r["document_after_refactor"]["server_sha256"]
@@ -312,9 +317,10 @@ def test_real_refactor_through_enclave_code_actions(
     model_run: tuple[dict[str, Any], Path],
 ) -> None:
     r, _ = model_run
-    if "refactor_error" in r:  # the server refused the model's answer, and said why
-        assert DOCSTRING in r["refactor_error"] and "failed" in r["refactor_error"]
-        assert r["refactor_changed_buffer"] is False
+    if r["refactor_changed_buffer"] is False:  # the server refused the model's answer...
+        said = r.get("refactor_error", "") + r["emacs_messages"]
+        # ...and said why: in the resolve error, or (run as a command) in a message.
+        assert DOCSTRING in said and ("failed" in said or "not applied" in said), said[-3000:]
         return
     assert r["refactor_changed_buffer"] is True
     new = r["buffer_after_refactor"]

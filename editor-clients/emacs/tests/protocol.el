@@ -27,7 +27,8 @@
                        (vconcat (mapcar #'enclave-test-action-summary
                                         (apply #'eglot-code-actions (eglot--region-bounds)))))
 
-     ;; M-x eglot-code-actions, choosing a refactor: Eglot 1.9 does not resolve it.
+     ;; M-x eglot-code-actions, choosing a refactor: it runs as the enclave.refactor command
+     ;; (Eglot 1.9 cannot resolve); the fake answer here is a review, so the server refuses it.
      (let ((before (buffer-string)))
        (enclave-test-choose (enclave-test-env "ENCLAVE_TEST_REFACTOR_TITLE")
                             (lambda () (call-interactively #'eglot-code-actions)))
