@@ -14,7 +14,7 @@ the first suggested line against the original line. Tasks whose original line na
 defined in another file of the repository (and not in its own file) are also reported apart
 ("cross-file").
 
-    .venv/bin/python -m bench.quality                    # 10 tasks per language, 1.5B
+    .venv/bin/python -m bench.quality                    # 24 tasks per language, 1.5B
     .venv/bin/python -m bench.quality --size 0.5b --tasks 5
 
 Writes bench/results/quality-<time>.json and prints a table.
@@ -52,8 +52,13 @@ NODE_MODULES = HERE.parent / "editor-clients" / "vscode" / "node_modules"
 # (language, name, source folder): real projects found on this machine.
 REPOS: tuple[tuple[str, str, Path], ...] = (
     ("python", "pygls", SITE / "site-packages" / "pygls"),
+    ("python", "click", SITE / "site-packages" / "click"),
+    ("python", "cattrs", SITE / "site-packages" / "cattrs"),
     ("typescript", "secretlint-core", NODE_MODULES / "@secretlint" / "core" / "src"),
     ("typescript", "cheerio", NODE_MODULES / "cheerio" / "src"),
+    ("typescript", "htmlparser2", NODE_MODULES / "htmlparser2" / "src"),
+    ("typescript", "textlint-linter-formatter", NODE_MODULES / "@textlint/linter-formatter/src"),
+    ("typescript", "secretlint-config-loader", NODE_MODULES / "@secretlint/config-loader/src"),
     ("go", "git-persistent-https", Path("/usr/share/doc/git/contrib/persistent-https")),
 )
 FUNCTION_TYPES = frozenset(
@@ -67,7 +72,6 @@ FUNCTION_TYPES = frozenset(
         "func_literal",
     }
 )
-WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SKIP_LINE = re.compile(r"^\s*(#|//|/\*|\*|\}|\)|\]|\?|:|return;?$|else|pass$|break|continue|\"|')")
 
 
@@ -79,7 +83,9 @@ class Task:
     line: int  # 0-based
     answer: str  # the original line, stripped
     indent: str
-    cross_file: list[str]  # symbols of the answer defined only in other files
+    # Symbols of the answer defined only in other files and reached from this one: imported by
+    # name, in Go defined in the same package, or called as a method (`x.name(`).
+    cross_file: list[str]
 
 
 @dataclass
@@ -90,6 +96,7 @@ class Outcome:
     similarity: float
     seconds: float
     context_in_prompt: bool
+    context_files: list[str] = field(default_factory=list)  # as the prompt names them
 
 
 @dataclass
@@ -106,13 +113,66 @@ def copy_repo(src: Path, dest: Path) -> Path:
     return dest
 
 
-def definitions_by_file(root: Path) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
+@dataclass
+class FileInfo:
+    defs: set[str]
+    imported: set[str]
+
+
+def definitions_by_file(root: Path) -> dict[str, FileInfo]:
+    out: dict[str, FileInfo] = {}
     for path, rel in scan(root):
         entry = extract_file(path, rel)
         if entry is not None:
-            out[rel] = {d.name for d in entry.definitions}
+            out[rel] = FileInfo({d.name for d in entry.definitions}, set(entry.imported_names))
     return out
+
+
+MEMBER_TYPES = frozenset({"attribute", "member_expression", "selector_expression"})
+CALL_TYPES = frozenset({"call", "call_expression"})
+
+
+def cross_file_names(
+    doc: Document, line: int, rel: str, language: str, defs: dict[str, FileInfo]
+) -> list[str]:
+    """The answer line's identifiers (not in strings or comments) that are defined only in
+    other files of the repository and that this file reaches: imported by name, in Go defined
+    in the same package (folder), or called as a member (`obj.name(...)`). A local variable or
+    an attribute that shares a name with a definition elsewhere does not count."""
+    mine = defs[rel]
+    others = {n for k, v in defs.items() if k != rel for n in v.defs} - mine.defs
+    package = {
+        n
+        for k, v in defs.items()
+        if k != rel and Path(k).parent == Path(rel).parent
+        for n in v.defs
+    }
+    assert doc.tree is not None
+    found: set[str] = set()
+    stack = [doc.tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.start_point.row > line or node.end_point.row < line:
+            continue
+        if node.child_count:
+            stack.extend(node.children)
+            continue
+        if not node.type.endswith("identifier") or node.start_point.row != line:
+            continue
+        name = (node.text or b"").decode("utf-8", "replace")
+        if len(name) <= 2 or name not in others:
+            continue
+        parent = node.parent
+        member_call = (
+            parent is not None
+            and parent.type in MEMBER_TYPES
+            and parent.parent is not None
+            and parent.parent.type in CALL_TYPES
+            and node == parent.children[-1]
+        )
+        if name in mine.imported or (language == "go" and name in package) or member_call:
+            found.add(name)
+    return sorted(found)
 
 
 def candidate_lines(root: Path, rel: str, language: str) -> list[tuple[int, str, str]]:
@@ -146,6 +206,11 @@ def candidate_lines(root: Path, rel: str, language: str) -> list[tuple[int, str,
     return out
 
 
+def parse_file(root: Path, rel: str) -> Document:
+    text = (root / rel).read_text("utf-8", errors="replace")
+    return Document((root / rel).as_uri(), lsp_language_id(rel), 1, text)
+
+
 def make_tasks(workspaces: dict[str, tuple[str, Path]], per_language: int, seed: int) -> list[Task]:
     """Per language, half cross-file tasks (when there are enough), half others."""
     rng = random.Random(seed)
@@ -153,9 +218,9 @@ def make_tasks(workspaces: dict[str, tuple[str, Path]], per_language: int, seed:
     for repo, (language, root) in sorted(workspaces.items()):
         defs = definitions_by_file(root)
         for rel in sorted(defs):
-            others = set().union(*(v for k, v in defs.items() if k != rel)) - defs[rel]
+            doc = parse_file(root, rel)
             for line, answer, indent in candidate_lines(root, rel, language):
-                names = sorted(n for n in set(WORD.findall(answer)) & others if len(n) > 3)
+                names = cross_file_names(doc, line, rel, language, defs)
                 task = Task(language, repo, rel, line, answer, indent, names)
                 cross, plain = by_language.setdefault(language, ([], []))
                 (cross if names else plain).append(task)
@@ -210,7 +275,8 @@ class Server:
                 capabilities=types.ClientCapabilities(),
                 initialization_options={
                     "model": {"size": self.size},
-                    "completion": {"deadlineMs": 60000},
+                    # Quality, not latency: a busy machine must not cut answers short.
+                    "completion": {"deadlineMs": 600000},
                 },
                 root_uri=uri,
                 workspace_folders=[types.WorkspaceFolder(uri, self.root.name)],
@@ -265,7 +331,9 @@ class Server:
             raw = raw.value
         first = str(raw).split("\n")[0].strip()
         prompts = (await self.status()).get("lastPrompts") or []
-        in_prompt = bool(prompts) and "<|repo_name|>" in str(prompts[-1].get("prompt", ""))
+        prompt = str(prompts[-1].get("prompt", "")) if prompts else ""
+        in_prompt = "<|repo_name|>" in prompt
+        files = re.findall(r"<\|file_sep\|>([^\n]*)\n", prompt)[:-1]  # the last is the file
         return Outcome(
             arm,
             first,
@@ -273,6 +341,7 @@ class Server:
             difflib.SequenceMatcher(None, first, task.answer).ratio(),
             seconds,
             in_prompt,
+            files,
         )
 
     async def stop(self) -> None:
@@ -318,6 +387,7 @@ def summarize(results: list[Result]) -> dict[str, Any]:
             "file-only": r.outcomes["file-only"].suggestion,
             "context": r.outcomes["context"].suggestion,
             "delta": round(delta, 3),
+            "context_files": r.outcomes["context"].context_files,
         }
         if delta > 0.05:
             helps.append(entry)
@@ -344,6 +414,10 @@ def print_table(summary: dict[str, Any]) -> None:
             print(f"       on:   {e['context']}")
 
 
+def result_json(r: Result) -> dict[str, Any]:
+    return {"task": asdict(r.task), "outcomes": {k: asdict(v) for k, v in r.outcomes.items()}}
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="enclave-quality-"))
     try:
@@ -357,6 +431,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 continue
             workspaces[name] = (language, copy_repo(src, tmp / name))
         tasks = make_tasks(workspaces, args.tasks, args.seed)
+        if args.only:
+            wanted = set(args.only)
+            tasks = [t for t in tasks if f"{t.repo}/{t.file}:{t.line + 1}" in wanted]
         print(f"{len(tasks)} tasks; missing repositories: {missing or 'none'}", flush=True)
         results: list[Result] = []
         for repo in sorted({t.repo for t in tasks}):
@@ -370,7 +447,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         await asyncio.sleep(0.05)
                         result.outcomes[arm] = await server.complete(task, arm)
                     results.append(result)
-                    partial = {"partial": True, "summary": summarize(results)}
+                    partial = {
+                        "partial": True,
+                        "summary": summarize(results),
+                        "results": [result_json(r) for r in results],
+                    }
                     args.out.write_text(json.dumps(partial, indent=1))
                     o = result.outcomes
                     print(
@@ -389,10 +470,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "repos": {n: str(src) for _, n, src in REPOS},
             "missing": missing,
             "summary": summary,
-            "results": [
-                {"task": asdict(r.task), "outcomes": {k: asdict(v) for k, v in r.outcomes.items()}}
-                for r in results
-            ],
+            "results": [result_json(r) for r in results],
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -401,9 +479,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="1.5b", choices=("1.5b", "0.5b"))
-    parser.add_argument("--tasks", type=int, default=10, help="tasks per language")
+    parser.add_argument("--tasks", type=int, default=24, help="tasks per language")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--language", action="append", help="only these languages")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="REPO/FILE:LINE",
+        help="only these tasks of the sampled set (as the output names them)",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"quality-{time.strftime('%Y%m%d-%H%M%S')}-{args.size}.json"

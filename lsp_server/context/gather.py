@@ -22,7 +22,14 @@ from urllib.parse import unquote, urlparse
 import tree_sitter
 
 from lsp_server.context.documents import DocumentSnapshot, DocumentStore, TextChange
-from lsp_server.context.index import Definition, Progress, WorkspaceIndex, extract, is_secret
+from lsp_server.context.index import (
+    Definition,
+    FileEntry,
+    Progress,
+    WorkspaceIndex,
+    extract,
+    is_secret,
+)
 from lsp_server.context.languages import language_for
 
 logger = logging.getLogger(__name__)
@@ -152,6 +159,18 @@ def _comment_prefix(path: str) -> str:
     return info.comment_prefix if info is not None else "#"
 
 
+def is_whole(signature: str) -> bool:
+    """False for a header the index cut short (a long parameter list: `def prompt(`): a
+    bracket is left open. Such a stub tells the model little and reads as broken code."""
+    depth = 0
+    for ch in signature.rstrip().removesuffix("{"):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+    return depth == 0
+
+
 def render_definition(d: Definition, comment: str) -> str:
     sig = d.signature
     header_only = "\n" not in sig.strip() or not sig.rstrip().endswith(("}", ")", ";"))
@@ -176,6 +195,8 @@ def render_file_definitions(defs: Sequence[Definition]) -> str:
         text = render_definition(d, comment)
         if d.container:
             if d.container != container:
+                if container and comment != "#":
+                    parts.append("}")
                 parts.append(d.container if comment == "#" else d.container + " {")
                 container = d.container
             text = "\n".join("    " + line if line else line for line in text.split("\n"))
@@ -192,6 +213,70 @@ def render_file_definitions(defs: Sequence[Definition]) -> str:
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]+")
 MIN_SHARED_NAMES = 2
+
+# How sure we are that a definition is the one a name near the cursor refers to (lower is
+# surer). A name neither imported by the file nor defined in a file it imports from (or, in Go,
+# in its own package) is most often a local variable, a parameter or an attribute that happens
+# to share a name with some definition elsewhere: such look-alikes are left out (measured:
+# docs/context.md).
+IMPORTED_LINKED = 0  # imported by the file, defined in the file it is imported from / same package
+IMPORTED = 1  # imported, but its module could not be told: any definition of the name
+LINKED = 2  # not imported by name, defined in a file the current file imports (obj.method)
+SAME_PACKAGE = frozenset({"go"})  # languages where a folder is one namespace
+
+
+def rank_definitions(
+    near: dict[str, int],
+    entry: FileEntry | None,
+    index: WorkspaceIndex,
+    current: str,
+    deadline: float = float("inf"),
+) -> list[tuple[tuple[int, int, int, int, str, int], Definition]]:
+    """Definitions from other files for the names near the cursor (and the file's imports),
+    best first: the names near the cursor before the other imported names, then by confidence
+    (IMPORTED_LINKED, IMPORTED, LINKED), then by distance from the cursor. Names the current
+    file defines itself are visible already and left out."""
+    imported = set(entry.imported_names) if entry is not None else set()
+    own = {d.name for d in entry.definitions} if entry is not None else set()
+    linked = index.linked(entry) if entry is not None else None
+    here = str(PurePosixPath(current).parent)
+    package = entry is not None and entry.language in SAME_PACKAGE
+    names = dict(near)
+    for name in imported:
+        names.setdefault(name, IMPORTED_DISTANCE)
+    out: list[tuple[tuple[int, int, int, int, str, int], Definition]] = []
+    for name, distance in names.items():
+        if time.monotonic() > deadline:
+            break
+        if name in own:
+            continue
+        defs = [d for d in index.lookup(name) if d.path != current]
+        if not defs:
+            continue
+
+        def is_linked(d: Definition) -> bool:
+            return (linked is not None and d.path in linked) or (
+                package and str(PurePosixPath(d.path).parent) == here
+            )
+
+        linked_defs = [d for d in defs if is_linked(d)]
+        if name in imported:
+            confidence = IMPORTED_LINKED if linked_defs else IMPORTED
+            if linked_defs:
+                defs = linked_defs
+            elif len(defs) > AMBIGUOUS:
+                continue
+        elif linked_defs:
+            confidence = IMPORTED_LINKED if package else LINKED
+            defs = linked_defs
+        else:
+            continue
+        for d in defs:
+            same_dir = 0 if str(PurePosixPath(d.path).parent) == here else 1
+            far = 0 if name in near else 1
+            out.append(((far, confidence, distance, same_dir, d.rel, d.line), d))
+    out.sort(key=lambda c: c[0])
+    return out
 
 
 def gather(
@@ -217,37 +302,20 @@ def gather(
     entry = index.entry(current)
     if entry is None and snap.tree is not None and snap.language is not None:
         entry = extract(snap.tree, snap.text.encode("utf-8"), snap.language, current, rel)
-    imported = set(entry.imported_names) if entry is not None else set()
-    ranked: dict[str, int] = dict(near)
-    for name in imported:
-        ranked.setdefault(name, IMPORTED_DISTANCE)
-    current_dir = str(PurePosixPath(current).parent)
-
-    candidates: list[tuple[int, int, str, int, Definition]] = []
-    for name, distance in ranked.items():
-        if time.monotonic() > deadline:
-            break
-        defs = [d for d in index.lookup(name) if d.path != current]
-        if not defs or (len(defs) > AMBIGUOUS and name not in imported):
-            continue
-        rank = distance if name in imported or name in near else IMPORTED_DISTANCE
-        for d in defs:
-            same_dir = 0 if str(PurePosixPath(d.path).parent) == current_dir else 1
-            candidates.append((rank, same_dir, d.rel, d.line, d))
-    candidates.sort(key=lambda c: c[:4])
+    ranked = rank_definitions(near, entry, index, current, deadline)
 
     chosen: dict[str, list[Definition]] = {}
-    best: dict[str, tuple[int, int]] = {}
+    best: dict[str, tuple[int, int, int, int]] = {}
     per_name: dict[str, int] = {}
     used = 0
-    for rank, _same, _rel, _line, d in candidates:
-        if per_name.get(d.name, 0) >= MAX_DEFS_PER_NAME:
+    for key, d in ranked:
+        if per_name.get(d.name, 0) >= MAX_DEFS_PER_NAME or not is_whole(d.signature):
             continue
         cost = len(d.signature) + len(d.doc) + len(d.container) + 16
         if used + cost > budget:
             continue
         chosen.setdefault(d.rel, []).append(d)
-        best.setdefault(d.rel, (rank, len(best)))
+        best.setdefault(d.rel, (*key[:3], len(best)))
         per_name[d.name] = per_name.get(d.name, 0) + 1
         used += cost + (len(d.rel) + 8 if len(chosen[d.rel]) == 1 else 0)
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import posixpath
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -379,6 +380,35 @@ def _batches(files: Sequence[tuple[str, str]]) -> Iterable[list[tuple[str, str]]
 Progress = Callable[[int, int], None]
 
 
+_SCRIPT_EXTENSIONS = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
+
+
+def _suffixes(parts: Sequence[str]) -> list[str]:
+    """'a/b/c' -> 'c', 'b/c', 'a/b/c'."""
+    return ["/".join(parts[i:]) for i in range(len(parts) - 1, -1, -1)]
+
+
+def _module_keys(rel: str) -> tuple[list[str], list[str]]:
+    """Keys a module path can reach a file by: the suffixes of its path without extension, and
+    the suffixes of its folder (a package: Python, Go, an index.ts)."""
+    pure = PurePosixPath(rel)
+    stem = [*pure.parent.parts, pure.name.split(".")[0]] if pure.name else []
+    return _suffixes(stem), _suffixes(pure.parent.parts)
+
+
+@dataclass(frozen=True)
+class Linked:
+    """What a file imports from inside the workspace: files, and folders (packages)."""
+
+    files: frozenset[str] = frozenset()
+    dirs: frozenset[str] = frozenset()
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and (
+            path in self.files or posixpath.dirname(path) in self.dirs
+        )
+
+
 class WorkspaceIndex:
     """Definitions by file and by name. Mutated only on the event loop."""
 
@@ -386,6 +416,9 @@ class WorkspaceIndex:
         self.roots: list[Path] = []
         self.files: dict[str, FileEntry] = {}
         self._by_name: dict[str, list[Definition]] = {}
+        # Module-path keys (suffixes of the path without extension) -> files / folders.
+        self._file_keys: dict[str, set[str]] = {}
+        self._dir_keys: dict[str, dict[str, int]] = {}
         self.building = False
         self.build_ms = 0.0
         self.skipped = 0
@@ -406,6 +439,83 @@ class WorkspaceIndex:
                 return root.name, p.relative_to(root).as_posix()
         return None
 
+    def linked(self, entry: FileEntry) -> Linked:
+        """The workspace files and folders `entry`'s imports point at (resolved by path, so
+        only what can be told from the import text: relative imports, and absolute ones whose
+        path matches the workspace's layout; a one-part absolute name only matches a file or
+        folder at a workspace root)."""
+        files: set[str] = set()
+        dirs: set[str] = set()
+        here = posixpath.dirname(entry.path)
+        roots = {r.name for r in self.roots}
+        for module in entry.imported_modules:
+            if entry.language == "python":
+                dots = len(module) - len(module.lstrip("."))
+                parts = [p for p in module[dots:].split(".") if p]
+                if dots:
+                    base = here
+                    for _ in range(dots - 1):
+                        base = posixpath.dirname(base)
+                    target = posixpath.join(base, *parts)
+                    self._link_path(target, (".py", ".pyi"), ("__init__",), files, dirs)
+                    continue
+                keys = [parts]
+                if len(parts) > 1 and parts[0] in roots:
+                    keys.append(parts[1:])
+                for key in keys:
+                    self._link_key(key, files, dirs)
+            elif entry.language in ("typescript", "tsx", "javascript"):
+                if module.startswith((".", "/")):
+                    target = posixpath.normpath(posixpath.join(here, module))
+                    for ext in _SCRIPT_EXTENSIONS:
+                        target = target.removesuffix(ext)
+                    self._link_path(target, _SCRIPT_EXTENSIONS, ("index",), files, dirs)
+                else:
+                    parts = [p for p in module.split("/") if p not in ("", "@", "~")]
+                    self._link_key(parts, files, dirs)
+            elif entry.language == "go":
+                parts = module.split("/")
+                external = "." in parts[0]
+                for n in range(len(parts), 0 if external else 1, -1):
+                    found = self._dir_keys.get("/".join(parts[-n:]))
+                    if found:
+                        dirs.update(found)
+                        break
+        files.discard(entry.path)
+        return Linked(frozenset(files), frozenset(dirs))
+
+    def _link_path(
+        self,
+        target: str,
+        extensions: Sequence[str],
+        package_files: Sequence[str],
+        files: set[str],
+        dirs: set[str],
+    ) -> None:
+        for ext in extensions:
+            if target + ext in self.files:
+                files.add(target + ext)
+                return
+        for name in package_files:
+            for ext in extensions:
+                if posixpath.join(target, name + ext) in self.files:
+                    dirs.add(target)
+                    return
+
+    def _link_key(self, parts: Sequence[str], files: set[str], dirs: set[str]) -> None:
+        if not parts:
+            return
+        key = "/".join(parts)
+        exact = len(parts) == 1  # a one-part name: only a root-level file or folder
+        for path in self._file_keys.get(key, ()):
+            entry = self.files.get(path)
+            if not exact or (entry is not None and "/" not in entry.rel):
+                files.add(path)
+        for folder in self._dir_keys.get(key, {}):
+            rel = self.relative(folder)
+            if not exact or (rel is not None and "/" not in rel[1]):
+                dirs.add(folder)
+
     # -- updates --
 
     def put(self, entry: FileEntry) -> None:
@@ -413,11 +523,34 @@ class WorkspaceIndex:
         self.files[entry.path] = entry
         for d in entry.definitions:
             self._by_name.setdefault(d.name, []).append(d)
+        file_keys, dir_keys = _module_keys(entry.rel)
+        folder = posixpath.dirname(entry.path)
+        for key in file_keys:
+            self._file_keys.setdefault(key, set()).add(entry.path)
+        for key in dir_keys:
+            counts = self._dir_keys.setdefault(key, {})
+            counts[folder] = counts.get(folder, 0) + 1
 
     def remove(self, path: str) -> None:
         old = self.files.pop(path, None)
         if old is None:
             return
+        file_keys, dir_keys = _module_keys(old.rel)
+        folder = posixpath.dirname(path)
+        for key in file_keys:
+            paths = self._file_keys.get(key)
+            if paths is not None:
+                paths.discard(path)
+                if not paths:
+                    del self._file_keys[key]
+        for key in dir_keys:
+            counts = self._dir_keys.get(key)
+            if counts is not None and folder in counts:
+                counts[folder] -= 1
+                if counts[folder] <= 0:
+                    del counts[folder]
+                if not counts:
+                    del self._dir_keys[key]
         for d in old.definitions:
             bucket = self._by_name.get(d.name)
             if bucket is None:

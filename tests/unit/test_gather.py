@@ -12,6 +12,7 @@ from lsp_server.context.gather import (
     RecentChunks,
     gather,
     names_near,
+    render_file_definitions,
 )
 from lsp_server.context.index import WorkspaceIndex
 from lsp_server.features.completion import Completer
@@ -292,3 +293,114 @@ def test_anchor_keeps_the_context_while_typing() -> None:
     asyncio.run(off.complete(snap, snap.position_at(cursor), settings))
     assert isinstance(rec, Recorder)
     assert rec.jobs[0].path == "main.py" and rec.jobs[0].budget == settings.contextTokens
+
+
+def test_only_definitions_the_file_can_reach_are_gathered(tmp_path: Path) -> None:
+    files = {
+        "shop/__init__.py": "",
+        "shop/pricing.py": (
+            "def discount(price: float, rate: float) -> float:\n"
+            '    """Price less the rate."""\n'
+            "    return price * (1 - rate)\n"
+        ),
+        "shop/cart.py": (
+            "class Cart:\n    def checkout(self, total: float) -> float:\n        return total\n"
+        ),
+        # Same names elsewhere, in files main.py does not import: look-alikes.
+        "legacy/pricing_v1.py": "def discount(price, percent):\n    return price\n",
+        "legacy/report.py": (
+            "def total(rows):\n    return sum(rows)\n\n"
+            "class Printer:\n    def checkout(self):\n        pass\n"
+        ),
+        "main.py": (
+            "from shop.pricing import discount\nimport shop.cart\n\n\n"
+            "def label(price):\n    return str(price)\n\n\n"
+            "def run(cart, price):\n"
+            "    total = discount(price, 0.1)\n"
+            "    paid = cart.checkout(total)\n"
+            "    text = label(paid)\n"
+            "    \n"
+        ),
+    }
+    index = build_index(tmp_path, files)
+    main = files["main.py"]
+    snap = snapshot(tmp_path / "main.py", main, "python")
+    ctx = gather(snap, len(main) - 1, index, RecentChunks(), 256)
+    got = dict(ctx.files)
+    # The imported name comes from the module it is imported from, not its namesake.
+    assert "def discount(price: float, rate: float) -> float:" in got["shop/pricing.py"]
+    assert "legacy/pricing_v1.py" not in got
+    # A method called on an object is taken from a file the current file imports only.
+    assert "def checkout(self, total: float) -> float:" in got["shop/cart.py"]
+    # `total` is a local variable here: its namesake in an unrelated file is not gathered,
+    # nor is `label`, which the current file defines itself.
+    assert "legacy/report.py" not in got
+    assert "label" not in "".join(got.values())
+    # Most relevant last: the imported name before the method found through `import shop.cart`.
+    assert [p for p, _ in ctx.files] == ["shop/cart.py", "shop/pricing.py"]
+
+
+def test_an_import_that_cannot_be_resolved_falls_back_to_the_name(tmp_path: Path) -> None:
+    files = {
+        "src/app/geometry.py": LIB,
+        # `geo` is not a module of the workspace (an alias, a re-export or an installed path).
+        "main.py": "from geo import polygon_area\n\n\ndef size(c):\n    return \n",
+    }
+    index = build_index(tmp_path, files)
+    snap = snapshot(tmp_path / "main.py", files["main.py"], "python")
+    ctx = gather(snap, len(files["main.py"]) - 1, index, RecentChunks(), 256)
+    assert [p for p, _ in ctx.files] == ["src/app/geometry.py"]
+    assert "def polygon_area(" in ctx.files[0][1]
+
+
+def test_go_uses_its_own_package_not_another_folder(tmp_path: Path) -> None:
+    files = {
+        "proxy/socket.go": (
+            "package proxy\n\n// Listen opens the socket.\n"
+            "func (s Socket) Listen() (net.Listener, error) {\n\treturn nil, nil\n}\n"
+        ),
+        "other/socket.go": "package other\n\nfunc (s Sock) Listen() error {\n\treturn nil\n}\n",
+        "proxy/proxy.go": (
+            "package proxy\n\nfunc (p *Proxy) Run() error {\n"
+            "\tl, err := DefaultSocket.Listen()\n\t\n\treturn err\n}\n"
+        ),
+    }
+    index = build_index(tmp_path, files)
+    main = files["proxy/proxy.go"]
+    snap = snapshot(tmp_path / "proxy/proxy.go", main, "go")
+    offset = main.index("\t\n") + 1
+    ctx = gather(snap, offset, index, RecentChunks(), 256)
+    assert [p for p, _ in ctx.files] == ["proxy/socket.go"]
+    assert "func (s Socket) Listen() (net.Listener, error)" in ctx.files[0][1]
+
+
+def test_a_cut_signature_is_left_out_and_classes_are_closed(tmp_path: Path) -> None:
+    params = "".join(f"    option_{i}: int = {i},\n" for i in range(12))
+    lib = (
+        f"def prompt(\n{params}) -> str:\n    return ''\n\n\n"
+        "def confirm(text: str) -> bool:\n    return True\n"
+    )
+    main = (
+        "from lib import confirm, prompt\n\n\ndef ask():\n    prompt(1)\n    confirm('x')\n    \n"
+    )
+    index = build_index(tmp_path, {"lib.py": lib, "main.py": main})
+    [prompt] = index.lookup("prompt")
+    assert prompt.signature == "def prompt("  # the index keeps the first line of a long header
+    ctx = gather(
+        snapshot(tmp_path / "main.py", main, "python"), len(main) - 1, index, RecentChunks(), 256
+    )
+    text = "".join(c for _, c in ctx.files)
+    assert "def confirm(text: str) -> bool:" in text
+    assert "def prompt(" not in text
+
+    ts = (
+        "export class Emitter {\n  on(type: string): void {\n    this.x = type;\n  }\n}\n"
+        "export class Queue {\n  push(item: string): void {\n    this.items = [item];\n  }\n}\n"
+    )
+    index = build_index(tmp_path, {"events.ts": ts})
+    rendered = render_file_definitions([*index.lookup("on"), *index.lookup("push")])
+    assert rendered == (
+        "export class Emitter {\n    on(type: string): void {\n      this.x = type;\n    }\n}\n"
+        "export class Queue {\n    push(item: string): void {\n      this.items = [item];\n"
+        "    }\n}\n"
+    )

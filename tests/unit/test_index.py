@@ -350,3 +350,61 @@ def test_update_from_tree_uses_the_document_tree(tmp_path: Path) -> None:
     assert index.lookup("NewCircle")[0].rel == "m.go"
     index.update_from_tree(str(tmp_path.parent / "outside.go"), doc.tree, doc.text, doc.language)
     assert len(index.lookup("NewCircle")) == 1  # files outside the workspace are not indexed
+
+
+def test_imports_resolve_to_workspace_files_and_packages(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    write(
+        root,
+        {
+            "util.py": "def helper():\n    pass\n",
+            "types.py": "T = 1\n",
+            "core/__init__.py": "from .models import Item\n",
+            "core/models.py": "class Item:\n    pass\n",
+            "core/types.py": "U = 1\n",
+            "core/view.py": (
+                "from . import models\nfrom ..util import helper\nfrom .models import Item\n"
+                "from shop.core.types import U\nimport lsprotocol.types\nimport collections\n"
+            ),
+            "web/src/api.ts": "export function get() {}\n",
+            "web/src/lib/index.ts": "export const x = 1;\n",
+            "web/src/main.ts": (
+                "import { get } from './api.js';\nimport { x } from './lib';\n"
+                "import { y } from 'react';\n"
+            ),
+            "cmd/server/main.go": (
+                'package main\n\nimport (\n\t"fmt"\n\t"example.com/shop/internal/store"\n)\n'
+            ),
+            "internal/store/store.go": "package store\n\nfunc Get() {}\n",
+            "internal/fmt/fmt.go": "package fmt\n\nfunc Local() {}\n",
+        },
+    )
+    index = WorkspaceIndex()
+    asyncio.run(index.build([root]))
+
+    def linked(rel: str) -> tuple[set[str], set[str]]:
+        entry = index.entry(str(root / rel))
+        assert entry is not None
+        got = index.linked(entry)
+        return (
+            {Path(p).relative_to(root).as_posix() for p in got.files},
+            {Path(p).relative_to(root).as_posix() for p in got.dirs},
+        )
+
+    files, dirs = linked("core/view.py")
+    # Relative imports, and the absolute one through the workspace folder's own name; not
+    # `lsprotocol.types` (another package's module) even though there is a types.py here.
+    assert files == {"util.py", "core/models.py", "core/types.py"}
+    assert dirs == {"core"}  # `from . import models`: the package
+    files, dirs = linked("web/src/main.ts")
+    assert files == {"web/src/api.ts"} and dirs == {"web/src/lib"}  # 'react': not here
+    files, dirs = linked("cmd/server/main.go")
+    # The import path's tail names a folder; "fmt" (one part, no domain) is the standard one.
+    assert files == set() and dirs == {"internal/store"}
+    entry = index.entry(str(root / "core/view.py"))
+    assert entry is not None
+    assert str(root / "core/models.py") in index.linked(entry)
+    assert str(root / "web/src/api.ts") not in index.linked(entry)
+    # Removing a file forgets its module keys.
+    index.remove(str(root / "util.py"))
+    assert linked("core/view.py")[0] == {"core/models.py", "core/types.py"}
