@@ -43,6 +43,7 @@ class ReplayOptions:
     # After opening a file the cursor settles at the edit point (the editor clients then send
     # enclave/didFocus) and the typist starts this much later: reading the code, a breath.
     settle_ms: float = 2000.0
+    workspace: str = ""  # the workspace folder (rootUri); default: the current directory
     mid_line_pauses: bool = True  # also pause after "(", "." and "= " (not only at line ends)
     ready_timeout_s: float = 600.0
     status_every: int = 15  # edits between getStatus polls (lastPrompts keeps only 50)
@@ -253,7 +254,7 @@ class ServerArm:
             types.InitializeParams(
                 capabilities=types.ClientCapabilities(),
                 initialization_options={"model": {"size": size}, **self.run.settings},
-                root_uri=Path.cwd().as_uri(),
+                root_uri=Path(self.opts.workspace or Path.cwd()).resolve().as_uri(),
             )
         )
         self.client.initialized(types.InitializedParams())

@@ -296,6 +296,7 @@ async def main_async(args: argparse.Namespace) -> int:
         pause_max_ms=args.pause_max_ms,
         settle_ms=args.settle_ms,
         mid_line_pauses=not args.line_end_pauses_only,
+        workspace=args.workspace or "",
     )
     model = str(model_path(MODELS[args.size]))
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -385,6 +386,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--debounce-ms", type=float, default=75.0)
     p.add_argument("--raw-all", action="store_true", help="raw arm replays every prompt")
     p.add_argument("--pause-max-ms", type=float, default=8000.0, help="wait at line ends")
+    p.add_argument(
+        "--workspace",
+        help="workspace folder (rootUri) for repository context; default: the current directory",
+    )
     p.add_argument(
         "--line-end-pauses-only",
         action="store_true",
