@@ -140,3 +140,27 @@ def position_of(text: str, offset: int) -> tuple[int, int]:
 def end_of(text: str, marker: str) -> tuple[int, int]:
     """(line, UTF-16 character) just after the first occurrence of `marker`."""
     return position_of(text, text.index(marker) + len(marker))
+
+
+# The file the editor tests (Neovim, Emacs) open: an empty `return` to complete, a function to
+# refactor or explain, and a division by zero for the review.
+EDITOR_SAMPLE = '''\
+def area(width, height):
+    """Return the area of a width x height rectangle."""
+    return
+
+
+def average(values):
+    total = 0
+    for v in values:
+        total += v
+    return total / 0
+'''
+
+
+def enclave_command() -> list[str]:
+    """`enclave serve` as an editor starts it: the venv's script, else the module."""
+    beside = Path(sys.executable).parent / "enclave"
+    if beside.exists():
+        return [str(beside), "serve"]
+    return [sys.executable, "-m", "lsp_server", "serve"]

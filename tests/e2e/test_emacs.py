@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ import pytest
 from lsp_server.features import refactor as refactor_feature
 from lsp_server.model import provision
 from lsp_server.prompts.actions import spec
-from tests.conftest import FAKE_MODEL, real_env
+from tests.conftest import EDITOR_SAMPLE, FAKE_MODEL, enclave_command, real_env
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "editor-clients" / "emacs" / "enclave-eglot.el"
@@ -43,18 +42,7 @@ needs_emacs = pytest.mark.skipif(
 REFACTOR_TITLES = [spec(name).title for name in refactor_feature.REFACTORS]
 DOCSTRING = spec("docstring").title
 
-SAMPLE = '''\
-def area(width, height):
-    """Return the area of a width x height rectangle."""
-    return
-
-
-def average(values):
-    total = 0
-    for v in values:
-        total += v
-    return total / 0
-'''
+SAMPLE = EDITOR_SAMPLE
 
 SHAPES = "def area(width, height):\n    return width * height\n"
 DOCUMENTED_AREA = (
@@ -68,13 +56,6 @@ FINDING = {
     "snippet": "return total / 0",
     "fix": "return total / len(values)",
 }
-
-
-def server_cmd() -> list[str]:
-    beside = Path(sys.executable).parent / "enclave"
-    if beside.exists():
-        return [str(beside), "serve"]
-    return [sys.executable, "-m", "lsp_server", "serve"]
 
 
 def fake_env(answer: str) -> dict[str, str]:
@@ -94,7 +75,7 @@ def run_script(
     env = {
         **env,
         "ENCLAVE_EMACS_CONFIG": str(CONFIG),
-        "ENCLAVE_TEST_CMD": json.dumps(server_cmd()),
+        "ENCLAVE_TEST_CMD": json.dumps(enclave_command()),
         "ENCLAVE_TEST_FILE": str(file),
         "ENCLAVE_TEST_OUT": str(out),
         "ENCLAVE_TEST_REFACTOR_TITLE": DOCSTRING,

@@ -18,36 +18,18 @@ from typing import Any
 import pytest
 
 from lsp_server.model import provision
-from tests.conftest import FAKE_MODEL, real_env
+from tests.conftest import EDITOR_SAMPLE, FAKE_MODEL, enclave_command, real_env
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "editor-clients" / "neovim"
 SCRIPTS = PLUGIN / "tests"
 
-SAMPLE = '''\
-def area(width, height):
-    """Return the area of a width x height rectangle."""
-    return
-
-
-def average(values):
-    total = 0
-    for v in values:
-        total += v
-    return total / 0
-'''
+SAMPLE = EDITOR_SAMPLE
 
 
 def nvim_path() -> str | None:
     beside = Path(sys.executable).parent / "nvim"
     return str(beside) if beside.exists() else shutil.which("nvim")
-
-
-def server_cmd() -> list[str]:
-    beside = Path(sys.executable).parent / "enclave"
-    if beside.exists():
-        return [str(beside), "serve"]
-    return [sys.executable, "-m", "lsp_server", "serve"]
 
 
 NVIM = nvim_path()
@@ -63,7 +45,7 @@ def run_script(
         **env,
         "ENCLAVE_NVIM_PLUGIN": str(PLUGIN),
         "ENCLAVE_TEST_OUT": str(out),
-        "ENCLAVE_TEST_CMD": env.get("ENCLAVE_TEST_CMD") or json.dumps(server_cmd()),
+        "ENCLAVE_TEST_CMD": env.get("ENCLAVE_TEST_CMD") or json.dumps(enclave_command()),
         "XDG_STATE_HOME": str(workdir / "state"),  # Neovim's log and shada stay out of $HOME
     }
     if file is not None:

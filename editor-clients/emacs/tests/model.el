@@ -37,13 +37,7 @@
    (enclave-test-wait-synced "the server has the completed text")
    (save-buffer)
 
-   ;; M-x enclave-review: the findings go to Flymake.
-   (let* ((result (call-interactively #'enclave-review))
-          (findings (plist-get result :findings)))
-     (enclave-test-put "review_result" result)
-     (enclave-test-wait "review diagnostics in Flymake" 30
-                        (lambda () (>= (length (enclave-test-enclave-diagnostics)) findings)))
-     (enclave-test-put "review_diagnostics" (vconcat (enclave-test-enclave-diagnostics))))
+   (enclave-test-review)
 
    ;; M-x enclave-code-actions on `average', choosing a refactor the model runs on resolve.
    (enclave-test-goto "^def average")

@@ -36,13 +36,7 @@
        (enclave-test-put "eglot_refactor_changed_buffer"
                          (if (equal before (buffer-string)) :json-false t)))
 
-     ;; M-x enclave-review: the findings go to Flymake.
-     (let* ((result (call-interactively #'enclave-review))
-            (findings (plist-get result :findings)))
-       (enclave-test-put "review_result" result)
-       (enclave-test-wait "review diagnostics in Flymake" 30
-                          (lambda () (>= (length (enclave-test-enclave-diagnostics)) findings)))
-       (enclave-test-put "review_diagnostics" (vconcat (enclave-test-enclave-diagnostics))))
+     (enclave-test-review)
 
      ;; M-x eglot-code-actions on the finding: Eglot sends the Flymake diagnostic along, the
      ;; server answers its quick fix (with an edit), Eglot applies it.

@@ -160,6 +160,15 @@ Observation only: REQUEST runs with SERVER, METHOD, PARAMS and ARGS."
                          (equal (cdr (assoc "server_sha256" state))
                                 (cdr (assoc "buffer_sha256" state)))))))
 
+(defun enclave-test-review ()
+  "M-x enclave-review; wait for its findings in Flymake and record them."
+  (let* ((result (call-interactively #'enclave-review))
+         (findings (plist-get result :findings)))
+    (enclave-test-put "review_result" result)
+    (enclave-test-wait "review diagnostics in Flymake" 30
+                       (lambda () (>= (length (enclave-test-enclave-diagnostics)) findings)))
+    (enclave-test-put "review_diagnostics" (vconcat (enclave-test-enclave-diagnostics)))))
+
 (defun enclave-test-run (body)
   "Run BODY (a function); write the observations; exit 0, or 1 on an error."
   (condition-case err
