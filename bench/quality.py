@@ -97,6 +97,8 @@ class Outcome:
     seconds: float
     context_in_prompt: bool
     context_files: list[str] = field(default_factory=list)  # as the prompt names them
+    raw: str = ""  # what the model wrote, before the server cleaned it
+    stop_reason: str = ""
 
 
 @dataclass
@@ -334,6 +336,7 @@ class Server:
         prompt = str(prompts[-1].get("prompt", "")) if prompts else ""
         in_prompt = "<|repo_name|>" in prompt
         files = re.findall(r"<\|file_sep\|>([^\n]*)\n", prompt)[:-1]  # the last is the file
+        last = prompts[-1] if prompts else {}
         return Outcome(
             arm,
             first,
@@ -342,6 +345,8 @@ class Server:
             seconds,
             in_prompt,
             files,
+            str(last.get("text", "")),
+            str(last.get("stop_reason", "")),
         )
 
     async def stop(self) -> None:

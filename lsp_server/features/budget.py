@@ -12,7 +12,10 @@ from lsp_server.model.protocol import GenerationStats
 ALPHA = 0.3
 INITIAL_PROMPT_RATE = 100.0
 INITIAL_GEN_RATE = 20.0
-MIN_TOKENS = 8
+# A line is not cut short to save time: most lines take fewer tokens than this, and a cut line
+# reaches the user as a fragment (`x = net.Listen` for `x = net.Listen("tcp", addr)`; seen in
+# bench/quality.py, where cold prompts got 8-15 tokens).
+MIN_LINE_TOKENS = 32
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class AdaptiveBudget:
             return Plan(mode, wanted, deadline_s)
         if mode is CompletionMode.MULTI_LINE and affordable < max_line:
             mode, wanted = CompletionMode.SINGLE_LINE, max_line
-        tokens = max(MIN_TOKENS, min(wanted, affordable))
+        tokens = max(min(wanted, MIN_LINE_TOKENS), min(wanted, affordable))
         reason = (
             f"slow machine: {self.gen_rate:.0f} tokens/s, asking for {tokens} "
             f"{'line' if mode is CompletionMode.SINGLE_LINE else 'block'} tokens"

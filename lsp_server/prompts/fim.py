@@ -242,6 +242,38 @@ SUFFIX_SHARE = 0.2
 WINDOW_SNAP_LINES = 8
 
 
+def _fit_files(
+    template: FimTemplate,
+    parts: PromptParts,
+    count: Callable[[str], int],
+    cap: int,
+) -> tuple[list[tuple[str, str]], int]:
+    """The context files that fit in `cap` tokens, most relevant (last) first. The first file
+    that does not fit whole is cut to its first lines, and no less relevant file comes after
+    it: a less relevant file must never take the place of a more relevant one."""
+    kept: list[tuple[str, str]] = []
+    used = 0
+    for path, content in reversed(parts.context_files):
+        t = count(render_context_file(template, parts, path, content))
+        if used + t <= cap:
+            kept.append((path, content))
+            used += t
+            continue
+        head_lines: list[str] = []
+        for line in _split_keep(_with_newline(content))[:-1]:
+            trial = "".join(head_lines) + line
+            if used + count(render_context_file(template, parts, path, trial)) > cap:
+                break
+            head_lines.append(line)
+        if head_lines:
+            head = "".join(head_lines)
+            kept.append((path, head))
+            used += count(render_context_file(template, parts, path, head))
+        break
+    kept.reverse()
+    return kept, used
+
+
 def build_prompt(
     template: FimTemplate,
     parts: PromptParts,
@@ -255,24 +287,34 @@ def build_prompt(
 ) -> BuiltPrompt:
     """Fit the code around the cursor into `budget` model tokens and render the prompt.
 
-    Lines are cut whole: the prefix keeps its end, the suffix its start, and the cursor line is
-    always kept (cut by characters only if it alone is over budget). The suffix gets at most
-    `suffix_share` of the budget; what it leaves goes to the prefix. The prefix first gets up to
-    `min_prefix_share` of the budget, then extra_context (whole lines, dropped from its start)
-    if it fits, then the rest. Each line is counted once on its own and the counts are summed:
-    an approximation of tokenizing the joined text (merges across line ends are ignored), but
-    it never re-tokenizes the window. The template's own text is not charged to the budget.
+    Context files (other files of the repository, least relevant first) get their own share of
+    the budget, `context_budget` tokens (at most half of it); the code gets the rest, whether
+    the files fill their share or not, so a prompt with repository context has exactly the
+    code window of one without. Most relevant files are kept first (see _fit_files); they are
+    written before the current file (multi-file format) or as comment lines before
+    extra_context.
+
+    The code's lines are cut whole: the prefix keeps its end, the suffix its start, and the
+    cursor line is always kept (cut by characters only if it alone is over budget). The suffix
+    gets at most `suffix_share` of the code budget; what it leaves goes to the prefix. The
+    prefix first gets up to `min_prefix_share` of the code budget, then extra_context (whole
+    lines, dropped from its start) if it fits, then the rest. Each line is counted once on its
+    own and the counts are summed: an approximation of tokenizing the joined text (merges
+    across line ends are ignored), but it never re-tokenizes the window. The template's own
+    text is not charged to the budget.
 
     With `snap_lines` > 1, a window cut by the budget starts on a line number that is a multiple
     of it, so the prompt's start (and the model's cached work on it) stays the same while the
     cursor moves down a few lines.
-
-    Context files (other files of the repository) come after extra_context, whole files only,
-    most relevant (last) first, at most `context_budget` tokens of the budget; they are written
-    before the current file (multi-file format) or as comment lines before extra_context.
     """
     count = count_tokens
     budget = max(0, budget)
+    kept_files: list[tuple[str, str]] = []
+    files_tokens = 0
+    if parts.context_files:
+        cap = budget // 2 if context_budget is None else min(budget // 2, max(0, context_budget))
+        kept_files, files_tokens = _fit_files(template, parts, count, cap)
+        budget -= cap
 
     # The cursor line's left part is mandatory.
     pre_lines = _split_keep(parts.prefix)
@@ -334,19 +376,6 @@ def build_prompt(
             kept_context.append(piece)
             used += t
 
-    kept_files: list[tuple[str, str]] = []
-    if parts.context_files:
-        cap = budget if context_budget is None else min(budget, max(0, context_budget))
-        files_used_tokens = 0
-        for path, content in reversed(parts.context_files):
-            t = count(render_context_file(template, parts, path, content))
-            if files_used_tokens + t > cap or used + t > budget:
-                continue
-            kept_files.append((path, content))
-            files_used_tokens += t
-            used += t
-        kept_files.reverse()
-
     grow_prefix(budget)
 
     if snap_lines > 1 and idx >= 0:
@@ -375,7 +404,7 @@ def build_prompt(
         text=text,
         prefix_used=prefix_used,
         suffix_used=suffix_used,
-        tokens_estimate=scaffold + used,
+        tokens_estimate=scaffold + used + files_tokens,
         stop=template.stop,
         context_used=context_used,
         files_used=tuple(p for p, _ in kept_files),

@@ -7,7 +7,7 @@ import asyncio
 
 from lsp_server.context.documents import Document, DocumentSnapshot
 from lsp_server.context.syntax import CompletionMode
-from lsp_server.features.budget import AdaptiveBudget
+from lsp_server.features.budget import MIN_LINE_TOKENS, AdaptiveBudget
 from lsp_server.features.completion import Completer
 from lsp_server.features.postprocess import stop_repetition, strip_trailing_suffix_lines
 from lsp_server.features.suggestions import Anchors, Suggestion, SuggestionCache
@@ -132,6 +132,8 @@ def test_budget_shrinks_on_a_slow_machine() -> None:
         )
     slow = budget.plan(CompletionMode.MULTI_LINE, 48, 160, 4.0, 30.0, 20)
     assert slow.mode is CompletionMode.SINGLE_LINE and slow.max_tokens < 48 and slow.reason
+    # Never so few tokens that an ordinary line is cut into a fragment.
+    assert slow.max_tokens >= MIN_LINE_TOKENS
 
 
 def test_repetition_loop_is_cut() -> None:

@@ -4,6 +4,7 @@ buffer, the multi-file prompt and its fallback, and the anchor keeping the conte
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 from lsp_server.context.documents import Document, DocumentSnapshot
@@ -215,6 +216,28 @@ def test_multi_file_prompt_for_qwen() -> None:
     assert (
         plain.text == "<|file_sep|>main.py\n<|fim_prefix|>x = area(<|fim_suffix|>)\n<|fim_middle|>"
     )
+
+
+def test_context_files_have_their_own_share_and_the_code_window_stays() -> None:
+    qwen = get_template("qwen2.5-coder")
+    prefix = "".join(f"line_{i} = {i}\n" for i in range(200)) + "x = area("
+    code = PromptParts(prefix=prefix, suffix=")\n", path="main.py", extra_context="import geo")
+    # The most relevant file (last) is over the share: its first lines are kept, and the less
+    # relevant file after it is left out rather than taking its place.
+    big = "".join(f"def area_{i}(p): ...\n" for i in range(40))
+    parts = dataclasses.replace(code, context_files=(("small.py", "S = 1\n"), ("geo.py", big)))
+    built = build_prompt(qwen, parts, count, 400, context_budget=100)
+    assert built.files_used == ("geo.py",)
+    assert "def area_0(p): ...\ndef area_1(p): ...\n" in built.text
+    assert "def area_39" not in built.text and "small.py" not in built.text
+    # The code gets the budget minus the files' share, used or not: the same window as the
+    # same prompt without context files and a budget without that share.
+    alone = build_prompt(qwen, code, count, 300)
+    tiny = dataclasses.replace(code, context_files=(("a.py", "A = 1\n"),))
+    for with_files in (built, build_prompt(qwen, tiny, count, 400, context_budget=100)):
+        assert with_files.prefix_used == alone.prefix_used
+        assert with_files.suffix_used == alone.suffix_used
+        assert with_files.context_used == alone.context_used
 
 
 def test_context_files_fall_back_to_comments() -> None:
