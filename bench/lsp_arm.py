@@ -29,6 +29,7 @@ COUNTER_KEYS = (
     "modelCalls",
     "promptTokens",
     "reusedTokens",
+    "restoredTokens",
     "evaluatedTokens",
 )
 WORKER_MS_KEYS = ("queued_ms", "prompt_ms", "generate_ms")
@@ -43,6 +44,9 @@ class ReplayOptions:
     # After opening a file the cursor settles at the edit point (the editor clients then send
     # enclave/didFocus) and the typist starts this much later: reading the code, a breath.
     settle_ms: float = 2000.0
+    # Times each file is visited, in turn (A B C A B C ...): a file stays open in its tab and
+    # a later visit types on where the last one stopped, after focusing it again.
+    visits: int = 1
     workspace: str = ""  # the workspace folder (rootUri); default: the current directory
     mid_line_pauses: bool = True  # also pause after "(", "." and "= " (not only at line ends)
     ready_timeout_s: float = 600.0
@@ -55,6 +59,7 @@ class RequestRecord:
     msg_id: int
     sent: float
     pause: bool  # sent at a line end, where the typist waits for it
+    visit: int = 1  # the typist's visit to this file (1: just opened)
     done: float | None = None
     cancel_sent: float | None = None
     outcome: str = "pending"  # answered | empty | cancelled | error
@@ -198,6 +203,7 @@ class ServerArm:
         self.run = ArmRun(name, settings)
         self.files = files
         self.opts = opts
+        self.progress: dict[str, tuple[int, int]] = {}  # uri -> (typed up to, version)
         self.client = LanguageClient("enclave-bench", "0")
         self.ids = itertools.count(100_000)
         self.counters: dict[str, int] = {}
@@ -368,17 +374,19 @@ class ServerArm:
 
     # -- the typist -----------------------------------------------------------------------
 
-    async def replay(self, src: SourceFile) -> None:
+    async def replay(self, src: SourceFile, visit: int = 1, last: bool = True) -> None:
+        """One visit to `src`: open it (first visit) or come back to it, focus the edit point,
+        settle, type `keystrokes` keys, and close it after the last visit."""
         opts = self.opts
         uri = src.path.resolve().as_uri()
         full = src.text
-        pos = src.start
-        version = 1
-        self.client.text_document_did_open(
-            types.DidOpenTextDocumentParams(
-                types.TextDocumentItem(uri, lsp_language_id(uri), version, full[:pos])
+        pos, version = self.progress.get(uri, (src.start, 1))
+        if visit == 1:
+            self.client.text_document_did_open(
+                types.DidOpenTextDocumentParams(
+                    types.TextDocumentItem(uri, lsp_language_id(uri), version, full[:pos])
+                )
             )
-        )
         # As Enclave's editor clients do once the cursor has been still for 300 ms.
         await asyncio.sleep(0.3)
         at = cursor(full[:pos])
@@ -387,6 +395,7 @@ class ServerArm:
             FOCUS_NOTIFICATION, {"textDocument": {"uri": uri}, "position": position}
         )
         await asyncio.sleep(max(0.0, opts.settle_ms / 1000 - 0.3))
+        first_request = len(self.run.requests)
         interval = 1.0 / opts.cadence_cps
         debounce = opts.debounce_ms / 1000
         keys = 0
@@ -455,9 +464,13 @@ class ServerArm:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(inflight[1]), 10)
         self.run.keystrokes += keys
-        self.client.text_document_did_close(
-            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
-        )
+        for rec in self.run.requests[first_request:]:
+            rec.visit = visit
+        self.progress[uri] = (pos, version)
+        if last:
+            self.client.text_document_did_close(
+                types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+            )
         await self.status()
 
 
@@ -472,9 +485,12 @@ async def run_arm(
     started = time.monotonic()
     await arm.start(size)
     try:
-        for src in files:
-            print(f"  [{name}] typing {src.name} ...", file=sys.stderr, flush=True)
-            await arm.replay(src)
+        for visit in range(1, opts.visits + 1):
+            for src in files:
+                print(
+                    f"  [{name}] typing {src.name} (visit {visit}) ...", file=sys.stderr, flush=True
+                )
+                await arm.replay(src, visit, last=visit == opts.visits)
     finally:
         await arm.stop()
     arm.run.wall_s = time.monotonic() - started

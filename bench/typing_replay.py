@@ -63,6 +63,11 @@ def server_stats(run: ArmRun) -> dict[str, Any]:
     job_reused = sum(int(j.get("reused_tokens", 0)) for j in jobs)
     job_eval = sum(int(j.get("evaluated_tokens", 0)) for j in jobs)
     worker_ms = [r.worker_ms for r in reqs if r.worker_ms is not None]
+    # The first completed request of each visit to a file: opened (cold) or come back to.
+    firsts: dict[tuple[str, int], float] = {}
+    for r in reqs:
+        if r.outcome in ("answered", "empty") and r.latency_ms is not None:
+            firsts.setdefault((r.file, r.visit), r.latency_ms)
     return {
         "keystrokes": run.keystrokes,
         "typed_chars": run.typed_chars,
@@ -107,6 +112,11 @@ def server_stats(run: ArmRun) -> dict[str, Any]:
         "job_evaluated_tokens": job_eval,
         "job_reused_share": ratio(job_reused, job_reused + job_eval),
         "worker_ms_of_matched": {"n": len(worker_ms), "p50": pct(worker_ms, 50)},
+        "first_request_ms": {
+            "opened": [round(v) for (_, visit), v in firsts.items() if visit == 1],
+            "returned": [round(v) for (_, visit), v in firsts.items() if visit > 1],
+        },
+        "restored_tokens": d.get("restoredTokens"),
         "peak_kb": run.peak_kb,
         "peak_total_mb": peak_total / 1024 if peak_total else None,
         "prompts_logged": len(run.prompt_log),
@@ -209,7 +219,8 @@ def summary(result: dict[str, Any]) -> str:
     e, s, raw = arms.get("enclave"), arms.get("stateless"), arms.get("raw")
     lines = [
         f"size {result['size']}  files {len(result['files'])}  "
-        f"keystrokes/file {result['options']['keystrokes']}  "
+        f"keystrokes/file/visit {result['options']['keystrokes']}  "
+        f"visits {result['options'].get('visits', 1)}  "
         f"load {result['loadavg_start']} -> {result['loadavg_end']}",
         "",
         f"{'arm':<10} {'p50':>8} {'p95':>8} {'p99':>8} {'n':>5} {'cancl':>5} "
@@ -249,6 +260,15 @@ def summary(result: dict[str, Any]) -> str:
         sign = "<=" if le else ">="
         lines.append(f"{label:<42} {fmt(value, '.3f'):>10} {sign}{goal:>6.3f}  {ok}")
 
+    for name in ("enclave", "stateless"):
+        if a := arms.get(name):
+            first = a.get("first_request_ms") or {}
+            lines.append(
+                f"first request of a visit, ms ({name}): opened {first.get('opened')}, "
+                f"returned to {first.get('returned')}"
+            )
+    if e and e.get("restored_tokens") is not None:
+        lines.append(f"tokens restored from saved file states (enclave): {e['restored_tokens']}")
     if e and s:
         row(
             "p50 enclave / p50 stateless",
@@ -295,6 +315,7 @@ async def main_async(args: argparse.Namespace) -> int:
         debounce_ms=args.debounce_ms,
         pause_max_ms=args.pause_max_ms,
         settle_ms=args.settle_ms,
+        visits=args.visits,
         mid_line_pauses=not args.line_end_pauses_only,
         workspace=args.workspace or "",
     )
@@ -380,7 +401,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.typing_replay", description=__doc__)
     p.add_argument("--size", choices=sorted(MODELS), default="0.5b")
     p.add_argument("--files", nargs="*", help="PATH[:LINE] to type from LINE on")
-    p.add_argument("--keystrokes", type=int, default=150, help="typed keys per file")
+    p.add_argument("--keystrokes", type=int, default=150, help="typed keys per file and visit")
+    p.add_argument(
+        "--visits",
+        type=int,
+        default=2,
+        help="visits to each file in turn (A B C A B C); a later visit types on where the last "
+        "stopped",
+    )
     p.add_argument("--arms", default="enclave,stateless,raw")
     p.add_argument("--cadence", type=float, default=9.0, help="typing speed, chars/s")
     p.add_argument("--debounce-ms", type=float, default=75.0)

@@ -89,7 +89,9 @@ class Session:
             self._loaded_spec = None
             self.publish_status(Status("error", str(exc)))
             return
-        spec = LoadSpec(str(path), cfg.contextLength, cfg.threads, cfg.maxMemoryMB)
+        spec = LoadSpec(
+            str(path), cfg.contextLength, cfg.threads, cfg.maxMemoryMB, cfg.stateCacheMB
+        )
         if spec == self._loaded_spec and self.model.state is not ModelState.STOPPED:
             return
         self._loaded_spec = spec

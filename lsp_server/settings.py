@@ -67,6 +67,15 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=0,
         maximum=1048576,
     ),
+    Setting(
+        "model.stateCacheMB",
+        "integer",
+        64,
+        "Memory (MB) for the model's saved work on the files you moved away from, so coming "
+        "back to one answers without reading it again. 0 = off.",
+        minimum=0,
+        maximum=4096,
+    ),
     Setting("completion.enabled", "boolean", True, "Offer inline completions."),
     Setting(
         "completion.contextTokens",
@@ -208,6 +217,7 @@ class ModelSettings:
     contextLength: int = 4096  # camelCase: the client-facing keys
     threads: int = 0
     maxMemoryMB: int = 0
+    stateCacheMB: int = 64
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ class Counters:
     modelCalls: int = 0
     promptTokens: int = 0
     reusedTokens: int = 0
+    restoredTokens: int = 0  # of reusedTokens: from a file's saved state (model.stateCacheMB)
     evaluatedTokens: int = 0
     superseded: int = 0  # requests whose model call was cancelled by a newer one
 
@@ -66,6 +67,7 @@ class Counters:
         self.modelCalls += 1
         self.promptTokens += stats.prompt_tokens
         self.reusedTokens += stats.reused_tokens
+        self.restoredTokens += stats.restored_tokens
         self.evaluatedTokens += stats.evaluated_tokens
 
 
@@ -244,6 +246,7 @@ class Completer:
             context_budget=settings.contextFiles,
             repo=anchor.repo,
             comment_prefix=snap.language.comment_prefix if snap.language else "#",
+            document=snap.uri,
         )
 
     async def prefetch(

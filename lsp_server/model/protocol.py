@@ -37,6 +37,9 @@ class CompletionJob:
     context_budget: int = 0
     repo: str = ""
     comment_prefix: str = "#"
+    # The document (URI) the prompt is for: the worker keeps the model's state per document,
+    # so coming back to a file does not evaluate its prompt again.
+    document: str = ""
 
     def to_message(self, job_id: int) -> dict[str, Any]:
         msg = asdict(self)
@@ -76,6 +79,7 @@ def first_stop(text: str, stop: Sequence[str]) -> int | None:
 class GenerationStats:
     prompt_tokens: int = 0
     reused_tokens: int = 0
+    restored_tokens: int = 0  # of reused_tokens: from a document's saved state
     evaluated_tokens: int = 0
     generated_tokens: int = 0
     stop_reason: str = ""  # stop | eos | length | cancelled | deadline

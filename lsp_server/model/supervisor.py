@@ -63,6 +63,7 @@ class LoadSpec:
     n_ctx: int
     threads: int
     max_memory_mb: int = 0
+    state_cache_mb: int = 0
 
 
 StateListener = Callable[[ModelState, str], None]
@@ -123,6 +124,7 @@ class WorkerSupervisor:
                 "n_ctx": self._spec.n_ctx,
                 "threads": self._spec.threads,
                 "max_memory_mb": self._spec.max_memory_mb,
+                "state_cache_mb": self._spec.state_cache_mb,
             }
         )
 

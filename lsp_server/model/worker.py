@@ -11,6 +11,7 @@ effect between two prompt chunks or two generated tokens.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import IO, Any, Protocol
 
+from lsp_server.model.kv_states import MIN_SAVED_TOKENS, SavedState, StateStore, common_prefix
 from lsp_server.model.protocol import GenerationStats, first_stop
 from lsp_server.prompts.fim import FimTemplate, detect_template, prompt_for_job
 
@@ -64,6 +66,7 @@ class Engine(Protocol):
         should_stop: StopCheck,
         json_schema: dict[str, Any] | None = None,
         reuse_cache: bool = True,
+        slot: str = "",
     ) -> Generated: ...
 
 
@@ -91,7 +94,7 @@ def _disable_extra_buffer_types() -> None:
 class LlamaEngine:
     """llama-cpp-python, greedy decoding, with the evaluated prefix kept between jobs."""
 
-    def __init__(self, path: str, n_ctx: int, threads: int) -> None:
+    def __init__(self, path: str, n_ctx: int, threads: int, state_cache_mb: int = 0) -> None:
         _disable_extra_buffer_types()
         from llama_cpp import Llama  # imported here: the fake engine must not need it
 
@@ -116,6 +119,10 @@ class LlamaEngine:
         self._should_abort: Callable[[], bool] = lambda: False
         self._abort_cb = native.ggml_abort_callback(lambda _data: self._should_abort())
         native.llama_set_abort_callback(self.llm.ctx, self._abort_cb, None)
+        self._native = native
+        # The document whose prompt the model holds, and the saved states of the others.
+        self._slot: str | None = None
+        self.states = StateStore(state_cache_mb << 20)
         self.stop_ids = {self.llm.token_eos()}
         for text in self.template.stop:
             ids = self.llm.tokenize(text.encode(), add_bos=False, special=True)
@@ -148,6 +155,7 @@ class LlamaEngine:
         should_stop: StopCheck,
         json_schema: dict[str, Any] | None = None,
         reuse_cache: bool = True,
+        slot: str = "",
     ) -> Generated:
         llm = self.llm
         grammar = None
@@ -163,13 +171,11 @@ class LlamaEngine:
         max_tokens = max(1, min(max_tokens, self.context_length - len(tokens) - 1))
 
         t0 = time.monotonic()
+        restored = self._switch(slot, tokens) if reuse_cache else 0
         cached = list(llm.input_ids[: llm.n_tokens]) if reuse_cache else []
-        reused = 0
-        for a, b in zip(cached, tokens, strict=False):
-            if a != b:
-                break
-            reused += 1
-        reused = min(reused, len(tokens) - 1)  # the last prompt token is evaluated by generate()
+        reused = min(
+            common_prefix(cached, tokens), len(tokens) - 1
+        )  # the last prompt token is evaluated by generate()
         llm.n_tokens = reused
         evaluated = 0
         reason: str | None = None
@@ -227,6 +233,7 @@ class LlamaEngine:
         stats = GenerationStats(
             prompt_tokens=len(tokens),
             reused_tokens=reused,
+            restored_tokens=min(restored, reused),
             evaluated_tokens=evaluated,
             generated_tokens=generated,
             stop_reason=reason,
@@ -234,6 +241,47 @@ class LlamaEngine:
             generate_ms=(time.monotonic() - t1) * 1000,
         )
         return Generated(text, stats)
+
+    def _switch(self, slot: str, tokens: Sequence[int]) -> int:
+        """Going from one document's prompt to another's: save the state the model holds for
+        the one it leaves, and restore the saved state of `slot` when it starts more of
+        `tokens` than what the model holds. Returns the number of tokens restored."""
+        if slot == self._slot or self.states.cap_bytes == 0:
+            self._slot = slot
+            return 0
+        llm = self.llm
+        left, self._slot = self._slot, slot
+        if left is not None and llm.n_tokens >= MIN_SAVED_TOKENS:
+            self._save(left)
+        saved = self.states.take(slot)
+        held = common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+        if saved is None or common_prefix(saved.tokens, tokens) <= held:
+            return 0
+        return self._restore(saved)
+
+    def _save(self, key: str) -> None:
+        llm, native = self.llm, self._native
+        n = llm.n_tokens
+        llm._ctx.kv_cache_seq_rm(-1, n, -1)  # an aborted decode may have left cells past n
+        size = native.llama_state_seq_get_size(llm.ctx, 0)
+        if size > self.states.cap_bytes:
+            return
+        buf = (ctypes.c_uint8 * size)()
+        written = native.llama_state_seq_get_data(llm.ctx, buf, size, 0)
+        if written:
+            self.states.put(key, SavedState(tuple(llm.input_ids[:n].tolist()), buf, written))
+
+    def _restore(self, saved: SavedState) -> int:
+        llm = self.llm
+        n = len(saved.tokens)
+        if not self._native.llama_state_seq_set_data(llm.ctx, saved.data, saved.size, 0):
+            logger.warning("worker: a saved model state could not be restored")
+            llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+            llm.n_tokens = 0
+            return 0
+        llm.input_ids[:n] = saved.tokens
+        llm.n_tokens = n
+        return n
 
 
 class FakeEngine:
@@ -269,6 +317,7 @@ class FakeEngine:
         should_stop: StopCheck,
         json_schema: dict[str, Any] | None = None,
         reuse_cache: bool = True,
+        slot: str = "",
     ) -> Generated:
         if "ENCLAVE_CRASH" in prompt.rsplit("<|fim_prefix|>", 1)[-1]:
             os.abort()  # a native assert in llama.cpp, for the file being completed only
@@ -362,7 +411,10 @@ class Worker:
                 self.engine = FakeEngine(json.loads(fake))
             else:
                 self.engine = LlamaEngine(
-                    str(msg["path"]), int(msg.get("n_ctx", 4096)), int(msg.get("threads", 0))
+                    str(msg["path"]),
+                    int(msg.get("n_ctx", 4096)),
+                    int(msg.get("threads", 0)),
+                    int(msg.get("state_cache_mb", 0)),
                 )
         except Exception as exc:  # any load failure is reported, not fatal to the worker
             logger.exception("worker: model load failed")
@@ -402,6 +454,7 @@ class Worker:
                     should_stop,
                     msg.get("json_schema"),
                     bool(msg.get("reuse_cache", True)),
+                    str(msg.get("document", "")),
                 )
         except Exception as exc:
             logger.exception("worker: generation failed")

@@ -238,3 +238,72 @@ async def test_focus_warms_the_first_request_in_a_file(small: LanguageClient) ->
     assert user["kind"] == "user"
     assert user["prompt_tokens"] > 60
     assert user["prompt_tokens"] - user["reused_tokens"] <= 8, user
+
+
+async def test_coming_back_to_a_file_restores_its_evaluated_prompt(small: LanguageClient) -> None:
+    """The worker saves the model's state for the file it leaves (model.stateCacheMB): after a
+    request in another file, the next request in the first one evaluates only what was typed,
+    not the file's whole prompt again."""
+    small.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"completion": {"prefetch": False}})
+    )
+    path_a, text_a, offset_a = load_case("stats.py")
+    uri_a = open_doc(small, path_a, text_a, "python")
+    line, col = position_of(text_a, offset_a)
+    first = await small.text_document_inline_completion_async(inline_params(uri_a, line, col))
+    path_b, text_b, offset_b = load_case("cart.ts")
+    uri_b = open_doc(small, path_b, text_b, "typescript")
+    await small.text_document_inline_completion_async(
+        inline_params(uri_b, *position_of(text_b, offset_b))
+    )
+    recent = (await get_status(small))["recent"]
+    other = recent[-1]
+    assert other["kind"] == "user" and other["restored_tokens"] == 0, other
+    assert other["evaluated_tokens"] > 60, other  # a new file: its whole prompt
+
+    # What the suggestion does not start with, or the typed-through cache would answer.
+    said = str(first.items[0].insert_text) if first and first.items else ""
+    typed = next(t for t in ("result", "total", "values") if not said.startswith(t))
+    small.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri_a, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(line, col), types.Position(line, col)),
+                    text=typed,
+                )
+            ],
+        )
+    )
+    await small.text_document_inline_completion_async(inline_params(uri_a, line, col + len(typed)))
+    since = (await get_status(small))["recent"][len(recent) :]
+    back = since[-1]
+    assert back["kind"] == "user", since
+    # Restored by this request, or by the warm-up the switch back started.
+    assert max(s["restored_tokens"] for s in since) > 60, since
+    assert back["prompt_tokens"] - back["reused_tokens"] <= 8, since
+
+
+def test_a_restored_state_answers_as_a_fresh_evaluation() -> None:
+    """The saved state is the model's own work: after going to another prompt and back, the
+    same prompt gives the same greedy answer as when it was evaluated from scratch."""
+    from lsp_server.model.worker import LlamaEngine
+
+    require_model("0.5b")
+    engine = LlamaEngine(str(provision.model_path(provision.MODELS["0.5b"])), 2048, 0, 64)
+    _, text_a, offset_a = load_case("stats.py")
+    _, text_b, offset_b = load_case("shapes.go")
+    fim = "<|fim_prefix|>{}<|fim_suffix|>{}<|fim_middle|>"
+    prompt_a = fim.format(text_a[:offset_a], text_a[offset_a:])
+    prompt_b = fim.format(text_b[:offset_b], text_b[offset_b:])
+
+    def go(prompt: str, slot: str) -> tuple[str, int, int]:
+        out = engine.generate(prompt, 24, [], lambda _prefill: None, slot=slot)
+        return out.text, out.stats.restored_tokens, out.stats.evaluated_tokens
+
+    fresh, restored, evaluated = go(prompt_a, "a")
+    assert restored == 0 and evaluated > 100
+    go(prompt_b, "b")
+    again, restored, evaluated = go(prompt_a, "a")
+    assert restored > 100 and evaluated <= 2
+    assert again == fresh
