@@ -288,9 +288,19 @@ def truncate_completion(
     if not candidate or info is None or snap.tree is None:
         return candidate
     checker = _SyntaxChecker(snap, offset, info)
+    single = mode is CompletionMode.SINGLE_LINE
+    line_start = snap.text.rfind("\n", 0, offset) + 1
+    head = snap.text[line_start:offset]
+
     if checker.ok(candidate):
         return candidate
-    if mode is CompletionMode.SINGLE_LINE:
+    # A whole line that ends opening a block or a call (`if x:`, `if err != nil {`, `f(`) is
+    # a good start to accept and go on from: check it as if closed. Not a cut-back prefix,
+    # which would be a fragment of what the model meant.
+    closure = _closure(head + candidate, info) if single else ""
+    if closure and checker.ok(candidate + closure):
+        return candidate
+    if single:
         cuts = sorted({m.start() for m in _WORD_BOUNDARY.finditer(candidate)}, reverse=True)
         prefixes = [candidate[:c].rstrip() for c in cuts if 0 < c < len(candidate)]
     else:
@@ -305,6 +315,46 @@ def truncate_completion(
         if checker.ok(prefix):
             return prefix
     return ""
+
+
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def _closure(line: str, info: LanguageInfo) -> str:
+    """For a line that ends opening something (a bracket; in an indented language a header's
+    `:`), what would close it: its unclosed brackets, or a body. Empty for any other line.
+    Strings and comments are skipped roughly; the result only serves to check the syntax."""
+    end = line.rstrip()
+    if not end or end[-1] not in "([{" + (":" if info.indent_based else ""):
+        return ""
+    stack: list[str] = []
+    quote = ""
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"`":
+            quote = ch
+        elif line.startswith(info.comment_prefix, i):
+            break
+        elif ch in _OPENERS:
+            stack.append(_OPENERS[ch])
+        elif ch in ")]}" and (not stack or stack.pop() != ch):
+            return ""  # closes what it did not open: not for us to mend
+        i += 1
+    if quote:
+        return ""
+    if end.endswith(":"):
+        if stack:
+            return ""
+        indent = line[: len(line) - len(line.lstrip())]
+        unit = "\t" if indent.startswith("\t") else "    "
+        return "\n" + indent + unit + "pass"
+    return "".join(reversed(stack))
 
 
 def _header(snap: DocumentSnapshot, node: tree_sitter.Node) -> str:

@@ -220,3 +220,28 @@ def test_incremental_candidate_check_matches_a_full_parse(
     full = new_parser(snap.language).parse(text.encode("utf-8"))
     expected = count_error_nodes(full) <= count_error_nodes(snap.tree)
     assert _SyntaxChecker(snap, offset, snap.language).ok(candidate) is expected
+
+
+@pytest.mark.parametrize(
+    ("language_id", "source", "line"),
+    [
+        # Seen in bench/quality.py: lines the model ended at the newline, once dropped whole.
+        ("python", "def f(values):\n    |\n    return 1\n", "if values is None:"),
+        ("python", "def f(values):\n    |\n", "post_lines.append("),
+        ("go", "package a\nfunc f() error {\n\t|\n\treturn nil\n}\n", "if err != nil {"),
+        ("go", "package a\nfunc f() {\n\t|\n}\n", "defer func() {"),
+        ("typescript", "function f(xs: number[]) {\n  |\n}\n", "xs.forEach((x) => {"),
+    ],
+)
+def test_single_line_that_opens_a_block_or_call_is_kept(
+    language_id: str, source: str, line: str
+) -> None:
+    snap, offset = at(language_id, source)
+    assert truncate_completion(snap, offset, line, SINGLE) == line
+
+
+def test_single_line_opening_after_broken_code_is_still_cut() -> None:
+    snap, offset = at("python", "def f(values):\n    |\n")
+    # Closing the "(" does not mend "= =": the usual cut back to a valid start applies.
+    assert truncate_completion(snap, offset, "x = = 1 if (", SINGLE) == "x"
+    assert truncate_completion(snap, offset, "if x) (:", SINGLE) == ""
