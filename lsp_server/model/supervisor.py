@@ -42,10 +42,13 @@ CRASH_WINDOW_S = 300.0
 
 def same_prompt_start(a: CompletionJob, b: CompletionJob) -> bool:
     """Whether b's prompt begins with a's evaluated part: the same job but for what is typed
-    after the anchor and how much to generate."""
+    after the anchor, how much to generate and why (a warm-up's prompt evaluation is the
+    request's own)."""
 
     def start(job: CompletionJob) -> CompletionJob:
-        return dataclasses.replace(job, middle="", heal="", max_tokens=0, stop=(), deadline_s=0)
+        return dataclasses.replace(
+            job, middle="", heal="", max_tokens=0, stop=(), deadline_s=0, kind=""
+        )
 
     return start(a) == start(b)
 

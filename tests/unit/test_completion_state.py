@@ -178,3 +178,20 @@ def test_prefetch_leaves_the_real_documents_anchor() -> None:
     user_jobs = [job for job, background in model.jobs if not background]
     assert first.text and user_jobs[1].prefix == user_jobs[0].prefix
     assert user_jobs[1].middle == "su"
+
+
+def test_a_warm_up_is_the_start_of_the_request_typed_on_from_it() -> None:
+    # The supervisor lets a cancelled job's prompt evaluation go on (soft cancel) when the
+    # next job's prompt starts the same; a warm-up must count, or its work is thrown away
+    # just before the first request would have used it (seen in the typing replay).
+    from lsp_server.model.supervisor import same_prompt_start
+
+    model = ScriptedModel("", "len(items)")
+    completer = Completer(model)
+    s = snap(BASE)
+    asyncio.run(completer.warm(s, CURSOR, CompletionSettings()))
+    typed = BASE[:CURSOR] + "le" + BASE[CURSOR:]
+    at(completer, typed, CURSOR + 2)
+    warm, user = model.jobs[0][0], model.jobs[1][0]
+    assert warm.kind == "warmup" and user.kind == "user"
+    assert same_prompt_start(warm, user)
