@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from lsp_server.model.kv_states import common_prefix
 from lsp_server.model.provision import MODELS, model_path
 from lsp_server.prompts.fim import PromptParts, build_prompt, get_template
 
@@ -33,15 +34,6 @@ BUDGET = 640
 
 def spm(prefix: str, suffix: str) -> str:
     return f"<|fim_suffix|>{suffix}<|fim_prefix|>{prefix}<|fim_middle|>"
-
-
-def lcp(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def window(
@@ -92,7 +84,7 @@ def token_replay(tokenize: Callable[[str], list[int]], keystrokes: int) -> dict[
         evaluated = []
         for i in range(keystrokes):
             tokens = tokenize(layout(start + i, i))
-            evaluated.append(len(tokens) - lcp(previous, tokens))
+            evaluated.append(len(tokens) - common_prefix(previous, tokens))
             previous = tokens
         result[name] = statistics.mean(evaluated[1:])
     return result

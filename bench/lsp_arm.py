@@ -44,8 +44,8 @@ class ReplayOptions:
     # After opening a file the cursor settles at the edit point (the editor clients then send
     # enclave/didFocus) and the typist starts this much later: reading the code, a breath.
     settle_ms: float = 2000.0
-    # Times each file is visited, in turn (A B C A B C ...): a file stays open in its tab and
-    # a later visit types on where the last one stopped, after focusing it again.
+    # Times each file is visited, in turn forth and back (A B C, C B A, ...): a file stays open
+    # in its tab and a later visit types on where the last one stopped, after focusing it again.
     visits: int = 1
     workspace: str = ""  # the workspace folder (rootUri); default: the current directory
     mid_line_pauses: bool = True  # also pause after "(", "." and "= " (not only at line ends)
@@ -486,7 +486,9 @@ async def run_arm(
     await arm.start(size)
     try:
         for visit in range(1, opts.visits + 1):
-            for src in files:
+            # Later visits walk back and forth through the files, as the editor's Go Back
+            # and Go Forward do.
+            for src in files if visit % 2 else files[::-1]:
                 print(
                     f"  [{name}] typing {src.name} (visit {visit}) ...", file=sys.stderr, flush=True
                 )

@@ -406,8 +406,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--visits",
         type=int,
         default=2,
-        help="visits to each file in turn (A B C A B C); a later visit types on where the last "
-        "stopped",
+        help="visits to each file, forth and back (A B C, C B A, ...); a later visit types on "
+        "where the last stopped",
     )
     p.add_argument("--arms", default="enclave,stateless,raw")
     p.add_argument("--cadence", type=float, default=9.0, help="typing speed, chars/s")

@@ -70,7 +70,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "model.stateCacheMB",
         "integer",
-        64,
+        48,
         "Memory (MB) for the model's saved work on the files you moved away from, so coming "
         "back to one answers without reading it again. 0 = off.",
         minimum=0,
@@ -217,7 +217,7 @@ class ModelSettings:
     contextLength: int = 4096  # camelCase: the client-facing keys
     threads: int = 0
     maxMemoryMB: int = 0
-    stateCacheMB: int = 64
+    stateCacheMB: int = 48
 
 
 @dataclass(frozen=True)
