@@ -251,9 +251,9 @@ class LlamaEngine:
             return 0
         llm = self.llm
         left, self._slot = self._slot, slot
+        saved = self.states.take(slot)  # first: saving the other must not evict it
         if left is not None and llm.n_tokens >= MIN_SAVED_TOKENS:
             self._save(left)
-        saved = self.states.take(slot)
         held = common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
         if saved is None or common_prefix(saved.tokens, tokens) <= held:
             return 0

@@ -290,7 +290,9 @@ def test_a_restored_state_answers_as_a_fresh_evaluation() -> None:
     from lsp_server.model.worker import LlamaEngine
 
     require_model("0.5b")
-    engine = LlamaEngine(str(provision.model_path(provision.MODELS["0.5b"])), 2048, 0, 64)
+    # Room for one saved state (3 MB and 1.4 MB here): going back to A must restore it
+    # before saving B's state can push it out.
+    engine = LlamaEngine(str(provision.model_path(provision.MODELS["0.5b"])), 2048, 0, 4)
     _, text_a, offset_a = load_case("stats.py")
     _, text_b, offset_b = load_case("shapes.go")
     fim = "<|fim_prefix|>{}<|fim_suffix|>{}<|fim_middle|>"
