@@ -173,9 +173,8 @@ class LlamaEngine:
         t0 = time.monotonic()
         restored = self._switch(slot, tokens) if reuse_cache else 0
         cached = list(llm.input_ids[: llm.n_tokens]) if reuse_cache else []
-        reused = min(
-            common_prefix(cached, tokens), len(tokens) - 1
-        )  # the last prompt token is evaluated by generate()
+        # The last prompt token is evaluated by generate().
+        reused = min(common_prefix(cached, tokens), len(tokens) - 1)
         llm.n_tokens = reused
         evaluated = 0
         reason: str | None = None
