@@ -70,6 +70,9 @@ class RequestRecord:
     model_entry: int | None = None  # index in the arm's prompt log of the call that answered
     worker_ms: float | None = None  # that call's queued + prompt + generate time in the worker
     worker_reused: int | None = None  # prompt tokens that call found already in the KV cache
+    # How long that call waited in the worker behind another job (a superseded request's or a
+    # warm-up's prompt evaluation, which the raw arm does untimed while priming).
+    worker_queued_ms: float | None = None
 
     @property
     def latency_ms(self) -> float | None:
@@ -359,6 +362,7 @@ class ServerArm:
             if st.get("kind", "user") in ("user", "") and st.get("stop_reason") != "cancelled":
                 rec.worker_ms = sum(float(st.get(k, 0.0)) for k in WORKER_MS_KEYS)
                 rec.worker_reused = int(st.get("reused_tokens", 0))
+                rec.worker_queued_ms = float(st.get("queued_ms", 0.0))
                 break
         for i in range(len(self.run.prompt_log) - 1, log_len - 1, -1):
             entry = self.run.prompt_log[i]
