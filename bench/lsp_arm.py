@@ -29,7 +29,6 @@ COUNTER_KEYS = (
     "modelCalls",
     "promptTokens",
     "reusedTokens",
-    "restoredTokens",
     "evaluatedTokens",
 )
 WORKER_MS_KEYS = ("queued_ms", "prompt_ms", "generate_ms")

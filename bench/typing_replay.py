@@ -166,14 +166,18 @@ def raw_entries(run: ArmRun, replay_all: bool, sample: int = 40) -> list[dict[st
 def overhead(run: ArmRun, raw: list[dict[str, Any]]) -> dict[str, Any]:
     """Client-side latency of requests answered by one model call / raw time of that prompt."""
     by_index = {x["index"]: x["total_ms"] for x in raw if x.get("index") is not None}
-    pairs = [
-        (r.latency_ms, by_index[r.model_entry], r.worker_ms)
-        for r in run.requests
-        if r.model_entry in by_index and r.latency_ms is not None
-    ]
+    matched = [r for r in run.requests if r.model_entry in by_index and r.latency_ms is not None]
+    pairs = [(r.latency_ms, by_index[r.model_entry], r.worker_ms) for r in matched]
     if not pairs:
         return {"n": 0, "median_ratio": None, "sum_ratio": None}
     worker = [w / b for _, b, w in pairs if w is not None]
+    # Requests whose call did not wait behind another job: for the others the client time
+    # includes prompt tokens that job evaluated and the raw arm evaluates untimed.
+    not_queued = [
+        a / b
+        for r, (a, b, _) in zip(matched, pairs, strict=True)
+        if r.worker_queued_ms is not None and r.worker_queued_ms < QUEUED_MS
+    ]
     return {
         "n": len(pairs),
         "median_ratio": statistics.median(a / b for a, b, _ in pairs),
@@ -184,24 +188,13 @@ def overhead(run: ArmRun, raw: list[dict[str, Any]]) -> dict[str, Any]:
         "client_over_worker_median": (
             statistics.median(a / w for a, _, w in pairs if w) if worker else None
         ),
-        # Requests whose call did not wait behind another job: for the others the client time
-        # includes prompt tokens that job evaluated and the raw arm evaluates untimed.
-        "not_queued": _ratio_not_queued(run, by_index),
+        "not_queued": {
+            "n": len(not_queued),
+            "median_ratio": statistics.median(not_queued) if not_queued else None,
+        },
         "median_server_ms": statistics.median(a for a, _, _ in pairs),
         "median_raw_ms": statistics.median(b for _, b, _ in pairs),
     }
-
-
-def _ratio_not_queued(run: ArmRun, raw_ms: dict[int, float]) -> dict[str, Any]:
-    ratios = [
-        r.latency_ms / raw_ms[r.model_entry]
-        for r in run.requests
-        if r.model_entry in raw_ms
-        and r.latency_ms is not None
-        and r.worker_queued_ms is not None
-        and r.worker_queued_ms < QUEUED_MS
-    ]
-    return {"n": len(ratios), "median_ratio": statistics.median(ratios) if ratios else None}
 
 
 def plot_cdf(path: Path, curves: dict[str, list[float]], title: str) -> str | None:

@@ -288,15 +288,13 @@ def truncate_completion(
     if not candidate or info is None or snap.tree is None:
         return candidate
     checker = _SyntaxChecker(snap, offset, info)
-    single = mode is CompletionMode.SINGLE_LINE
-    line_start = snap.text.rfind("\n", 0, offset) + 1
-    head = snap.text[line_start:offset]
-
     if checker.ok(candidate):
         return candidate
+    single = mode is CompletionMode.SINGLE_LINE
     # A whole line that ends opening a block or a call (`if x:`, `if err != nil {`, `f(`) is
     # a good start to accept and go on from: check it as if closed. Not a cut-back prefix,
     # which would be a fragment of what the model meant.
+    head = snap.text[snap.text.rfind("\n", 0, offset) + 1 : offset]
     closure = _closure(head + candidate, info) if single else ""
     if closure and checker.ok(candidate + closure):
         return candidate

@@ -60,7 +60,7 @@ class AdaptiveBudget:
             return Plan(mode, wanted, deadline_s)
         if mode is CompletionMode.MULTI_LINE and affordable < max_line:
             mode, wanted = CompletionMode.SINGLE_LINE, max_line
-        tokens = max(min(wanted, MIN_LINE_TOKENS), min(wanted, affordable))
+        tokens = min(wanted, max(MIN_LINE_TOKENS, affordable))
         reason = (
             f"slow machine: {self.gen_rate:.0f} tokens/s, asking for {tokens} "
             f"{'line' if mode is CompletionMode.SINGLE_LINE else 'block'} tokens"

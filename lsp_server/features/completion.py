@@ -59,7 +59,6 @@ class Counters:
     modelCalls: int = 0
     promptTokens: int = 0
     reusedTokens: int = 0
-    restoredTokens: int = 0  # of reusedTokens: from a file's saved state (model.stateCacheMB)
     evaluatedTokens: int = 0
     superseded: int = 0  # requests whose model call was cancelled by a newer one
 
@@ -67,7 +66,6 @@ class Counters:
         self.modelCalls += 1
         self.promptTokens += stats.prompt_tokens
         self.reusedTokens += stats.reused_tokens
-        self.restoredTokens += stats.restored_tokens
         self.evaluatedTokens += stats.evaluated_tokens
 
 

@@ -242,6 +242,27 @@ SUFFIX_SHARE = 0.2
 WINDOW_SNAP_LINES = 8
 
 
+def _head_that_fits(
+    template: FimTemplate,
+    parts: PromptParts,
+    path: str,
+    content: str,
+    count: Callable[[str], int],
+    room: int,
+) -> str:
+    """The most first lines of `content` whose rendered file counts at most `room` (a binary
+    search: a few tokenizations, not one per line)."""
+    lines = _split_keep(_with_newline(content))[:-1]
+    lo, hi = 0, len(lines)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count(render_context_file(template, parts, path, "".join(lines[:mid]))) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    return "".join(lines[:lo])
+
+
 def _fit_files(
     template: FimTemplate,
     parts: PromptParts,
@@ -259,14 +280,8 @@ def _fit_files(
             kept.append((path, content))
             used += t
             continue
-        head_lines: list[str] = []
-        for line in _split_keep(_with_newline(content))[:-1]:
-            trial = "".join(head_lines) + line
-            if used + count(render_context_file(template, parts, path, trial)) > cap:
-                break
-            head_lines.append(line)
-        if head_lines:
-            head = "".join(head_lines)
+        head = _head_that_fits(template, parts, path, content, count, cap - used)
+        if head:
             kept.append((path, head))
             used += count(render_context_file(template, parts, path, head))
         break
