@@ -62,10 +62,11 @@ def token_replay(tokenize: Callable[[str], list[int]], keystrokes: int) -> dict[
     def doc(o: int) -> str:
         return original[:o] + rest
 
+    def psm(share: float) -> Callable[[int, int], str]:
+        return lambda o, _a: template.render(*window(doc(o), o, count, share))
+
     for share in (0.0, 0.1, 0.2, 0.4):
-        layouts[f"psm suffix {int(share * 100)}%"] = lambda o, _a, s=share: template.render(
-            *window(doc(o), o, count, s)
-        )
+        layouts[f"psm suffix {int(share * 100)}%"] = psm(share)
     layouts["spm suffix 20%"] = lambda o, _a: spm(*window(doc(o), o, count, 0.2))
     anchor_cache: dict[str, tuple[int, str]] = {}
 
@@ -129,7 +130,7 @@ def quality(size: str, n: int) -> dict[str, dict[str, float]]:
             ("spm", spm(prefix, suffix)),
         ):
             engine.llm.n_tokens = 0  # same cold start for both orders
-            got = engine.generate(prompt, 48, ["\n"], lambda: None).text.strip()
+            got = engine.generate(prompt, 48, ["\n"], lambda _prefill: None).text.strip()
             em = float(got == truth)
             sim = difflib.SequenceMatcher(None, got, truth).ratio()
             scores[name].append((em, sim))

@@ -72,6 +72,7 @@ class RequestRecord:
     # How long that call waited in the worker behind another job (a superseded request's or a
     # warm-up's prompt evaluation, which the raw arm does untimed while priming).
     worker_queued_ms: float | None = None
+    worker_build_ms: float | None = None  # laying out its prompt, outside worker_ms
 
     @property
     def latency_ms(self) -> float | None:
@@ -309,7 +310,7 @@ class ServerArm:
             text_document=types.TextDocumentIdentifier(uri),
             position=cursor(text),
         )
-        fut = asyncio.ensure_future(
+        fut: asyncio.Future[Any] = asyncio.ensure_future(
             self.client.protocol.send_request_async(
                 types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=rec.msg_id
             )
@@ -362,6 +363,7 @@ class ServerArm:
                 rec.worker_ms = sum(float(st.get(k, 0.0)) for k in WORKER_MS_KEYS)
                 rec.worker_reused = int(st.get("reused_tokens", 0))
                 rec.worker_queued_ms = float(st.get("queued_ms", 0.0))
+                rec.worker_build_ms = float(st.get("build_ms", 0.0))
                 break
         for i in range(len(self.run.prompt_log) - 1, log_len - 1, -1):
             entry = self.run.prompt_log[i]

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lsp_server.model.worker import _disable_extra_buffer_types
+from lsp_server.model.worker import N_BATCH, _disable_extra_buffer_types
 
 
 def decode_steps(entry: dict[str, Any]) -> int:
@@ -35,16 +35,16 @@ def replay(model: str, entries: list[dict[str, Any]], n_ctx: int) -> list[dict[s
         model_path=model,
         n_ctx=n_ctx,
         n_threads=os.cpu_count() or 2,
-        n_batch=512,
+        n_batch=N_BATCH,
         verbose=False,
     )
     out: list[dict[str, Any]] = []
     for entry in entries:
+        t0 = time.perf_counter()  # from the prompt's text, as the worker's prompt_ms
         tokens = llm.tokenize(str(entry["prompt"]).encode(), add_bos=True, special=True)
         limit = n_ctx - 32
         if len(tokens) > limit:
             tokens = tokens[-limit:]
-        t0 = time.perf_counter()
         cached = list(llm.input_ids[: llm.n_tokens])
         reused = 0
         for a, b in zip(cached, tokens, strict=False):

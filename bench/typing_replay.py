@@ -163,11 +163,41 @@ def raw_entries(run: ArmRun, replay_all: bool, sample: int = 40) -> list[dict[st
     return out
 
 
+def raw_arm(source: ArmRun, model: str, replay_all: bool) -> dict[str, Any]:
+    if not source.prompt_log:
+        return {"notes": ["no server prompts to replay (lastPrompts)"]}
+    entries = raw_entries(source, replay_all)
+    print(f"arm raw: replaying {len(entries)} prompts ...", file=sys.stderr, flush=True)
+    raw = run_raw(model, entries, 4096)
+    raw["results"] = [x for x in raw["results"] if not x.get("prime")]
+    times = [x["total_ms"] for x in raw["results"]]
+    return {
+        "source_arm": source.name,
+        "calls": len(times),
+        "latency_ms": {
+            "n": len(times),
+            "p50": pct(times, 50),
+            "p95": pct(times, 95),
+            "p99": pct(times, 99),
+        },
+        "same_text_share": ratio(sum(x["same_text"] for x in raw["results"]), len(raw["results"])),
+        "overhead": overhead(source, raw["results"]),
+        "peak_mb": raw["peak_kb"] / 1024,
+        "wall_s": raw["wall_s"],
+        "calls_log": raw["results"],
+        "notes": [],
+    }
+
+
 def overhead(run: ArmRun, raw: list[dict[str, Any]]) -> dict[str, Any]:
     """Client-side latency of requests answered by one model call / raw time of that prompt."""
     by_index = {x["index"]: x["total_ms"] for x in raw if x.get("index") is not None}
     matched = [r for r in run.requests if r.model_entry in by_index and r.latency_ms is not None]
-    pairs = [(r.latency_ms, by_index[r.model_entry], r.worker_ms) for r in matched]
+    pairs = [
+        (r.latency_ms, float(by_index[r.model_entry]), r.worker_ms)
+        for r in matched
+        if r.latency_ms is not None
+    ]
     if not pairs:
         return {"n": 0, "median_ratio": None, "sum_ratio": None}
     worker = [w / b for _, b, w in pairs if w is not None]
@@ -192,6 +222,7 @@ def overhead(run: ArmRun, raw: list[dict[str, Any]]) -> dict[str, Any]:
             "n": len(not_queued),
             "median_ratio": statistics.median(not_queued) if not_queued else None,
         },
+        "median_build_ms": pct([r.worker_build_ms for r in matched if r.worker_build_ms], 50),
         "median_server_ms": statistics.median(a for a, _, _ in pairs),
         "median_raw_ms": statistics.median(b for _, b, _ in pairs),
     }
@@ -229,6 +260,10 @@ def fmt(x: float | None, spec: str = ".1f") -> str:
     return "n/a" if x is None else format(x, spec)
 
 
+def pc(share: float | None) -> str:
+    return fmt(None if share is None else share * 100)
+
+
 def summary(result: dict[str, Any]) -> str:
     arms = result["arms"]
     e, s, raw = arms.get("enclave"), arms.get("stateless"), arms.get("raw")
@@ -248,7 +283,6 @@ def summary(result: dict[str, Any]) -> str:
         if not a:
             continue
         lat, cl = a["latency_ms"], a["cancel_latency_ms"]
-        pc = lambda v: fmt(None if v is None else v * 100)  # noqa: E731
         lines.append(
             f"{name:<10} {fmt(lat['p50']):>8} {fmt(lat['p95']):>8} {fmt(lat['p99']):>8} "
             f"{lat['n']:>5} {a['outcomes']['cancelled']:>5} {pc(a['share_from_cache']):>7} "
@@ -360,51 +394,26 @@ async def main_async(args: argparse.Namespace) -> int:
         "arms": {},
     }
     runs: dict[str, ArmRun] = {}
-    for name in arms:
-        if name not in ARM_SETTINGS:
-            continue
+    curves: dict[str, list[float]] = {}
+    server_arms = [a for a in arms if a in ARM_SETTINGS]
+    # The raw arm replays the first server arm's prompts (enclave's when it runs) right after
+    # it: the machine's speed drifts over the minutes the other arms take.
+    source = "enclave" if "enclave" in server_arms else next(iter(server_arms), None)
+    for name in server_arms:
         print(f"arm {name}: starting the server ...", file=sys.stderr, flush=True)
-        runs[name] = await run_arm(name, ARM_SETTINGS[name], args.size, files, opts)
-        result["arms"][name] = server_stats(runs[name])
-        result["arms"][name]["request_log"] = [r.to_json() for r in runs[name].requests]
-        result["arms"][name]["worker_jobs_log"] = runs[name].stats_log
-    curves = {
-        n: [
+        run = runs[name] = await run_arm(name, ARM_SETTINGS[name], args.size, files, opts)
+        result["arms"][name] = server_stats(run)
+        result["arms"][name]["request_log"] = [r.to_json() for r in run.requests]
+        result["arms"][name]["worker_jobs_log"] = run.stats_log
+        curves[name] = [
             r.latency_ms
             for r in run.requests
             if r.outcome in ("answered", "empty") and r.latency_ms
         ]
-        for n, run in runs.items()
-    }
-    if "raw" in arms:
-        source = runs.get("enclave") or next(iter(runs.values()), None)
-        if source is None or not source.prompt_log:
-            result["arms"]["raw"] = {"notes": ["no server prompts to replay (lastPrompts)"]}
-        else:
-            entries = raw_entries(source, args.raw_all)
-            print(f"arm raw: replaying {len(entries)} prompts ...", file=sys.stderr, flush=True)
-            raw = run_raw(model, entries, 4096)
-            raw["results"] = [x for x in raw["results"] if not x.get("prime")]
-            times = [x["total_ms"] for x in raw["results"]]
-            result["arms"]["raw"] = {
-                "source_arm": source.name,
-                "calls": len(times),
-                "latency_ms": {
-                    "n": len(times),
-                    "p50": pct(times, 50),
-                    "p95": pct(times, 95),
-                    "p99": pct(times, 99),
-                },
-                "same_text_share": ratio(
-                    sum(x["same_text"] for x in raw["results"]), len(raw["results"])
-                ),
-                "overhead": overhead(source, raw["results"]),
-                "peak_mb": raw["peak_kb"] / 1024,
-                "wall_s": raw["wall_s"],
-                "calls_log": raw["results"],
-                "notes": [],
-            }
-            curves["raw (per model call)"] = times
+        if name == source and "raw" in arms:
+            result["arms"]["raw"] = raw_arm(run, model, args.raw_all)
+            if times := [x["total_ms"] for x in result["arms"]["raw"].get("calls_log", [])]:
+                curves["raw (per model call)"] = times
     result["loadavg_end"] = round(os.getloadavg()[0], 2)
     png = out_json.with_suffix(".png")
     problem = plot_cdf(png, curves, f"inline completion latency, {args.size}")

@@ -86,6 +86,7 @@ class GenerationStats:
     prompt_ms: float = 0.0
     generate_ms: float = 0.0
     queued_ms: float = 0.0
+    build_ms: float = 0.0  # laying out the prompt in the worker, before prompt_ms
     kind: str = ""
     job_id: int = 0
     max_tokens: int = 0

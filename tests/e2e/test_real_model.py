@@ -309,3 +309,18 @@ def test_a_restored_state_answers_as_a_fresh_evaluation() -> None:
     again, restored, evaluated = go(prompt_a, "a")
     assert restored > 100 and evaluated <= 2
     assert again == fresh
+
+
+def test_token_counts_come_from_a_bounded_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prompt layout counts the same lines on every keystroke: counts are cached, give the
+    tokenizer's answer, and the cache stays within its character bound."""
+    from lsp_server.model import worker
+
+    require_model("0.5b")
+    monkeypatch.setattr(worker, "COUNT_CACHE_CHARS", 400)
+    engine = worker.LlamaEngine(str(provision.model_path(provision.MODELS["0.5b"])), 512, 0)
+    lines = load_case("stats.py")[1].splitlines(keepends=True)
+    truth = [len(engine.llm.tokenize(x.encode(), add_bos=False, special=True)) for x in lines]
+    for _ in range(2):  # the second pass reads the cache, cleared whenever it filled up
+        assert [engine.count_tokens(x) for x in lines] == truth
+        assert 0 < sum(map(len, engine._counts)) <= 400
