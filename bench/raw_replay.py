@@ -1,7 +1,7 @@
 """The raw arm: the server's own prompts, in order, through one plain llama-cpp-python Llama.
 
 Run in its own process (`python -m bench.raw_replay IN.json OUT.json`) so its peak memory is
-measured alone and a native crash cannot take the benchmark down. Same n_ctx, n_batch and
+measured alone and a native crash cannot take the benchmark down. Same n_ctx, n_(u)batch and
 threads as the worker, greedy, the evaluated prefix reused between prompts as the worker does,
 and the same number of generated tokens; no cancel checks, no chunking, no IPC: the floor the
 server is compared against."""
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lsp_server.model.worker import N_BATCH, _disable_extra_buffer_types
+from lsp_server.model.worker import N_BATCH, N_UBATCH, _disable_extra_buffer_types
 
 
 def decode_steps(entry: dict[str, Any]) -> int:
@@ -36,6 +36,7 @@ def replay(model: str, entries: list[dict[str, Any]], n_ctx: int) -> list[dict[s
         n_ctx=n_ctx,
         n_threads=os.cpu_count() or 2,
         n_batch=N_BATCH,
+        n_ubatch=N_UBATCH,
         verbose=False,
     )
     out: list[dict[str, Any]] = []
