@@ -214,7 +214,7 @@ def overhead(run: ArmRun, raw: list[dict[str, Any]]) -> dict[str, Any]:
         "sum_ratio": sum(a for a, _, _ in pairs) / sum(b for _, b, _ in pairs),
         "worker_median_ratio": statistics.median(worker) if worker else None,
         # The server's own share, timed in the same moment as the model's work (the raw arm
-        # runs minutes later, and on a shared machine its speed drifts by +-15% between runs).
+        # runs after the server arm, and on a shared machine the speed drifts over minutes).
         "client_over_worker_median": (
             statistics.median(a / w for a, _, w in pairs if w) if worker else None
         ),
@@ -393,7 +393,6 @@ async def main_async(args: argparse.Namespace) -> int:
         "missing_files": missing,
         "arms": {},
     }
-    runs: dict[str, ArmRun] = {}
     curves: dict[str, list[float]] = {}
     server_arms = [a for a in arms if a in ARM_SETTINGS]
     # The raw arm replays the first server arm's prompts (enclave's when it runs) right after
@@ -401,7 +400,7 @@ async def main_async(args: argparse.Namespace) -> int:
     source = "enclave" if "enclave" in server_arms else next(iter(server_arms), None)
     for name in server_arms:
         print(f"arm {name}: starting the server ...", file=sys.stderr, flush=True)
-        run = runs[name] = await run_arm(name, ARM_SETTINGS[name], args.size, files, opts)
+        run = await run_arm(name, ARM_SETTINGS[name], args.size, files, opts)
         result["arms"][name] = server_stats(run)
         result["arms"][name]["request_log"] = [r.to_json() for r in run.requests]
         result["arms"][name]["worker_jobs_log"] = run.stats_log
