@@ -154,6 +154,33 @@ def names_near(snap: DocumentSnapshot, offset: int, lines: int = NEAR_LINES) -> 
     return found
 
 
+def imported_uses(
+    snap: DocumentSnapshot, offset: int, imported: Sequence[str], near: dict[str, int]
+) -> dict[str, int]:
+    """Imported names not used near the cursor -> distance in lines from the cursor's band to
+    their nearest use elsewhere in the file. A name the file imports but does not use yet gets
+    0: the import was written for code still to come (the first occurrence of a name is taken
+    for its import)."""
+    names = [n for n in imported if n not in near]
+    if not names:
+        return {}
+    row = snap.index.position_at(offset).line
+    band = row - row % NEAR_BAND
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b")
+    seen: set[str] = set()
+    out = dict.fromkeys(names, 0)
+    for m in pattern.finditer(snap.text):
+        name = m.group()
+        if name not in seen:
+            seen.add(name)  # the import itself
+            continue
+        r = snap.index.position_at(m.start()).line
+        distance = max(1, band - r, r - (band + NEAR_BAND - 1))
+        if out[name] == 0 or distance < out[name]:
+            out[name] = distance
+    return out
+
+
 def _comment_prefix(path: str) -> str:
     info = language_for("", path)
     return info.comment_prefix if info is not None else "#"
@@ -231,19 +258,22 @@ def rank_definitions(
     index: WorkspaceIndex,
     current: str,
     deadline: float = float("inf"),
+    imported_far: dict[str, int] | None = None,
 ) -> list[tuple[tuple[int, int, int, int, str, int], Definition]]:
     """Definitions from other files for the names near the cursor (and the file's imports),
     best first: the names near the cursor before the other imported names, then by confidence
-    (IMPORTED_LINKED, IMPORTED, LINKED), then by distance from the cursor. Names the current
-    file defines itself are visible already and left out."""
+    (IMPORTED_LINKED, IMPORTED, LINKED), then by distance from the cursor (for the other
+    imported names: `imported_far`, see imported_uses). Names the current file defines itself
+    are visible already and left out."""
     imported = set(entry.imported_names) if entry is not None else set()
     own = {d.name for d in entry.definitions} if entry is not None else set()
     linked = index.linked(entry) if entry is not None else None
     here = str(PurePosixPath(current).parent)
     package = entry is not None and entry.language in SAME_PACKAGE
     names = dict(near)
+    far_distance = imported_far or {}
     for name in imported:
-        names.setdefault(name, IMPORTED_DISTANCE)
+        names.setdefault(name, far_distance.get(name, IMPORTED_DISTANCE))
     out: list[tuple[tuple[int, int, int, int, str, int], Definition]] = []
     for name, distance in names.items():
         if time.monotonic() > deadline:
@@ -302,7 +332,10 @@ def gather(
     entry = index.entry(current)
     if entry is None and snap.tree is not None and snap.language is not None:
         entry = extract(snap.tree, snap.text.encode("utf-8"), snap.language, current, rel)
-    ranked = rank_definitions(near, entry, index, current, deadline)
+    imported = entry.imported_names if entry is not None else ()
+    ranked = rank_definitions(
+        near, entry, index, current, deadline, imported_uses(snap, offset, imported, near)
+    )
 
     chosen: dict[str, list[Definition]] = {}
     best: dict[str, tuple[int, int, int, int]] = {}

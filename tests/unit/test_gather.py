@@ -12,6 +12,7 @@ from lsp_server.context.gather import (
     GatheredContext,
     RecentChunks,
     gather,
+    imported_uses,
     names_near,
     render_file_definitions,
 )
@@ -427,3 +428,32 @@ def test_a_cut_signature_is_left_out_and_classes_are_closed(tmp_path: Path) -> N
         "export class Queue {\n    push(item: string): void {\n      this.items = [item];\n"
         "    }\n}\n"
     )
+
+
+def test_imported_names_rank_by_where_the_file_uses_them(tmp_path: Path) -> None:
+    """Imported names not used near the cursor: a name imported and not used yet first (the
+    import was written for code to come), then by the distance of their nearest use; the
+    import line itself is not a use."""
+    filler = "".join(f"x{i} = {i}\n" for i in range(60))
+    text = (
+        "from lib import far_away, close_by, not_yet, seen_here\n"
+        + "far_away()\n"
+        + filler
+        + "close_by()\n"
+        + "seen_here()\n"
+        + "\n"
+    )
+    lib = "".join(f"def {n}(a, b):\n    return a\n\n\n" for n in ("far_away", "not_yet"))
+    index = build_index(tmp_path, {"lib.py": lib, "main.py": text})
+    snap = snapshot(tmp_path / "main.py", text, "python")
+    offset = len(text) - 1
+    near = names_near(snap, offset)
+    assert "seen_here" in near and "close_by" in near and "far_away" not in near
+    names = ["far_away", "close_by", "not_yet", "seen_here"]
+    uses = imported_uses(snap, offset, names, near)
+    assert set(uses) == {"far_away", "not_yet"}  # the near ones are ranked as near
+    assert uses["not_yet"] == 0
+    assert uses["far_away"] > 50
+    # Room for one definition: the one not used yet.
+    ctx = gather(snap, offset, index, RecentChunks(), 20)
+    assert [c for _, c in ctx.files] == ["def not_yet(a, b):\n    return a\n"]
