@@ -48,6 +48,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
 NODE_MODULES = HERE.parent / "editor-clients" / "vscode" / "node_modules"
+GO_SRC = Path("/usr/share/go-1.19/src")
 
 # (language, name, source folder): real projects found on this machine.
 REPOS: tuple[tuple[str, str, Path], ...] = (
@@ -60,6 +61,9 @@ REPOS: tuple[tuple[str, str, Path], ...] = (
     ("typescript", "textlint-linter-formatter", NODE_MODULES / "@textlint/linter-formatter/src"),
     ("typescript", "secretlint-config-loader", NODE_MODULES / "@secretlint/config-loader/src"),
     ("go", "git-persistent-https", Path("/usr/share/doc/git/contrib/persistent-https")),
+    # Debian's golang-1.19-src: packages of several files that call each other.
+    ("go", "go-text-template", GO_SRC / "text" / "template"),
+    ("go", "go-archive-tar", GO_SRC / "archive" / "tar"),
 )
 FUNCTION_TYPES = frozenset(
     {
@@ -108,9 +112,14 @@ class Result:
 
 
 def copy_repo(src: Path, dest: Path) -> Path:
-    """A private copy: the workspace is the repository folder alone (no outer ignores)."""
+    """A private copy: the workspace is the repository folder alone (no outer ignores), without
+    tests (Go's sit beside the code and are mostly tables of cases)."""
     shutil.copytree(
-        src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules")
+        src,
+        dest,
+        ignore=shutil.ignore_patterns(
+            "__pycache__", "*.pyc", "node_modules", "*_test.go", "testdata"
+        ),
     )
     return dest
 
