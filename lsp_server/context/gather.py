@@ -41,6 +41,7 @@ NEAR_BAND = 8
 MAX_DEFS_PER_NAME = 2
 AMBIGUOUS = 6  # a name defined more often than this is only used when the file imports it
 IMPORTED_DISTANCE = 3 * NEAR_LINES  # rank of imported names not seen near the cursor
+MAX_USE_SCAN = 256 * 1024  # characters of a file searched for the uses of its imported names
 CHUNK_LINES = 32
 RING_SIZE = 16
 DUPLICATE_JACCARD = 0.7
@@ -159,25 +160,40 @@ def imported_uses(
 ) -> dict[str, int]:
     """Imported names not used near the cursor -> distance in lines from the cursor's band to
     their nearest use elsewhere in the file. A name the file imports but does not use yet gets
-    0: the import was written for code still to come (the first occurrence of a name is taken
-    for its import)."""
+    0: the import was written for code still to come. The first occurrence of a name is taken
+    for its import. Files over MAX_USE_SCAN characters are not scanned (about 4 ms for 150 KB
+    here): their imported names keep the default rank."""
     names = [n for n in imported if n not in near]
-    if not names:
+    if not names or len(snap.text) > MAX_USE_SCAN:
         return {}
-    row = snap.index.position_at(offset).line
+    lines = snap.index
+    row = lines.position_at(offset).line
     band = row - row % NEAR_BAND
+    lo = lines.line_start(band)
+    hi = (
+        lines.line_start(band + NEAR_BAND)
+        if band + NEAR_BAND < lines.line_count
+        else len(snap.text)
+    )
     pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b")
-    seen: set[str] = set()
-    out = dict.fromkeys(names, 0)
+    imports: set[str] = set()
+    before: dict[str, int] = {}  # the last use above the band
+    after: dict[str, int] = {}  # the first use below it
     for m in pattern.finditer(snap.text):
-        name = m.group()
-        if name not in seen:
-            seen.add(name)  # the import itself
-            continue
-        r = snap.index.position_at(m.start()).line
-        distance = max(1, band - r, r - (band + NEAR_BAND - 1))
-        if out[name] == 0 or distance < out[name]:
-            out[name] = distance
+        name, at = m.group(), m.start()
+        if name not in imports:
+            imports.add(name)
+        elif at < lo:
+            before[name] = at
+        elif at >= hi and name not in after:
+            after[name] = at
+    out = dict.fromkeys(names, 0)
+    for name in names:
+        found = [band - lines.position_at(before[name]).line] if name in before else []
+        if name in after:
+            found.append(lines.position_at(after[name]).line - (band + NEAR_BAND - 1))
+        if found:
+            out[name] = max(1, min(found))
     return out
 
 
