@@ -404,6 +404,8 @@ async def main_async(args: argparse.Namespace) -> int:
         result["arms"][name] = server_stats(run)
         result["arms"][name]["request_log"] = [r.to_json() for r in run.requests]
         result["arms"][name]["worker_jobs_log"] = run.stats_log
+        if args.keep_prompts:  # to replay the very calls elsewhere (a few MB)
+            result["arms"][name]["prompt_log"] = run.prompt_log
         curves[name] = [
             r.latency_ms
             for r in run.requests
@@ -443,6 +445,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cadence", type=float, default=9.0, help="typing speed, chars/s")
     p.add_argument("--debounce-ms", type=float, default=75.0)
     p.add_argument("--raw-all", action="store_true", help="raw arm replays every prompt")
+    p.add_argument(
+        "--keep-prompts", action="store_true", help="write each server arm's prompts to the JSON"
+    )
     p.add_argument("--pause-max-ms", type=float, default=8000.0, help="wait at line ends")
     p.add_argument(
         "--workspace",
