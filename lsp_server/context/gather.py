@@ -121,16 +121,20 @@ class GatheredContext:
     elapsed_ms: float = 0.0
 
 
+def band_of(snap: DocumentSnapshot, offset: int) -> int:
+    """First line of the cursor's band. The window moves in bands of NEAR_BAND lines, so the
+    gathered context (and the prompt's start, which the model has already evaluated) stays the
+    same while the cursor moves within a band."""
+    row = snap.index.position_at(offset).line
+    return row - row % NEAR_BAND
+
+
 def names_near(snap: DocumentSnapshot, offset: int, lines: int = NEAR_LINES) -> dict[str, int]:
     """Identifiers within `lines` lines of the cursor's band -> their distance in lines from
     the band."""
     if snap.tree is None:
         return {}
-    row = snap.index.position_at(offset).line
-    # The window moves in bands of NEAR_BAND lines, so the gathered context (and the prompt's
-    # start, which the model has already evaluated) stays the same while the cursor moves
-    # within a band.
-    band = row - row % NEAR_BAND
+    band = band_of(snap, offset)
     first = max(0, band - lines)
     last = min(snap.index.line_count - 1, band + NEAR_BAND - 1 + lines)
     start_b = snap.byte_offset(snap.index.line_start(first))
@@ -167,8 +171,7 @@ def imported_uses(
     if not names or len(snap.text) > MAX_USE_SCAN:
         return {}
     lines = snap.index
-    row = lines.position_at(offset).line
-    band = row - row % NEAR_BAND
+    band = band_of(snap, offset)
     lo = lines.line_start(band)
     hi = (
         lines.line_start(band + NEAR_BAND)

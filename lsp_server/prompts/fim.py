@@ -221,16 +221,22 @@ def _cut_left(text: str, count: Callable[[str], int], limit: int) -> str:
     return text[lo:]
 
 
-def _cut_right(text: str, count: Callable[[str], int], limit: int) -> str:
-    """Longest start of `text` that counts at most `limit`."""
-    lo, hi = 0, len(text)
+def _most(n: int, fits: Callable[[int], bool]) -> int:
+    """The largest k in [0, n] with fits(k), for a `fits` true up to some k and false after
+    (binary search; fits(0) is not asked)."""
+    lo, hi = 0, n
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if count(text[:mid]) <= limit:
+        if fits(mid):
             lo = mid
         else:
             hi = mid - 1
-    return text[:lo]
+    return lo
+
+
+def _cut_right(text: str, count: Callable[[str], int], limit: int) -> str:
+    """Longest start of `text` that counts at most `limit`."""
+    return text[: _most(len(text), lambda k: count(text[:k]) <= limit)]
 
 
 # Share of the window for the code after the cursor: in prefix-suffix-middle order every
@@ -253,14 +259,11 @@ def _head_that_fits(
     """The most first lines of `content` whose rendered file counts at most `room` (a binary
     search: a few tokenizations, not one per line)."""
     lines = _split_keep(_with_newline(content))[:-1]
-    lo, hi = 0, len(lines)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if count(render_context_file(template, parts, path, "".join(lines[:mid]))) <= room:
-            lo = mid
-        else:
-            hi = mid - 1
-    return "".join(lines[:lo])
+
+    def fits(k: int) -> bool:
+        return count(render_context_file(template, parts, path, "".join(lines[:k]))) <= room
+
+    return "".join(lines[: _most(len(lines), fits)])
 
 
 def _fit_files(
