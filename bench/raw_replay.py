@@ -91,6 +91,41 @@ def replay(model: str, entries: list[dict[str, Any]], n_ctx: int) -> list[dict[s
     return out
 
 
+def replay_engine(model: str, entries: list[dict[str, Any]], n_ctx: int) -> list[dict[str, Any]]:
+    """The same calls through the worker's own LlamaEngine, alone in this process (no server,
+    no client, no other jobs): tells the engine's cost from its surroundings'. Each call asks
+    for the tokens the worker generated; the abort callback is set as in the worker."""
+    from lsp_server.model.worker import LlamaEngine
+
+    engine = LlamaEngine(model, n_ctx, os.cpu_count() or 2)
+    out: list[dict[str, Any]] = []
+    for entry in entries:
+        prompt = str(entry["prompt"])
+        if entry.get("prime"):
+            engine.generate(prompt, 1, [], lambda _prefill: None)
+            out.append({"prime": True})
+            continue
+        if entry.get("reuse_limit") is not None:
+            engine.llm.n_tokens = min(engine.llm.n_tokens, int(entry["reuse_limit"]))
+        wanted = max(1, int(entry.get("generated_tokens", 0)))
+        got = engine.generate(prompt, wanted, [], lambda _prefill: None)
+        st = got.stats
+        out.append(
+            {
+                "index": entry.get("index"),
+                "prompt_tokens": st.prompt_tokens,
+                "reused_tokens": st.reused_tokens,
+                "evaluated_tokens": st.evaluated_tokens,
+                "decode_steps": st.generated_tokens + (st.stop_reason == "eos"),
+                "prompt_ms": st.prompt_ms,
+                "generate_ms": st.generate_ms,
+                "total_ms": st.prompt_ms + st.generate_ms,
+                "same_text": got.text.startswith(str(entry.get("text", ""))),
+            }
+        )
+    return out
+
+
 def peak_kb() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -102,7 +137,8 @@ def main() -> None:
     src, dst = Path(sys.argv[1]), Path(sys.argv[2])
     job = json.loads(src.read_text())
     started = time.perf_counter()
-    results = replay(job["model"], job["entries"], int(job.get("n_ctx", 4096)))
+    run = replay_engine if job.get("engine") else replay
+    results = run(job["model"], job["entries"], int(job.get("n_ctx", 4096)))
     dst.write_text(
         json.dumps(
             {

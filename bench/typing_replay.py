@@ -127,10 +127,13 @@ def server_stats(run: ArmRun) -> dict[str, Any]:
     }
 
 
-def run_raw(model: str, entries: list[dict[str, Any]], n_ctx: int) -> dict[str, Any]:
+def run_raw(
+    model: str, entries: list[dict[str, Any]], n_ctx: int, engine: bool = False
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.json", Path(tmp) / "out.json"
-        src.write_text(json.dumps({"model": model, "entries": entries, "n_ctx": n_ctx}))
+        job = {"model": model, "entries": entries, "n_ctx": n_ctx, "engine": engine}
+        src.write_text(json.dumps(job))
         proc = subprocess.run(
             [sys.executable, "-m", "bench.raw_replay", str(src), str(dst)],
             capture_output=True,
@@ -163,16 +166,17 @@ def raw_entries(run: ArmRun, replay_all: bool, sample: int = 40) -> list[dict[st
     return out
 
 
-def raw_arm(source: ArmRun, model: str, replay_all: bool) -> dict[str, Any]:
+def raw_arm(source: ArmRun, model: str, replay_all: bool, engine: bool) -> dict[str, Any]:
     if not source.prompt_log:
         return {"notes": ["no server prompts to replay (lastPrompts)"]}
     entries = raw_entries(source, replay_all)
     print(f"arm raw: replaying {len(entries)} prompts ...", file=sys.stderr, flush=True)
-    raw = run_raw(model, entries, 4096)
+    raw = run_raw(model, entries, 4096, engine)
     raw["results"] = [x for x in raw["results"] if not x.get("prime")]
     times = [x["total_ms"] for x in raw["results"]]
     return {
         "source_arm": source.name,
+        "through": "LlamaEngine" if engine else "llama_cpp.Llama",
         "calls": len(times),
         "latency_ms": {
             "n": len(times),
@@ -412,7 +416,7 @@ async def main_async(args: argparse.Namespace) -> int:
             if r.outcome in ("answered", "empty") and r.latency_ms
         ]
         if name == source and "raw" in arms:
-            result["arms"]["raw"] = raw_arm(run, model, args.raw_all)
+            result["arms"]["raw"] = raw_arm(run, model, args.raw_all, args.raw_engine)
             if times := [x["total_ms"] for x in result["arms"]["raw"].get("calls_log", [])]:
                 curves["raw (per model call)"] = times
     result["loadavg_end"] = round(os.getloadavg()[0], 2)
@@ -445,6 +449,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cadence", type=float, default=9.0, help="typing speed, chars/s")
     p.add_argument("--debounce-ms", type=float, default=75.0)
     p.add_argument("--raw-all", action="store_true", help="raw arm replays every prompt")
+    p.add_argument(
+        "--raw-engine",
+        action="store_true",
+        help="the raw arm replays through the worker's LlamaEngine alone (diagnostic)",
+    )
     p.add_argument(
         "--keep-prompts", action="store_true", help="write each server arm's prompts to the JSON"
     )
