@@ -42,6 +42,9 @@ MAX_DEFS_PER_NAME = 2
 AMBIGUOUS = 6  # a name defined more often than this is only used when the file imports it
 IMPORTED_DISTANCE = 3 * NEAR_LINES  # rank of imported names not seen near the cursor
 MAX_USE_SCAN = 256 * 1024  # characters of a file searched for the uses of its imported names
+# Lines above and below the cursor searched for members of the classes in scope (and, in Go,
+# names of the package) used there: what the code nearby calls, the line being written may too.
+USE_WINDOW_LINES = 300
 CHUNK_LINES = 32
 RING_SIZE = 16
 DUPLICATE_JACCARD = 0.7
@@ -159,6 +162,56 @@ def names_near(snap: DocumentSnapshot, offset: int, lines: int = NEAR_LINES) -> 
     return found
 
 
+def nearest_uses(
+    snap: DocumentSnapshot,
+    offset: int,
+    names: Sequence[str] | None = None,
+    first_is_import: bool = False,
+    window_lines: int | None = None,
+) -> dict[str, int]:
+    """Distance in lines from the cursor's band to the nearest use above or below it (not in
+    it) of each of `names` (None: of every identifier), found within `window_lines` lines of
+    the band (None: the whole file). With `first_is_import`, a name's first occurrence is
+    taken for its import and not counted. Names with no such use are left out."""
+    lines = snap.index
+    band = band_of(snap, offset)
+    lo = lines.line_start(band)
+    hi = (
+        lines.line_start(band + NEAR_BAND)
+        if band + NEAR_BAND < lines.line_count
+        else len(snap.text)
+    )
+    start, end = 0, len(snap.text)
+    if window_lines is not None:
+        start = lines.line_start(max(0, band - window_lines))
+        last = band + NEAR_BAND + window_lines
+        end = lines.line_start(last) if last < lines.line_count else len(snap.text)
+    if names is None:
+        pattern = _WORD
+    elif names:
+        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b")
+    else:
+        return {}
+    imports: set[str] = set()
+    before: dict[str, int] = {}  # the last use above the band
+    after: dict[str, int] = {}  # the first use below it
+    for m in pattern.finditer(snap.text, start, end):
+        name, at = m.group(), m.start()
+        if first_is_import and name not in imports:
+            imports.add(name)
+        elif at < lo:
+            before[name] = at
+        elif at >= hi and name not in after:
+            after[name] = at
+    out: dict[str, int] = {}
+    for name in before.keys() | after.keys():
+        found = [band - lines.position_at(before[name]).line] if name in before else []
+        if name in after:
+            found.append(lines.position_at(after[name]).line - (band + NEAR_BAND - 1))
+        out[name] = max(1, min(found))
+    return out
+
+
 def imported_uses(
     snap: DocumentSnapshot, offset: int, imported: Sequence[str], near: dict[str, int]
 ) -> dict[str, int]:
@@ -170,34 +223,8 @@ def imported_uses(
     names = [n for n in imported if n not in near]
     if not names or len(snap.text) > MAX_USE_SCAN:
         return {}
-    lines = snap.index
-    band = band_of(snap, offset)
-    lo = lines.line_start(band)
-    hi = (
-        lines.line_start(band + NEAR_BAND)
-        if band + NEAR_BAND < lines.line_count
-        else len(snap.text)
-    )
-    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b")
-    imports: set[str] = set()
-    before: dict[str, int] = {}  # the last use above the band
-    after: dict[str, int] = {}  # the first use below it
-    for m in pattern.finditer(snap.text):
-        name, at = m.group(), m.start()
-        if name not in imports:
-            imports.add(name)
-        elif at < lo:
-            before[name] = at
-        elif at >= hi and name not in after:
-            after[name] = at
-    out = dict.fromkeys(names, 0)
-    for name in names:
-        found = [band - lines.position_at(before[name]).line] if name in before else []
-        if name in after:
-            found.append(lines.position_at(after[name]).line - (band + NEAR_BAND - 1))
-        if found:
-            out[name] = max(1, min(found))
-    return out
+    found = nearest_uses(snap, offset, names, first_is_import=True)
+    return {name: found.get(name, 0) for name in names}
 
 
 def _comment_prefix(path: str) -> str:
@@ -260,6 +287,68 @@ def render_file_definitions(defs: Sequence[Definition]) -> str:
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]+")
 MIN_SHARED_NAMES = 2
 
+_CLASS_NAME = re.compile(r"\bclass\s+([A-Za-z_$][\w$]*)")
+_PY_BASES = re.compile(r"\bclass\s+\w+\s*\(([^)]*)\)")
+_TS_BASES = re.compile(r"\b(?:extends|implements)\s+([^{]*)")
+CLASS_NODES = frozenset({"class_definition", "class_declaration", "abstract_class_declaration"})
+BASE_DEPTH = 3  # base classes followed this many steps up
+
+
+def class_name(header: str) -> str:
+    """`class Foo(Bar):` or `export class Foo<T> extends Bar {` -> `Foo`."""
+    m = _CLASS_NAME.search(header)
+    return m.group(1) if m else ""
+
+
+def base_names(header: str) -> list[str]:
+    """The base classes (and TypeScript interfaces) a class header names, without module
+    qualifiers or type arguments: `class A(mod.B, C[T], metaclass=M):` -> [B, C]."""
+    m = _PY_BASES.search(header)
+    if m is not None:
+        parts = [p for p in m.group(1).split(",") if "=" not in p]
+    else:
+        parts = [p for g in _TS_BASES.findall(header) for p in re.split(r",|\bimplements\b", g)]
+    out: list[str] = []
+    for part in parts:
+        name = re.sub(r"[\[<].*", "", part).strip().rsplit(".", 1)[-1]
+        if name.isidentifier() and name not in out:
+            out.append(name)
+    return out
+
+
+def enclosing_class(snap: DocumentSnapshot, offset: int) -> str:
+    """The header (first line) of the class the cursor is in, or ""."""
+    if snap.tree is None:
+        return ""
+    at = snap.byte_offset(offset)
+    node: tree_sitter.Node | None = snap.tree.root_node.descendant_for_byte_range(at, at)
+    while node is not None and node.type not in CLASS_NODES:
+        node = node.parent
+    if node is None:
+        return ""
+    return snap.index.line_text(node.start_point.row)
+
+
+def receiver_classes(header: str, imported: Sequence[str], index: WorkspaceIndex) -> set[str]:
+    """Classes whose methods a member name near the cursor may well belong to: the enclosing
+    class's bases (`self.x`, `this.x`), the classes the file imports, and their bases, up to
+    BASE_DEPTH steps. Their files need not be imported by the current file."""
+    out: set[str] = set()
+    frontier = [*base_names(header), *imported]
+    for _ in range(BASE_DEPTH):
+        grown: list[str] = []
+        for name in frontier:
+            if name in out:
+                continue
+            classes = [d for d in index.lookup(name) if d.kind == "class"]
+            if classes:
+                out.add(name)
+            for d in classes[:MAX_DEFS_PER_NAME]:
+                grown += base_names(d.signature.split("\n", 1)[0])
+        frontier = grown
+    return out
+
+
 # How sure we are that a definition is the one a name near the cursor refers to (lower is
 # surer). A name neither imported by the file nor defined in a file it imports from (or, in Go,
 # in its own package) is most often a local variable, a parameter or an attribute that happens
@@ -278,21 +367,29 @@ def rank_definitions(
     current: str,
     deadline: float = float("inf"),
     imported_far: dict[str, int] | None = None,
+    classes: set[str] | None = None,
+    used_far: dict[str, int] | None = None,
 ) -> list[tuple[tuple[int, int, int, int, str, int], Definition]]:
     """Definitions from other files for the names near the cursor (and the file's imports),
     best first: the names near the cursor before the other imported names, then by confidence
     (IMPORTED_LINKED, IMPORTED, LINKED), then by distance from the cursor (for the other
     imported names: `imported_far`, see imported_uses). Names the current file defines itself
-    are visible already and left out."""
+    are visible already and left out. Methods of `classes` (see receiver_classes) count as
+    linked wherever they are defined. Names used farther from the cursor (`used_far`, see
+    nearest_uses) come in by their distance only as such methods or, in Go, as names of the
+    package: names the nearby code calls, which the line being written may call too."""
     imported = set(entry.imported_names) if entry is not None else set()
     own = {d.name for d in entry.definitions} if entry is not None else set()
     linked = index.linked(entry) if entry is not None else None
     here = str(PurePosixPath(current).parent)
     package = entry is not None and entry.language in SAME_PACKAGE
     names = dict(near)
+    members = classes or set()
     far_distance = imported_far or {}
     for name in imported:
         names.setdefault(name, far_distance.get(name, IMPORTED_DISTANCE))
+    for name, distance in (used_far or {}).items():
+        names.setdefault(name, distance)
     out: list[tuple[tuple[int, int, int, int, str, int], Definition]] = []
     for name, distance in names.items():
         if time.monotonic() > deadline:
@@ -303,20 +400,27 @@ def rank_definitions(
         if not defs:
             continue
 
-        def is_linked(d: Definition) -> bool:
-            return (linked is not None and d.path in linked) or (
-                package and str(PurePosixPath(d.path).parent) == here
+        def is_sure(d: Definition) -> bool:
+            return (package and str(PurePosixPath(d.path).parent) == here) or (
+                d.kind == "method" and class_name(d.container) in members
             )
 
-        linked_defs = [d for d in defs if is_linked(d)]
-        if name in imported:
+        linked_defs = [d for d in defs if is_sure(d) or (linked is not None and d.path in linked)]
+        if name not in near and name not in imported:
+            linked_defs = [d for d in linked_defs if is_sure(d)]
+            if not linked_defs:
+                continue
+            confidence = IMPORTED_LINKED
+            defs = linked_defs
+        elif name in imported:
             confidence = IMPORTED_LINKED if linked_defs else IMPORTED
             if linked_defs:
                 defs = linked_defs
             elif len(defs) > AMBIGUOUS:
                 continue
         elif linked_defs:
-            confidence = IMPORTED_LINKED if package else LINKED
+            sure = package or any(is_sure(d) for d in linked_defs)
+            confidence = IMPORTED_LINKED if sure else LINKED
             defs = linked_defs
         else:
             continue
@@ -352,8 +456,18 @@ def gather(
     if entry is None and snap.tree is not None and snap.language is not None:
         entry = extract(snap.tree, snap.text.encode("utf-8"), snap.language, current, rel)
     imported = entry.imported_names if entry is not None else ()
+    classes = receiver_classes(enclosing_class(snap, offset), imported, index)
+    uses = nearest_uses(snap, offset, window_lines=USE_WINDOW_LINES)
+    used_far = {n: d for n, d in uses.items() if n not in near and index.lookup(n)}
     ranked = rank_definitions(
-        near, entry, index, current, deadline, imported_uses(snap, offset, imported, near)
+        near,
+        entry,
+        index,
+        current,
+        deadline,
+        imported_uses(snap, offset, imported, near),
+        classes,
+        used_far,
     )
 
     chosen: dict[str, list[Definition]] = {}

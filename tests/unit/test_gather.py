@@ -11,6 +11,7 @@ from lsp_server.context.documents import Document, DocumentSnapshot
 from lsp_server.context.gather import (
     GatheredContext,
     RecentChunks,
+    base_names,
     gather,
     imported_uses,
     names_near,
@@ -140,6 +141,64 @@ def test_typescript_and_go_cross_file(tmp_path: Path) -> None:
         "// Discount applies a rate.\nfunc Discount(p float64, rate float64) float64 { ... }"
         in (go.files[-1][1])
     )
+
+
+def test_base_class_members_are_followed_where_the_base_is_not_imported(tmp_path: Path) -> None:
+    base = (
+        "class Base:\n    def send_request(self, method: str, params: object) -> int:\n"
+        '        """Send a request and wait for its answer."""\n        return 0\n'
+    )
+    mid = "from .base import Base\n\n\nclass Middle(Base):\n    pass\n"
+    other = "class Unrelated:\n    def close_all(self) -> None:\n        pass\n"
+    main = (
+        "from .mid import Middle\n\n\nclass Client(Middle):\n    def run(self):\n"
+        "        self.close_all()\n        return self.send_request('x', None)\n"
+    )
+    files = {"pkg/base.py": base, "pkg/mid.py": mid, "pkg/other.py": other, "pkg/main.py": main}
+    index = build_index(tmp_path, files)
+    snap = snapshot(tmp_path / "pkg/main.py", main, "python")
+    ctx = gather(snap, main.index("return self"), index, RecentChunks(), 256)
+    text = "".join(c for _, c in ctx.files)
+    # Two steps up from Client, in a file main.py does not import.
+    assert "def send_request(self, method: str, params: object) -> int:" in text
+    assert "close_all" not in text  # a method of a class that is not a base of Client
+
+    ts_node = "export class Node {\n  cloneNode(deep: boolean): Node {\n    return this;\n  }\n}\n"
+    ts_main = (
+        'import { Node } from "@lib/dom";\n\nexport class Element extends Node {\n'
+        "  copy(): Node {\n    return this.cloneNode(true);\n  }\n}\n"
+    )
+    index = build_index(tmp_path / "ts", {"dom/node.ts": ts_node, "element.ts": ts_main})
+    snap = snapshot(tmp_path / "ts/element.ts", ts_main, "typescript")
+    ctx = gather(snap, ts_main.index("return this"), index, RecentChunks(), 256)
+    assert "cloneNode(deep: boolean): Node" in "".join(c for _, c in ctx.files)
+
+
+def test_methods_of_imported_classes_used_farther_away_come_in(tmp_path: Path) -> None:
+    fmt = (
+        "class Formatter:\n    def write_paragraph(self) -> None:\n        pass\n\n"
+        "    def indent(self) -> None:\n        pass\n"
+    )
+    other = "class Stream:\n    def flush_lines(self) -> None:\n        pass\n"
+    filler = "".join(f"    x{i} = {i}\n" for i in range(40))
+    main = (
+        "from .fmt import Formatter\n\n\ndef first(formatter: Formatter, out):\n"
+        "    formatter.write_paragraph()\n    out.flush_lines()\n"
+        f"{filler}\n\ndef second(formatter: Formatter):\n    formatter.indent()\n    \n"
+    )
+    files = {"pkg/fmt.py": fmt, "pkg/other.py": other, "pkg/main.py": main}
+    index = build_index(tmp_path, files)
+    snap = snapshot(tmp_path / "pkg/main.py", main, "python")
+    ctx = gather(snap, len(main) - 1, index, RecentChunks(), 256)
+    text = "".join(c for _, c in ctx.files)
+    assert "def write_paragraph(self) -> None:" in text  # used 45 lines up, on a Formatter
+    assert "flush_lines" not in text  # used as far, but Stream is not a class in scope
+
+
+def test_base_names_of_class_headers() -> None:
+    assert base_names("class A(mod.B, C[T], metaclass=M):") == ["B", "C"]
+    assert base_names("export class A<T> extends B<T> implements I, J {") == ["B", "I", "J"]
+    assert base_names("class A:") == []
 
 
 def test_time_budget_is_honoured(tmp_path: Path) -> None:
