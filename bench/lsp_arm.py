@@ -109,6 +109,9 @@ class ArmRun:
     server_pid: int | None = None
     worker_pid: int | None = None
     peak_kb: dict[str, int] = field(default_factory=dict)
+    # CPU seconds each process used during the replay: the model's threads share the cores
+    # with the server and the client, and every tick those take stalls a model step.
+    cpu_s: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     model_info: dict[str, Any] | None = None
@@ -137,6 +140,17 @@ def proc_status_kb(pid: int | None, key: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process so far."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def child_pids(pid: int) -> list[int]:
@@ -185,18 +199,21 @@ def acceptable(suggestion: str, remaining: str) -> str:
     return ""
 
 
+LOG_KEPT = 50  # entries the server keeps of each log
+
+
 def merge_log(log: list[dict[str, Any]], newest: list[dict[str, Any]]) -> tuple[int, bool]:
-    """Append the entries of `newest` (the server's last <=50) not yet in `log`. Returns how many
-    were new and whether the overlap was lost (entries went by unseen)."""
-    if not newest:
-        return 0, False
-    for k in range(min(len(log), len(newest)), 0, -1):
-        if log[-k:] == newest[:k]:
-            log.extend(newest[k:])
-            return len(newest) - k, False
-    lost = bool(log)
-    log.extend(newest)
-    return len(newest), lost
+    """Append the entries of `newest` (the server's entries after the last job id polled, at
+    most its last 50) not yet in `log`. Returns how many were new and whether some may have
+    gone by unseen (a full 50 came back)."""
+    seen = max((int(e.get("job_id", 0)) for e in log[-1:]), default=0)
+    fresh = [e for e in newest if int(e.get("job_id", 0)) > seen]
+    log.extend(fresh)
+    return len(fresh), len(newest) >= LOG_KEPT and bool(seen)
+
+
+def last_job(log: list[dict[str, Any]]) -> int:
+    return int(log[-1].get("job_id", 0)) if log else 0
 
 
 class ServerArm:
@@ -211,6 +228,7 @@ class ServerArm:
         self.ids = itertools.count(100_000)
         self.counters: dict[str, int] = {}
         self.stderr_tail: list[str] = []
+        self._cpu_start: dict[str, float] = {}
 
         @self.client.feature("enclave/status")  # type: ignore[untyped-decorator]
         def _on_status(params: Any) -> None:
@@ -223,7 +241,10 @@ class ServerArm:
     # -- server plumbing ------------------------------------------------------------------
 
     async def status(self) -> dict[str, Any]:
-        result = await self.client.protocol.send_request_async(STATUS_REQUEST, {})
+        # Only what came since the last poll: the last 50 prompts each time cost the server
+        # and this client tens of ms of CPU per poll, taken from the model's cores.
+        after = min(last_job(self.run.prompt_log), last_job(self.run.stats_log))
+        result = await self.client.protocol.send_request_async(STATUS_REQUEST, {"after": after})
         st = plain(result) or {}
         new, lost = merge_log(self.run.prompt_log, st.get("lastPrompts") or [])
         self.run.log_gaps += int(lost)
@@ -281,12 +302,23 @@ class ServerArm:
         self.run.counters_start = dict(self.counters)
         # Only what the replay causes counts, not the warm-up before it.
         self.run.stats_start = len(self.run.stats_log)
+        self._cpu_start = self._cpu()
+
+    def _cpu(self) -> dict[str, float]:
+        out = {"client": time.process_time()}
+        for role, pid in (("server", self.run.server_pid), ("worker", self._worker_pid())):
+            used = cpu_seconds(pid)
+            if used is not None:
+                out[role] = used
+        return out
 
     async def stop(self) -> None:
         st = await self.status()
         if "lastPrompts" not in st:
             self.run.notes.append("no 'lastPrompts' from getStatus: raw arm cannot replay")
         self.run.counters_end = dict(self.counters)
+        start = self._cpu_start
+        self.run.cpu_s = {k: v - start[k] for k, v in self._cpu().items() if k in start}
 
         for role, pid in (("server", self.run.server_pid), ("worker", self._worker_pid())):
             hwm = proc_status_kb(pid, "VmHWM")

@@ -16,12 +16,19 @@ STATUS_REQUEST = "enclave/getStatus"
 
 
 def get_status(ls: EnclaveServer, params: Any = None) -> dict[str, Any]:
+    """With {"after": job id}, "recent" and "lastPrompts" hold only the jobs after it: a client
+    polling while the model works (the typing benchmark) then costs the server and itself a
+    few entries per poll instead of the last 50 prompts each time."""
+    raw = params.get("after") if isinstance(params, dict) else getattr(params, "after", None)
+    if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
+        raise JsonRpcInvalidParams("enclave/getStatus: 'after' must be a job id (an integer)")
+    after = -1 if raw is None else raw
     session = ls.session
     info = session.model.info
     result: dict[str, Any] = {
         **asdict(session.status()),
         "modelInfo": asdict(info) if info else None,
-        "recent": [asdict(s) for s in session.model.recent],
+        "recent": [asdict(s) for s in session.model.recent if s.job_id > after],
         "counters": asdict(session.completer.counters),
         "workerPid": session.model.pid,
         "index": session.context.stats(),
@@ -38,6 +45,7 @@ def get_status(ls: EnclaveServer, params: Any = None) -> dict[str, Any]:
                 "job_id": r.stats.job_id,
             }
             for r in session.model.last_prompts
+            if r.stats.job_id > after
         ]
     return result
 

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import itertools
 import json
 import logging
 import math
@@ -224,6 +225,7 @@ class HttpBackend:
         self.info: ModelInfo | None = None
         self.recent: deque[GenerationStats] = deque(maxlen=50)
         self.last_prompts: deque[GenerationResult] = deque(maxlen=50)  # debug/bench only
+        self._ids = itertools.count(1)  # job ids, as the local worker's: getStatus 'after'
         self._ssl: ssl.SSLContext | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -415,6 +417,7 @@ class HttpBackend:
             prompt_ms=first_ms,
             generate_ms=max(0.0, total_ms - first_ms),
             kind=job.kind,
+            job_id=next(self._ids),
         )
         self.recent.append(stats)
         result = GenerationResult(text, stats, prompt if DEBUG_PROMPTS else "")

@@ -71,6 +71,18 @@ async def test_inline_completion_returns_model_text(client: LanguageClient) -> N
     assert status["state"] == "ready" and status["lastEmptyReason"] == ""
 
 
+async def test_status_after_a_job_id_holds_only_later_jobs(client: LanguageClient) -> None:
+    uri = open_doc(client, "/tmp/enclave-test/after.py", PY, "python")
+    line, col = end_of(PY, "return ")
+    await client.text_document_inline_completion_async(inline_params(uri, line, col))
+    jobs = [s["job_id"] for s in (await get_status(client))["recent"]]
+    assert len(jobs) >= 1 and jobs == sorted(jobs)
+    later = await client.protocol.send_request_async("enclave/getStatus", {"after": jobs[0]})
+    assert [s.job_id for s in later.recent] == jobs[1:]  # a poller's share: what is new
+    with pytest.raises(JsonRpcInvalidParams):
+        await client.protocol.send_request_async("enclave/getStatus", {"after": "soon"})
+
+
 async def test_plain_completion_offers_same_text(client: LanguageClient) -> None:
     uri = open_doc(client, "/tmp/enclave-test/add2.py", PY, "python")
     line, col = end_of(PY, "return ")
