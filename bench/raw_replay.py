@@ -1,4 +1,5 @@
-"""The raw arm: the server's own prompts, in order, through one plain llama-cpp-python Llama.
+"""The raw arm: the server's own prompts, in order, through one plain llama-cpp-python Llama
+(or, as a diagnostic, through the worker's LlamaEngine, or through both in turn).
 
 Run in its own process (`python -m bench.raw_replay IN.json OUT.json`) so its peak memory is
 measured alone and a native crash cannot take the benchmark down. Same n_ctx, n_(u)batch and
@@ -27,23 +28,28 @@ def decode_steps(entry: dict[str, Any]) -> int:
     return max(1, generated + extra)
 
 
-def replay(model: str, entries: list[dict[str, Any]], n_ctx: int) -> list[dict[str, Any]]:
-    _disable_extra_buffer_types()  # without it llama.cpp segfaults on AMX-reporting VMs
-    from llama_cpp import Llama
+class RawRunner:
+    """Plain llama-cpp-python: the floor."""
 
-    llm = Llama(
-        model_path=model,
-        n_ctx=n_ctx,
-        n_threads=os.cpu_count() or 2,
-        n_batch=N_BATCH,
-        n_ubatch=N_UBATCH,
-        verbose=False,
-    )
-    out: list[dict[str, Any]] = []
-    for entry in entries:
+    def __init__(self, model: str, n_ctx: int) -> None:
+        _disable_extra_buffer_types()  # without it llama.cpp segfaults on AMX-reporting VMs
+        from llama_cpp import Llama
+
+        self.n_ctx = n_ctx
+        self.llm = Llama(
+            model_path=model,
+            n_ctx=n_ctx,
+            n_threads=os.cpu_count() or 2,
+            n_batch=N_BATCH,
+            n_ubatch=N_UBATCH,
+            verbose=False,
+        )
+
+    def step(self, entry: dict[str, Any]) -> dict[str, Any]:
+        llm = self.llm
         t0 = time.perf_counter()  # from the prompt's text, as the worker's prompt_ms
         tokens = llm.tokenize(str(entry["prompt"]).encode(), add_bos=True, special=True)
-        limit = n_ctx - 32
+        limit = self.n_ctx - 32
         if len(tokens) > limit:
             tokens = tokens[-limit:]
         cached = list(llm.input_ids[: llm.n_tokens])
@@ -59,8 +65,7 @@ def replay(model: str, entries: list[dict[str, Any]], n_ctx: int) -> list[dict[s
         if entry.get("prime"):
             # Only sets up the KV cache the worker had before the next, timed, prompt.
             llm.eval(tokens[reused:])
-            out.append({"prime": True})
-            continue
+            return {"prime": True}
         if len(tokens) - 1 > reused:
             llm.eval(tokens[reused:-1])
         t1 = time.perf_counter()
@@ -74,56 +79,81 @@ def replay(model: str, entries: list[dict[str, Any]], n_ctx: int) -> list[dict[s
         text = llm.detokenize(produced[: int(entry.get("generated_tokens", 0))]).decode(
             "utf-8", errors="ignore"
         )
-        out.append(
-            {
-                "index": entry.get("index"),
-                "prompt_tokens": len(tokens),
-                "reused_tokens": reused,
-                "evaluated_tokens": len(tokens) - reused,
-                "decode_steps": steps,
-                "prompt_ms": (t1 - t0) * 1000,
-                "generate_ms": (t2 - t1) * 1000,
-                "total_ms": (t2 - t0) * 1000,
-                # Same tokens in, same tokens out: a check that the replay is faithful.
-                "same_text": text.startswith(str(entry.get("text", ""))),
-            }
-        )
-    return out
+        return {
+            "index": entry.get("index"),
+            "prompt_tokens": len(tokens),
+            "reused_tokens": reused,
+            "evaluated_tokens": len(tokens) - reused,
+            "decode_steps": steps,
+            "prompt_ms": (t1 - t0) * 1000,
+            "generate_ms": (t2 - t1) * 1000,
+            "total_ms": (t2 - t0) * 1000,
+            # Same tokens in, same tokens out: a check that the replay is faithful.
+            "same_text": text.startswith(str(entry.get("text", ""))),
+        }
 
 
-def replay_engine(model: str, entries: list[dict[str, Any]], n_ctx: int) -> list[dict[str, Any]]:
-    """The same calls through the worker's own LlamaEngine, alone in this process (no server,
-    no client, no other jobs): tells the engine's cost from its surroundings'. Each call asks
-    for the tokens the worker generated; the abort callback is set as in the worker."""
-    from lsp_server.model.worker import LlamaEngine
+class EngineRunner:
+    """The same calls through the worker's own LlamaEngine (no server, no client, no other
+    jobs): tells the engine's cost from its surroundings'. Each call asks for the tokens the
+    worker generated; the abort callback is set as in the worker."""
 
-    engine = LlamaEngine(model, n_ctx, os.cpu_count() or 2)
-    out: list[dict[str, Any]] = []
-    for entry in entries:
+    def __init__(self, model: str, n_ctx: int) -> None:
+        from lsp_server.model.worker import LlamaEngine
+
+        self.engine = LlamaEngine(model, n_ctx, os.cpu_count() or 2)
+
+    def step(self, entry: dict[str, Any]) -> dict[str, Any]:
+        engine = self.engine
         prompt = str(entry["prompt"])
         if entry.get("prime"):
             engine.generate(prompt, 1, [], lambda _prefill: None)
-            out.append({"prime": True})
-            continue
+            return {"prime": True}
         if entry.get("reuse_limit") is not None:
             engine.llm.n_tokens = min(engine.llm.n_tokens, int(entry["reuse_limit"]))
         wanted = max(1, int(entry.get("generated_tokens", 0)))
         got = engine.generate(prompt, wanted, [], lambda _prefill: None)
         st = got.stats
-        out.append(
-            {
-                "index": entry.get("index"),
-                "prompt_tokens": st.prompt_tokens,
-                "reused_tokens": st.reused_tokens,
-                "evaluated_tokens": st.evaluated_tokens,
-                "decode_steps": st.generated_tokens + (st.stop_reason == "eos"),
-                "prompt_ms": st.prompt_ms,
-                "generate_ms": st.generate_ms,
-                "total_ms": st.prompt_ms + st.generate_ms,
-                "same_text": got.text.startswith(str(entry.get("text", ""))),
-            }
-        )
-    return out
+        return {
+            "index": entry.get("index"),
+            "prompt_tokens": st.prompt_tokens,
+            "reused_tokens": st.reused_tokens,
+            "evaluated_tokens": st.evaluated_tokens,
+            "decode_steps": st.generated_tokens + (st.stop_reason == "eos"),
+            "prompt_ms": st.prompt_ms,
+            "generate_ms": st.generate_ms,
+            "total_ms": st.prompt_ms + st.generate_ms,
+            "same_text": got.text.startswith(str(entry.get("text", ""))),
+        }
+
+
+def replay(model: str, entries: list[dict[str, Any]], n_ctx: int) -> list[dict[str, Any]]:
+    runner = RawRunner(model, n_ctx)
+    return [runner.step(e) for e in entries]
+
+
+def replay_engine(model: str, entries: list[dict[str, Any]], n_ctx: int) -> list[dict[str, Any]]:
+    runner = EngineRunner(model, n_ctx)
+    return [runner.step(e) for e in entries]
+
+
+def replay_both(
+    model: str, entries: list[dict[str, Any]], n_ctx: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Raw and engine in one process, each with its own model and KV cache, taking every call
+    in turn (which goes first alternates): the machine's drift over minutes, which separates
+    two arms run one after the other, falls on both alike."""
+    raw, engine = RawRunner(model, n_ctx), EngineRunner(model, n_ctx)
+    raw_out: list[dict[str, Any]] = []
+    engine_out: list[dict[str, Any]] = []
+    for k, entry in enumerate(entries):
+        if k % 2:
+            raw_out.append(raw.step(entry))
+            engine_out.append(engine.step(entry))
+        else:
+            engine_out.append(engine.step(entry))
+            raw_out.append(raw.step(entry))
+    return raw_out, engine_out
 
 
 def peak_kb() -> int:
@@ -137,17 +167,22 @@ def main() -> None:
     src, dst = Path(sys.argv[1]), Path(sys.argv[2])
     job = json.loads(src.read_text())
     started = time.perf_counter()
-    run = replay_engine if job.get("engine") else replay
-    results = run(job["model"], job["entries"], int(job.get("n_ctx", 4096)))
-    dst.write_text(
-        json.dumps(
-            {
-                "results": results,
-                "peak_kb": peak_kb(),
-                "wall_s": time.perf_counter() - started,
-            }
-        )
-    )
+    model, entries, n_ctx = job["model"], job["entries"], int(job.get("n_ctx", 4096))
+    engine_results: list[dict[str, Any]] | None = None
+    if job.get("mode") == "both":
+        results, engine_results = replay_both(model, entries, n_ctx)
+    elif job.get("mode") == "engine":
+        results = replay_engine(model, entries, n_ctx)
+    else:
+        results = replay(model, entries, n_ctx)
+    out: dict[str, Any] = {
+        "results": results,
+        "peak_kb": peak_kb(),
+        "wall_s": time.perf_counter() - started,
+    }
+    if engine_results is not None:
+        out["engine_results"] = engine_results
+    dst.write_text(json.dumps(out))
 
 
 if __name__ == "__main__":

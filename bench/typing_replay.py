@@ -123,16 +123,17 @@ def server_stats(run: ArmRun) -> dict[str, Any]:
         "peak_total_mb": peak_total / 1024 if peak_total else None,
         "prompts_logged": len(run.prompt_log),
         "wall_s": run.wall_s,
+        "cpu_s": run.cpu_s,
         "notes": run.notes,
     }
 
 
 def run_raw(
-    model: str, entries: list[dict[str, Any]], n_ctx: int, engine: bool = False
+    model: str, entries: list[dict[str, Any]], n_ctx: int, mode: str = "raw"
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.json", Path(tmp) / "out.json"
-        job = {"model": model, "entries": entries, "n_ctx": n_ctx, "engine": engine}
+        job = {"model": model, "entries": entries, "n_ctx": n_ctx, "mode": mode}
         src.write_text(json.dumps(job))
         proc = subprocess.run(
             [sys.executable, "-m", "bench.raw_replay", str(src), str(dst)],
@@ -166,17 +167,20 @@ def raw_entries(run: ArmRun, replay_all: bool, sample: int = 40) -> list[dict[st
     return out
 
 
-def raw_arm(source: ArmRun, model: str, replay_all: bool, engine: bool) -> dict[str, Any]:
+def raw_arm(source: ArmRun, model: str, replay_all: bool, mode: str) -> dict[str, Any]:
     if not source.prompt_log:
         return {"notes": ["no server prompts to replay (lastPrompts)"]}
     entries = raw_entries(source, replay_all)
     print(f"arm raw: replaying {len(entries)} prompts ...", file=sys.stderr, flush=True)
-    raw = run_raw(model, entries, 4096, engine)
-    raw["results"] = [x for x in raw["results"] if not x.get("prime")]
+    raw = run_raw(model, entries, 4096, mode)
+    for key in ("results", "engine_results"):
+        if key in raw:
+            raw[key] = [x for x in raw[key] if not x.get("prime")]
     times = [x["total_ms"] for x in raw["results"]]
     return {
         "source_arm": source.name,
-        "through": "LlamaEngine" if engine else "llama_cpp.Llama",
+        "through": "LlamaEngine" if mode == "engine" else "llama_cpp.Llama",
+        "interleaved": interleaved(raw["results"], raw.get("engine_results")),
         "calls": len(times),
         "latency_ms": {
             "n": len(times),
@@ -190,6 +194,27 @@ def raw_arm(source: ArmRun, model: str, replay_all: bool, engine: bool) -> dict[
         "wall_s": raw["wall_s"],
         "calls_log": raw["results"],
         "notes": [],
+    }
+
+
+def interleaved(
+    raw: list[dict[str, Any]], engine: list[dict[str, Any]] | None
+) -> dict[str, Any] | None:
+    """Engine/raw on the same calls, taken in turn in one process (see raw_replay.replay_both)."""
+    if engine is None:
+        return None
+    pairs = [(e, r) for e, r in zip(engine, raw, strict=True) if r["total_ms"]]
+    steps = [
+        (e["generate_ms"] / e["decode_steps"]) / (r["generate_ms"] / r["decode_steps"])
+        for e, r in pairs
+        if e["decode_steps"] and r["decode_steps"] and r["generate_ms"]
+    ]
+    return {
+        "n": len(pairs),
+        "median_ratio": statistics.median(e["total_ms"] / r["total_ms"] for e, r in pairs)
+        if pairs
+        else None,
+        "generate_per_step_median_ratio": statistics.median(steps) if steps else None,
     }
 
 
@@ -341,6 +366,13 @@ def summary(result: dict[str, Any]) -> str:
         row(f"server overhead, client/raw (n={ov['n']})", ov["median_ratio"], 1.05)
         row("  worker-reported time/raw", ov.get("worker_median_ratio"), 1.05)
         row("  client/worker, same request", ov.get("client_over_worker_median"), 1.05)
+        if il := raw.get("interleaved"):
+            row(
+                f"  engine/raw, in turn in one process (n={il['n']})",
+                il["median_ratio"],
+                1.05,
+            )
+            row("    per generated token", il["generate_per_step_median_ratio"], 1.05)
         nq = ov.get("not_queued") or {}
         row(
             f"  client/raw, calls that did not queue (n={nq.get('n', 0)})",
@@ -355,6 +387,10 @@ def summary(result: dict[str, Any]) -> str:
         row("peak RSS server+worker, MB (enclave)", e["peak_total_mb"], mem_goal)
     if s:
         row("cancel latency p95, ms (stateless)", s["cancel_latency_ms"]["p95"], 50)
+    for name, a in arms.items():
+        if cpu := a.get("cpu_s"):
+            used = ", ".join(f"{role} {sec:.1f}" for role, sec in sorted(cpu.items()))
+            lines.append(f"CPU seconds [{name}]: {used} (wall {a.get('wall_s', 0):.0f} s)")
     for name, a in arms.items():
         for note in a.get("notes", []):
             lines.append(f"note [{name}]: {note}")
@@ -416,7 +452,8 @@ async def main_async(args: argparse.Namespace) -> int:
             if r.outcome in ("answered", "empty") and r.latency_ms
         ]
         if name == source and "raw" in arms:
-            result["arms"]["raw"] = raw_arm(run, model, args.raw_all, args.raw_engine)
+            mode = "engine" if args.raw_engine else "both" if args.interleaved else "raw"
+            result["arms"]["raw"] = raw_arm(run, model, args.raw_all, mode)
             if times := [x["total_ms"] for x in result["arms"]["raw"].get("calls_log", [])]:
                 curves["raw (per model call)"] = times
     result["loadavg_end"] = round(os.getloadavg()[0], 2)
@@ -453,6 +490,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--raw-engine",
         action="store_true",
         help="the raw arm replays through the worker's LlamaEngine alone (diagnostic)",
+    )
+    p.add_argument(
+        "--interleaved",
+        action="store_true",
+        help="the raw arm also replays through the worker's LlamaEngine, in turn with raw, in "
+        "one process: engine/raw without the drift between arms (its peak memory holds two "
+        "models)",
     )
     p.add_argument(
         "--keep-prompts", action="store_true", help="write each server arm's prompts to the JSON"
