@@ -186,6 +186,9 @@ def nearest_uses(
         start = lines.line_start(max(0, band - window_lines))
         last = band + NEAR_BAND + window_lines
         end = lines.line_start(last) if last < lines.line_count else len(snap.text)
+        # Long lines (minified or generated code): at most MAX_USE_SCAN characters around it.
+        start = max(start, lo - MAX_USE_SCAN // 2)
+        end = min(end, hi + MAX_USE_SCAN // 2)
     if names is None:
         pattern = _WORD
     elif names:

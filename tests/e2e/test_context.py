@@ -123,3 +123,36 @@ async def test_saved_and_watched_files_update_the_index(client: LanguageClient) 
     await client.text_document_inline_completion_async(inline_params(uri, line, col))
     prompt = (await get_status(client))["lastPrompts"][-1]["prompt"]
     assert "<|file_sep|>extra.py\ndef triangle_area(a: float, b: float) -> float:" in prompt
+
+
+async def test_a_base_class_method_reached_through_self_is_in_the_prompt(
+    client: LanguageClient,
+) -> None:
+    root: Path = client.root  # type: ignore[attr-defined]
+    await wait_indexed(client, 2)
+    files = {
+        "transport.py": "class Transport:\n    def send_request(self, method: str) -> int:\n"
+        '        """Send a request, return its id."""\n        return 0\n',
+        "session.py": "from transport import Transport\n\n\nclass Session(Transport):\n    pass\n",
+    }
+    for name, text in files.items():
+        (root / name).write_text(text)
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            [types.FileEvent((root / n).as_uri(), types.FileChangeType.Created) for n in files]
+        )
+    )
+    await wait_indexed(client, 4)
+    # client.py never imports transport.py: send_request is found through Session's base.
+    text = (
+        "from session import Session\n\n\nclass Client(Session):\n    def ping(self):\n"
+        "        self.send_request('ping')\n        return \n"
+    )
+    uri = open_doc(client, root / "client.py", text, "python")
+    line, col = end_of(text, "return ")
+    await client.text_document_inline_completion_async(inline_params(uri, line, col))
+    prompt = (await get_status(client))["lastPrompts"][-1]["prompt"]
+    assert (
+        "<|file_sep|>transport.py\nclass Transport:\n    def send_request(self, method: str)"
+        in (prompt)
+    )

@@ -15,6 +15,7 @@ from lsp_server.context.gather import (
     gather,
     imported_uses,
     names_near,
+    nearest_uses,
     render_file_definitions,
 )
 from lsp_server.context.index import WorkspaceIndex
@@ -516,3 +517,13 @@ def test_imported_names_rank_by_where_the_file_uses_them(tmp_path: Path) -> None
     # Room for one definition: the one not used yet.
     ctx = gather(snap, offset, index, RecentChunks(), 20)
     assert [c for _, c in ctx.files] == ["def not_yet(a, b):\n    return a\n"]
+
+
+def test_use_scan_is_bounded_on_long_lines() -> None:
+    far = "x = [first_name, " + ", ".join(["tail_name"] * 40_000) + "]\n"  # a 400 KB line
+    text = far + "\n" * 20 + "near_name = 1\n" + "\n" * 20 + "y = \n"
+    snap = Document("file:///w/long.py", "python", 1, text).snapshot()
+    found = nearest_uses(snap, len(text) - 1, window_lines=300)
+    assert found["near_name"] == 19  # line 21; the cursor's band starts at line 40
+    assert found["tail_name"] == 40  # the line's end is within reach
+    assert "first_name" not in found  # its start is not: over MAX_USE_SCAN / 2 characters away
