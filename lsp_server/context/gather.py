@@ -45,6 +45,11 @@ MAX_USE_SCAN = 256 * 1024  # characters of a file searched for the uses of its i
 # Lines above and below the cursor searched for members of the classes in scope (and, in Go,
 # names of the package) used there: what the code nearby calls, the line being written may too.
 USE_WINDOW_LINES = 300
+# Of those, the nearest MAX_FAR_NAMES with at most MAX_FAR_DEFINITIONS definitions in the
+# index are looked at: a name defined everywhere (`get`) says little, and looking through its
+# definitions in a large repository would eat the time budget the recent chunks need.
+MAX_FAR_NAMES = 64
+MAX_FAR_DEFINITIONS = 32
 CHUNK_LINES = 32
 RING_SIZE = 16
 DUPLICATE_JACCARD = 0.7
@@ -461,7 +466,12 @@ def gather(
     imported = entry.imported_names if entry is not None else ()
     classes = receiver_classes(enclosing_class(snap, offset), imported, index)
     uses = nearest_uses(snap, offset, window_lines=USE_WINDOW_LINES)
-    used_far = {n: d for n, d in uses.items() if n not in near and index.lookup(n)}
+    far = sorted(
+        (d, n)
+        for n, d in uses.items()
+        if n not in near and 0 < len(index.lookup(n)) <= MAX_FAR_DEFINITIONS
+    )
+    used_far = {n: d for d, n in far[:MAX_FAR_NAMES]}
     ranked = rank_definitions(
         near,
         entry,
