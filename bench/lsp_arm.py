@@ -202,18 +202,18 @@ def acceptable(suggestion: str, remaining: str) -> str:
 LOG_KEPT = 50  # entries the server keeps of each log
 
 
+def last_job(log: list[dict[str, Any]]) -> int:
+    return int(log[-1].get("job_id", 0)) if log else 0
+
+
 def merge_log(log: list[dict[str, Any]], newest: list[dict[str, Any]]) -> tuple[int, bool]:
     """Append the entries of `newest` (the server's entries after the last job id polled, at
     most its last 50) not yet in `log`. Returns how many were new and whether some may have
     gone by unseen (a full 50 came back)."""
-    seen = max((int(e.get("job_id", 0)) for e in log[-1:]), default=0)
+    seen = last_job(log)
     fresh = [e for e in newest if int(e.get("job_id", 0)) > seen]
     log.extend(fresh)
     return len(fresh), len(newest) >= LOG_KEPT and bool(seen)
-
-
-def last_job(log: list[dict[str, Any]]) -> int:
-    return int(log[-1].get("job_id", 0)) if log else 0
 
 
 class ServerArm:

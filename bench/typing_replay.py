@@ -486,12 +486,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cadence", type=float, default=9.0, help="typing speed, chars/s")
     p.add_argument("--debounce-ms", type=float, default=75.0)
     p.add_argument("--raw-all", action="store_true", help="raw arm replays every prompt")
-    p.add_argument(
+    through = p.add_mutually_exclusive_group()
+    through.add_argument(
         "--raw-engine",
         action="store_true",
         help="the raw arm replays through the worker's LlamaEngine alone (diagnostic)",
     )
-    p.add_argument(
+    through.add_argument(
         "--interleaved",
         action="store_true",
         help="the raw arm also replays through the worker's LlamaEngine, in turn with raw, in "

@@ -413,13 +413,14 @@ def rank_definitions(
                 d.kind == "method" and class_name(d.container) in members
             )
 
-        linked_defs = [d for d in defs if is_sure(d) or (linked is not None and d.path in linked)]
+        flags = [(d, is_sure(d)) for d in defs]
+        sure_defs = [d for d, sure in flags if sure]
+        linked_defs = [d for d, sure in flags if sure or (linked is not None and d.path in linked)]
         if name not in near and name not in imported:
-            linked_defs = [d for d in linked_defs if is_sure(d)]
-            if not linked_defs:
+            if not sure_defs:
                 continue
             confidence = IMPORTED_LINKED
-            defs = linked_defs
+            defs = sure_defs
         elif name in imported:
             confidence = IMPORTED_LINKED if linked_defs else IMPORTED
             if linked_defs:
@@ -427,8 +428,7 @@ def rank_definitions(
             elif len(defs) > AMBIGUOUS:
                 continue
         elif linked_defs:
-            sure = package or any(is_sure(d) for d in linked_defs)
-            confidence = IMPORTED_LINKED if sure else LINKED
+            confidence = IMPORTED_LINKED if package or sure_defs else LINKED
             defs = linked_defs
         else:
             continue
