@@ -254,11 +254,17 @@ def is_whole(signature: str) -> bool:
 
 def render_definition(d: Definition, comment: str) -> str:
     sig = d.signature
-    header_only = "\n" not in sig.strip() or not sig.rstrip().endswith(("}", ")", ";"))
+    one_line = sig.strip()
+    if "\n" in one_line:
+        header_only = not one_line.endswith(("}", ")", ";"))
+    else:  # `func (h *headerV7) mode() []byte { return h[100:][:8] }` is whole
+        header_only = not (one_line.endswith("}") and "{" in one_line and is_whole(one_line))
     python = comment == "#"
     if python and sig.rstrip().endswith(":"):
         doc = f'\n    """{d.doc}"""' if d.doc else ""
         return f"{sig}{doc}\n    ..."
+    if d.kind == "constant" and d.doc and "\n" not in one_line and d.doc not in sig:
+        return f"{sig}  {comment} {d.doc}"  # as a const block writes it
     doc = f"{comment} {d.doc}\n" if d.doc and d.doc not in sig else ""
     if header_only and d.kind in ("function", "method") and not python:
         sig = sig.rstrip().rstrip("{").rstrip() + " { ... }"
@@ -366,6 +372,48 @@ IMPORTED_LINKED = 0  # imported by the file, defined in the file it is imported 
 IMPORTED = 1  # imported, but its module could not be told: any definition of the name
 LINKED = 2  # not imported by name, defined in a file the current file imports (obj.method)
 SAME_PACKAGE = frozenset({"go"})  # languages where a folder is one namespace
+SIBLING_SPAN = 2  # neighbours taken on each side
+MAX_SIBLING_SOURCES = 8  # definitions near the cursor whose neighbours are looked at
+_GO_RECEIVER = re.compile(r"^func\s*\(\s*(?:\w+\s+)?\*?\s*(\w+)")
+
+
+def group_of(d: Definition) -> str:
+    """What a definition is listed with: methods by their class (in Go their receiver's
+    type), others by their kind."""
+    if d.kind == "method":
+        if d.container:
+            return d.container
+        m = _GO_RECEIVER.match(d.signature)
+        return f"func ({m.group(1)})" if m else ""
+    return d.kind
+
+
+_NAME_PART = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+
+
+def name_parts(name: str) -> set[str]:
+    """The first and last word of a name (`send_request` -> send, request; `itemBreak` ->
+    item, break): neighbours that share one are of a kind (`itemContinue`, `write_paragraph`
+    beside `write_text`); `feature` beside `stopped` is just the next method."""
+    words = _NAME_PART.findall(name)
+    return {words[0].lower(), words[-1].lower()} if words else set()
+
+
+def siblings(d: Definition, index: WorkspaceIndex) -> list[tuple[int, Definition]]:
+    """The definitions listed next to `d` in its file, of its group (the other methods of its
+    class, the other constants of its block), with their distance in that list: the line
+    being written often uses the neighbour of what the code around uses (`case itemBreak:`,
+    then `case itemContinue:`; `v7.mode()`, then `v7.uid()`)."""
+    entry = index.entry(d.path)
+    if entry is None:
+        return []
+    key = group_of(d)
+    group = [x for x in entry.definitions if group_of(x) == key]
+    at = next((i for i, x in enumerate(group) if x is d), None)
+    if at is None:
+        return []
+    lo, hi = max(0, at - SIBLING_SPAN), min(len(group), at + SIBLING_SPAN + 1)
+    return [(abs(i - at), group[i]) for i in range(lo, hi) if i != at]
 
 
 def rank_definitions(
@@ -399,6 +447,7 @@ def rank_definitions(
     for name, distance in (used_far or {}).items():
         names.setdefault(name, distance)
     out: list[tuple[tuple[int, int, int, int, str, int], Definition]] = []
+    sources: list[tuple[int, int, Definition]] = []
     for name, distance in names.items():
         if time.monotonic() > deadline:
             break
@@ -436,8 +485,27 @@ def rank_definitions(
             same_dir = 0 if str(PurePosixPath(d.path).parent) == here else 1
             far = 0 if name in near else 1
             out.append(((far, confidence, distance, same_dir, d.rel, d.line), d))
+            if far == 0 and (d.kind == "method" or (package and same_dir == 0)):
+                sources.append((confidence, distance, d))
+    # Neighbours of what is used near the cursor rank as if used `gap` lines farther than it,
+    # after the names really used at that distance (the fourth key). Reachable ones only:
+    # methods of an object the code holds, or in Go names of the same package.
+    sources.sort(key=lambda s: (s[1], s[2].rel, s[2].line))
+    for confidence, distance, source in sources[:MAX_SIBLING_SOURCES]:
+        if time.monotonic() > deadline:
+            break
+        parts = name_parts(source.name)
+        for gap, d in siblings(source, index):
+            if d.name not in own and parts & name_parts(d.name):
+                out.append(((0, confidence, distance + gap, 1, d.rel, d.line), d))
     out.sort(key=lambda c: c[0])
-    return out
+    seen: set[tuple[str, int, str]] = set()
+    unique = []
+    for c in out:  # a definition can come both by its name and as a neighbour: keep the best
+        if (c[1].path, c[1].line, c[1].name) not in seen:
+            seen.add((c[1].path, c[1].line, c[1].name))
+            unique.append(c)
+    return unique
 
 
 def gather(

@@ -128,6 +128,12 @@ def _first_line(text: str) -> str:
 _STRING_DELIMS = re.compile(r"^[rRbBuUfF]*(\"\"\"|'''|\"|')|(\"\"\"|'''|\"|')$")
 
 
+def _trails(comment: tree_sitter.Node) -> bool:
+    """A comment at the end of a line of code: it belongs to that code, not to what follows."""
+    before = comment.prev_sibling
+    return before is not None and before.end_point.row == comment.start_point.row
+
+
 def _docstring(node: tree_sitter.Node, info: LanguageInfo, source: bytes) -> str:
     if info.indent_based:  # python: the first statement of the body, if a string
         body = node.child_by_field_name("body")
@@ -153,16 +159,27 @@ def _docstring(node: tree_sitter.Node, info: LanguageInfo, source: bytes) -> str
         prev is None
         or prev.type not in info.comment_types
         or prev.end_point.row < target.start_point.row - 1
+        or _trails(prev)
     ):
-        return ""
-    # A run of line comments is one comment per line: start at the run's first line.
-    first = prev
-    while (
-        (above := first.prev_named_sibling) is not None
-        and above.type in info.comment_types
-        and above.end_point.row == first.start_point.row - 1
-    ):
-        first = above
+        # No comment above: one after it on its line (`itemBreak // break keyword`).
+        after = target.next_named_sibling
+        if (
+            after is None
+            or after.type not in info.comment_types
+            or after.start_point.row != target.end_point.row
+        ):
+            return ""
+        prev = first = after
+    else:
+        # A run of line comments is one comment per line: start at the run's first line.
+        first = prev
+        while (
+            (above := first.prev_named_sibling) is not None
+            and above.type in info.comment_types
+            and above.end_point.row == first.start_point.row - 1
+            and not _trails(above)
+        ):
+            first = above
     raw = source[first.start_byte : prev.end_byte].decode("utf-8", "replace")
     lines = [ln.strip().removesuffix("*/").lstrip("/*").strip() for ln in raw.splitlines()]
     return _first_line("\n".join(ln for ln in lines if ln and not ln.startswith("@")))[

@@ -527,3 +527,58 @@ def test_use_scan_is_bounded_on_long_lines() -> None:
     assert found["near_name"] == 19  # line 21; the cursor's band starts at line 40
     assert found["tail_name"] == 40  # the line's end is within reach
     assert "first_name" not in found  # its start is not: over MAX_USE_SCAN / 2 characters away
+
+
+GO_LEX = (
+    "package parse\n\nconst (\n\titemError itemType = iota // error occurred\n"
+    "\titemBlock    // block keyword\n\titemBreak    // break keyword\n"
+    "\titemContinue // continue keyword\n\titemDot      // the cursor\n"
+    "\titemElse     // else keyword\n\titemEnd      // end keyword\n)\n\n"
+    "func lexText(l *lexer) stateFn { return nil }\n"
+)
+GO_PARSE = (
+    "package parse\n\nfunc (t *Tree) action() Node {\n\tswitch token := t.next(); token.typ {\n"
+    "\tcase itemBlock:\n\t\treturn t.blockControl()\n\tcase itemBreak:\n\t\treturn nil\n"
+    "\t\n\t\treturn t.continueControl()\n\t}\n\treturn nil\n}\n"
+)
+
+
+def test_neighbours_of_what_the_code_uses_come_in(tmp_path: Path) -> None:
+    """The line being written often uses the neighbour of what the code around uses: the next
+    constant of a block, another method of the same type. Each name in a const block is
+    rendered with its own end-of-line comment."""
+    index = build_index(tmp_path, {"parse/lex.go": GO_LEX, "parse/parse.go": GO_PARSE})
+    snap = snapshot(tmp_path / "parse/parse.go", GO_PARSE, "go")
+    ctx = gather(snap, GO_PARSE.index("\t\n") + 1, index, RecentChunks(), 256)
+    [(path, text)] = ctx.files
+    assert path == "parse/lex.go"
+    assert "itemContinue  // continue keyword" in text  # not used anywhere in parse.go
+    assert "itemBreak  // break keyword" in text
+    assert "lexText" not in text  # not a neighbour in its group, shares no word
+
+
+def test_method_neighbours_must_share_a_word_with_the_used_method(tmp_path: Path) -> None:
+    lib = (
+        "class HelpFormatter:\n    def write_usage(self, prog: str) -> None:\n        pass\n\n"
+        "    def write_paragraph(self) -> None:\n        pass\n\n"
+        "    def indent(self) -> None:\n        pass\n"
+    )
+    main = (
+        "from formatting import HelpFormatter\n\n\n"
+        "def format_help(formatter: HelpFormatter) -> None:\n"
+        "    formatter.write_usage('x')\n    \n"
+    )
+    index = build_index(tmp_path, {"formatting.py": lib, "main.py": main})
+    snap = snapshot(tmp_path / "main.py", main, "python")
+    ctx = gather(snap, len(main) - 1, index, RecentChunks(), 256)
+    text = "".join(c for _, c in ctx.files)
+    assert "def write_paragraph(self) -> None:" in text  # beside write_usage, shares "write"
+    assert "def indent" not in text
+
+
+def test_a_whole_one_line_function_is_rendered_as_it_is(tmp_path: Path) -> None:
+    go = "package tar\n\nfunc (h *headerV7) mode() []byte { return h[100:][:8] }\n"
+    index = build_index(tmp_path, {"format.go": go})
+    assert render_file_definitions(index.lookup("mode")) == (
+        "func (h *headerV7) mode() []byte { return h[100:][:8] }\n"
+    )

@@ -408,3 +408,19 @@ def test_imports_resolve_to_workspace_files_and_packages(tmp_path: Path) -> None
     # Removing a file forgets its module keys.
     index.remove(str(root / "util.py"))
     assert linked("core/view.py")[0] == {"core/models.py", "core/types.py"}
+
+
+def test_a_comment_at_the_end_of_a_line_documents_that_line(tmp_path: Path) -> None:
+    """Go const blocks comment each name at the end of its line: that comment is its doc, not
+    the doc of the name below it."""
+    go = (
+        "package parse\n\nconst (\n\titemKeyword // used only to delimit the keywords\n"
+        "\titemBlock    // block keyword\n\t// Break leaves a loop.\n\titemBreak\n"
+        "\titemContinue\n)\n"
+    )
+    write(tmp_path, {"lex.go": go})
+    defs = defs_of(tmp_path / "lex.go")
+    assert defs["itemKeyword"][2] == "used only to delimit the keywords"
+    assert defs["itemBlock"][2] == "block keyword"
+    assert defs["itemBreak"][2] == "Break leaves a loop."
+    assert defs["itemContinue"][2] == ""
