@@ -43,6 +43,7 @@ from pygls.lsp.client import LanguageClient
 from lsp_server.context.documents import Document
 from lsp_server.context.index import extract_file, scan
 from lsp_server.context.languages import lsp_language_id
+from lsp_server.settings import CompletionSettings
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -304,9 +305,15 @@ class Server:
                 raise RuntimeError(f"server not ready: {st.get('message')} {index}")
             await asyncio.sleep(0.5)
 
-    def configure(self, context: bool) -> None:
+    def configure(self, arm: str) -> None:
+        """`file-only`, `context` (the default share) or `context-<tokens>`."""
+        share = int(arm.split("-")[1]) if arm.startswith("context-") else DEFAULT_SHARE
+        settings = {
+            "context": {"enabled": arm != "file-only"},
+            "completion": {"contextFiles": share},
+        }
         self.client.workspace_did_change_configuration(
-            types.DidChangeConfigurationParams(settings={"context": {"enabled": context}})
+            types.DidChangeConfigurationParams(settings=settings)
         )
 
     async def complete(self, task: Task, arm: str) -> Outcome:
@@ -367,6 +374,11 @@ class Server:
 
 
 ARMS = ("file-only", "context")
+DEFAULT_SHARE = CompletionSettings().contextFiles
+
+
+def arms_of(results: list[Result]) -> list[str]:
+    return list(dict.fromkeys(a for r in results for a in r.outcomes))
 
 
 def summarize(results: list[Result]) -> dict[str, Any]:
@@ -389,7 +401,7 @@ def summarize(results: list[Result]) -> dict[str, Any]:
             groups.setdefault("all (cross-file)", []).append(r)
         groups.setdefault("all", []).append(r)
     for name, rs in groups.items():
-        table[name] = {arm: agg(rs, arm) for arm in ARMS}
+        table[name] = {arm: agg(rs, arm) for arm in arms_of(results)}
     helps, hurts = [], []
     for r in results:
         if not all(a in r.outcomes for a in ARMS):
@@ -411,12 +423,11 @@ def summarize(results: list[Result]) -> dict[str, Any]:
 
 
 def print_table(summary: dict[str, Any]) -> None:
-    print(f"\n{'group':28} {'arm':10} {'n':>3} {'exact':>6} {'edit sim':>8} {'s/task':>7}")
+    print(f"\n{'group':28} {'arm':11} {'n':>3} {'exact':>6} {'edit sim':>8} {'s/task':>7}")
     for name, arms in summary["table"].items():
-        for arm in ARMS:
-            a = arms[arm]
+        for arm, a in arms.items():
             print(
-                f"{name:28} {arm:10} {a['n']:>3} {a['exact']:>6.2f} {a['similarity']:>8.3f}"
+                f"{name:28} {arm:11} {a['n']:>3} {a['exact']:>6.2f} {a['similarity']:>8.3f}"
                 f" {a['seconds']:>7.1f}"
             )
     print(f"\ncontext helps on {len(summary['helps'])} tasks, hurts on {len(summary['hurts'])}")
@@ -456,8 +467,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             try:
                 for task in [t for t in tasks if t.repo == repo]:
                     result = Result(task)
-                    for arm in ARMS:
-                        server.configure(arm == "context")
+                    for arm in (*ARMS, *(f"context-{n}" for n in args.share or ())):
+                        server.configure(arm)
                         await asyncio.sleep(0.05)
                         result.outcomes[arm] = await server.complete(task, arm)
                     results.append(result)
@@ -467,11 +478,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         "results": [result_json(r) for r in results],
                     }
                     args.out.write_text(json.dumps(partial, indent=1))
-                    o = result.outcomes
+                    sims = " ".join(f"{a}={o.similarity:.2f}" for a, o in result.outcomes.items())
                     print(
                         f"{task.language:10} {repo}/{task.file}:{task.line + 1}"
-                        f"{' [x]' if task.cross_file else ''}  off={o['file-only'].similarity:.2f}"
-                        f" on={o['context'].similarity:.2f}",
+                        f"{' [x]' if task.cross_file else ''}  {sims}",
                         flush=True,
                     )
             finally:
@@ -496,6 +506,13 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=24, help="tasks per language")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--language", action="append", help="only these languages")
+    parser.add_argument(
+        "--share",
+        type=int,
+        action="append",
+        metavar="TOKENS",
+        help="also an arm `context-TOKENS` with this completion.contextFiles share",
+    )
     parser.add_argument(
         "--only",
         action="append",

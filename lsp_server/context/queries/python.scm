@@ -1,6 +1,12 @@
 ; Definitions: @def.<kind> is the definition node, @name its name.
 (module (function_definition name: (identifier) @name) @def.function)
 (module (decorated_definition definition: (function_definition name: (identifier) @name) @def.function))
+; Module-level functions defined per version or per import (`if sys.version_info >= ...:`).
+(module (if_statement consequence: (block (function_definition name: (identifier) @name) @def.function)))
+(module (if_statement alternative: (else_clause body: (block (function_definition name: (identifier) @name) @def.function))))
+(module (if_statement alternative: (elif_clause consequence: (block (function_definition name: (identifier) @name) @def.function))))
+(module (try_statement body: (block (function_definition name: (identifier) @name) @def.function)))
+(module (try_statement (except_clause (block (function_definition name: (identifier) @name) @def.function))))
 (class_definition name: (identifier) @name) @def.class
 (class_definition body: (block (function_definition name: (identifier) @name) @def.method))
 (class_definition body: (block (decorated_definition definition: (function_definition name: (identifier) @name) @def.method)))
