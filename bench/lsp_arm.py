@@ -10,6 +10,7 @@ import itertools
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -304,6 +305,19 @@ class ServerArm:
         self.run.stats_start = len(self.run.stats_log)
         self._cpu_start = self._cpu()
 
+    async def wait_idle(self, quiet_s: float = 0.5, timeout_s: float = 60.0) -> None:
+        """Until the worker has used under 5% of a core for `quiet_s` (a prefetch or warm-up
+        it was running has finished)."""
+        pid = self._worker_pid()
+        deadline = time.monotonic() + timeout_s
+        last = cpu_seconds(pid)
+        while last is not None and time.monotonic() < deadline:
+            await asyncio.sleep(quiet_s)
+            now = cpu_seconds(pid)
+            if now is None or now - last < 0.05 * quiet_s:
+                return
+            last = now
+
     def _cpu(self) -> dict[str, float]:
         out = {"client": time.process_time()}
         for role, pid in (("server", self.run.server_pid), ("worker", self._worker_pid())):
@@ -517,9 +531,13 @@ async def run_arm(
     size: str,
     files: list[SourceFile],
     opts: ReplayOptions,
+    between: Callable[[ArmRun], Awaitable[None]] | None = None,
 ) -> ArmRun:
+    """`between`, if given, runs after each file visit once the worker is idle (the raw arm's
+    segments of `--alternate`); its time is not the arm's."""
     arm = ServerArm(name, settings, files, opts)
     started = time.monotonic()
+    paused = 0.0
     await arm.start(size)
     try:
         for visit in range(1, opts.visits + 1):
@@ -530,9 +548,15 @@ async def run_arm(
                     f"  [{name}] typing {src.name} (visit {visit}) ...", file=sys.stderr, flush=True
                 )
                 await arm.replay(src, visit, last=visit == opts.visits)
+                if between is not None:
+                    t0 = time.monotonic()
+                    await arm.wait_idle()
+                    await arm.status()
+                    await between(arm.run)
+                    paused += time.monotonic() - t0
     finally:
         await arm.stop()
-    arm.run.wall_s = time.monotonic() - started
+    arm.run.wall_s = time.monotonic() - started - paused
     if arm.run.log_gaps:
         arm.run.notes.append(f"{arm.run.log_gaps} getStatus polls missed prompts (>50 between)")
     return arm.run

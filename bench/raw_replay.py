@@ -1,7 +1,8 @@
 """The raw arm: the server's own prompts, in order, through one plain llama-cpp-python Llama
 (or, as a diagnostic, through the worker's LlamaEngine, or through both in turn).
 
-Run in its own process (`python -m bench.raw_replay IN.json OUT.json`) so its peak memory is
+Run in its own process (`python -m bench.raw_replay IN.json OUT.json`, or `--serve` for
+segments over stdin/stdout) so its peak memory is
 measured alone and a native crash cannot take the benchmark down. Same n_ctx, n_(u)batch and
 threads as the worker, greedy, the evaluated prefix reused between prompts as the worker does,
 and the same number of generated tokens; no cancel checks, no chunking, no IPC: the floor the
@@ -163,7 +164,24 @@ def peak_kb() -> int:
     return 0
 
 
+def serve() -> None:
+    """`--serve`: one model, kept loaded, for segment after segment (`--alternate` of the
+    typing replay). stdin: a header line {"model", "n_ctx"}, then one line {"entries"} per
+    segment; stdout: one line {"results", "peak_kb", "wall_s"} per segment."""
+    header = json.loads(sys.stdin.readline())
+    runner = RawRunner(header["model"], int(header.get("n_ctx", 4096)))
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        started = time.perf_counter()
+        results = [runner.step(e) for e in json.loads(line)["entries"]]
+        reply = {"results": results, "peak_kb": peak_kb(), "wall_s": time.perf_counter() - started}
+        print(json.dumps(reply), flush=True)
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+        return
     src, dst = Path(sys.argv[1]), Path(sys.argv[2])
     job = json.loads(src.read_text())
     started = time.perf_counter()

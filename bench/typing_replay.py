@@ -146,18 +146,25 @@ def run_raw(
         return out
 
 
-def raw_entries(run: ArmRun, replay_all: bool, sample: int = 40) -> list[dict[str, Any]]:
+def raw_entries(
+    run: ArmRun, replay_all: bool, sample: int = 40, start: int = 0
+) -> list[dict[str, Any]]:
     """The prompts the raw arm times. By default only those that answered a request, each after
     its predecessor (untimed) so the KV cache holds what the worker's held: replaying hundreds
-    of prompts that were cancelled in the server would take longer than the server arms."""
+    of prompts that were cancelled in the server would take longer than the server arms.
+    `start`: only the prompts from this index of the log on (a segment of `--alternate`)."""
     log = run.prompt_log
     if replay_all:
-        return [{**e, "index": i} for i, e in enumerate(log)]
+        return [{**e, "index": i} for i, e in enumerate(log) if i >= start]
     # The raw arm may reuse no more of the KV cache than the worker did for the same call
     # (its predecessors were often cancelled before they evaluated anything).
-    limits = {r.model_entry: r.worker_reused for r in run.requests if r.model_entry is not None}
+    limits = {
+        r.model_entry: r.worker_reused
+        for r in run.requests
+        if r.model_entry is not None and r.model_entry >= start
+    }
     wanted = sorted(limits)
-    if not wanted:  # nothing matched: still time a sample, for the raw latency figures
+    if not wanted and start == 0:  # nothing matched: still time a sample, for the raw figures
         wanted = list(range(max(0, len(log) - sample), len(log)))
     out: list[dict[str, Any]] = []
     for i in wanted:
@@ -165,6 +172,73 @@ def raw_entries(run: ArmRun, replay_all: bool, sample: int = 40) -> list[dict[st
             out.append({**log[i - 1], "prime": True})
         out.append({**log[i], "index": i, "reuse_limit": limits.get(i)})
     return out
+
+
+class RawSegments:
+    """`--alternate`: the raw arm in segments, each right after the file visit whose prompts it
+    replays, in one process that keeps its model loaded (and its KV cache, primed as in
+    raw_entries). A segment and its replay are a minute or two apart instead of the whole arm,
+    so the machine's drift over minutes falls on both alike."""
+
+    def __init__(self, model: str, replay_all: bool, n_ctx: int = 4096) -> None:
+        self.replay_all = replay_all
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.raw_replay", "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._send({"model": model, "n_ctx": n_ctx})
+        self._reply()  # the model is loaded before the server arm starts
+        self.done = 0  # prompt log entries already replayed
+        self.results: list[dict[str, Any]] = []
+        self.segments: list[dict[str, Any]] = []
+        self.peak_kb = 0
+        self.wall_s = 0.0
+
+    def _send(self, obj: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(obj) + "\n")
+        self.proc.stdin.flush()
+
+    def _reply(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        while line := self.proc.stdout.readline():
+            if line.startswith("{"):  # anything else is a library's chatter
+                reply: dict[str, Any] = json.loads(line)
+                return reply
+        raise RuntimeError(f"raw arm ended ({self.proc.wait()})")
+
+    def segment(self, run: ArmRun) -> dict[str, Any]:
+        entries = raw_entries(run, self.replay_all, start=self.done)
+        self.done = len(run.prompt_log)
+        self._send({"entries": entries})
+        reply = self._reply()
+        results = [x for x in reply["results"] if not x.get("prime")]
+        self.results += results
+        self.peak_kb = max(self.peak_kb, int(reply["peak_kb"]))
+        self.wall_s += float(reply["wall_s"])
+        ov = overhead(run, results)
+        self.segments.append({"n": ov["n"], "median_ratio": ov["median_ratio"]})
+        return reply
+
+    async def __call__(self, run: ArmRun) -> None:
+        print("  [raw] replaying the visit's prompts ...", file=sys.stderr, flush=True)
+        await asyncio.to_thread(self.segment, run)
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+    def arm(self, source: ArmRun) -> dict[str, Any]:
+        return raw_report(
+            source,
+            {"results": self.results, "peak_kb": self.peak_kb, "wall_s": self.wall_s},
+            "raw",
+            order=f"alternating: a segment after each of {len(self.segments)} file visits",
+            segments=self.segments,
+        )
 
 
 def raw_arm(source: ArmRun, model: str, replay_all: bool, mode: str) -> dict[str, Any]:
@@ -176,9 +250,21 @@ def raw_arm(source: ArmRun, model: str, replay_all: bool, mode: str) -> dict[str
     for key in ("results", "engine_results"):
         if key in raw:
             raw[key] = [x for x in raw[key] if not x.get("prime")]
+    return raw_report(source, raw, mode, order="sequential: after the whole server arm")
+
+
+def raw_report(
+    source: ArmRun,
+    raw: dict[str, Any],
+    mode: str,
+    order: str,
+    segments: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     times = [x["total_ms"] for x in raw["results"]]
     return {
         "source_arm": source.name,
+        "order": order,
+        "segments": segments,
         "through": "LlamaEngine" if mode == "engine" else "llama_cpp.Llama",
         "interleaved": interleaved(raw["results"], raw.get("engine_results")),
         "calls": len(times),
@@ -363,7 +449,10 @@ def summary(result: dict[str, Any]) -> str:
         row("p50 added by context (enclave/nocontext - 1)", added and added - 1, 0.2)
     if e and raw:
         ov = raw["overhead"]
-        row(f"server overhead, client/raw (n={ov['n']})", ov["median_ratio"], 1.05)
+        order = "alternating" if raw.get("segments") else "sequential"
+        row(f"server overhead, client/raw, {order} (n={ov['n']})", ov["median_ratio"], 1.05)
+        for k, seg in enumerate(raw.get("segments") or [], 1):
+            row(f"  segment {k} (n={seg['n']})", seg["median_ratio"], 1.05)
         row("  worker-reported time/raw", ov.get("worker_median_ratio"), 1.05)
         row("  client/worker, same request", ov.get("client_over_worker_median"), 1.05)
         if il := raw.get("interleaved"):
@@ -439,8 +528,16 @@ async def main_async(args: argparse.Namespace) -> int:
     # it: the machine's speed drifts over the minutes the other arms take.
     source = "enclave" if "enclave" in server_arms else next(iter(server_arms), None)
     for name in server_arms:
+        segments = None
+        if args.alternate and name == source and "raw" in arms:
+            print("arm raw: loading the model for --alternate ...", file=sys.stderr, flush=True)
+            segments = RawSegments(model, args.raw_all)
         print(f"arm {name}: starting the server ...", file=sys.stderr, flush=True)
-        run = await run_arm(name, ARM_SETTINGS[name], args.size, files, opts)
+        try:
+            run = await run_arm(name, ARM_SETTINGS[name], args.size, files, opts, segments)
+        finally:
+            if segments is not None:
+                segments.close()
         result["arms"][name] = server_stats(run)
         result["arms"][name]["request_log"] = [r.to_json() for r in run.requests]
         result["arms"][name]["worker_jobs_log"] = run.stats_log
@@ -451,7 +548,9 @@ async def main_async(args: argparse.Namespace) -> int:
             for r in run.requests
             if r.outcome in ("answered", "empty") and r.latency_ms
         ]
-        if name == source and "raw" in arms:
+        if segments is not None:
+            result["arms"]["raw"] = segments.arm(run)
+        elif name == source and "raw" in arms:
             mode = "engine" if args.raw_engine else "both" if args.interleaved else "raw"
             result["arms"]["raw"] = raw_arm(run, model, args.raw_all, mode)
             if times := [x["total_ms"] for x in result["arms"]["raw"].get("calls_log", [])]:
@@ -498,6 +597,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the raw arm also replays through the worker's LlamaEngine, in turn with raw, in "
         "one process: engine/raw without the drift between arms (its peak memory holds two "
         "models)",
+    )
+    through.add_argument(
+        "--alternate",
+        action="store_true",
+        help="the raw arm replays each file visit's prompts right after that visit (the server "
+        "idle), in one process that keeps its model loaded: client/raw without the drift of "
+        "minutes between the whole arms",
     )
     p.add_argument(
         "--keep-prompts", action="store_true", help="write each server arm's prompts to the JSON"

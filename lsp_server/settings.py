@@ -88,7 +88,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "completion.contextFiles",
         "integer",
-        256,
+        384,
         "Budget, in model tokens, for other files of the repository (definitions of symbols "
         "used near the cursor, recently edited code); 0 = none.",
         minimum=0,
@@ -224,7 +224,7 @@ class ModelSettings:
 class CompletionSettings:
     enabled: bool = True
     contextTokens: int = 640
-    contextFiles: int = 256
+    contextFiles: int = 384
     maxTokensLine: int = 48
     maxTokensBlock: int = 160
     deadlineMs: int = 30000

@@ -435,7 +435,7 @@ def siblings(d: Definition, index: WorkspaceIndex) -> list[tuple[int, Definition
         return []
     key = group_of(d)
     group = [x for x in entry.definitions if group_of(x) == key]
-    at = next((i for i, x in enumerate(group) if x is d), None)
+    at = next((i for i, x in enumerate(group) if x.line == d.line and x.name == d.name), None)
     if at is None:
         return []
     lo, hi = max(0, at - SIBLING_SPAN), min(len(group), at + SIBLING_SPAN + 1)
