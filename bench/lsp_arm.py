@@ -230,6 +230,9 @@ class ServerArm:
         self.counters: dict[str, int] = {}
         self.stderr_tail: list[str] = []
         self._cpu_start: dict[str, float] = {}
+        # `--alternate call`: run after each request a model call answered (see run_arm).
+        self.after_call: Callable[[ArmRun], Awaitable[None]] | None = None
+        self.paused_s = 0.0  # time spent in after_call, not the arm's
 
         @self.client.feature("enclave/status")  # type: ignore[untyped-decorator]
         def _on_status(params: Any) -> None:
@@ -304,6 +307,14 @@ class ServerArm:
         # Only what the replay causes counts, not the warm-up before it.
         self.run.stats_start = len(self.run.stats_log)
         self._cpu_start = self._cpu()
+
+    async def pause_for(self, work: Callable[[ArmRun], Awaitable[None]]) -> None:
+        """Run `work` once the worker is idle, its time left out of the arm's wall time."""
+        t0 = time.monotonic()
+        await self.wait_idle()
+        await self.status()
+        await work(self.run)
+        self.paused_s += time.monotonic() - t0
 
     async def wait_idle(self, quiet_s: float = 0.5, timeout_s: float = 60.0) -> None:
         """Until the worker has used under 5% of a core for `quiet_s` (a prefetch or warm-up
@@ -508,6 +519,9 @@ class ServerArm:
                 to_accept = acceptable(rec.text, full[pos:]) if rec.outcome == "answered" else ""
                 accept_from = rec
                 await self.attribute(rec, before)
+                if self.after_call is not None and rec.model_entry is not None:
+                    await self.pause_for(self.after_call)
+                    next_at = max(next_at, time.perf_counter())
             elif edits % opts.status_every == 0:
                 await self.status()
         if inflight is not None:
@@ -532,12 +546,15 @@ async def run_arm(
     files: list[SourceFile],
     opts: ReplayOptions,
     between: Callable[[ArmRun], Awaitable[None]] | None = None,
+    per_call: bool = False,
 ) -> ArmRun:
-    """`between`, if given, runs after each file visit once the worker is idle (the raw arm's
-    segments of `--alternate`); its time is not the arm's."""
+    """`between`, if given, runs once the worker is idle after each file visit, or with
+    `per_call` after each request a model call answered (the raw arm's segments of
+    `--alternate`); its time is not the arm's."""
     arm = ServerArm(name, settings, files, opts)
+    if per_call:
+        arm.after_call = between
     started = time.monotonic()
-    paused = 0.0
     await arm.start(size)
     try:
         for visit in range(1, opts.visits + 1):
@@ -548,15 +565,11 @@ async def run_arm(
                     f"  [{name}] typing {src.name} (visit {visit}) ...", file=sys.stderr, flush=True
                 )
                 await arm.replay(src, visit, last=visit == opts.visits)
-                if between is not None:
-                    t0 = time.monotonic()
-                    await arm.wait_idle()
-                    await arm.status()
-                    await between(arm.run)
-                    paused += time.monotonic() - t0
+                if between is not None and not per_call:
+                    await arm.pause_for(between)
     finally:
         await arm.stop()
-    arm.run.wall_s = time.monotonic() - started - paused
+    arm.run.wall_s = time.monotonic() - started - arm.paused_s
     if arm.run.log_gaps:
         arm.run.notes.append(f"{arm.run.log_gaps} getStatus polls missed prompts (>50 between)")
     return arm.run

@@ -236,7 +236,7 @@ class RawSegments:
             source,
             {"results": self.results, "peak_kb": self.peak_kb, "wall_s": self.wall_s},
             "raw",
-            order=f"alternating: a segment after each of {len(self.segments)} file visits",
+            order=f"alternating: {len(self.segments)} segments, each right after its calls",
             segments=self.segments,
         )
 
@@ -451,8 +451,15 @@ def summary(result: dict[str, Any]) -> str:
         ov = raw["overhead"]
         order = "alternating" if raw.get("segments") else "sequential"
         row(f"server overhead, client/raw, {order} (n={ov['n']})", ov["median_ratio"], 1.05)
-        for k, seg in enumerate(raw.get("segments") or [], 1):
-            row(f"  segment {k} (n={seg['n']})", seg["median_ratio"], 1.05)
+        segments = raw.get("segments") or []
+        if len(segments) <= 8:
+            for k, seg in enumerate(segments, 1):
+                row(f"  segment {k} (n={seg['n']})", seg["median_ratio"], 1.05)
+        elif ratios := sorted(x["median_ratio"] for x in segments if x["median_ratio"]):
+            lines.append(
+                f"  {len(ratios)} segments: client/raw quartiles "
+                f"{pct(ratios, 25):.3f} {pct(ratios, 50):.3f} {pct(ratios, 75):.3f}"
+            )
         row("  worker-reported time/raw", ov.get("worker_median_ratio"), 1.05)
         row("  client/worker, same request", ov.get("client_over_worker_median"), 1.05)
         if il := raw.get("interleaved"):
@@ -534,7 +541,15 @@ async def main_async(args: argparse.Namespace) -> int:
             segments = RawSegments(model, args.raw_all)
         print(f"arm {name}: starting the server ...", file=sys.stderr, flush=True)
         try:
-            run = await run_arm(name, ARM_SETTINGS[name], args.size, files, opts, segments)
+            run = await run_arm(
+                name,
+                ARM_SETTINGS[name],
+                args.size,
+                files,
+                opts,
+                segments,
+                per_call=args.alternate == "call",
+            )
         finally:
             if segments is not None:
                 segments.close()
@@ -600,10 +615,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     through.add_argument(
         "--alternate",
-        action="store_true",
-        help="the raw arm replays each file visit's prompts right after that visit (the server "
-        "idle), in one process that keeps its model loaded: client/raw without the drift of "
-        "minutes between the whole arms",
+        nargs="?",
+        const="visit",
+        choices=("visit", "call"),
+        help="the raw arm replays the prompts of each file visit right after it (or with `call` "
+        "each model-answered request's call right after its answer), the worker idle, in one "
+        "process that keeps its model loaded: client/raw without the drift of minutes between "
+        "the whole arms. With `call` the typist waits at each such answer (and the prefetch "
+        "it started): that run's other figures are not a normal run's",
     )
     p.add_argument(
         "--keep-prompts", action="store_true", help="write each server arm's prompts to the JSON"
