@@ -140,6 +140,7 @@ ROUTES: tuple[Route, ...] = (
     Route(focus.FOCUS_NOTIFICATION, focus.did_focus),
     Route(types.TEXT_DOCUMENT_DID_SAVE, workspace.did_save),
     Route(types.WORKSPACE_DID_CHANGE_WATCHED_FILES, workspace.did_change_watched_files),
+    Route(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, workspace.did_change_workspace_folders),
     Route(
         types.TEXT_DOCUMENT_INLINE_COMPLETION,
         inline_completion.inline_completion,

@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from lsp_server.context.documents import Document, DocumentStore, Position, TextChange
@@ -215,6 +216,15 @@ class Session:
             return
         self._last_served = doc.uri
         self._in_background(self.completer.warm(doc.snapshot(), offset, settings))
+
+    def change_workspace_folders(self, added: list[str], removed: list[str]) -> None:
+        """A removed folder's .enclaveignore rules stay in force (forgetting them could only
+        expose more); the prompt anchors go, as their context may come from a removed folder.
+        The caller indexes the folders again."""
+        for folder in added:
+            self.ignore.add_root(Path(folder))
+        self.context.change_roots(added, removed)
+        self.completer.anchors.clear()
 
     def close_document(self, uri: str) -> None:
         if self._focus and self._focus[0] == uri:

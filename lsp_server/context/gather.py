@@ -662,10 +662,24 @@ class ContextService:
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Future[None]] = set()
         self.indexing: asyncio.Task[int] | None = None
+        self.watching = False  # the client reports file changes (registered once)
 
     def set_roots(self, roots: Sequence[str]) -> None:
         self.roots = list(dict.fromkeys(roots))
         self.index.roots = [Path(r) for r in self.roots]
+
+    def change_roots(self, added: Sequence[str], removed: Sequence[str]) -> None:
+        """Workspace folders added or removed: the files of a removed folder leave the index
+        and the recent chunks (unless another folder still holds them); the caller indexes
+        again."""
+        roots = [r for r in self.roots if r not in removed] + list(added)
+        self.set_roots(roots)
+        kept = [Path(r) for r in roots]
+        for folder in removed:
+            for path in [p for p in self.index.files if Path(p).is_relative_to(folder)]:
+                if not any(Path(path).is_relative_to(r) for r in kept):
+                    self.index.remove(path)
+                    self.recent.forget(path)
 
     def start_indexing(
         self, max_files: int, progress: Progress | None = None

@@ -85,3 +85,6 @@ class Anchors:
 
     def forget(self, uri: str) -> None:
         self._by_uri.pop(uri, None)
+
+    def clear(self) -> None:
+        self._by_uri.clear()

@@ -1,5 +1,6 @@
-"""The workspace index: its folders from initialize, background indexing with work-done
-progress, and updates from textDocument/didSave and workspace/didChangeWatchedFiles."""
+"""The workspace index: its folders from initialize (and workspace/didChangeWorkspaceFolders),
+background indexing with work-done progress, and updates from textDocument/didSave and
+workspace/didChangeWatchedFiles."""
 
 from __future__ import annotations
 
@@ -89,11 +90,13 @@ async def _index(ls: EnclaveServer) -> None:
 
 
 async def _watch_files(ls: EnclaveServer) -> None:
-    """Ask the client to report file changes, when it supports dynamic registration."""
+    """Ask the client to report file changes, when it supports dynamic registration (once:
+    the glob covers folders added later)."""
     ws = ls.client_capabilities.workspace
     watched = ws.did_change_watched_files if ws is not None else None
-    if watched is None or not watched.dynamic_registration:
+    if watched is None or not watched.dynamic_registration or ls.session.context.watching:
         return
+    ls.session.context.watching = True
     registration = types.Registration(
         id=f"enclave-watch-{uuid.uuid4()}",
         method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
@@ -119,3 +122,13 @@ async def did_change_watched_files(
     await ls.session.context.on_watched(
         [(c.uri, c.type == types.FileChangeType.Deleted) for c in params.changes]
     )
+
+
+def did_change_workspace_folders(
+    ls: EnclaveServer, params: types.DidChangeWorkspaceFoldersParams
+) -> None:
+    added = [path_of(f.uri) for f in params.event.added if f.uri.startswith("file:")]
+    removed = [path_of(f.uri) for f in params.event.removed if f.uri.startswith("file:")]
+    logger.info("workspace folders: +%s -%s", added, removed)
+    ls.session.change_workspace_folders(added, removed)
+    start_indexing(ls)

@@ -156,3 +156,49 @@ async def test_a_base_class_method_reached_through_self_is_in_the_prompt(
         "<|file_sep|>transport.py\nclass Transport:\n    def send_request(self, method: str)"
         in (prompt)
     )
+
+
+async def test_workspace_folders_added_and_removed_are_indexed_and_dropped(
+    client: LanguageClient, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    root: Path = client.root  # type: ignore[attr-defined]
+    await wait_indexed(client, 2)
+    other = tmp_path_factory.mktemp("shapes")
+    (other / "circle.py").write_text("def circle_area(r: float) -> float:\n    ...\n")
+    (other / "square.py").write_text("def square_area(a: float) -> float:\n    ...\n")
+    folder = types.WorkspaceFolder(other.as_uri(), other.name)
+    client.workspace_did_change_workspace_folders(
+        types.DidChangeWorkspaceFoldersParams(types.WorkspaceFoldersChangeEvent([folder], []))
+    )
+    index = await wait_indexed(client, 4)
+    assert index["files"] == 4 and str(other) in index["roots"]
+
+    text = "from circle import circle_area\n\nx = circle_area(2)\ny = \n"
+    uri = open_doc(client, root / "use.py", text, "python")
+    line, col = end_of(text, "y = ")
+    await client.text_document_inline_completion_async(inline_params(uri, line, col))
+    prompt = (await get_status(client))["lastPrompts"][-1]["prompt"]
+    assert "def circle_area(r: float) -> float:" in prompt
+
+    client.workspace_did_change_workspace_folders(
+        types.DidChangeWorkspaceFoldersParams(types.WorkspaceFoldersChangeEvent([], [folder]))
+    )
+    for _ in range(100):
+        index = (await get_status(client))["index"]
+        if index["files"] == 2 and not index["building"]:
+            break
+        await asyncio.sleep(0.1)
+    assert index["files"] == 2 and str(other) not in index["roots"]
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=2, uri=uri),
+            [
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(3, 4), types.Position(3, 4)), text=" "
+                )
+            ],
+        )
+    )
+    await client.text_document_inline_completion_async(inline_params(uri, line, col + 1))
+    prompt = (await get_status(client))["lastPrompts"][-1]["prompt"]
+    assert "def circle_area" not in prompt  # its folder is no longer part of the workspace
