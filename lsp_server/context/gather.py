@@ -395,6 +395,16 @@ MAX_SIBLING_SOURCES = 8  # definitions near the cursor whose neighbours are look
 _GO_RECEIVER = re.compile(r"^func\s*\(\s*(?:\w+\s+)?\*?\s*(\w+)")
 
 
+_THIS_PARAM = re.compile(r"\(\s*this\s*:\s*([A-Za-z_$][\w$]*)")
+
+
+def this_class(signature: str) -> str:
+    """The class a TypeScript function declares as its `this` (`function find(this:
+    Cheerio<T>, ...)`): a method of it, mixed in (`this.find(...)`)."""
+    m = _THIS_PARAM.search(signature)
+    return m.group(1) if m else ""
+
+
 def group_of(d: Definition) -> str:
     """What a definition is listed with: methods by their class (in Go their receiver's
     type), others by their kind."""
@@ -494,8 +504,10 @@ def rank_definitions(
             continue
 
         def is_sure(d: Definition) -> bool:
-            return (package and str(PurePosixPath(d.path).parent) == here) or (
-                d.kind == "method" and class_name(d.container) in members
+            return (
+                (package and str(PurePosixPath(d.path).parent) == here)
+                or (d.kind == "method" and class_name(d.container) in members)
+                or (d.kind == "function" and this_class(d.signature) in members)
             )
 
         flags = [(d, is_sure(d)) for d in defs]

@@ -582,3 +582,29 @@ def test_a_whole_one_line_function_is_rendered_as_it_is(tmp_path: Path) -> None:
     assert render_file_definitions(index.lookup("mode")) == (
         "func (h *headerV7) mode() []byte { return h[100:][:8] }\n"
     )
+
+
+def test_a_typescript_function_with_a_this_parameter_is_a_method_of_that_class(
+    tmp_path: Path,
+) -> None:
+    """Mixin style (cheerio): `function find(this: Cheerio<T>, ...)` in one file is called as
+    `this.find(...)` in another that does not import it."""
+    files = {
+        "cheerio.ts": "export class Cheerio<T> {\n  length = 0;\n}\n",
+        "traversing.ts": (
+            "import type { Cheerio } from './cheerio.js';\n\n"
+            "export function find<T>(this: Cheerio<T>, selector: string): Cheerio<T> {\n"
+            "  return this;\n}\n"
+        ),
+        "attributes.ts": (
+            "import type { Cheerio } from './cheerio.js';\n\n"
+            "export function val<T>(this: Cheerio<T>, value: string): Cheerio<T> {\n"
+            '  const option = this.find(`option[value="${value}"]`);\n  \n  return this;\n}\n'
+        ),
+    }
+    index = build_index(tmp_path, files)
+    main = files["attributes.ts"]
+    snap = snapshot(tmp_path / "attributes.ts", main, "typescript")
+    ctx = gather(snap, main.index("  \n") + 2, index, RecentChunks(), 384)
+    text = "".join(c for _, c in ctx.files)
+    assert "export function find<T>(this: Cheerio<T>, selector: string): Cheerio<T>" in text
