@@ -198,6 +198,7 @@ class Session:
             logger.debug("focus on %s, which is not open", uri)
             return
         self._focus = (uri, position)
+        self.context.on_focus(uri, position.line)
         doc = self.documents.get(uri)
         offset = self.completer.warm_offset(doc.snapshot(), doc.offset_at(position))
         if offset is None or self.completer.covers(uri, doc.text, offset):

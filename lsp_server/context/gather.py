@@ -712,12 +712,16 @@ class ContextService:
     # -- document events (on the loop; cheap) --
 
     def on_open(self, uri: str) -> None:
+        # No chunk: an opened file's first lines are mostly imports, which share names with
+        # any cursor and crowd out what matters; where the user looks comes with didFocus.
+        if uri in self.documents and not self._ignored(path_of(uri)):
+            self._mark_dirty(uri)
+
+    def on_focus(self, uri: str, line: int) -> None:
+        """The editor shows `uri` around `line` (enclave/didFocus): a recently viewed chunk."""
         path = path_of(uri)
-        if uri not in self.documents or self._ignored(path):
-            return
-        doc = self.documents.get(uri)
-        self.recent.add(path, doc.text.split("\n"), 0)
-        self._mark_dirty(uri)
+        if uri in self.documents and not self._ignored(path):
+            self.recent.add(path, self.documents.get(uri).text.split("\n"), line)
 
     def on_change(self, uri: str, changes: Sequence[TextChange]) -> None:
         path = path_of(uri)

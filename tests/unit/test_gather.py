@@ -608,3 +608,25 @@ def test_a_typescript_function_with_a_this_parameter_is_a_method_of_that_class(
     ctx = gather(snap, main.index("  \n") + 2, index, RecentChunks(), 384)
     text = "".join(c for _, c in ctx.files)
     assert "export function find<T>(this: Cheerio<T>, selector: string): Cheerio<T>" in text
+
+
+def test_opening_adds_no_chunk_and_focus_adds_the_viewed_region(tmp_path: Path) -> None:
+    """An opened file's first lines (imports) would share names with any cursor: the recent
+    chunks are where the user looks (enclave/didFocus) and edits."""
+    from lsp_server.context.documents import DocumentStore
+    from lsp_server.context.gather import ContextService
+
+    store = DocumentStore()
+    service = ContextService(store, lambda: True)
+    text = "import os\nimport sys\n" + "".join(f"value_{i} = {i}\n" for i in range(200))
+    uri = (tmp_path / "big.py").as_uri()
+    store.open(uri, "python", 1, text)
+
+    async def open_and_focus() -> None:  # on_open schedules the re-extraction on the loop
+        service.on_open(uri)
+        assert service.recent.chunks() == []
+        service.on_focus(uri, 150)
+
+    asyncio.run(open_and_focus())
+    [chunk] = service.recent.chunks()
+    assert chunk.start <= 150 < chunk.end and "import os" not in chunk.text
