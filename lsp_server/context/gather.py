@@ -283,15 +283,12 @@ def render_file_definitions(defs: Sequence[Definition]) -> str:
     python = comment == "#"
     containers = {d.container for d in defs if d.container}
     # A class shown with some of its methods is written once, as their header, with its doc.
-    class_docs = {
-        d.signature.split("\n")[0]: d.doc
-        for d in defs
-        if d.kind == "class" and d.signature.split("\n")[0] in containers
-    }
+    headers = {d: d.signature.split("\n")[0] for d in defs if d.kind == "class"}
+    class_docs = {h: d.doc for d, h in headers.items() if h in containers}
     parts: list[str] = []
     container = ""
     for d in sorted(defs, key=lambda d: d.line):
-        if d.kind == "class" and d.signature.split("\n")[0] in class_docs:
+        if headers.get(d) in class_docs:
             continue
         text = render_definition(d, comment)
         if d.container:
@@ -393,8 +390,6 @@ SAME_PACKAGE = frozenset({"go"})  # languages where a folder is one namespace
 SIBLING_SPAN = 2  # neighbours taken on each side
 MAX_SIBLING_SOURCES = 8  # definitions near the cursor whose neighbours are looked at
 _GO_RECEIVER = re.compile(r"^func\s*\(\s*(?:\w+\s+)?\*?\s*(\w+)")
-
-
 _THIS_PARAM = re.compile(r"\(\s*this\s*:\s*([A-Za-z_$][\w$]*)")
 
 
@@ -422,18 +417,22 @@ _COMMON_WORDS = frozenset({"get", "set", "self", "this", "new", "init", "make", 
 
 
 @lru_cache(maxsize=4096)
+def _split(name: str) -> tuple[str, ...]:
+    """A name's words, lower case: `itemBreak` -> item, break; `send_request` -> send, request."""
+    return tuple(w.lower() for w in _NAME_PART.findall(name))
+
+
 def words_of(name: str) -> frozenset[str]:
     """The telling words of a name: `_structure_final_factory` -> structure, final, factory."""
-    parts = (w.lower() for w in _NAME_PART.findall(name))
-    return frozenset(w for w in parts if len(w) >= 3 and w not in _COMMON_WORDS)
+    return frozenset(w for w in _split(name) if len(w) >= 3 and w not in _COMMON_WORDS)
 
 
 def name_parts(name: str) -> set[str]:
-    """The first and last word of a name (`send_request` -> send, request; `itemBreak` ->
-    item, break): neighbours that share one are of a kind (`itemContinue`, `write_paragraph`
-    beside `write_text`); `feature` beside `stopped` is just the next method."""
-    words = _NAME_PART.findall(name)
-    return {words[0].lower(), words[-1].lower()} if words else set()
+    """The first and last word of a name: neighbours that share one are of a kind
+    (`itemContinue` beside `itemBreak`, `write_paragraph` beside `write_text`); `feature`
+    beside `stopped` is just the next method."""
+    words = _split(name)
+    return {words[0], words[-1]} if words else set()
 
 
 def siblings(d: Definition, index: WorkspaceIndex) -> list[tuple[int, Definition]]:
