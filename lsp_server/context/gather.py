@@ -224,18 +224,33 @@ def nearest_uses(
 
 
 def imported_uses(
-    snap: DocumentSnapshot, offset: int, imported: Sequence[str], near: dict[str, int]
+    snap: DocumentSnapshot,
+    offset: int,
+    imported: Sequence[str],
+    near: dict[str, int],
+    aliases: Sequence[tuple[str, str]] = (),
 ) -> dict[str, int]:
     """Imported names not used near the cursor -> distance in lines from the cursor's band to
-    their nearest use elsewhere in the file. A name the file imports but does not use yet gets
-    0: the import was written for code still to come. The first occurrence of a name is taken
-    for its import. Files over MAX_USE_SCAN characters are not scanned (about 4 ms for 150 KB
-    here): their imported names keep the default rank."""
+    their nearest use elsewhere in the file (under their local name, see
+    FileEntry.import_aliases). A name the file imports but does not use yet gets 0: the import
+    was written for code still to come. The first occurrence of a name is taken for its
+    import. Files over MAX_USE_SCAN characters are not scanned (about 4 ms for 150 KB here):
+    their imported names keep the default rank."""
+    local = dict(aliases)
     names = [n for n in imported if n not in near]
     if not names or len(snap.text) > MAX_USE_SCAN:
         return {}
-    found = nearest_uses(snap, offset, names, first_is_import=True)
-    return {name: found.get(name, 0) for name in names}
+    found = nearest_uses(snap, offset, [local.get(n, n) for n in names], first_is_import=True)
+    return {name: found.get(local.get(name, name), 0) for name in names}
+
+
+def with_aliases(near: dict[str, int], aliases: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """`near` with each imported name whose local name is near the cursor, at its distance."""
+    out = dict(near)
+    for original, local in aliases:
+        if local in near:
+            out[original] = min(out.get(original, near[local]), near[local])
+    return out
 
 
 def _comment_prefix(path: str) -> str:
@@ -574,11 +589,12 @@ def gather(
     if budget <= 0:
         return GatheredContext((), rel, repo)
 
-    near = names_near(snap, offset)
     entry = index.entry(current)
     if entry is None and snap.tree is not None and snap.language is not None:
         entry = extract(snap.tree, snap.text.encode("utf-8"), snap.language, current, rel)
     imported = entry.imported_names if entry is not None else ()
+    aliases = entry.import_aliases if entry is not None else ()
+    near = with_aliases(names_near(snap, offset), aliases)
     classes = receiver_classes(enclosing_class(snap, offset), imported, index)
     uses = nearest_uses(snap, offset, window_lines=USE_WINDOW_LINES)
     far = sorted(
@@ -593,7 +609,7 @@ def gather(
         index,
         current,
         deadline,
-        imported_uses(snap, offset, imported, near),
+        imported_uses(snap, offset, imported, near, aliases),
         classes,
         used_far,
     )

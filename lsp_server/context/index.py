@@ -97,6 +97,9 @@ class FileEntry:
     definitions: tuple[Definition, ...]
     imported_names: tuple[str, ...]
     imported_modules: tuple[str, ...]
+    # (imported name, local name) of `import { update as updateDOM }`: the code uses the local
+    # name, the index knows the imported one.
+    import_aliases: tuple[tuple[str, str], ...] = ()
 
 
 @cache
@@ -234,9 +237,17 @@ def extract(
     defs: list[Definition] = []
     names: list[str] = []
     modules: list[str] = []
+    aliases: list[tuple[str, str]] = []
     if query is not None:
         seen: set[tuple[str, int]] = set()
         for _pattern, captures in tree_sitter.QueryCursor(query).matches(tree.root_node):
+            if "import.alias" in captures and "import.name" in captures:
+                aliases.append(
+                    (
+                        _text(captures["import.name"][0], source),
+                        _text(captures["import.alias"][0], source),
+                    )
+                )
             for capture, nodes in captures.items():
                 if capture == "import.name":
                     names.extend(_text(n, source) for n in nodes)
@@ -268,6 +279,7 @@ def extract(
         definitions=tuple(defs),
         imported_names=tuple(dict.fromkeys(names))[:MAX_IMPORTS_PER_FILE],
         imported_modules=tuple(dict.fromkeys(modules))[:MAX_IMPORTS_PER_FILE],
+        import_aliases=tuple(dict.fromkeys(aliases))[:MAX_IMPORTS_PER_FILE],
     )
 
 
@@ -469,18 +481,28 @@ class WorkspaceIndex:
             if entry.language == "python":
                 dots = len(module) - len(module.lstrip("."))
                 parts = [p for p in module[dots:].split(".") if p]
+                found: set[str] = set()
                 if dots:
                     base = here
                     for _ in range(dots - 1):
                         base = posixpath.dirname(base)
                     target = posixpath.join(base, *parts)
-                    self._link_path(target, (".py", ".pyi"), ("__init__",), files, dirs)
-                    continue
-                keys = [parts]
-                if len(parts) > 1 and parts[0] in roots:
-                    keys.append(parts[1:])
-                for key in keys:
-                    self._link_key(key, files, dirs)
+                    self._link_path(target, (".py", ".pyi"), ("__init__",), files, found)
+                else:
+                    keys = [parts]
+                    if len(parts) > 1 and parts[0] in roots:
+                        keys.append(parts[1:])
+                    for key in keys:
+                        self._link_key(key, files, found)
+                # A package is its __init__ and the submodules imported from it by name
+                # (`from . import _compat`), not every file in its folder: `sys.stdout` near
+                # the cursor must not find `Result.stdout` in a sibling module.
+                for folder in found:
+                    for name in ("__init__", *entry.imported_names):
+                        for candidate in (f"{name}.py", f"{name}.pyi", f"{name}/__init__.py"):
+                            path = posixpath.join(folder, candidate)
+                            if path in self.files:
+                                files.add(path)
             elif entry.language in ("typescript", "tsx", "javascript"):
                 if module.startswith((".", "/")):
                     target = posixpath.normpath(posixpath.join(here, module))

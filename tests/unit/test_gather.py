@@ -519,6 +519,29 @@ def test_imported_names_rank_by_where_the_file_uses_them(tmp_path: Path) -> None
     assert [c for _, c in ctx.files] == ["def not_yet(a, b):\n    return a\n"]
 
 
+def test_an_aliased_import_is_found_by_its_local_name(tmp_path: Path) -> None:
+    """`import { update as updateDOM }`: the file uses `updateDOM`. Near the cursor it brings
+    `update`'s definition in; far from it, it ranks by where `updateDOM` is used, not as an
+    import not used yet."""
+    lib = "export function update(a: number): number { return a; }\n"
+    lib += "export function later(a: number): number { return a; }\n"
+    head = "import { update as updateDOM, later } from './lib';\n"
+    filler = "".join(f"const x{i} = {i};\n" for i in range(40))
+    near_text = head + filler + "const y = updateDOM(1);\n\n"
+    index = build_index(tmp_path, {"lib.ts": lib, "main.ts": near_text})
+    snap = snapshot(tmp_path / "main.ts", near_text, "typescript")
+    ctx = gather(snap, len(near_text) - 1, index, RecentChunks(), 30)
+    assert "function update(" in "".join(c for _, c in ctx.files)
+    far_text = head + "updateDOM(0);\n" + filler + "const y = 2;\n\n"
+    snap = snapshot(tmp_path / "main.ts", far_text, "typescript")
+    offset = len(far_text) - 1
+    near = names_near(snap, offset)
+    entry = index.entry(str(tmp_path / "main.ts"))
+    assert entry is not None and entry.import_aliases == (("update", "updateDOM"),)
+    uses = imported_uses(snap, offset, ["update", "later"], near, entry.import_aliases)
+    assert uses["later"] == 0 and uses["update"] > 30
+
+
 def test_use_scan_is_bounded_on_long_lines() -> None:
     far = "x = [first_name, " + ", ".join(["tail_name"] * 40_000) + "]\n"  # a 400 KB line
     text = far + "\n" * 20 + "near_name = 1\n" + "\n" * 20 + "y = \n"

@@ -142,6 +142,7 @@ def test_python_definitions_and_imports(tmp_path: Path) -> None:
     assert entry is not None
     assert set(entry.imported_names) == {"Sequence", "Item", "Order"}
     assert set(entry.imported_modules) == {"collections.abc", ".models"}
+    assert entry.import_aliases == (("Order", "O"),)  # the code says `O`
 
 
 def test_typescript_definitions_and_imports(tmp_path: Path) -> None:
@@ -168,6 +169,7 @@ def test_typescript_definitions_and_imports(tmp_path: Path) -> None:
     assert entry is not None
     assert set(entry.imported_names) == {"EventEmitter", "path", "Default", "a"}
     assert set(entry.imported_modules) == {"./events", "node:path", "./x"}
+    assert entry.import_aliases == (("a", "b"),)
 
 
 def test_go_definitions_and_imports(tmp_path: Path) -> None:
@@ -362,6 +364,7 @@ def test_imports_resolve_to_workspace_files_and_packages(tmp_path: Path) -> None
             "core/__init__.py": "from .models import Item\n",
             "core/models.py": "class Item:\n    pass\n",
             "core/types.py": "U = 1\n",
+            "core/testing.py": "class Result:\n    def stdout(self): ...\n",
             "core/view.py": (
                 "from . import models\nfrom ..util import helper\nfrom .models import Item\n"
                 "from shop.core.types import U\nimport lsprotocol.types\nimport collections\n"
@@ -394,8 +397,10 @@ def test_imports_resolve_to_workspace_files_and_packages(tmp_path: Path) -> None
     files, dirs = linked("core/view.py")
     # Relative imports, and the absolute one through the workspace folder's own name; not
     # `lsprotocol.types` (another package's module) even though there is a types.py here.
-    assert files == {"util.py", "core/models.py", "core/types.py"}
-    assert dirs == {"core"}  # `from . import models`: the package
+    # `from . import models`: the package's __init__ and the submodule named, not the other
+    # files of its folder (core/testing.py).
+    assert files == {"util.py", "core/__init__.py", "core/models.py", "core/types.py"}
+    assert dirs == set()
     files, dirs = linked("web/src/main.ts")
     assert files == {"web/src/api.ts"} and dirs == {"web/src/lib"}  # 'react': not here
     files, dirs = linked("cmd/server/main.go")
@@ -407,7 +412,7 @@ def test_imports_resolve_to_workspace_files_and_packages(tmp_path: Path) -> None
     assert str(root / "web/src/api.ts") not in index.linked(entry)
     # Removing a file forgets its module keys.
     index.remove(str(root / "util.py"))
-    assert linked("core/view.py")[0] == {"core/models.py", "core/types.py"}
+    assert linked("core/view.py")[0] == {"core/__init__.py", "core/models.py", "core/types.py"}
 
 
 def test_a_comment_at_the_end_of_a_line_documents_that_line(tmp_path: Path) -> None:

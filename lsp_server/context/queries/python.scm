@@ -19,6 +19,6 @@
 ; Imports: @import.name is a name the file imports, @import.module where from.
 (import_from_statement module_name: (_) @import.module)
 (import_from_statement name: (dotted_name . (identifier) @import.name .))
-(import_from_statement name: (aliased_import name: (dotted_name (identifier) @import.name .)))
+(import_from_statement name: (aliased_import name: (dotted_name (identifier) @import.name .) alias: (identifier) @import.alias))
 (import_statement name: (dotted_name) @import.module)
 (import_statement name: (aliased_import name: (dotted_name) @import.module))

@@ -13,6 +13,7 @@
 
 ; Imports: @import.name is a name the file imports, @import.module where from.
 (import_specifier name: (identifier) @import.name)
+(import_specifier name: (identifier) @import.name alias: (identifier) @import.alias)
 (import_clause (identifier) @import.name)
 (namespace_import (identifier) @import.name)
 (import_statement source: (string (string_fragment) @import.module))
