@@ -481,23 +481,23 @@ class WorkspaceIndex:
             if entry.language == "python":
                 dots = len(module) - len(module.lstrip("."))
                 parts = [p for p in module[dots:].split(".") if p]
-                found: set[str] = set()
+                packages: set[str] = set()
                 if dots:
                     base = here
                     for _ in range(dots - 1):
                         base = posixpath.dirname(base)
                     target = posixpath.join(base, *parts)
-                    self._link_path(target, (".py", ".pyi"), ("__init__",), files, found)
+                    self._link_path(target, (".py", ".pyi"), ("__init__",), files, packages)
                 else:
                     keys = [parts]
                     if len(parts) > 1 and parts[0] in roots:
                         keys.append(parts[1:])
                     for key in keys:
-                        self._link_key(key, files, found)
+                        self._link_key(key, files, packages)
                 # A package is its __init__ and the submodules imported from it by name
                 # (`from . import _compat`), not every file in its folder: `sys.stdout` near
                 # the cursor must not find `Result.stdout` in a sibling module.
-                for folder in found:
+                for folder in packages:
                     for name in ("__init__", *entry.imported_names):
                         for candidate in (f"{name}.py", f"{name}.pyi", f"{name}/__init__.py"):
                             path = posixpath.join(folder, candidate)
