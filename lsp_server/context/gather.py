@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import re
 import time
@@ -450,21 +451,49 @@ def name_parts(name: str) -> set[str]:
     return {words[0], words[-1]} if words else set()
 
 
+def group_members(d: Definition, index: WorkspaceIndex) -> list[Definition]:
+    """The definitions of `d`'s file in its group (see group_of), in line order."""
+    entry = index.entry(d.path)
+    if entry is None:
+        return []
+    key = group_of(d)
+    return [x for x in entry.definitions if group_of(x) == key]
+
+
 def siblings(d: Definition, index: WorkspaceIndex) -> list[tuple[int, Definition]]:
     """The definitions listed next to `d` in its file, of its group (the other methods of its
     class, the other constants of its block), with their distance in that list: the line
     being written often uses the neighbour of what the code around uses (`case itemBreak:`,
     then `case itemContinue:`; `v7.mode()`, then `v7.uid()`)."""
-    entry = index.entry(d.path)
-    if entry is None:
-        return []
-    key = group_of(d)
-    group = [x for x in entry.definitions if group_of(x) == key]
+    group = group_members(d, index)
     at = next((i for i, x in enumerate(group) if x.line == d.line and x.name == d.name), None)
     if at is None:
         return []
     lo, hi = max(0, at - SIBLING_SPAN), min(len(group), at + SIBLING_SPAN + 1)
     return [(abs(i - at), group[i]) for i in range(lo, hi) if i != at]
+
+
+MAX_GAP = 2  # missing members filled in between two shown ones of a group
+
+
+def gaps(shown: Sequence[Definition], d: Definition, index: WorkspaceIndex) -> list[Definition]:
+    """Members of `d`'s group (methods or constants) missing between two shown ones, at most
+    MAX_GAP in a row. A list with a hole reads as complete: shown `mode()`, `gid()` of
+    `headerV7` (used near the cursor) but not `uid()` (the line being written), the model
+    wrote `v7.gid()` where `v7.uid()` belongs."""
+    if d.kind not in ("method", "constant"):
+        return []
+    key = group_of(d)
+    keys = {(x.line, x.name) for x in shown if x.path == d.path and group_of(x) == key}
+    if len(keys) < 2:
+        return []
+    members = group_members(d, index)
+    at = [i for i, x in enumerate(members) if (x.line, x.name) in keys]
+    out: list[Definition] = []
+    for a, b in itertools.pairwise(at):
+        if 1 < b - a <= MAX_GAP + 1:
+            out.extend(members[a + 1 : b])
+    return out
 
 
 def rank_definitions(
@@ -636,6 +665,12 @@ def gather(
         best.setdefault(d.rel, (*key[:3], len(best)))
         per_name[d.name] = per_name.get(d.name, 0) + 1
         used += cost + (len(d.rel) + 8 if len(chosen[d.rel]) == 1 else 0)
+        for g in gaps(chosen[d.rel], d, index):  # before anything ranked lower
+            cost = len(g.signature) + 16
+            if used + cost <= budget and is_whole(g.signature):
+                chosen[d.rel].append(dataclasses.replace(g, doc=""))
+                shown_signatures.add((g.name, g.signature))
+                used += cost
 
     # Most relevant last, next to the current file.
     def_files = [

@@ -599,6 +599,27 @@ def test_method_neighbours_must_share_a_word_with_the_used_method(tmp_path: Path
     assert "def indent" not in text
 
 
+def test_a_group_shown_with_a_hole_gets_the_missing_members(tmp_path: Path) -> None:
+    """The code around uses `mode()` and `gid()` of headerV7, the line being written `uid()`,
+    which comes between them: shown without it, the list reads as complete and the model
+    writes the member after the hole. Wider holes are left alone."""
+    fmt = "package tar\n\ntype headerV7 [512]byte\n\n" + "".join(
+        f"func (h *headerV7) {n}() []byte {{ return h[{i}:][:8] }}\n"
+        for i, n in enumerate(("name", "mode", "uid", "gid", "size", "a1", "a2", "a3", "chk"))
+    )
+    writer = (
+        "package tar\n\nfunc write(v7 *headerV7) {\n\tfmtNum(v7.mode(), 1)\n\t\n"
+        "\tfmtNum(v7.gid(), 2)\n\tfmtNum(v7.size(), 3)\n\tfmtNum(v7.chk(), 4)\n}\n"
+    )
+    index = build_index(tmp_path, {"format.go": fmt, "writer.go": writer})
+    snap = snapshot(tmp_path / "writer.go", writer, "go")
+    ctx = gather(snap, writer.index("\t\n") + 1, index, RecentChunks(), 256)
+    text = "".join(c for _, c in ctx.files)
+    assert "uid() []byte" in text  # in the hole between mode and gid
+    assert "a1()" not in text  # a hole of three, between size and chk
+    assert "name()" not in text  # before the first one shown: not a hole
+
+
 def test_a_whole_one_line_function_is_rendered_as_it_is(tmp_path: Path) -> None:
     go = "package tar\n\nfunc (h *headerV7) mode() []byte { return h[100:][:8] }\n"
     index = build_index(tmp_path, {"format.go": go})
