@@ -271,6 +271,12 @@ def is_whole(signature: str) -> bool:
     return depth == 0
 
 
+# A body left out, in code that still parses: `{ ... }` is a syntax error in Go, TypeScript
+# and Rust, and a context file that does not parse is not what the model saw in training.
+STUB_BODY = "{ /* ... */ }"
+_INTERFACE = re.compile(r"(?:export\s+)?(?:default\s+)?(?:declare\s+)?interface\b")
+
+
 def render_definition(d: Definition, comment: str) -> str:
     sig = d.signature
     one_line = sig.strip()
@@ -282,17 +288,31 @@ def render_definition(d: Definition, comment: str) -> str:
     if python and sig.rstrip().endswith(":"):
         doc = f'\n    """{d.doc}"""' if d.doc else ""
         return f"{sig}{doc}\n    ..."
+    if not python and d.kind == "constant" and one_line.endswith("{"):
+        sig = sig.rstrip().rstrip("{").rstrip() + " " + STUB_BODY  # `const f = (): T => {`
+        one_line = sig.strip()
     if d.kind == "constant" and d.doc and "\n" not in one_line and d.doc not in sig:
         return f"{sig}  {comment} {d.doc}"  # as a const block writes it
     doc = f"{comment} {d.doc}\n" if d.doc and d.doc not in sig else ""
-    if header_only and d.kind in ("function", "method") and not python:
-        bare = sig.rstrip().rstrip("{").rstrip()
-        sig = bare + (";" if re.match(r"(?:\w+\s+)*abstract\s", bare) else " { ... }")
+    bare = sig.rstrip().rstrip("{").rstrip()
+    if python:
+        return doc + sig
+    if header_only and d.kind in ("function", "method"):
+        sig = bare + (";" if re.match(r"(?:\w+\s+)*abstract\s", bare) else " " + STUB_BODY)
+    elif d.kind in ("class", "type") and (
+        one_line.endswith("{")
+        or ((d.kind == "class" or _INTERFACE.match(one_line)) and not one_line.endswith(("}", ";")))
+    ):
+        sig = bare + " " + STUB_BODY  # `type Reader struct {`, a class or interface header
     return doc + sig
 
 
+GO_BLOCKS = frozenset({"const", "var", "type"})
+
+
 def render_file_definitions(defs: Sequence[Definition]) -> str:
-    """Definitions of one file in line order; methods under their class header."""
+    """Definitions of one file in line order; methods under their class header, Go specs in
+    their `const ( ... )` block."""
     if not defs:
         return ""
     comment = _comment_prefix(defs[0].path)
@@ -303,29 +323,32 @@ def render_file_definitions(defs: Sequence[Definition]) -> str:
     class_docs = {h: d.doc for d, h in headers.items() if h in containers}
     parts: list[str] = []
     container = ""
+
+    def close() -> None:
+        if container and not python:
+            parts.append(")" if container in GO_BLOCKS else "}")
+
     for d in sorted(defs, key=lambda d: d.line):
         if headers.get(d) in class_docs:
             continue
         text = render_definition(d, comment)
-        if d.container:
-            if d.container != container:
-                if container and not python:
-                    parts.append("}")
-                doc = class_docs.get(d.container, "")
-                if python:
-                    parts.append(d.container + (f'\n    """{doc}"""' if doc else ""))
-                else:
-                    parts.append((f"{comment} {doc}\n" if doc else "") + d.container + " {")
-                container = d.container
-            text = "\n".join("    " + line if line else line for line in text.split("\n"))
-        elif container and not python:
-            parts.append("}")
-            container = ""
-        else:
-            container = ""
+        if d.container != container:
+            close()
+            container = d.container
+            doc = class_docs.get(container, "")
+            if not container:
+                pass
+            elif python:
+                parts.append(container + (f'\n    """{doc}"""' if doc else ""))
+            elif container in GO_BLOCKS:
+                parts.append(container + " (")
+            else:
+                parts.append((f"{comment} {doc}\n" if doc else "") + container + " {")
+        if container:
+            pad = "\t" if container in GO_BLOCKS else "    "
+            text = "\n".join(pad + line if line else line for line in text.split("\n"))
         parts.append(text)
-    if container and not python:
-        parts.append("}")
+    close()
     return "\n".join(parts) + "\n"
 
 

@@ -86,7 +86,9 @@ class Definition:
     line: int  # 0-based
     signature: str  # the header (or the whole definition when small)
     doc: str  # first docstring / leading comment line
-    container: str = ""  # header of the enclosing class, for methods
+    # The header of the enclosing class, for methods; in Go the `const` / `var` / `type` of the
+    # block a spec is written in.
+    container: str = ""
 
 
 @dataclass(frozen=True)
@@ -204,8 +206,13 @@ def _signature(node: tree_sitter.Node, kind: str, source: bytes) -> str:
     else:
         nl = source.find(b"\n", node.start_byte)
         end = nl if 0 <= nl < end else end
-    head = source[line_start:end].decode("utf-8", "replace").rstrip()
-    return _dedent(head)[:MAX_SIGNATURE_CHARS]
+    head = _dedent(source[line_start:end].decode("utf-8", "replace").rstrip())
+    if len(head) > MAX_SIGNATURE_CHARS:
+        # At a line's end, so the bracket left open shows it was cut (see gather.is_whole),
+        # not in the middle of a type (`Record<string, st`).
+        cut = head.rfind("\n", 0, MAX_SIGNATURE_CHARS)
+        head = head[: cut if cut > 0 else MAX_SIGNATURE_CHARS]
+    return head
 
 
 def _dedent(text: str) -> str:
@@ -223,6 +230,16 @@ def _container(node: tree_sitter.Node, source: bytes) -> str:
             return _signature(parent, "class", source).split("\n")[0]
         parent = parent.parent
     return ""
+
+
+_GO_BLOCKS = {"const_declaration": "const", "var_declaration": "var", "type_declaration": "type"}
+
+
+def _go_block(node: tree_sitter.Node, signature: str) -> str:
+    """`const` for a spec inside `const ( ... )` (`itemBreak`, `blockSize = 512`): alone, the
+    spec is not Go; rendered, it goes back into such a block. Likewise `var` and `type`."""
+    keyword = _GO_BLOCKS.get(node.parent.type, "") if node.parent is not None else ""
+    return keyword if keyword and not signature.startswith(keyword + " ") else ""
 
 
 def extract(
@@ -258,7 +275,16 @@ def extract(
                     if (name, node.start_byte) in seen or len(defs) >= MAX_DEFINITIONS_PER_FILE:
                         continue
                     seen.add((name, node.start_byte))
+                    if name == "_":  # Go's blank identifier: not a name anything uses
+                        continue
                     kind = capture[4:]
+                    signature = _signature(node, kind, source)
+                    if kind == "method":
+                        container = _container(node, source)
+                    elif info.name == "go":
+                        container = _go_block(node, signature)
+                    else:
+                        container = ""
                     defs.append(
                         Definition(
                             name=name,
@@ -266,9 +292,9 @@ def extract(
                             path=path,
                             rel=rel,
                             line=node.start_point.row,
-                            signature=_signature(node, kind, source),
+                            signature=signature,
                             doc=_docstring(node, info, source),
-                            container=_container(node, source) if kind == "method" else "",
+                            container=container,
                         )
                     )
     defs.sort(key=lambda d: d.line)

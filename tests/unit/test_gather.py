@@ -14,11 +14,13 @@ from lsp_server.context.gather import (
     base_names,
     gather,
     imported_uses,
+    is_whole,
     names_near,
     nearest_uses,
     render_file_definitions,
 )
 from lsp_server.context.index import WorkspaceIndex
+from lsp_server.context.syntax import count_error_nodes
 from lsp_server.features.completion import Completer
 from lsp_server.model.protocol import CompletionJob, GenerationResult
 from lsp_server.prompts.fim import PromptParts, build_prompt, get_template, prompt_for_job
@@ -139,7 +141,7 @@ def test_typescript_and_go_cross_file(tmp_path: Path) -> None:
     )
     assert go.files[-1][0] == "lib.go"
     assert (
-        "// Discount applies a rate.\nfunc Discount(p float64, rate float64) float64 { ... }"
+        "// Discount applies a rate.\nfunc Discount(p float64, rate float64) float64 { /* ... */ }"
         in (go.files[-1][1])
     )
 
@@ -618,6 +620,59 @@ def test_a_group_shown_with_a_hole_gets_the_missing_members(tmp_path: Path) -> N
     assert "uid() []byte" in text  # in the hole between mode and gid
     assert "a1()" not in text  # a hole of three, between size and chk
     assert "name()" not in text  # before the first one shown: not a hole
+
+
+GO_FORMAT = (
+    "package tar\n\nconst (\n\t_ Format = (1 << iota) / 4\n\tFormatUnknown // unknown\n"
+    "\tformatV7\n)\n\nconst blockSize = 512\n\ntype (\n\tsparseDatas []sparseEntry\n)\n\n"
+    "// Reader reads.\ntype Reader struct {\n"
+    + "".join(f"\tf{i} int\n" for i in range(12))
+    + "}\n\nfunc (tr *Reader) Next() (*Header, error) {\n"
+    + "".join(f"\tx{i} := {i}\n" for i in range(12))
+    + "\treturn nil, nil\n}\n"
+)
+TS_OPTIONS = (
+    "export interface Options\n  extends Base, Omit<Other, 'xml'> {\n"
+    + "".join(f"  f{i}?: number;\n" for i in range(12))
+    + "}\n\nexport abstract class Cheerio<T> implements ArrayLike<T> {\n"
+    + "".join(f"  p{i} = {i};\n" for i in range(12))
+    + "}\n\nexport const createEvents = (): Events => {\n  return {\n"
+    + "    onReport(handler: Handler) {\n      emit(handler);\n    },\n  };\n"
+    + "".join(f"  const x{i} = {i};\n" for i in range(8))
+    + "};\n\nexport function css<T>(\n  this: Cheerio<T>,\n"
+    + "".join(f"  value{i}?: string | string[] | Record<string, string>,\n" for i in range(6))
+    + "): Cheerio<T> | Record<string, string> {\n  return this;\n}\n"
+)
+
+
+def test_rendered_context_files_are_valid_code(tmp_path: Path) -> None:
+    """Bodies left out as `{ /* ... */ }`, Go specs back in their `const ( ... )` block, class
+    and interface headers closed: a context file parses like the code the model learned
+    from. An object literal's method is not indexed (alone it is not code) and a signature cut
+    by length is cut at a line's end, so it shows as cut and is left out."""
+    index = build_index(tmp_path, {"format.go": GO_FORMAT, "options.ts": TS_OPTIONS})
+    for rel, language in (("format.go", "go"), ("options.ts", "typescript")):
+        entry = index.entry(str(tmp_path / rel))
+        assert entry is not None
+        defs = [d for d in entry.definitions if is_whole(d.signature)]
+        text = render_file_definitions(defs)
+        tree = Document(f"file:///w/{rel}", language, 1, text).snapshot().tree
+        assert count_error_nodes(tree) == 0, text
+        if language == "go":
+            assert "_ Format" not in text  # the blank identifier is no definition
+            assert "const (\n\tFormatUnknown  // unknown\n\tformatV7\n)" in text
+            assert "const blockSize = 512" in text
+            assert "type (\n\tsparseDatas []sparseEntry\n)" in text
+            assert "type Reader struct { /* ... */ }" in text
+            assert "func (tr *Reader) Next() (*Header, error) { /* ... */ }" in text
+        else:
+            assert "onReport" not in text
+            assert (
+                "export interface Options\n  extends Base, Omit<Other, 'xml'> { /* ... */ }" in text
+            )
+            assert "export abstract class Cheerio<T> implements ArrayLike<T> { /* ... */ }" in text
+            assert "export const createEvents = (): Events => { /* ... */ }" in text
+            assert "css" not in text  # its header was too long: cut, so not whole
 
 
 def test_a_whole_one_line_function_is_rendered_as_it_is(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 (function_declaration name: (identifier) @name) @def.function
 (generator_function_declaration name: (identifier) @name) @def.function
 (class_declaration name: (identifier) @name) @def.class
-(method_definition name: (property_identifier) @name) @def.method
+; Methods of classes only: an object literal's method alone is not valid code, and its type says it.
+(class_body (method_definition name: (property_identifier) @name) @def.method)
 (program (lexical_declaration (variable_declarator name: (identifier) @name)) @def.constant)
 (program (export_statement declaration: (lexical_declaration (variable_declarator name: (identifier) @name)) @def.constant))
 

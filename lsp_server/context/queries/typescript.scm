@@ -3,7 +3,8 @@
 (generator_function_declaration name: (identifier) @name) @def.function
 (class_declaration name: (type_identifier) @name) @def.class
 (abstract_class_declaration name: (type_identifier) @name) @def.class
-(method_definition name: (property_identifier) @name) @def.method
+; Methods of classes only: an object literal's method alone is not valid code, and its type says it.
+(class_body (method_definition name: (property_identifier) @name) @def.method)
 (abstract_method_signature name: (property_identifier) @name) @def.method
 (interface_declaration name: (type_identifier) @name) @def.type
 (type_alias_declaration name: (type_identifier) @name) @def.type
