@@ -4,8 +4,10 @@
 
 One repository-format FIM prompt (a context file, then the current file) built from files
 of this repository; per round, in alternating order: raw `Llama.generate`, the worker's
-`LlamaEngine.generate` with its abort callback (a Python call per graph node), and the
-same without the callback. Prints ms per generated token (medians) and the ratios to raw.
+`LlamaEngine.generate` with its abort flag (libc `strlen` on a flag byte per graph node, see
+worker.AbortFlag), the same with a Python abort callback (a Python call per graph node, as
+before), and without any callback. Prints ms per generated token (medians) and the ratios to
+raw, and per round the ratios to the engine without a callback.
 """
 
 from __future__ import annotations
@@ -70,24 +72,38 @@ def main() -> None:
                 break
         return (time.perf_counter() - started) * 1000 / n
 
-    def engine_ms(callback: bool) -> float:
-        off = native.ggml_abort_callback()
-        native.llama_set_abort_callback(engine.llm.ctx, engine._abort_cb if callback else off, None)
+    flag = engine._abort
+    python_cb = native.ggml_abort_callback(lambda _data: flag._asked())
+    callbacks = {
+        "engine": (flag.callback, flag.data),
+        "engine, Python callback": (python_cb, None),
+        "engine, no callback": (native.ggml_abort_callback(), None),
+    }
+
+    def engine_ms(name: str) -> float:
+        native.llama_set_abort_callback(engine.llm.ctx, *callbacks[name])
         engine.llm.n_tokens = max(0, engine.llm.n_tokens - 1)
         stats = engine.generate(text, args.tokens, [], lambda _prefill: None).stats
         return stats.generate_ms / max(1, stats.generated_tokens + (stats.stop_reason == "eos"))
 
-    times: dict[str, list[float]] = {"raw": [], "engine": [], "engine, no callback": []}
-    engine_ms(True)  # evaluates the prompt once
+    times: dict[str, list[float]] = {"raw": [], **{name: [] for name in callbacks}}
+    engine_ms("engine")  # evaluates the prompt once
     for r in range(args.rounds):
         order = list(times) if r % 2 == 0 else list(reversed(times))
         for name in order:
-            times[name].append(raw_ms() if name == "raw" else engine_ms(name == "engine"))
+            times[name].append(raw_ms() if name == "raw" else engine_ms(name))
     base = statistics.median(times["raw"])
     print(f"prompt {len(tokens)} tokens, {args.tokens} generated, {args.rounds} rounds")
     for name, values in times.items():
         med = statistics.median(values)
-        print(f"{name:<20} {med:6.1f} ms/token  {med / base:.3f} of raw")
+        print(f"{name:<24} {med:6.1f} ms/token  {med / base:.3f} of raw")
+    bare = times["engine, no callback"]
+    for name in ("engine", "engine, Python callback"):
+        ratios = sorted(t / b for t, b in zip(times[name], bare, strict=True))
+        print(
+            f"{name:<24} / no callback, per round: median {statistics.median(ratios):.3f}, "
+            f"range {ratios[0]:.3f}-{ratios[-1]:.3f}"
+        )
 
 
 if __name__ == "__main__":

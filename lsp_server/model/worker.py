@@ -5,8 +5,8 @@ JSON-line events on a private duplicate of stdout; fd 1 itself is pointed at std
 log output can never corrupt the channel. A native abort here kills only this process; the
 server's supervisor restarts it.
 
-One job runs at a time. A reader thread takes commands while a job runs, so a cancel takes
-effect between two prompt chunks or two generated tokens.
+One job runs at a time. A reader thread takes commands while a job runs, and the abort flag
+(AbortFlag) stops llama.cpp within a decode call when the job is cancelled or out of time.
 """
 
 from __future__ import annotations
@@ -50,6 +50,60 @@ CONTEXT_MARGIN = 32
 # cancel (the editor typed on, and the next prompt starts the same) lets the prompt evaluation
 # finish, since the next job reuses it, but stops generation at once.
 StopCheck = Callable[[bool], str | None]
+
+
+ABORT_POLL_S = 0.005  # how often the watcher asks whether the running decode must stop
+
+
+class AbortFlag:
+    """What llama.cpp asks between two graph nodes, about a thousand times per generated token:
+    stop now? A Python callback there cost about 4% per token (ctypes trampoline, GIL, the
+    check; docs/speed.md). Instead llama.cpp calls libc's `strlen` on a two-byte flag (0: go
+    on, 1: stop), and a watcher thread sets the flag from the Python check every
+    ABORT_POLL_S while a decode may run. Without a libc `strlen`, the Python callback."""
+
+    def __init__(self, native: Any) -> None:
+        self._buf = ctypes.create_string_buffer(2)
+        self._check: Callable[[], bool] | None = None
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        try:
+            strlen = ctypes.CDLL(None).strlen
+        except (AttributeError, OSError):
+            strlen = None
+        if strlen is not None:
+            self.callback = ctypes.cast(strlen, native.ggml_abort_callback)
+            self.data: ctypes.c_void_p | None = ctypes.cast(self._buf, ctypes.c_void_p)
+            threading.Thread(target=self._watch, name="abort-watch", daemon=True).start()
+        else:
+            self.callback = native.ggml_abort_callback(lambda _data: self._asked())
+            self.data = None
+
+    def _asked(self) -> bool:
+        check = self._check
+        return check is not None and check()
+
+    def watch(self, check: Callable[[], bool]) -> None:
+        """From now on stop a decode when `check()` says so."""
+        with self._lock:
+            self._check = check
+            self._buf[0] = b"\0"
+        self._wake.set()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._check = None
+            self._buf[0] = b"\0"
+
+    def _watch(self) -> None:
+        while self._wake.wait():
+            with self._lock:
+                if self._check is None:
+                    self._wake.clear()
+                    continue
+                if self._check():
+                    self._buf[0] = b"\1"
+            time.sleep(ABORT_POLL_S)
 
 
 @dataclass
@@ -125,9 +179,8 @@ class LlamaEngine:
         # evaluation within milliseconds (the chunks below are the fallback).
         import llama_cpp.llama_cpp as native
 
-        self._should_abort: Callable[[], bool] = lambda: False
-        self._abort_cb = native.ggml_abort_callback(lambda _data: self._should_abort())
-        native.llama_set_abort_callback(self.llm.ctx, self._abort_cb, None)
+        self._abort = AbortFlag(native)
+        native.llama_set_abort_callback(self.llm.ctx, self._abort.callback, self._abort.data)
         self._native = native
         # The document whose prompt the model holds, and the saved states of the others.
         self._slot: str | None = None
@@ -199,7 +252,7 @@ class LlamaEngine:
         out = bytearray()
         text = ""
         generated = 0
-        self._should_abort = lambda: should_stop(True) is not None
+        self._abort.watch(lambda: should_stop(True) is not None)
         t1 = t0
         try:
             for start in range(reused, len(tokens) - 1, PREFILL_CHUNK):
@@ -210,7 +263,7 @@ class LlamaEngine:
                 llm.eval(chunk)
                 evaluated += len(chunk)
             t1 = time.monotonic()
-            self._should_abort = lambda: should_stop(False) is not None
+            self._abort.watch(lambda: should_stop(False) is not None)
             if reason is None:
                 reason = should_stop(False) or "length"
             if reason == "length":
@@ -245,7 +298,7 @@ class LlamaEngine:
             reason = why
             logger.debug("decode aborted: %s", exc)
         finally:
-            self._should_abort = lambda: False
+            self._abort.clear()
             t1 = t1 if t1 > t0 else time.monotonic()
         stats = GenerationStats(
             prompt_tokens=len(tokens),

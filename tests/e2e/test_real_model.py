@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -309,6 +310,34 @@ def test_a_restored_state_answers_as_a_fresh_evaluation() -> None:
     again, restored, evaluated = go(prompt_a, "a")
     assert restored > 100 and evaluated <= 2
     assert again == fresh
+
+
+def test_a_cancel_stops_a_prompt_evaluation_within_its_decode_call() -> None:
+    """The abort flag stops llama.cpp inside one decode call (one prompt chunk), not at the
+    next chunk or token: nothing of the chunk counts as evaluated."""
+    from lsp_server.model.worker import PREFILL_CHUNK, LlamaEngine
+
+    require_model("0.5b")
+    engine = LlamaEngine(str(provision.model_path(provision.MODELS["0.5b"])), 2048, 0)
+    _, text, _ = load_case("stats.py")
+    prompt = "<|fim_prefix|>" + text * 4
+    tokens = engine.llm.tokenize(prompt.encode(), add_bos=True, special=True)
+    prompt = engine.llm.detokenize(tokens[1 : PREFILL_CHUNK - 8], special=True).decode()
+    began: list[float] = []
+
+    def should_stop(_prefill: bool) -> str | None:
+        if not began:  # asked before the chunk: let it start
+            began.append(time.monotonic())
+            return None
+        return "cancelled" if time.monotonic() > began[0] + 0.1 else None
+
+    out = engine.generate(prompt, 8, [], should_stop)
+    assert out.stats.stop_reason == "cancelled"
+    assert out.stats.evaluated_tokens == 0, out.stats  # the one chunk did not finish
+    assert engine.llm.n_tokens < PREFILL_CHUNK - 8
+    # The engine works on afterwards.
+    again = engine.generate(prompt, 4, [], lambda _prefill: None)
+    assert again.stats.stop_reason != "cancelled" and again.stats.evaluated_tokens > 0
 
 
 def test_token_counts_come_from_a_bounded_cache(monkeypatch: pytest.MonkeyPatch) -> None:
