@@ -69,7 +69,7 @@ class AbortFlag:
         self._wake = threading.Event()
         try:
             strlen = ctypes.CDLL(None).strlen
-        except (AttributeError, OSError):
+        except (AttributeError, OSError, TypeError):  # no C library to look it up in
             strlen = None
         if strlen is not None:
             self.callback = ctypes.cast(strlen, native.ggml_abort_callback)

@@ -6,6 +6,9 @@ import ctypes
 import time
 from types import SimpleNamespace
 
+import pytest
+
+from lsp_server.model import worker
 from lsp_server.model.worker import AbortFlag
 
 # llama-cpp-python's type for the callback: bool (*)(void *).
@@ -38,3 +41,20 @@ def test_the_flag_follows_the_check_while_watched() -> None:
     time.sleep(0.05)
     assert not asked(flag)
     flag.clear()
+
+
+def test_without_a_c_library_the_check_is_asked_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_library(_name: object) -> None:
+        raise OSError("no C library")
+
+    monkeypatch.setattr(worker.ctypes, "CDLL", no_library)
+    flag = AbortFlag(NATIVE)
+    assert flag.data is None  # a Python callback
+    assert not asked(flag)
+    stop = [False]
+    flag.watch(lambda: stop[0])
+    assert not asked(flag)
+    stop[0] = True
+    assert asked(flag)  # at once: nothing in between
+    flag.clear()
+    assert not asked(flag)
