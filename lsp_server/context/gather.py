@@ -336,13 +336,11 @@ def render_file_definitions(defs: Sequence[Definition]) -> str:
             close()
             container = d.container
             doc = class_docs.get(container, "")
-            if not container:
-                pass
-            elif python:
+            if container and python:
                 parts.append(container + (f'\n    """{doc}"""' if doc else ""))
             elif container in GO_BLOCKS:
                 parts.append(container + " (")
-            else:
+            elif container:
                 parts.append((f"{comment} {doc}\n" if doc else "") + container + " {")
         if container:
             pad = "\t" if container in GO_BLOCKS else "    "
