@@ -26,6 +26,7 @@ import tree_sitter
 
 from lsp_server.context.documents import DocumentSnapshot, DocumentStore, TextChange
 from lsp_server.context.index import (
+    GO_BLOCKS,
     Definition,
     FileEntry,
     Progress,
@@ -274,6 +275,13 @@ def is_whole(signature: str) -> bool:
 # A body left out, in code that still parses: `{ ... }` is a syntax error in Go, TypeScript
 # and Rust, and a context file that does not parse is not what the model saw in training.
 STUB_BODY = "{ /* ... */ }"
+
+
+def _stubbed(header: str) -> str:
+    """`header` (its opening brace, if any, dropped) with a left-out body."""
+    return header.rstrip().rstrip("{").rstrip() + " " + STUB_BODY
+
+
 _INTERFACE = re.compile(r"(?:export\s+)?(?:default\s+)?(?:declare\s+)?interface\b")
 
 
@@ -289,25 +297,22 @@ def render_definition(d: Definition, comment: str) -> str:
         doc = f'\n    """{d.doc}"""' if d.doc else ""
         return f"{sig}{doc}\n    ..."
     if not python and d.kind == "constant" and one_line.endswith("{"):
-        sig = sig.rstrip().rstrip("{").rstrip() + " " + STUB_BODY  # `const f = (): T => {`
+        sig = _stubbed(sig)  # `const f = (): T => {`
         one_line = sig.strip()
     if d.kind == "constant" and d.doc and "\n" not in one_line and d.doc not in sig:
         return f"{sig}  {comment} {d.doc}"  # as a const block writes it
     doc = f"{comment} {d.doc}\n" if d.doc and d.doc not in sig else ""
-    bare = sig.rstrip().rstrip("{").rstrip()
     if python:
         return doc + sig
     if header_only and d.kind in ("function", "method"):
-        sig = bare + (";" if re.match(r"(?:\w+\s+)*abstract\s", bare) else " " + STUB_BODY)
+        abstract = re.match(r"(?:\w+\s+)*abstract\s", sig)
+        sig = sig.rstrip().rstrip("{").rstrip() + ";" if abstract else _stubbed(sig)
     elif d.kind in ("class", "type") and (
         one_line.endswith("{")
         or ((d.kind == "class" or _INTERFACE.match(one_line)) and not one_line.endswith(("}", ";")))
     ):
-        sig = bare + " " + STUB_BODY  # `type Reader struct {`, a class or interface header
+        sig = _stubbed(sig)  # `type Reader struct {`, a class or interface header
     return doc + sig
-
-
-GO_BLOCKS = frozenset({"const", "var", "type"})
 
 
 def render_file_definitions(defs: Sequence[Definition]) -> str:

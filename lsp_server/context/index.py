@@ -232,13 +232,14 @@ def _container(node: tree_sitter.Node, source: bytes) -> str:
     return ""
 
 
-_GO_BLOCKS = {"const_declaration": "const", "var_declaration": "var", "type_declaration": "type"}
+_GO_BLOCK_OF = {"const_declaration": "const", "var_declaration": "var", "type_declaration": "type"}
+GO_BLOCKS = frozenset(_GO_BLOCK_OF.values())  # a Go spec's container (see Definition)
 
 
 def _go_block(node: tree_sitter.Node, signature: str) -> str:
     """`const` for a spec inside `const ( ... )` (`itemBreak`, `blockSize = 512`): alone, the
     spec is not Go; rendered, it goes back into such a block. Likewise `var` and `type`."""
-    keyword = _GO_BLOCKS.get(node.parent.type, "") if node.parent is not None else ""
+    keyword = _GO_BLOCK_OF.get(node.parent.type, "") if node.parent is not None else ""
     return keyword if keyword and not signature.startswith(keyword + " ") else ""
 
 
