@@ -116,7 +116,10 @@ class _Response:
         if remaining <= 0:
             raise _DeadlineReached
         try:
-            return await asyncio.wait_for(op(), remaining)
+            # asyncio.timeout, not wait_for: in Python 3.11 wait_for loses a cancel that comes
+            # as the read completes (a token arrives every few ms), and the request runs on.
+            async with asyncio.timeout(remaining):
+                return await op()
         except TimeoutError:
             raise _DeadlineReached from None
         except asyncio.IncompleteReadError:
