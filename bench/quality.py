@@ -262,9 +262,10 @@ def plain(obj: Any) -> Any:
 class Server:
     """One `enclave serve` over stdio for one repository."""
 
-    def __init__(self, root: Path, size: str) -> None:
+    def __init__(self, root: Path, size: str, cache: bool) -> None:
         self.root = root
         self.size = size
+        self.cache = cache
         self.client = LanguageClient("enclave-quality", "0")
         self.version = 0
 
@@ -310,7 +311,7 @@ class Server:
         share = int(arm.split("-")[1]) if arm.startswith("context-") else DEFAULT_SHARE
         settings = {
             "context": {"enabled": arm != "file-only"},
-            "completion": {"contextFiles": share},
+            "completion": {"contextFiles": share, "cache": self.cache},
         }
         self.client.workspace_did_change_configuration(
             types.DidChangeConfigurationParams(settings=settings)
@@ -462,7 +463,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{len(tasks)} tasks; missing repositories: {missing or 'none'}", flush=True)
         results: list[Result] = []
         for repo in sorted({t.repo for t in tasks}):
-            server = Server(workspaces[repo][1], args.size)
+            server = Server(workspaces[repo][1], args.size, args.cache)
             await server.start()
             try:
                 for task in [t for t in tasks if t.repo == repo]:
@@ -491,6 +492,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "command": "python -m bench.quality " + " ".join(sys.argv[1:]),
             "size": args.size,
             "seed": args.seed,
+            "cache": args.cache,
             "repos": {n: str(src) for _, n, src in REPOS},
             "missing": missing,
             "summary": summary,
@@ -512,6 +514,13 @@ def main() -> None:
         action="append",
         metavar="TOKENS",
         help="also an arm `context-TOKENS` with this completion.contextFiles share",
+    )
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="keep the server's caches on: answers then depend on what the model evaluated "
+        "before (a close call can flip when a task is rerun); off, each answer is a function "
+        "of its prompt",
     )
     parser.add_argument(
         "--only",
