@@ -282,7 +282,10 @@ def _stubbed(header: str) -> str:
     return header.rstrip().rstrip("{").rstrip() + " " + STUB_BODY
 
 
-_INTERFACE = re.compile(r"(?:export\s+)?(?:default\s+)?(?:declare\s+)?interface\b")
+# Headers the index keeps without their `{`: interfaces and enums (`const enum State`).
+_BRACED_TYPE = re.compile(
+    r"(?:export\s+)?(?:default\s+)?(?:declare\s+)?(?:const\s+)?(?:interface|enum)\b"
+)
 
 
 def render_definition(d: Definition, comment: str) -> str:
@@ -309,15 +312,18 @@ def render_definition(d: Definition, comment: str) -> str:
         sig = sig.rstrip().rstrip("{").rstrip() + ";" if abstract else _stubbed(sig)
     elif d.kind in ("class", "type") and (
         one_line.endswith("{")
-        or ((d.kind == "class" or _INTERFACE.match(one_line)) and not one_line.endswith(("}", ";")))
+        or (
+            (d.kind == "class" or _BRACED_TYPE.match(one_line))
+            and not one_line.endswith(("}", ";"))
+        )
     ):
         sig = _stubbed(sig)  # `type Reader struct {`, a class or interface header
     return doc + sig
 
 
-def render_file_definitions(defs: Sequence[Definition]) -> str:
-    """Definitions of one file in line order; methods under their class header, Go specs in
-    their `const ( ... )` block."""
+def render_file_definitions(defs: Sequence[Definition], preamble: str = "") -> str:
+    """Definitions of one file in line order, after its `preamble` (see FileEntry); methods
+    under their class header, Go specs in their `const ( ... )` block."""
     if not defs:
         return ""
     comment = _comment_prefix(defs[0].path)
@@ -326,7 +332,7 @@ def render_file_definitions(defs: Sequence[Definition]) -> str:
     # A class shown with some of its methods is written once, as their header, with its doc.
     headers = {d: d.signature.split("\n")[0] for d in defs if d.kind == "class"}
     class_docs = {h: d.doc for d, h in headers.items() if h in containers}
-    parts: list[str] = []
+    parts: list[str] = [preamble + "\n"] if preamble else []
     container = ""
 
     def close() -> None:
@@ -522,6 +528,39 @@ def gaps(shown: Sequence[Definition], d: Definition, index: WorkspaceIndex) -> l
     return out
 
 
+MAX_OWN_DEFINITIONS = 6
+
+
+def far_own_definitions(
+    snap: DocumentSnapshot, offset: int, window_chars: int, skip: Sequence[str] = ()
+) -> str:
+    """The current file's definitions of names used near the cursor that lie outside the code
+    window the model will see (`window_chars` before the cursor, a third of that after it),
+    signatures only, written as a context file's (`{ /* ... */ }` bodies, methods under their
+    class). The window shows `self.stateBeforeAttributeName(c)` called 300 lines below its
+    definition; without this the model guesses at its name and parameters. `skip`: header
+    lines shown already (the definitions around the cursor)."""
+    if snap.tree is None or snap.language is None:
+        return ""
+    near = names_near(snap, offset)
+    entry = extract(snap.tree, snap.text.encode("utf-8"), snap.language, path_of(snap.uri), "")
+    lo = snap.index.position_at(max(0, offset - window_chars)).line
+    hi = snap.index.position_at(min(len(snap.text), offset + window_chars // 3)).line
+    shown = {line.strip() for line in skip}
+    per_name: Counter[str] = Counter()
+    chosen: list[Definition] = []
+    for d in sorted(entry.definitions, key=lambda d: (near.get(d.name, 1 << 30), d.line)):
+        if d.name not in near or len(chosen) >= MAX_OWN_DEFINITIONS:
+            break
+        header = d.signature.split("\n", 1)[0].strip()
+        if lo <= d.line <= hi or header in shown or not is_whole(d.signature):
+            continue
+        if per_name[d.name] < MAX_DEFS_PER_NAME:
+            per_name[d.name] += 1
+            chosen.append(dataclasses.replace(d, doc=""))
+    return render_file_definitions(chosen)
+
+
 def rank_definitions(
     near: dict[str, int],
     entry: FileEntry | None,
@@ -669,6 +708,10 @@ def gather(
         used_far,
     )
 
+    def preamble(path: str) -> str:
+        e = index.entry(path)
+        return e.preamble if e is not None else ""
+
     chosen: dict[str, list[Definition]] = {}
     best: dict[str, tuple[int, int, int, int]] = {}
     per_name: dict[str, int] = {}
@@ -690,7 +733,7 @@ def gather(
         shown_signatures.add((d.name, d.signature))
         best.setdefault(d.rel, (*key[:3], len(best)))
         per_name[d.name] = per_name.get(d.name, 0) + 1
-        used += cost + (len(d.rel) + 8 if len(chosen[d.rel]) == 1 else 0)
+        used += cost + (len(d.rel) + 8 + len(preamble(d.path)) if len(chosen[d.rel]) == 1 else 0)
         for g in gaps(chosen[d.rel], d, index):  # before anything ranked lower
             cost = len(g.signature) + 16
             if used + cost <= budget and is_whole(g.signature):
@@ -700,7 +743,7 @@ def gather(
 
     # Most relevant last, next to the current file.
     def_files = [
-        (r, render_file_definitions(chosen[r]))
+        (r, render_file_definitions(chosen[r], preamble(chosen[r][0].path)))
         for r in sorted(chosen, key=lambda r: best[r], reverse=True)
     ]
 

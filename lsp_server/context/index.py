@@ -102,6 +102,9 @@ class FileEntry:
     # (imported name, local name) of `import { update as updateDOM }`: the code uses the local
     # name, the index knows the imported one.
     import_aliases: tuple[tuple[str, str], ...] = ()
+    # What a file of the language starts with, without which the model reads it differently
+    # (Go's `package tar`: whether its names need a qualifier here).
+    preamble: str = ""
 
 
 @cache
@@ -256,6 +259,7 @@ def extract(
     names: list[str] = []
     modules: list[str] = []
     aliases: list[tuple[str, str]] = []
+    preamble = ""
     if query is not None:
         seen: set[tuple[str, int]] = set()
         for _pattern, captures in tree_sitter.QueryCursor(query).matches(tree.root_node):
@@ -267,7 +271,9 @@ def extract(
                     )
                 )
             for capture, nodes in captures.items():
-                if capture == "import.name":
+                if capture == "preamble":
+                    preamble = _text(nodes[0], source)
+                elif capture == "import.name":
                     names.extend(_text(n, source) for n in nodes)
                 elif capture == "import.module":
                     modules.extend(_text(n, source).strip("\"'`") for n in nodes)
@@ -307,6 +313,7 @@ def extract(
         imported_names=tuple(dict.fromkeys(names))[:MAX_IMPORTS_PER_FILE],
         imported_modules=tuple(dict.fromkeys(modules))[:MAX_IMPORTS_PER_FILE],
         import_aliases=tuple(dict.fromkeys(aliases))[:MAX_IMPORTS_PER_FILE],
+        preamble=preamble,
     )
 
 

@@ -12,6 +12,7 @@ from lsp_server.context.gather import (
     GatheredContext,
     RecentChunks,
     base_names,
+    far_own_definitions,
     gather,
     imported_uses,
     is_whole,
@@ -21,7 +22,7 @@ from lsp_server.context.gather import (
 )
 from lsp_server.context.index import WorkspaceIndex
 from lsp_server.context.syntax import count_error_nodes
-from lsp_server.features.completion import Completer
+from lsp_server.features.completion import Completer, extra_context
 from lsp_server.model.protocol import CompletionJob, GenerationResult
 from lsp_server.prompts.fim import PromptParts, build_prompt, get_template, prompt_for_job
 from lsp_server.settings import CompletionSettings
@@ -139,10 +140,11 @@ def test_typescript_and_go_cross_file(tmp_path: Path) -> None:
     go = gather(
         snapshot(tmp_path / "main.go", go_main, "go"), len(go_main) - 3, index, RecentChunks(), 256
     )
-    assert go.files[-1][0] == "lib.go"
-    assert (
-        "// Discount applies a rate.\nfunc Discount(p float64, rate float64) float64 { /* ... */ }"
-        in (go.files[-1][1])
+    assert go.files[-1] == (
+        "lib.go",
+        "package shop\n\n"  # the package line: whether its names need a qualifier here
+        "// Discount applies a rate.\n"
+        "func Discount(p float64, rate float64) float64 { /* ... */ }\n",
     )
 
 
@@ -655,9 +657,10 @@ def test_rendered_context_files_are_valid_code(tmp_path: Path) -> None:
         entry = index.entry(str(tmp_path / rel))
         assert entry is not None
         defs = [d for d in entry.definitions if is_whole(d.signature)]
-        text = render_file_definitions(defs)
+        text = render_file_definitions(defs, entry.preamble)
         tree = Document(f"file:///w/{rel}", language, 1, text).snapshot().tree
         assert count_error_nodes(tree) == 0, text
+        assert text.startswith("package tar\n\nconst (\n") == (language == "go")
         if language == "go":
             assert "_ Format" not in text  # the blank identifier is no definition
             assert "const (\n\tFormatUnknown  // unknown\n\tformatV7\n)" in text
@@ -729,3 +732,46 @@ def test_opening_adds_no_chunk_and_focus_adds_the_viewed_region(tmp_path: Path) 
     asyncio.run(open_and_focus())
     [chunk] = service.recent.chunks()
     assert chunk.start <= 150 < chunk.end and "import os" not in chunk.text
+
+
+TOKENIZER = (
+    "const enum State {\n" + "".join(f"    S{i},\n" for i in range(8)) + "}\n\n"
+    "export default class Tokenizer {\n"
+    "    private state = State.S0;\n\n"
+    "    private stateInTag(c: number, quote: string): void {\n"
+    + "".join(f"        this.step{i}(c);\n" for i in range(8))
+    + "    }\n\n"
+    + "".join(
+        f"    private filler{i}(): void {{\n        this.state = State.S{i % 8};\n    }}\n\n"
+        for i in range(60)
+    )
+    + "    private run(c: number): void {\n"
+    "        this.state = State.S1;\n"
+    "        this.stateInTag(c, '\"');\n"
+    "        \n"
+    "    }\n"
+    "}\n"
+)
+
+
+def test_far_definitions_of_the_current_file_are_shown_outside_the_window() -> None:
+    """`this.stateInTag(c, ...)` is called 250 lines below its definition, out of the model's
+    window: its signature goes into the extra context, written as valid code (the enum it uses
+    too, its body left out); the method around the cursor is in the definition chain, not
+    repeated, and a definition inside the window is not written twice."""
+    snap = snapshot(Path("/w/Tokenizer.ts"), TOKENIZER, "typescript")
+    offset = TOKENIZER.index("        \n    }\n}") + 8
+    own = far_own_definitions(snap, offset, 640 * 3)
+    assert own == (
+        "const enum State { /* ... */ }\n"
+        "export default class Tokenizer {\n"
+        "    private stateInTag(c: number, quote: string): void { /* ... */ }\n"
+        "}\n"
+    )
+    tree = Document("file:///w/own.ts", "typescript", 1, own).snapshot().tree
+    assert count_error_nodes(tree) == 0
+    extra = extra_context(snap, offset, 640 * 3)
+    # The class header is out of the window too; `run`'s header is in it.
+    assert extra == own + "export default class Tokenizer {"
+    near_enough = far_own_definitions(snap, offset, len(TOKENIZER))
+    assert near_enough == ""  # a window that shows the whole file needs nothing

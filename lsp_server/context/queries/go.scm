@@ -6,5 +6,8 @@
 (source_file (const_declaration (const_spec name: (identifier) @name) @def.constant))
 (source_file (var_declaration (var_spec name: (identifier) @name) @def.constant))
 
+; The file's `package x` line, written at the top of its context file.
+(package_clause) @preamble
+
 ; Imports: @import.module is an imported package path.
 (import_spec path: (interpreted_string_literal) @import.module)
