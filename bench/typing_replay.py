@@ -350,7 +350,7 @@ def plot_cdf(path: Path, curves: dict[str, list[float]], title: str) -> str | No
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return "matplotlib not importable: no PNG (pip install -e \".[bench]\" into the venv)"
+        return 'matplotlib not importable: no PNG (pip install -e ".[bench]" into the venv)'
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, values in curves.items():
         if not values:
