@@ -528,39 +528,6 @@ def gaps(shown: Sequence[Definition], d: Definition, index: WorkspaceIndex) -> l
     return out
 
 
-MAX_OWN_DEFINITIONS = 6
-
-
-def far_own_definitions(
-    snap: DocumentSnapshot, offset: int, window_chars: int, skip: Sequence[str] = ()
-) -> str:
-    """The current file's definitions of names used near the cursor that lie outside the code
-    window the model will see (`window_chars` before the cursor, a third of that after it),
-    signatures only, written as a context file's (`{ /* ... */ }` bodies, methods under their
-    class). The window shows `self.stateBeforeAttributeName(c)` called 300 lines below its
-    definition; without this the model guesses at its name and parameters. `skip`: header
-    lines shown already (the definitions around the cursor)."""
-    if snap.tree is None or snap.language is None:
-        return ""
-    near = names_near(snap, offset)
-    entry = extract(snap.tree, snap.text.encode("utf-8"), snap.language, path_of(snap.uri), "")
-    lo = snap.index.position_at(max(0, offset - window_chars)).line
-    hi = snap.index.position_at(min(len(snap.text), offset + window_chars // 3)).line
-    shown = {line.strip() for line in skip}
-    per_name: Counter[str] = Counter()
-    chosen: list[Definition] = []
-    for d in sorted(entry.definitions, key=lambda d: (near.get(d.name, 1 << 30), d.line)):
-        if d.name not in near or len(chosen) >= MAX_OWN_DEFINITIONS:
-            break
-        header = d.signature.split("\n", 1)[0].strip()
-        if lo <= d.line <= hi or header in shown or not is_whole(d.signature):
-            continue
-        if per_name[d.name] < MAX_DEFS_PER_NAME:
-            per_name[d.name] += 1
-            chosen.append(dataclasses.replace(d, doc=""))
-    return render_file_definitions(chosen)
-
-
 def rank_definitions(
     near: dict[str, int],
     entry: FileEntry | None,

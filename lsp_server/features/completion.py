@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from lsp_server.context.documents import Document, DocumentSnapshot, Position, file_name
-from lsp_server.context.gather import GatheredContext, far_own_definitions
+from lsp_server.context.gather import GatheredContext
 from lsp_server.context.syntax import (
     CompletionMode,
     classify_position,
@@ -70,15 +70,10 @@ class Counters:
 
 
 def extra_context(snap: DocumentSnapshot, offset: int, window_chars: int) -> str:
-    """What the window the model will see leaves out of the current file: its imports, the
-    definitions of the names used near the cursor, and the headers of the definitions around
-    the cursor."""
+    """Imports and enclosing definitions that fall outside the window the model will see."""
     window = snap.text[max(0, offset - window_chars) : offset]
-    chain = definition_chain(snap, offset)
-    own = far_own_definitions(snap, offset, window_chars, chain).rstrip("\n")
-    lines = [line for line in imports(snap) if line.strip() and line not in window]
-    chain = [line for line in chain if line.strip() and line not in window]
-    return "\n".join([*lines, *([own] if own else []), *chain])
+    lines = [*imports(snap), *definition_chain(snap, offset)]
+    return "\n".join(line for line in lines if line.strip() and line not in window)
 
 
 def heal(text: str, job: CompletionJob) -> str:

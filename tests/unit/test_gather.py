@@ -12,7 +12,6 @@ from lsp_server.context.gather import (
     GatheredContext,
     RecentChunks,
     base_names,
-    far_own_definitions,
     gather,
     imported_uses,
     is_whole,
@@ -22,7 +21,7 @@ from lsp_server.context.gather import (
 )
 from lsp_server.context.index import WorkspaceIndex
 from lsp_server.context.syntax import count_error_nodes
-from lsp_server.features.completion import Completer, extra_context
+from lsp_server.features.completion import Completer
 from lsp_server.model.protocol import CompletionJob, GenerationResult
 from lsp_server.prompts.fim import PromptParts, build_prompt, get_template, prompt_for_job
 from lsp_server.settings import CompletionSettings
@@ -734,44 +733,12 @@ def test_opening_adds_no_chunk_and_focus_adds_the_viewed_region(tmp_path: Path) 
     assert chunk.start <= 150 < chunk.end and "import os" not in chunk.text
 
 
-TOKENIZER = (
-    "const enum State {\n" + "".join(f"    S{i},\n" for i in range(8)) + "}\n\n"
-    "export default class Tokenizer {\n"
-    "    private state = State.S0;\n\n"
-    "    private stateInTag(c: number, quote: string): void {\n"
-    + "".join(f"        this.step{i}(c);\n" for i in range(8))
-    + "    }\n\n"
-    + "".join(
-        f"    private filler{i}(): void {{\n        this.state = State.S{i % 8};\n    }}\n\n"
-        for i in range(60)
-    )
-    + "    private run(c: number): void {\n"
-    "        this.state = State.S1;\n"
-    "        this.stateInTag(c, '\"');\n"
-    "        \n"
-    "    }\n"
-    "}\n"
-)
-
-
-def test_far_definitions_of_the_current_file_are_shown_outside_the_window() -> None:
-    """`this.stateInTag(c, ...)` is called 250 lines below its definition, out of the model's
-    window: its signature goes into the extra context, written as valid code (the enum it uses
-    too, its body left out); the method around the cursor is in the definition chain, not
-    repeated, and a definition inside the window is not written twice."""
-    snap = snapshot(Path("/w/Tokenizer.ts"), TOKENIZER, "typescript")
-    offset = TOKENIZER.index("        \n    }\n}") + 8
-    own = far_own_definitions(snap, offset, 640 * 3)
-    assert own == (
-        "const enum State { /* ... */ }\n"
-        "export default class Tokenizer {\n"
-        "    private stateInTag(c: number, quote: string): void { /* ... */ }\n"
-        "}\n"
-    )
-    tree = Document("file:///w/own.ts", "typescript", 1, own).snapshot().tree
+def test_a_large_typescript_enum_is_written_as_its_header_with_a_left_out_body(
+    tmp_path: Path,
+) -> None:
+    source = "export const enum State {\n" + "".join(f"    S{i},\n" for i in range(12)) + "}\n"
+    index = build_index(tmp_path, {"state.ts": source})
+    text = render_file_definitions(index.lookup("State"))
+    assert text == "export const enum State { /* ... */ }\n"
+    tree = Document("file:///w/state.ts", "typescript", 1, text).snapshot().tree
     assert count_error_nodes(tree) == 0
-    extra = extra_context(snap, offset, 640 * 3)
-    # The class header is out of the window too; `run`'s header is in it.
-    assert extra == own + "export default class Tokenizer {"
-    near_enough = far_own_definitions(snap, offset, len(TOKENIZER))
-    assert near_enough == ""  # a window that shows the whole file needs nothing
