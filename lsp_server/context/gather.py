@@ -675,11 +675,8 @@ def gather(
         used_far,
     )
 
-    def preamble(path: str) -> str:
-        e = index.entry(path)
-        return e.preamble if e is not None else ""
-
     chosen: dict[str, list[Definition]] = {}
+    preambles: dict[str, str] = {}  # per chosen file: its FileEntry.preamble
     best: dict[str, tuple[int, int, int, int]] = {}
     per_name: dict[str, int] = {}
     shown_signatures: set[tuple[str, str]] = set()
@@ -696,11 +693,15 @@ def gather(
         cost = len(d.signature) + len(d.doc) + len(container) + 16
         if used + cost > budget:
             continue
+        if d.rel not in chosen:
+            e = index.entry(d.path)
+            preambles[d.rel] = e.preamble if e is not None else ""
+            used += len(d.rel) + 8 + len(preambles[d.rel])
         chosen.setdefault(d.rel, []).append(d)
         shown_signatures.add((d.name, d.signature))
         best.setdefault(d.rel, (*key[:3], len(best)))
         per_name[d.name] = per_name.get(d.name, 0) + 1
-        used += cost + (len(d.rel) + 8 + len(preamble(d.path)) if len(chosen[d.rel]) == 1 else 0)
+        used += cost
         for g in gaps(chosen[d.rel], d, index):  # before anything ranked lower
             cost = len(g.signature) + 16
             if used + cost <= budget and is_whole(g.signature):
@@ -710,7 +711,7 @@ def gather(
 
     # Most relevant last, next to the current file.
     def_files = [
-        (r, render_file_definitions(chosen[r], preamble(chosen[r][0].path)))
+        (r, render_file_definitions(chosen[r], preambles[r]))
         for r in sorted(chosen, key=lambda r: best[r], reverse=True)
     ]
 
