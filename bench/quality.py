@@ -310,7 +310,9 @@ class Server:
         """`file-only`, `context` (the default share) or `context-<tokens>`."""
         share = int(arm.split("-")[1]) if arm.startswith("context-") else DEFAULT_SHARE
         settings = {
-            "context": {"enabled": arm != "file-only"},
+            # Quality, not latency: a busy machine must not cut the context short either (the
+            # typing replay measures what gathering costs at the default budget).
+            "context": {"enabled": arm != "file-only", "timeBudgetMs": 1000},
             "completion": {"contextFiles": share, "cache": self.cache},
         }
         self.client.workspace_did_change_configuration(
@@ -409,7 +411,7 @@ def summarize(results: list[Result]) -> dict[str, Any]:
             continue
         delta = r.outcomes["context"].similarity - r.outcomes["file-only"].similarity
         entry = {
-            "task": f"{r.task.repo}/{r.task.file}:{r.task.line + 1}",
+            "task": task_key(r.task),
             "answer": r.task.answer,
             "file-only": r.outcomes["file-only"].suggestion,
             "context": r.outcomes["context"].suggestion,
@@ -440,6 +442,24 @@ def print_table(summary: dict[str, Any]) -> None:
             print(f"       on:   {e['context']}")
 
 
+def task_key(t: Task) -> str:
+    return f"{t.repo}/{t.file}:{t.line + 1}"
+
+
+def reused_outcomes(path: Path, size: str) -> dict[str, Outcome]:
+    """The file-only outcomes of an earlier run, by task, for the same task text only."""
+    report = json.loads(path.read_text())
+    if report.get("cache", False) or report.get("size", size) != size:
+        raise SystemExit(f"{path}: not a run without caches of the {size} model")
+    out: dict[str, Outcome] = {}
+    for r in report["results"]:
+        t = Task(**r["task"])
+        o = r["outcomes"].get("file-only")
+        if o is not None:
+            out[f"{task_key(t)}\0{t.answer}"] = Outcome(**o)
+    return out
+
+
 def result_json(r: Result) -> dict[str, Any]:
     return {"task": asdict(r.task), "outcomes": {k: asdict(v) for k, v in r.outcomes.items()}}
 
@@ -459,8 +479,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         tasks = make_tasks(workspaces, args.tasks, args.seed)
         if args.only:
             wanted = set(args.only)
-            tasks = [t for t in tasks if f"{t.repo}/{t.file}:{t.line + 1}" in wanted]
+            tasks = [t for t in tasks if task_key(t) in wanted]
         print(f"{len(tasks)} tasks; missing repositories: {missing or 'none'}", flush=True)
+        reused = reused_outcomes(args.reuse_file_only, args.size) if args.reuse_file_only else {}
         results: list[Result] = []
         for repo in sorted({t.repo for t in tasks}):
             server = Server(workspaces[repo][1], args.size, args.cache)
@@ -469,6 +490,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 for task in [t for t in tasks if t.repo == repo]:
                     result = Result(task)
                     for arm in (*ARMS, *(f"context-{n}" for n in args.share or ())):
+                        key = f"{task_key(task)}\0{task.answer}"
+                        earlier = reused.get(key) if arm == "file-only" else None
+                        if earlier is not None:
+                            result.outcomes[arm] = earlier
+                            continue
                         server.configure(arm)
                         await asyncio.sleep(0.05)
                         result.outcomes[arm] = await server.complete(task, arm)
@@ -493,6 +519,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "size": args.size,
             "seed": args.seed,
             "cache": args.cache,
+            "reused_file_only": str(args.reuse_file_only or ""),
             "repos": {n: str(src) for _, n, src in REPOS},
             "missing": missing,
             "summary": summary,
@@ -527,6 +554,14 @@ def main() -> None:
         action="append",
         metavar="REPO/FILE:LINE",
         help="only these tasks of the sampled set (as the output names them)",
+    )
+    parser.add_argument(
+        "--reuse-file-only",
+        type=Path,
+        metavar="RESULTS.json",
+        help="take the file-only answers from an earlier run without caches instead of asking "
+        "again (valid while the file-only prompt is unchanged: a change to the context arm "
+        "alone); tasks it lacks are asked",
     )
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -57,7 +57,10 @@ class Session:
         self.reviews = ReviewStore()  # review findings per document (handlers/commands.py)
         # The workspace index and recent-edit chunks (repository context for completions).
         self.context = ContextService(
-            self.documents, lambda: self.settings.context.enabled, self.ignore.is_ignored
+            self.documents,
+            lambda: self.settings.context.enabled,
+            self.ignore.is_ignored,
+            lambda: self.settings.context.timeBudgetMs,
         )
         self.completer.gather = self.context.gather
         self._background: set[asyncio.Task[None]] = set()

@@ -90,7 +90,7 @@ SETTINGS: tuple[Setting, ...] = (
         "integer",
         384,
         "Budget, in model tokens, for other files of the repository (definitions of symbols "
-        "used near the cursor, recently edited code); 0 = none.",
+        "used near the cursor, code like the code above it, recently edited code); 0 = none.",
         minimum=0,
         maximum=8192,
     ),
@@ -154,6 +154,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Most files of the workspace to index.",
         minimum=0,
         maximum=200000,
+    ),
+    Setting(
+        "context.timeBudgetMs",
+        "integer",
+        15,
+        "Time (ms) for gathering repository context for a new prompt (what was found by then "
+        "is used; the search for similar code has as much again).",
+        minimum=1,
+        maximum=2000,
     ),
     Setting(
         "log.level",
@@ -237,6 +246,7 @@ class CompletionSettings:
 class ContextSettings:
     enabled: bool = True
     maxFiles: int = 20000
+    timeBudgetMs: int = 15
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,11 @@ import asyncio
 import dataclasses
 import itertools
 import logging
+import os
+import posixpath
 import re
 import time
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -120,6 +122,126 @@ class RecentChunks:
     def chunks(self) -> list[Chunk]:
         """Oldest first."""
         return list(self._chunks)
+
+
+# -- similar code ----------------------------------------------------------------------------
+
+# The lines above the cursor's band are compared, as word sets, with windows of as many lines
+# in the files beside the current one (same folder, imported, recently edited); the best window
+# over MIN_SIMILARITY is shown with what follows it there: code that reads like the code above
+# the cursor often goes on like the line being written (RepoCoder's sliding-window retrieval).
+SIMILAR_LINES = 12
+SIMILAR_STEP = 4
+SIMILAR_SHOWN_BEFORE = 6  # lines of the matched window shown, then what came after it
+SIMILAR_SHOWN_AFTER = NEAR_BAND + 4
+MIN_SIMILARITY = 0.4
+MIN_QUERY_WORDS = 8
+MAX_SIMILAR_FILES = 16
+MAX_SIMILAR_BYTES = 128 * 1024
+SIMILAR_CACHE_FILES = 64
+
+
+@dataclass(frozen=True)
+class Snippet:
+    path: str
+    start: int  # first line shown, 0-based
+    text: str
+    similarity: float
+
+
+class SimilarCode:
+    """Files read from disk and cut into windows of word sets, kept for the most recently
+    searched files (checked against the file's size and modification time)."""
+
+    def __init__(self, size: int = SIMILAR_CACHE_FILES) -> None:
+        self.size = size
+        self._files: OrderedDict[str, tuple[tuple[int, int], list[str], list[frozenset[str]]]]
+        self._files = OrderedDict()
+
+    def windows(self, path: str) -> tuple[list[str], list[frozenset[str]]] | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        if st.st_size > MAX_SIMILAR_BYTES or is_secret(path):
+            return None
+        stamp = (st.st_mtime_ns, st.st_size)
+        held = self._files.get(path)
+        if held is not None and held[0] == stamp:
+            self._files.move_to_end(path)
+            return held[1], held[2]
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                lines = f.read().split("\n")
+        except OSError:
+            return None
+        words = [frozenset(_WORD.findall(line)) for line in lines]
+        sets = [
+            frozenset().union(*words[i : i + SIMILAR_LINES])
+            for i in range(0, max(1, len(lines) - SIMILAR_LINES + 1), SIMILAR_STEP)
+        ]
+        self._files[path] = (stamp, lines, sets)
+        while len(self._files) > self.size:
+            self._files.popitem(last=False)
+        return lines, sets
+
+    def forget(self, path: str) -> None:
+        self._files.pop(path, None)
+
+
+def query_words(snap: DocumentSnapshot, offset: int) -> frozenset[str]:
+    """Words of the SIMILAR_LINES lines above the cursor's band: they do not change while the
+    user types in the band, so neither does the prompt's start."""
+    band = band_of(snap, offset)
+    first = max(0, band - SIMILAR_LINES)
+    return frozenset(w for i in range(first, band) for w in _WORD.findall(snap.index.line_text(i)))
+
+
+def similar_candidates(
+    current: str, entry: FileEntry | None, index: WorkspaceIndex, also: Sequence[str]
+) -> list[str]:
+    """Files of the current one's language beside it (same folder), then those it imports, then
+    `also` (the recent chunks' files)."""
+    folder = posixpath.dirname(current)
+    language = entry.language if entry is not None else ""
+    out = [p for p in index.in_folder(folder) if index.files[p].language == language]
+    if entry is not None:
+        out += sorted(p for p in index.linked(entry).files if p in index.files)
+    out += also
+    return [p for p in dict.fromkeys(out) if p != current][:MAX_SIMILAR_FILES]
+
+
+def find_similar(
+    query: frozenset[str],
+    paths: Sequence[str],
+    cache: SimilarCode,
+    deadline: float,
+) -> Snippet | None:
+    """The window most like `query` among `paths` (at least MIN_SIMILARITY), shown as its last
+    SIMILAR_SHOWN_BEFORE lines and the SIMILAR_SHOWN_AFTER lines after it."""
+    if len(query) < MIN_QUERY_WORDS:
+        return None
+    best: tuple[float, str, int] | None = None
+    for path in paths:
+        if time.monotonic() > deadline:
+            break
+        got = cache.windows(path)
+        if got is None:
+            continue
+        for n, words in enumerate(got[1]):
+            union = len(query | words)
+            score = len(query & words) / union if union else 0.0
+            if score >= MIN_SIMILARITY and (best is None or score > best[0]):
+                best = (score, path, n * SIMILAR_STEP)
+    if best is None:
+        return None
+    score, path, start = best
+    lines = cache.windows(path)
+    assert lines is not None
+    first = start + SIMILAR_LINES - SIMILAR_SHOWN_BEFORE
+    shown = lines[0][first : start + SIMILAR_LINES + SIMILAR_SHOWN_AFTER]
+    text = "\n".join(shown).strip("\n")
+    return Snippet(path, first, text, score) if text.strip() else None
 
 
 # -- gathering -------------------------------------------------------------------------------
@@ -297,8 +419,11 @@ def render_definition(d: Definition, comment: str) -> str:
         header_only = not (one_line.endswith("}") and "{" in one_line and is_whole(one_line))
     python = comment == "#"
     if python and sig.rstrip().endswith(":"):
-        doc = f'\n    """{d.doc}"""' if d.doc else ""
-        return f"{sig}{doc}\n    ..."
+        # A docstring is a whole body; without one, `...` on the header's line, as stubs
+        # write it: a `...` line at the indentation of the line being written was copied.
+        if d.doc:
+            return f'{sig}\n    """{d.doc}"""'
+        return f"{sig.rstrip()} ..."
     if not python and d.kind == "constant" and one_line.endswith("{"):
         sig = _stubbed(sig)  # `const f = (): T => {`
         one_line = sig.strip()
@@ -638,9 +763,12 @@ def gather(
     recent: RecentChunks,
     budget_tokens: int,
     time_budget_s: float = TIME_BUDGET_S,
+    similar: SimilarCode | None = None,
 ) -> GatheredContext:
     """Context files for a completion at `offset`, within `budget_tokens` (estimated at
-    CHARS_PER_TOKEN) and `time_budget_s` (what was gathered by then is used)."""
+    CHARS_PER_TOKEN) and `time_budget_s` (what was gathered by then is used); with `similar`,
+    first the code most like the lines above the cursor (at most half the budget, and a time
+    budget as long again)."""
     t0 = time.monotonic()
     deadline = t0 + time_budget_s
     budget = budget_tokens * CHARS_PER_TOKEN
@@ -655,6 +783,21 @@ def gather(
         entry = extract(snap.tree, snap.text.encode("utf-8"), snap.language, current, rel)
     imported = entry.imported_names if entry is not None else ()
     aliases = entry.import_aliases if entry is not None else ()
+    used = 0
+    snippet_files: list[tuple[str, str]] = []
+    if similar is not None:
+        paths = similar_candidates(current, entry, index, [c.path for c in recent.chunks()])
+        found = find_similar(query_words(snap, offset), paths, similar, t0 + time_budget_s)
+        if found is not None:
+            where_s = index.relative(found.path)
+            name = where_s[1] if where_s is not None else PurePosixPath(found.path).name
+            text = found.text
+            while len(text) + len(name) + 16 > budget // 2 and "\n" in text:
+                text = text.rsplit("\n", 1)[0]
+            if len(text) + len(name) + 16 <= budget // 2:
+                snippet_files.append((name, text + "\n"))
+                used += len(text) + len(name) + 16
+        deadline = time.monotonic() + time_budget_s
     near = with_aliases(names_near(snap, offset), aliases)
     classes = receiver_classes(enclosing_class(snap, offset), imported, index)
     uses = nearest_uses(snap, offset, window_lines=USE_WINDOW_LINES)
@@ -680,7 +823,6 @@ def gather(
     best: dict[str, tuple[int, int, int, int]] = {}
     per_name: dict[str, int] = {}
     shown_signatures: set[tuple[str, str]] = set()
-    used = 0
     for key, d in ranked:
         if per_name.get(d.name, 0) >= MAX_DEFS_PER_NAME or not is_whole(d.signature):
             continue
@@ -735,7 +877,7 @@ def gather(
     chunk_files.reverse()
 
     elapsed = (time.monotonic() - t0) * 1000
-    return GatheredContext(tuple(chunk_files + def_files), rel, repo, elapsed)
+    return GatheredContext(tuple(chunk_files + def_files + snippet_files), rel, repo, elapsed)
 
 
 # -- the session's context service -----------------------------------------------------------
@@ -750,12 +892,15 @@ class ContextService:
         documents: DocumentStore,
         enabled: Callable[[], bool],
         extra_ignored: Callable[[str], bool] | None = None,
+        time_budget_ms: Callable[[], int] = lambda: round(TIME_BUDGET_S * 1000),
     ) -> None:
         self.documents = documents
         self.enabled = enabled
+        self.time_budget_ms = time_budget_ms
         self.extra_ignored = extra_ignored
         self.index = WorkspaceIndex()
         self.recent = RecentChunks()
+        self.similar = SimilarCode()
         self.roots: list[str] = []
         self.last_gather_ms = 0.0
         self._dirty: set[str] = set()
@@ -780,6 +925,7 @@ class ContextService:
                 if not any(Path(path).is_relative_to(r) for r in kept):
                     self.index.remove(path)
                     self.recent.forget(path)
+                    self.similar.forget(path)
 
     def start_indexing(
         self, max_files: int, progress: Progress | None = None
@@ -836,6 +982,7 @@ class ContextService:
             if deleted:
                 self.index.remove(path)
                 self.recent.forget(path)
+                self.similar.forget(path)
             elif uri not in self.documents and not self._ignored(path):
                 await self.index.update_from_disk(path)
 
@@ -883,7 +1030,15 @@ class ContextService:
         if not self.enabled() or budget_tokens <= 0:
             return GatheredContext()
         try:
-            result = gather(snap, offset, self.index, self.recent, budget_tokens)
+            result = gather(
+                snap,
+                offset,
+                self.index,
+                self.recent,
+                budget_tokens,
+                self.time_budget_ms() / 1000,
+                self.similar,
+            )
         except Exception:  # context is a bonus: never fail a completion for it
             logger.exception("gathering context failed")
             return GatheredContext()

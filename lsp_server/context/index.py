@@ -482,6 +482,7 @@ class WorkspaceIndex:
         # Module-path keys (suffixes of the path without extension) -> files / folders.
         self._file_keys: dict[str, set[str]] = {}
         self._dir_keys: dict[str, dict[str, int]] = {}
+        self._by_folder: dict[str, set[str]] = {}  # folder -> its files in the index
         self.building = False
         self.build_ms = 0.0
         self.skipped = 0
@@ -493,6 +494,10 @@ class WorkspaceIndex:
 
     def entry(self, path: str) -> FileEntry | None:
         return self.files.get(path)
+
+    def in_folder(self, folder: str) -> list[str]:
+        """The indexed files directly in `folder`, sorted."""
+        return sorted(self._by_folder.get(folder, ()))
 
     def relative(self, path: str) -> tuple[str, str] | None:
         """(workspace folder name, path relative to it) for a file inside a folder."""
@@ -598,6 +603,7 @@ class WorkspaceIndex:
             self._by_name.setdefault(d.name, []).append(d)
         file_keys, dir_keys = _module_keys(entry.rel)
         folder = posixpath.dirname(entry.path)
+        self._by_folder.setdefault(folder, set()).add(entry.path)
         for key in file_keys:
             self._file_keys.setdefault(key, set()).add(entry.path)
         for key in dir_keys:
@@ -610,6 +616,11 @@ class WorkspaceIndex:
             return
         file_keys, dir_keys = _module_keys(old.rel)
         folder = posixpath.dirname(path)
+        siblings = self._by_folder.get(folder)
+        if siblings is not None:
+            siblings.discard(path)
+            if not siblings:
+                del self._by_folder[folder]
         for key in file_keys:
             paths = self._file_keys.get(key)
             if paths is not None:

@@ -429,3 +429,19 @@ def test_a_comment_at_the_end_of_a_line_documents_that_line(tmp_path: Path) -> N
     assert defs["itemBlock"][2] == "block keyword"
     assert defs["itemBreak"][2] == "Break leaves a loop."
     assert defs["itemContinue"][2] == ""
+
+
+def test_files_by_folder_follow_puts_and_removes(tmp_path: Path) -> None:
+    for rel in ("a/x.py", "a/y.py", "b/z.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("def f():\n    pass\n")
+    index = WorkspaceIndex()
+    asyncio.run(index.build([tmp_path]))
+    a = str(tmp_path / "a")
+    assert index.in_folder(a) == [f"{a}/x.py", f"{a}/y.py"]
+    index.remove(f"{a}/x.py")
+    assert index.in_folder(a) == [f"{a}/y.py"]
+    index.remove(f"{a}/y.py")
+    assert index.in_folder(a) == [] and index.in_folder(str(tmp_path / "b")) == [
+        str(tmp_path / "b" / "z.py")
+    ]
