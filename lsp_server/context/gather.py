@@ -149,32 +149,50 @@ class Snippet:
     similarity: float
 
 
+# An open document's text and version, by path: what the user sees, saved or not.
+OpenText = Callable[[str], tuple[int, str] | None]
+
+
 class SimilarCode:
-    """Files read from disk and cut into windows of word sets, kept for the most recently
-    searched files (checked against the file's size and modification time)."""
+    """Files cut into windows of word sets, kept for the most recently searched files: an open
+    document's text (checked against its version), else the file on disk (checked against its
+    size and modification time)."""
 
     def __init__(self, size: int = SIMILAR_CACHE_FILES) -> None:
         self.size = size
         self._files: OrderedDict[str, tuple[tuple[int, int], list[str], list[frozenset[str]]]]
         self._files = OrderedDict()
 
-    def windows(self, path: str) -> tuple[list[str], list[frozenset[str]]] | None:
-        try:
-            st = os.stat(path)
-        except OSError:
+    def windows(
+        self, path: str, opened: tuple[int, str] | None = None
+    ) -> tuple[list[str], list[frozenset[str]]] | None:
+        """(lines, word set per window) of `path`, or of its open document's (version, text)."""
+        if is_secret(path):
             return None
-        if st.st_size > MAX_SIMILAR_BYTES or is_secret(path):
-            return None
-        stamp = (st.st_mtime_ns, st.st_size)
+        if opened is not None:
+            if len(opened[1]) > MAX_SIMILAR_BYTES:
+                return None
+            stamp = (-1, opened[0])  # no file has a negative modification time
+        else:
+            try:
+                st = os.stat(path)
+            except OSError:
+                return None
+            if st.st_size > MAX_SIMILAR_BYTES:
+                return None
+            stamp = (st.st_mtime_ns, st.st_size)
         held = self._files.get(path)
         if held is not None and held[0] == stamp:
             self._files.move_to_end(path)
             return held[1], held[2]
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                lines = f.read().split("\n")
-        except OSError:
-            return None
+        if opened is not None:
+            lines = opened[1].split("\n")
+        else:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    lines = f.read().split("\n")
+            except OSError:
+                return None
         words = [frozenset(_WORD.findall(line)) for line in lines]
         sets = [
             frozenset().union(*words[i : i + SIMILAR_LINES])
@@ -216,16 +234,18 @@ def find_similar(
     paths: Sequence[str],
     cache: SimilarCode,
     deadline: float,
+    open_text: OpenText | None = None,
 ) -> Snippet | None:
     """The window most like `query` among `paths` (at least MIN_SIMILARITY), shown as its last
-    SIMILAR_SHOWN_BEFORE lines and the SIMILAR_SHOWN_AFTER lines after it."""
+    SIMILAR_SHOWN_BEFORE lines and the SIMILAR_SHOWN_AFTER lines after it. Open documents are
+    read through `open_text`."""
     if len(query) < MIN_QUERY_WORDS:
         return None
     best: tuple[float, str, int] | None = None
     for path in paths:
         if time.monotonic() > deadline:
             break
-        got = cache.windows(path)
+        got = cache.windows(path, open_text(path) if open_text is not None else None)
         if got is None:
             continue
         for n, words in enumerate(got[1]):
@@ -236,7 +256,7 @@ def find_similar(
     if best is None:
         return None
     score, path, start = best
-    lines = cache.windows(path)
+    lines = cache.windows(path, open_text(path) if open_text is not None else None)
     assert lines is not None
     first = start + SIMILAR_LINES - SIMILAR_SHOWN_BEFORE
     shown = lines[0][first : start + SIMILAR_LINES + SIMILAR_SHOWN_AFTER]
@@ -764,6 +784,7 @@ def gather(
     budget_tokens: int,
     time_budget_s: float = TIME_BUDGET_S,
     similar: SimilarCode | None = None,
+    open_text: OpenText | None = None,
 ) -> GatheredContext:
     """Context files for a completion at `offset`, within `budget_tokens` (estimated at
     CHARS_PER_TOKEN) and `time_budget_s` (what was gathered by then is used); with `similar`,
@@ -787,7 +808,8 @@ def gather(
     snippet_files: list[tuple[str, str]] = []
     if similar is not None:
         paths = similar_candidates(current, entry, index, [c.path for c in recent.chunks()])
-        found = find_similar(query_words(snap, offset), paths, similar, t0 + time_budget_s)
+        query = query_words(snap, offset)
+        found = find_similar(query, paths, similar, t0 + time_budget_s, open_text)
         if found is not None:
             where_s = index.relative(found.path)
             name = where_s[1] if where_s is not None else PurePosixPath(found.path).name
@@ -1026,6 +1048,18 @@ class ContextService:
 
     # -- gathering --
 
+    def _open_text(self) -> OpenText:
+        by_path = {path_of(uri): uri for uri in self.documents.uris()}
+
+        def text_of(path: str) -> tuple[int, str] | None:
+            uri = by_path.get(path)
+            if uri is None or uri not in self.documents:
+                return None
+            doc = self.documents.get(uri)
+            return doc.version, doc.text
+
+        return text_of
+
     def gather(self, snap: DocumentSnapshot, offset: int, budget_tokens: int) -> GatheredContext:
         if not self.enabled() or budget_tokens <= 0:
             return GatheredContext()
@@ -1038,6 +1072,7 @@ class ContextService:
                 budget_tokens,
                 self.time_budget_ms() / 1000,
                 self.similar,
+                self._open_text(),
             )
         except Exception:  # context is a bonus: never fail a completion for it
             logger.exception("gathering context failed")

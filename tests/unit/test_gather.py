@@ -868,3 +868,23 @@ def test_python_stubs_put_the_ellipsis_on_the_header_line(tmp_path: Path) -> Non
     assert "         b: int) -> int: ...\n" in text
     assert all(line.strip() != "..." for line in text.split("\n"))
     assert count_error_nodes(Document("file:///x.py", "python", 1, text).snapshot().tree) == 0
+
+
+def test_an_open_sibling_is_searched_as_the_user_sees_it_not_as_saved(tmp_path: Path) -> None:
+    from lsp_server.context.documents import DocumentStore
+    from lsp_server.context.gather import ContextService
+
+    store = DocumentStore()
+    service = ContextService(store, lambda: True, time_budget_ms=lambda: 1000)
+    service.set_roots([str(tmp_path)])
+    (tmp_path / "toml.py").write_text(UNLIKE)  # on disk: nothing alike yet
+    (tmp_path / "yaml.py").write_text(YAML_CONV)
+    asyncio.run(service.index.build([tmp_path]))
+    store.open((tmp_path / "toml.py").as_uri(), "python", 3, TOML_CONV)  # unsaved
+    snap = snapshot(tmp_path / "yaml.py", YAML_CONV, "python")
+    ctx = service.gather(snap, len(YAML_CONV) - 1, 384)
+    assert ctx.files[-1][0] == "toml.py"
+    assert "register_unstructure_hook(date, identity)" in ctx.files[-1][1]
+    store.close((tmp_path / "toml.py").as_uri())  # closed unsaved: the disk is the truth
+    ctx = service.gather(snap, len(YAML_CONV) - 1, 384)
+    assert all("identity)" not in text for _, text in ctx.files)
