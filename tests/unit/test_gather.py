@@ -751,31 +751,25 @@ def test_a_large_typescript_enum_is_written_as_its_header_with_a_left_out_body(
 
 
 # Two converters written alike (as cattrs' preconf modules are) and one unlike them.
-TOML_CONV = """from .base import Converter, identity
+CONV_HOOKS = [
+    "converter.register_structure_hook(bytes, lambda v, _: bytes(v))",
+    "converter.register_unstructure_hook(bytes, bytes.hex)",
+    "converter.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))",
+    "converter.register_unstructure_hook(datetime, lambda v: v.isoformat())",
+    "converter.register_structure_hook(date, lambda v, _: date.fromisoformat(v))",
+    "converter.register_unstructure_hook(date, identity)",
+    "configure_union_passthrough(Union[str, int, float, bool], converter)",
+]
 
 
-def configure_toml(converter: Converter) -> None:
-    converter.register_structure_hook(bytes, lambda v, _: bytes(v))
-    converter.register_unstructure_hook(bytes, bytes.hex)
-    converter.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))
-    converter.register_unstructure_hook(datetime, lambda v: v.isoformat())
-    converter.register_structure_hook(date, lambda v, _: date.fromisoformat(v))
-    converter.register_unstructure_hook(date, identity)
-    configure_union_passthrough(Union[str, int, float, bool], converter)
-"""
-YAML_CONV = (
-    """from .base import Converter, identity
+def converter_module(name: str, hooks: list[str]) -> str:
+    head = "from .base import Converter, identity\n\n\n"
+    head += f"def configure_{name}(converter: Converter) -> None:\n"
+    return head + "".join(f"    {h}\n" for h in hooks)
 
 
-def configure_yaml(converter: Converter) -> None:
-    converter.register_structure_hook(bytes, lambda v, _: bytes(v))
-    converter.register_unstructure_hook(bytes, bytes.hex)
-    converter.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))
-    converter.register_unstructure_hook(datetime, lambda v: v.isoformat())
-    converter.register_structure_hook(date, lambda v, _: date.fromisoformat(v))
-"""
-    + "    \n"
-)
+TOML_CONV = converter_module("toml", CONV_HOOKS)
+YAML_CONV = converter_module("yaml", CONV_HOOKS[:5]) + "    \n"
 UNLIKE = "def parse_args(argv):\n" + "".join(f"    option_{i} = argv[{i}]\n" for i in range(30))
 
 
