@@ -56,6 +56,7 @@ USE_WINDOW_LINES = 300
 # definitions in a large repository would eat the time budget the recent chunks need.
 MAX_FAR_NAMES = 64
 MAX_FAR_DEFINITIONS = 32
+FREQUENT_USES = 4  # a far name's distance is divided by its number of uses, at most this
 CHUNK_LINES = 32
 RING_SIZE = 16
 DUPLICATE_JACCARD = 0.7
@@ -319,11 +320,13 @@ def nearest_uses(
     names: Sequence[str] | None = None,
     first_is_import: bool = False,
     window_lines: int | None = None,
+    counts: Counter[str] | None = None,
 ) -> dict[str, int]:
     """Distance in lines from the cursor's band to the nearest use above or below it (not in
     it) of each of `names` (None: of every identifier), found within `window_lines` lines of
     the band (None: the whole file). With `first_is_import`, a name's first occurrence is
-    taken for its import and not counted. Names with no such use are left out."""
+    taken for its import and not counted. Names with no such use are left out. With `counts`,
+    the uses outside the band are counted there too."""
     lines = snap.index
     band = band_of(snap, offset)
     lo = lines.line_start(band)
@@ -356,8 +359,13 @@ def nearest_uses(
             imports.add(name)
         elif at < lo:
             before[name] = at
-        elif at >= hi and name not in after:
-            after[name] = at
+            if counts is not None:
+                counts[name] += 1
+        elif at >= hi:
+            if name not in after:
+                after[name] = at
+            if counts is not None:
+                counts[name] += 1
     out: dict[str, int] = {}
     for name in before.keys() | after.keys():
         found = [band - lines.position_at(before[name]).line] if name in before else []
@@ -822,9 +830,12 @@ def gather(
         deadline = time.monotonic() + time_budget_s
     near = with_aliases(names_near(snap, offset), aliases)
     classes = receiver_classes(enclosing_class(snap, offset), imported, index)
-    uses = nearest_uses(snap, offset, window_lines=USE_WINDOW_LINES)
+    counts: Counter[str] = Counter()
+    uses = nearest_uses(snap, offset, window_lines=USE_WINDOW_LINES, counts=counts)
+    # A name the code around uses again and again (`this._make(...)` in cheerio) is likelier in
+    # the line being written than its nearest use alone says.
     far = sorted(
-        (d, n)
+        (max(1, d // min(FREQUENT_USES, counts[n])), n)
         for n, d in uses.items()
         if n not in near and 0 < len(index.lookup(n)) <= MAX_FAR_DEFINITIONS
     )
