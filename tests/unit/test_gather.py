@@ -882,3 +882,18 @@ def test_an_open_sibling_is_searched_as_the_user_sees_it_not_as_saved(tmp_path: 
     store.close((tmp_path / "toml.py").as_uri())  # closed unsaved: the disk is the truth
     ctx = service.gather(snap, len(YAML_CONV) - 1, 384)
     assert all("identity)" not in text for _, text in ctx.files)
+
+
+def test_a_far_name_used_again_and_again_ranks_before_a_nearer_one_used_once(
+    tmp_path: Path,
+) -> None:
+    lib = "package p\n\nfunc commonHelper(x int) int { return x }\n\n"
+    lib += "func rareHelper(x int) int { return x }\n"
+    pad = "\t// pad\n" * 20
+    main = "package p\n\nfunc run() {\n" + "\tcommonHelper(1)\n" * 5 + pad
+    main += "\trareHelper(2)\n" + pad + "\t\n}\n"
+    index = build_index(tmp_path, {"lib.go": lib, "main.go": main})
+    snap = snapshot(tmp_path / "main.go", main, "go")
+    ctx = gather(snap, main.index("\t\n}"), index, RecentChunks(), 30)
+    text = "".join(c for _, c in ctx.files)
+    assert "func commonHelper" in text and "func rareHelper" not in text
