@@ -446,6 +446,11 @@ def task_key(t: Task) -> str:
     return f"{t.repo}/{t.file}:{t.line + 1}"
 
 
+def reuse_key(t: Task) -> str:
+    """A task of an earlier run counts as the same only with the same line to write."""
+    return f"{task_key(t)}\0{t.answer}"
+
+
 def reused_outcomes(path: Path, size: str) -> dict[str, Outcome]:
     """The file-only outcomes of an earlier run, by task, for the same task text only."""
     report = json.loads(path.read_text())
@@ -456,7 +461,7 @@ def reused_outcomes(path: Path, size: str) -> dict[str, Outcome]:
         t = Task(**r["task"])
         o = r["outcomes"].get("file-only")
         if o is not None:
-            out[f"{task_key(t)}\0{t.answer}"] = Outcome(**o)
+            out[reuse_key(t)] = Outcome(**o)
     return out
 
 
@@ -490,8 +495,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 for task in [t for t in tasks if t.repo == repo]:
                     result = Result(task)
                     for arm in (*ARMS, *(f"context-{n}" for n in args.share or ())):
-                        key = f"{task_key(task)}\0{task.answer}"
-                        earlier = reused.get(key) if arm == "file-only" else None
+                        earlier = reused.get(reuse_key(task)) if arm == "file-only" else None
                         if earlier is not None:
                             result.outcomes[arm] = earlier
                             continue

@@ -37,11 +37,12 @@ from lsp_server.context.index import (
     is_secret,
 )
 from lsp_server.context.languages import language_for
+from lsp_server.settings import ContextSettings
 
 logger = logging.getLogger(__name__)
 
 CHARS_PER_TOKEN = 3
-TIME_BUDGET_S = 0.015
+TIME_BUDGET_S = ContextSettings().timeBudgetMs / 1000
 NEAR_LINES = 10  # identifiers this many lines above and below the cursor count as "used"
 NEAR_BAND = 8
 MAX_DEFS_PER_NAME = 2
@@ -145,7 +146,6 @@ SIMILAR_CACHE_FILES = 64
 @dataclass(frozen=True)
 class Snippet:
     path: str
-    start: int  # first line shown, 0-based
     text: str
     similarity: float
 
@@ -242,7 +242,7 @@ def find_similar(
     read through `open_text`."""
     if len(query) < MIN_QUERY_WORDS:
         return None
-    best: tuple[float, str, int] | None = None
+    best: tuple[float, str, list[str], int] | None = None  # score, path, lines, window start
     for path in paths:
         if time.monotonic() > deadline:
             break
@@ -253,16 +253,13 @@ def find_similar(
             union = len(query | words)
             score = len(query & words) / union if union else 0.0
             if score >= MIN_SIMILARITY and (best is None or score > best[0]):
-                best = (score, path, n * SIMILAR_STEP)
+                best = (score, path, got[0], n * SIMILAR_STEP)
     if best is None:
         return None
-    score, path, start = best
-    lines = cache.windows(path, open_text(path) if open_text is not None else None)
-    assert lines is not None
-    first = start + SIMILAR_LINES - SIMILAR_SHOWN_BEFORE
-    shown = lines[0][first : start + SIMILAR_LINES + SIMILAR_SHOWN_AFTER]
-    text = "\n".join(shown).strip("\n")
-    return Snippet(path, first, text, score) if text.strip() else None
+    score, path, lines, start = best
+    end = start + SIMILAR_LINES  # the line after the matched window
+    text = "\n".join(lines[end - SIMILAR_SHOWN_BEFORE : end + SIMILAR_SHOWN_AFTER]).strip("\n")
+    return Snippet(path, text, score) if text.strip() else None
 
 
 # -- gathering -------------------------------------------------------------------------------
@@ -357,13 +354,11 @@ def nearest_uses(
             continue
         if first_is_import and name not in imports:
             imports.add(name)
-        elif at < lo:
-            before[name] = at
-            if counts is not None:
-                counts[name] += 1
-        elif at >= hi:
-            if name not in after:
-                after[name] = at
+        elif at < lo or at >= hi:
+            if at < lo:
+                before[name] = at
+            else:
+                after.setdefault(name, at)
             if counts is not None:
                 counts[name] += 1
     out: dict[str, int] = {}
@@ -821,10 +816,10 @@ def gather(
         if found is not None:
             where_s = index.relative(found.path)
             name = where_s[1] if where_s is not None else PurePosixPath(found.path).name
-            text = found.text
-            while len(text) + len(name) + 16 > budget // 2 and "\n" in text:
+            text, room = found.text, budget // 2 - len(name) - 16
+            while len(text) > room and "\n" in text:
                 text = text.rsplit("\n", 1)[0]
-            if len(text) + len(name) + 16 <= budget // 2:
+            if len(text) <= room:
                 snippet_files.append((name, text + "\n"))
                 used += len(text) + len(name) + 16
         deadline = time.monotonic() + time_budget_s
@@ -1064,7 +1059,7 @@ class ContextService:
 
         def text_of(path: str) -> tuple[int, str] | None:
             uri = by_path.get(path)
-            if uri is None or uri not in self.documents:
+            if uri is None:
                 return None
             doc = self.documents.get(uri)
             return doc.version, doc.text
