@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import hashlib
 import json
 import os
 import random
@@ -104,6 +105,9 @@ class Outcome:
     context_files: list[str] = field(default_factory=list)  # as the prompt names them
     raw: str = ""  # what the model wrote, before the server cleaned it
     stop_reason: str = ""
+    # sha256 of the prompt the model saw: two runs' answers to one task can only differ if
+    # this differs (caches off, greedy), so a refactor can be shown to change no prompt.
+    prompt_sha: str = ""
 
 
 @dataclass
@@ -366,6 +370,7 @@ class Server:
             files,
             str(last.get("text", "")),
             str(last.get("stop_reason", "")),
+            hashlib.sha256(prompt.encode()).hexdigest() if prompt else "",
         )
 
     async def stop(self) -> None:
