@@ -8,11 +8,15 @@ indexed. Two arms on the same tasks, in the same server (one model load):
 
   file-only  context.enabled = false: the current file only (the prompt as before)
   context    context.enabled = true: definitions used near the cursor + recent chunks
+  plain      the floor: llama.vim's prompt (64 lines before, 16 after, FIM PSM, no context,
+             greedy, stop at the newline) through raw llama-cpp-python (bench/plain_arm.py);
+             --no-plain leaves it out
 
 Metrics per language and arm: exact match (stripped) and edit similarity (difflib ratio) of
-the first suggested line against the original line. Tasks whose original line names a symbol
-defined in another file of the repository (and not in its own file) are also reported apart
-("cross-file").
+the first suggested line against the original line, the share of empty answers (counted by
+the server's lastEmptyReason) and the prompt tokens a cold request evaluates. Tasks whose
+original line names a symbol defined in another file of the repository (and not in its own
+file) are also reported apart ("cross-file").
 
     .venv/bin/python -m bench.quality                    # 24 tasks per language, 1.5B
     .venv/bin/python -m bench.quality --size 0.5b --tasks 5
@@ -41,9 +45,11 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from bench.plain_arm import PlainArm
 from lsp_server.context.documents import Document
 from lsp_server.context.index import extract_file, scan
 from lsp_server.context.languages import lsp_language_id
+from lsp_server.model.provision import MODELS, model_path
 from lsp_server.settings import CompletionSettings
 
 HERE = Path(__file__).resolve().parent
@@ -108,6 +114,8 @@ class Outcome:
     # sha256 of the prompt the model saw: two runs' answers to one task can only differ if
     # this differs (caches off, greedy), so a refactor can be shown to change no prompt.
     prompt_sha: str = ""
+    empty_reason: str = ""  # the server's lastEmptyReason when the answer was empty
+    prompt_tokens: int = 0  # tokens of the prompt (caches off: all evaluated, as cold)
 
 
 @dataclass
@@ -272,13 +280,15 @@ class Server:
         self.cache = cache
         self.client = LanguageClient("enclave-quality", "0")
         self.version = 0
+        self.last_job = 0  # the newest model job seen: a task reads only the jobs after it
 
         @self.client.feature("enclave/status")  # type: ignore[untyped-decorator]
         def _on_status(params: Any) -> None:
             pass
 
-    async def status(self) -> dict[str, Any]:
-        result = await self.client.protocol.send_request_async("enclave/getStatus", {})
+    async def status(self, after: int | None = None) -> dict[str, Any]:
+        params = {} if after is None else {"after": after}
+        result = await self.client.protocol.send_request_async("enclave/getStatus", params)
         return plain(result) or {}
 
     async def start(self) -> None:
@@ -355,8 +365,14 @@ class Server:
         if isinstance(raw, types.StringValue):
             raw = raw.value
         first = str(raw).split("\n")[0].strip()
-        prompts = (await self.status()).get("lastPrompts") or []
+        status = await self.status(after=self.last_job)
+        # Only this request's jobs: a request that never reached the model has none.
+        prompts = [p for p in status.get("lastPrompts") or [] if p.get("kind") == "user"]
+        recent = status.get("recent") or []
+        self.last_job = max([self.last_job, *(int(r["job_id"]) for r in recent)])
         prompt = str(prompts[-1].get("prompt", "")) if prompts else ""
+        job = prompts[-1].get("job_id") if prompts else None
+        stats: dict[str, Any] = next((r for r in reversed(recent) if r.get("job_id") == job), {})
         in_prompt = "<|repo_name|>" in prompt
         files = re.findall(r"<\|file_sep\|>([^\n]*)\n", prompt)[:-1]  # the last is the file
         last = prompts[-1] if prompts else {}
@@ -371,6 +387,8 @@ class Server:
             str(last.get("text", "")),
             str(last.get("stop_reason", "")),
             hashlib.sha256(prompt.encode()).hexdigest() if prompt else "",
+            "" if first else str(status.get("lastEmptyReason", "")),
+            int(stats.get("prompt_tokens", 0)),
         )
 
     async def stop(self) -> None:
@@ -398,6 +416,8 @@ def summarize(results: list[Result]) -> dict[str, Any]:
             "exact": round(sum(o.exact for o in outs) / n, 3) if n else 0.0,
             "similarity": round(sum(o.similarity for o in outs) / n, 3) if n else 0.0,
             "seconds": round(sum(o.seconds for o in outs) / n, 2) if n else 0.0,
+            "empty": round(sum(not o.suggestion for o in outs) / n, 3) if n else 0.0,
+            "prompt_tokens": round(sum(o.prompt_tokens for o in outs) / n) if n else 0,
         }
 
     table: dict[str, Any] = {}
@@ -427,17 +447,30 @@ def summarize(results: list[Result]) -> dict[str, Any]:
             helps.append(entry)
         elif delta < -0.05:
             hurts.append(entry)
-    return {"table": table, "helps": helps, "hurts": hurts}
+    empty: dict[str, dict[str, int]] = {}
+    for r in results:
+        for arm, o in r.outcomes.items():
+            if not o.suggestion:
+                reasons = empty.setdefault(arm, {})
+                reasons[o.empty_reason] = reasons.get(o.empty_reason, 0) + 1
+    return {"table": table, "helps": helps, "hurts": hurts, "empty_reasons": empty}
 
 
 def print_table(summary: dict[str, Any]) -> None:
-    print(f"\n{'group':28} {'arm':11} {'n':>3} {'exact':>6} {'edit sim':>8} {'s/task':>7}")
+    print(
+        f"\n{'group':28} {'arm':11} {'n':>3} {'exact':>6} {'edit sim':>8} {'empty':>6}"
+        f" {'prompt':>6} {'s/task':>7}"
+    )
     for name, arms in summary["table"].items():
         for arm, a in arms.items():
             print(
                 f"{name:28} {arm:11} {a['n']:>3} {a['exact']:>6.2f} {a['similarity']:>8.3f}"
-                f" {a['seconds']:>7.1f}"
+                f" {a.get('empty', 0):>6.2f} {a.get('prompt_tokens', 0):>6} {a['seconds']:>7.1f}"
             )
+    for arm, reasons in summary.get("empty_reasons", {}).items():
+        print(f"\nempty answers of {arm}:")
+        for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+            print(f"  {n:3} {reason or '(no reason given)'}")
     print(f"\ncontext helps on {len(summary['helps'])} tasks, hurts on {len(summary['hurts'])}")
     for label in ("helps", "hurts"):
         for e in summary[label]:
@@ -470,6 +503,25 @@ def reused_outcomes(path: Path, size: str) -> dict[str, Outcome]:
     return out
 
 
+def ask_plain(arm: PlainArm, root: Path, task: Task) -> Outcome:
+    """The floor: llama.vim's prompt through raw llama-cpp-python on the same emptied line."""
+    lines = (root / task.file).read_text("utf-8", errors="replace").split("\n")
+    lines[task.line] = task.indent
+    answer = arm.complete("\n".join(lines), task.line, len(task.indent))
+    first = answer.text.strip()
+    return Outcome(
+        "plain",
+        first,
+        first == task.answer,
+        difflib.SequenceMatcher(None, first, task.answer).ratio(),
+        answer.seconds,
+        False,
+        raw=answer.text,
+        empty_reason="" if first else "the model wrote nothing",
+        prompt_tokens=answer.prompt_tokens,
+    )
+
+
 def result_json(r: Result) -> dict[str, Any]:
     return {"task": asdict(r.task), "outcomes": {k: asdict(v) for k, v in r.outcomes.items()}}
 
@@ -492,6 +544,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             tasks = [t for t in tasks if task_key(t) in wanted]
         print(f"{len(tasks)} tasks; missing repositories: {missing or 'none'}", flush=True)
         reused = reused_outcomes(args.reuse_file_only, args.size) if args.reuse_file_only else {}
+        plain_arm = None if args.no_plain else PlainArm(str(model_path(MODELS[args.size])))
         results: list[Result] = []
         for repo in sorted({t.repo for t in tasks}):
             server = Server(workspaces[repo][1], args.size, args.cache)
@@ -507,6 +560,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         server.configure(arm)
                         await asyncio.sleep(0.05)
                         result.outcomes[arm] = await server.complete(task, arm)
+                    if plain_arm is not None:
+                        result.outcomes["plain"] = ask_plain(plain_arm, workspaces[repo][1], task)
                     results.append(result)
                     partial = {
                         "partial": True,
@@ -557,6 +612,11 @@ def main() -> None:
         help="keep the server's caches on: answers then depend on what the model evaluated "
         "before (a close call can flip when a task is rerun); off, each answer is a function "
         "of its prompt",
+    )
+    parser.add_argument(
+        "--no-plain",
+        action="store_true",
+        help="leave out the plain arm (llama.vim's prompt through raw llama-cpp-python)",
     )
     parser.add_argument(
         "--only",
