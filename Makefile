@@ -8,10 +8,14 @@ DEMO_AT := $(DEMO_FILE):16:12
 
 .PHONY: install models demo test unit lint clients editors clean
 
-$(BIN)/enclave: pyproject.toml
+# The distribution is enclave-lsp (its command is `enclave`); constraints.txt pins what CI runs.
+# A venv made before the rename holds a distribution "enclave" of this checkout: it goes first.
+$(BIN)/enclave: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	@if $(BIN)/pip show enclave 2>/dev/null | grep -q "location: $(CURDIR)$$"; then \
+		$(BIN)/pip uninstall --quiet -y enclave; fi
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
 install: $(BIN)/enclave

@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lsp_server import log
+from lsp_server import __version__, log
 from lsp_server.errors import EnclaveError
+
+DISTRIBUTION = "enclave-lsp"  # the package's name on the index ("enclave" is another project)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -73,6 +75,9 @@ def _schema(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="enclave", description=__doc__)
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__} ({DISTRIBUTION})"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")

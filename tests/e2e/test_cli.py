@@ -113,3 +113,12 @@ def test_complete_demo_prints_real_suggestion() -> None:
     suggestion = result.stdout.strip()
     assert suggestion, result.stderr
     compile(demo.read_text().replace("    return \n", f"    return {suggestion}\n"), "d", "exec")
+
+
+def test_version_names_the_distribution_and_matches_its_metadata() -> None:
+    from importlib.metadata import version
+
+    out = subprocess.run(
+        [*ENCLAVE, "--version"], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == f"enclave {version('enclave-lsp')} (enclave-lsp)"
