@@ -1,5 +1,5 @@
-"""Packing the share: the budget in characters, the similar-code snippet and the recent
-chunks that fit it, and the order of the context files in the prompt."""
+"""Packing the share: the budget in characters, and what fits it of the similar-code snippet
+(first) and of the recent chunks (last; the definitions in between: choose.py)."""
 
 from __future__ import annotations
 
