@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lsp_server.context.documents import Document, DocumentStore, Position, TextChange
-from lsp_server.context.gather import ContextService
+from lsp_server.context.service import ContextService
 from lsp_server.context.syntax import CompletionMode
 from lsp_server.errors import DocumentError, ModelError
 from lsp_server.features.completion import Completer, CompletionOutcome

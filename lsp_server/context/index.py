@@ -211,7 +211,7 @@ def _signature(node: tree_sitter.Node, kind: str, source: bytes) -> str:
         end = nl if 0 <= nl < end else end
     head = _dedent(source[line_start:end].decode("utf-8", "replace").rstrip())
     if len(head) > MAX_SIGNATURE_CHARS:
-        # At a line's end, so the bracket left open shows it was cut (see gather.is_whole),
+        # At a line's end, so the bracket left open shows it was cut (see gather/render.is_whole),
         # not in the middle of a type (`Record<string, st`).
         cut = head.rfind("\n", 0, MAX_SIGNATURE_CHARS)
         head = head[: cut if cut > 0 else MAX_SIGNATURE_CHARS]

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from lsp_server.context.documents import Document, DocumentSnapshot, Position, file_name
-from lsp_server.context.gather import GatheredContext
+from lsp_server.context.gather.pipeline import GatheredContext
 from lsp_server.context.syntax import (
     CompletionMode,
     classify_position,

@@ -58,7 +58,7 @@ class Anchor:
     prefix: str
     suffix: str
     extra_context: str
-    # Repository context gathered when the anchor was set (context/gather.py): kept with the
+    # Repository context gathered when the anchor was set (context/gather/): kept with the
     # anchor so the prompt does not change while the user types.
     context_files: tuple[tuple[str, str], ...] = ()
     context_path: str = ""  # the file's path in its workspace folder

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from lsp_server.context.gather import path_of
+from lsp_server.context.paths import path_of
 
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 from lsp_server.context.documents import Document, DocumentStore, Position, Range, TextChange
-from lsp_server.context.gather import ContextService
 from lsp_server.context.index import (
     MAX_FILE_BYTES,
     WorkspaceIndex,
@@ -16,6 +15,7 @@ from lsp_server.context.index import (
     is_secret,
     scan,
 )
+from lsp_server.context.service import ContextService
 
 PY_LIB = '''"""Pricing helpers."""
 from collections.abc import Sequence

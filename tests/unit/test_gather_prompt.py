@@ -1,0 +1,144 @@
+"""Context files in the prompt and the completion job: the multi-file prompt and its fallback,
+the share, and the anchor keeping the context stable while typing."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from lsp_server.context.documents import Document, DocumentSnapshot
+from lsp_server.context.gather.pipeline import GatheredContext
+from lsp_server.features.completion import Completer
+from lsp_server.model.protocol import CompletionJob, GenerationResult
+from lsp_server.prompts.fim import PromptParts, build_prompt, get_template, prompt_for_job
+from lsp_server.settings import CompletionSettings
+
+
+def count(text: str) -> int:
+    return len(text) // 4 + 1
+
+
+def test_multi_file_prompt_for_qwen() -> None:
+    qwen = get_template("qwen2.5-coder")
+    parts = PromptParts(
+        prefix="x = area(",
+        suffix=")\n",
+        path="main.py",
+        context_files=(("a.py", "A = 1"), ("geo.py", "def area(p): ...\n")),
+        repo="proj",
+    )
+    built = build_prompt(qwen, parts, count, 200, context_budget=100)
+    assert built.text == (
+        "<|repo_name|>proj\n<|file_sep|>a.py\nA = 1\n<|file_sep|>geo.py\ndef area(p): ...\n"
+        "<|file_sep|>main.py\n<|fim_prefix|>x = area(<|fim_suffix|>)\n<|fim_middle|>"
+    )
+    assert built.files_used == ("a.py", "geo.py")
+    # Over the context budget: the most relevant (last) file is kept first.
+    small = build_prompt(qwen, parts, count, 200, context_budget=12)
+    assert small.files_used == ("geo.py",)
+    assert small.text.startswith("<|repo_name|>proj\n<|file_sep|>geo.py\n")
+    # No context files: the prompt is exactly as before.
+    plain = build_prompt(qwen, PromptParts("x = area(", ")\n", "main.py"), count, 200)
+    assert (
+        plain.text == "<|file_sep|>main.py\n<|fim_prefix|>x = area(<|fim_suffix|>)\n<|fim_middle|>"
+    )
+
+
+def test_context_files_have_their_own_share_and_the_code_window_stays() -> None:
+    qwen = get_template("qwen2.5-coder")
+    prefix = "".join(f"line_{i} = {i}\n" for i in range(200)) + "x = area("
+    code = PromptParts(prefix=prefix, suffix=")\n", path="main.py", extra_context="import geo")
+    # The most relevant file (last) is over the share: its first lines are kept, and the less
+    # relevant file after it is left out rather than taking its place.
+    big = "".join(f"def area_{i}(p): ...\n" for i in range(40))
+    parts = dataclasses.replace(code, context_files=(("small.py", "S = 1\n"), ("geo.py", big)))
+    built = build_prompt(qwen, parts, count, 400, context_budget=100)
+    assert built.files_used == ("geo.py",)
+    assert "def area_0(p): ...\ndef area_1(p): ...\n" in built.text
+    assert "def area_39" not in built.text and "small.py" not in built.text
+    # The code gets the budget minus the files' share, used or not: the same window as the
+    # same prompt without context files and a budget without that share.
+    alone = build_prompt(qwen, code, count, 300)
+    tiny = dataclasses.replace(code, context_files=(("a.py", "A = 1\n"),))
+    for with_files in (built, build_prompt(qwen, tiny, count, 400, context_budget=100)):
+        assert with_files.prefix_used == alone.prefix_used
+        assert with_files.suffix_used == alone.suffix_used
+        assert with_files.context_used == alone.context_used
+
+
+def test_context_files_fall_back_to_comments() -> None:
+    codellama = get_template("codellama")
+    assert codellama.multi_file is None
+    parts = PromptParts(
+        prefix="let x = area(",
+        suffix="",
+        path="main.ts",
+        extra_context="import { area } from './geo';",
+        context_files=(("geo.ts", "export function area(p: P): number { ... }\n"),),
+        comment_prefix="//",
+    )
+    built = build_prompt(codellama, parts, count, 200, context_budget=100)
+    assert built.text.startswith(
+        "<PRE> // geo.ts\n// export function area(p: P): number { ... }\n"
+        "import { area } from './geo';\nlet x = area("
+    )
+
+
+def test_job_fields_reach_the_prompt() -> None:
+    job = CompletionJob(
+        prefix="x = area(",
+        suffix="",
+        path="main.py",
+        context_files=(("geo.py", "def area(p): ...\n"),),
+        context_budget=64,
+        repo="proj",
+    )
+    msg = job.to_message(1)
+    import json
+
+    msg = json.loads(json.dumps(msg))  # as the worker receives it
+    built = prompt_for_job(get_template("qwen2.5-coder"), msg, count, 4096)
+    assert "<|file_sep|>geo.py\ndef area(p): ...\n<|file_sep|>main.py\n" in built.text
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.jobs: list[CompletionJob] = []
+
+    async def __call__(self, uri: str, job: CompletionJob, background: bool) -> GenerationResult:
+        self.jobs.append(job)
+        return GenerationResult("")
+
+
+def test_anchor_keeps_the_context_while_typing() -> None:
+    calls: list[int] = []
+
+    def fake_gather(snap: DocumentSnapshot, offset: int, budget: int) -> GatheredContext:
+        calls.append(offset)
+        return GatheredContext((("lib.py", f"def f{len(calls)}(): ...\n"),), "pkg/main.py", "proj")
+
+    model = Recorder()
+    completer = Completer(model, gather=fake_gather)
+    settings = CompletionSettings(prefetch=False)
+    text = "def g():\n    return \n"
+    cursor = text.index("return ") + len("return ")
+
+    async def run() -> None:
+        for typed in ("", "f", "f1"):
+            t = text[:cursor] + typed + text[cursor:]
+            snap = Document("file:///w/pkg/main.py", "python", 1, t).snapshot()
+            await completer.complete(snap, snap.position_at(cursor + len(typed)), settings)
+
+    asyncio.run(run())
+    assert len(calls) == 1
+    assert [j.context_files for j in model.jobs] == [(("lib.py", "def f1(): ...\n"),)] * 3
+    job = model.jobs[0]
+    assert job.path == "pkg/main.py" and job.repo == "proj"
+    assert job.budget == settings.contextTokens + settings.contextFiles
+    # Without context files the job is as before.
+    off = Completer(Recorder(), gather=lambda s, o, b: GatheredContext())
+    rec = off.submit
+    snap = Document("file:///w/pkg/main.py", "python", 1, text).snapshot()
+    asyncio.run(off.complete(snap, snap.position_at(cursor), settings))
+    assert isinstance(rec, Recorder)
+    assert rec.jobs[0].path == "main.py" and rec.jobs[0].budget == settings.contextTokens
