@@ -36,48 +36,53 @@ def events(draw: st.DrawFn) -> list[tuple[str, int, str]]:
     return draw(st.lists(st.tuples(kinds, steps, texts), min_size=1, max_size=12))
 
 
+def step(ref: Reference, kind: str, step: int, text: str) -> tuple[int, TextChange | None]:
+    """The message the editor sends for one event (its version, and its change or None for a
+    reopen), with `ref` moved to what must hold after it."""
+    version = ref.version + step
+    if kind == "open":
+        ref.version, ref.text, ref.in_sync, ref.seen = version, text, True, version
+        return version, None
+    if kind == "full":
+        change, editor_text = TextChange(None, text), text
+    elif kind == "insert":
+        change = TextChange(Range(Position(0, 0), Position(0, 0)), text)
+        editor_text = text + ref.text
+    else:  # a range past the document: what a lost change looks like
+        far = Position(ref.text.count("\n") + 5, 0)
+        change, editor_text = TextChange(Range(far, far), text), ref.text + text
+    if version <= ref.seen:
+        ref.in_sync = False  # reordered, replayed or repeated: nothing can be trusted
+    else:
+        ref.seen = version
+        if kind == "full":
+            ref.in_sync = True
+        elif kind == "misfit":
+            ref.in_sync = False
+    ref.version, ref.text = version, editor_text
+    return version, change
+
+
 @settings(max_examples=300, deadline=None)
 @given(events())
 def test_store_matches_the_reference_model(script: list[tuple[str, int, str]]) -> None:
     store = DocumentStore()
     store.open(URI, "python", 1, "start\n")
     ref = Reference(version=1, text="start\n", seen=1)
-    for kind, step, text in script:
-        version = ref.version + step
-        if kind == "open":
+    for kind, delta, text in script:
+        seen = ref.seen
+        version, change = step(ref, kind, delta, text)
+        if change is None:
             store.open(URI, "python", version, text)
-            ref = Reference(version=version, text=text, seen=version)
         else:
-            if kind == "full":
-                change = TextChange(None, text)
-                editor_text = text
-            elif kind == "insert":
-                change = TextChange(Range(Position(0, 0), Position(0, 0)), text)
-                editor_text = text + ref.text
-            else:  # a range past the document: what a lost change looks like
-                far = Position(ref.text.count("\n") + 5, 0)
-                change = TextChange(Range(far, far), text)
-                editor_text = ref.text + text
-            stale = version <= ref.seen
             try:
                 store.change(URI, version, [change])
             except StaleVersion:
-                assert stale
+                assert version <= seen
             except DocumentError:
-                assert not stale
-            else:
-                assert not stale
-            if not stale:
-                ref.seen = version
-                if kind == "full":
-                    ref.in_sync = True
-                elif kind == "misfit":
-                    ref.in_sync = False
-            else:
-                ref.in_sync = False
-            ref.version, ref.text = version, editor_text
+                assert version > seen and not ref.in_sync
         doc = store.get(URI)
-        assert doc.desynced == (not ref.in_sync), (kind, step)
+        assert doc.desynced == (not ref.in_sync), (kind, delta)
         assert doc.version == ref.seen
         if ref.in_sync:
             assert doc.text == ref.text
@@ -93,3 +98,33 @@ def test_each_refusal_names_its_reason() -> None:
     assert store.get(URI).desync_reason == "version 3 is not newer than 3"
     reopened = store.open(URI, "python", 1, "fresh\n")  # a reopen repairs, any version
     assert store.get(URI) is reopened and not reopened.desynced
+
+
+async def test_no_model_job_starts_for_a_document_out_of_sync() -> None:
+    """Background work (prefetch, warm-up) queued while a document was fine may start after it
+    broke: the one gate every job passes (Session.submit) refuses it then."""
+    from lsp_server.errors import GenerationCancelled
+    from lsp_server.model.protocol import CompletionJob
+    from lsp_server.session import Session
+
+    session = Session(lambda method, params: None)
+    started: list[str] = []
+
+    async def run(job: object) -> object:
+        started.append(type(job).__name__)
+        raise AssertionError("the model was asked")
+
+    session.scheduler._run = run  # type: ignore[assignment]
+    session.open_document(URI, "python", 5, "x = 1\n")
+    with pytest.raises(DocumentError):
+        session.change_document(URI, 5, [TextChange(None, "y = 2\n")])  # a repeated version
+    job = CompletionJob(prefix="x", suffix="")
+    for lane, background in ((URI, False), (f"background:{URI}", True), (f"action:{URI}", False)):
+        with pytest.raises(GenerationCancelled, match=r"out of sync.*version 5 is not newer"):
+            await session.submit(URI, lane, job, background)
+    with pytest.raises(GenerationCancelled, match="not open"):
+        await session.submit("file:///never.py", "file:///never.py", job)
+    assert started == []
+    with pytest.raises(OutOfSync):
+        session.model_snapshot(URI)
+    assert "version 5 is not newer" in session.status().lastEmptyReason
