@@ -195,8 +195,7 @@ def _read_value(
         raise GgufError(f"{r.path}: unknown GGUF value type {vtype} for key {key!r}")
     if depth >= _MAX_ARRAY_DEPTH:
         raise GgufError(
-            f"{r.path}: corrupt GGUF metadata ({key!r} nests arrays deeper than "
-            f"{_MAX_ARRAY_DEPTH})"
+            f"{r.path}: corrupt GGUF metadata ({key!r} nests arrays deeper than {_MAX_ARRAY_DEPTH})"
         )
     etype = r.u32()
     count = r.u64()
