@@ -226,6 +226,13 @@ class Session:
         self.documents.open(uri, language_id, version, text)
         self.context.on_open(uri)
 
+    def reject_change(self, uri: str, reason: str) -> None:
+        """A change to `uri` was lost (unreadable): the document is out of sync from now on."""
+        if uri in self.documents:
+            self.documents.get(uri).desync_reason = reason
+            self._cancel_jobs(uri)
+        self.report_empty(f"document out of sync: {reason}")
+
     def _cancel_jobs(self, uri: str) -> None:
         self.scheduler.cancel_lane(uri)
         self.scheduler.cancel_lane(f"action:{uri}")

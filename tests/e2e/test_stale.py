@@ -239,3 +239,42 @@ def test_server_matches_the_reference_model(
         assert state["version"] == ref.seen
         if ref.in_sync:
             assert state["sha256"] == hashlib.sha256(ref.text.encode()).hexdigest()
+
+
+UNREADABLE_CHANGES = [
+    [{"range": {"start": {"line": 0, "character": -1}, "end": {"line": 0, "character": 0}}}],
+    [{"range": {"start": {"line": 0, "character": 0}}, "text": "x"}],
+    [{"range": "0:0-0:1", "text": "x"}],
+    "not a list",
+    [None],
+]
+
+
+@pytest.mark.parametrize("changes", UNREADABLE_CHANGES, ids=range(len(UNREADABLE_CHANGES)))
+def test_an_unreadable_change_leaves_the_document_out_of_sync(changes: Any) -> None:
+    """pygls cannot read these params, so no handler ever sees the change: the editor applied
+    it and the server did not. The document must not go on counting as in sync."""
+    raw = RawClient()
+    try:
+        raw.initialize()
+        uri = "file:///tmp/enclave-stale/unreadable.py"
+        raw.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": TEXT}},
+        )
+        raw.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": uri, "version": 2}, "contentChanges": changes},
+        )
+        raw.request(1, "enclave/documentState", {"uri": uri})
+        assert raw.answer(1)["result"]["desynced"]
+        raw.request(2, "enclave/getStatus", {})
+        assert "could not be read" in raw.answer(2)["result"]["lastEmptyReason"]
+        raw.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": TEXT}]},
+        )
+        raw.request(3, "enclave/documentState", {"uri": uri})
+        assert not raw.answer(3)["result"]["desynced"]
+    finally:
+        raw.close()
