@@ -21,6 +21,7 @@ from lsp_server.context.documents import TextChange
 from tests.conftest import SERVER_COMMAND, fake_env, get_status, inline_params, open_doc
 from tests.e2e.test_actions import code_actions, lsp_range, start_fake
 from tests.e2e.test_hardening import RawClient
+from tests.e2e.test_load_and_fuzz import raw_server  # noqa: F401  (a fixture)
 from tests.unit.test_documents_sync import Reference, events, step
 
 TEXT = "def add(a, b):\n    total = a + b\n    return \n"
@@ -173,14 +174,6 @@ async def test_change_to_a_document_never_opened(client: LanguageClient) -> None
 # -- hypothesis over version sequences, through the server ----------------------------------
 
 
-@pytest.fixture(scope="module")
-def raw_server() -> Any:
-    raw = RawClient()
-    raw.initialize()
-    yield raw
-    raw.close()
-
-
 def change_json(edit: TextChange) -> dict[str, Any]:
     if edit.range is None:
         return {"text": edit.text}
@@ -202,7 +195,8 @@ uris = itertools.count()
 )
 @given(events())
 def test_server_matches_the_reference_model(
-    raw_server: RawClient, script: list[tuple[str, int, str]]
+    raw_server: RawClient,  # noqa: F811  (the fixture imported above)
+    script: list[tuple[str, int, str]],
 ) -> None:
     uri = f"file:///tmp/enclave-stale/h{next(uris)}.py"
     raw_server.notify(
