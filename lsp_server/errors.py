@@ -29,6 +29,15 @@ class StaleVersion(DocumentError):
     """A change carried a version that is not newer than the document's."""
 
 
+class OutOfSync(DocumentError):
+    """The document is out of sync with the editor: nothing is done with it until a full-text
+    change or a reopen makes it whole again."""
+
+
+class InvalidPosition(DocumentError):
+    """A position or range in a request is malformed (not a non-negative integer pair)."""
+
+
 class PositionOutOfRange(DocumentError):
     """A position lies beyond the document."""
 

@@ -65,6 +65,15 @@ class EnclaveProtocol(LanguageServerProtocol):
         if (handler := self.fm.features.get(method)) is not None:
             yield handler, (params,), None
 
+    def invalid_notification(self, method: str, params: Any) -> None:
+        """A notification whose params could not be read (transport.py): a document change
+        that was dropped leaves its document out of sync."""
+        if method == types.TEXT_DOCUMENT_DID_CHANGE and isinstance(params, dict):
+            doc = params.get("textDocument")
+            uri = doc.get("uri") if isinstance(doc, dict) else None
+            if isinstance(uri, str) and isinstance(self._server, EnclaveServer):
+                self._server.session.reject_change(uri, "a change could not be read")
+
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: Any) -> Generator[Any, Any, None]:
         yield from self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)

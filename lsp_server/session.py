@@ -11,10 +11,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from lsp_server.context.documents import Document, DocumentStore, Position, TextChange
+from lsp_server.context.documents import (
+    Document,
+    DocumentSnapshot,
+    DocumentStore,
+    Position,
+    TextChange,
+)
 from lsp_server.context.service import ContextService
 from lsp_server.context.syntax import CompletionMode
-from lsp_server.errors import DocumentError, ModelError
+from lsp_server.errors import (
+    DocumentError,
+    GenerationCancelled,
+    IgnoredDocument,
+    ModelError,
+    OutOfSync,
+)
 from lsp_server.features.completion import Completer, CompletionOutcome
 from lsp_server.features.review import ReviewStore
 from lsp_server.model import provision
@@ -130,25 +142,23 @@ class Session:
         return await self.model.run(job)
 
     async def complete(self, uri: str, position: Position) -> CompletionOutcome:
-        """The inline completion at `position`, or an empty one with the reason published."""
+        """The inline completion at `position` (a position inside the document: handlers clamp
+        what the client sent), or an empty one with the reason published."""
         doc = self.documents.get(uri)
+        declined = self._declined(doc)
         if not self.settings.completion.enabled:
             outcome = CompletionOutcome("", "completions are turned off", CompletionMode.NONE)
-        elif self.ignore.is_ignored(uri):
-            outcome = CompletionOutcome(
-                "", "completions are off in this file (ignore rules)", CompletionMode.NONE
-            )
-        elif doc.desynced:
-            outcome = CompletionOutcome(
-                "", "document out of sync with the editor; reopen it", CompletionMode.NONE
-            )
+        elif declined is not None:
+            outcome = CompletionOutcome("", str(declined), CompletionMode.NONE)
         else:
             snap = doc.snapshot()
             self._last_served = uri
             settings = self.settings.completion
             outcome = await self.completer.complete(snap, position, settings)
-            if outcome.text and (uri not in self.documents or doc.version != snap.version):
-                outcome = CompletionOutcome("", "the document changed meanwhile", outcome.mode)
+            if outcome.text and not self.is_current(snap):
+                declined = self._declined(doc) if uri in self.documents else None
+                why = str(declined) if declined else "the document changed meanwhile"
+                outcome = CompletionOutcome("", why, outcome.mode)
             elif outcome.text and settings.cache and settings.prefetch:
                 offset = snap.offset_at(position)
                 self._in_background(self.completer.prefetch(snap, offset, outcome.text, settings))
@@ -162,7 +172,70 @@ class Session:
         self, uri: str, job: CompletionJob, background: bool
     ) -> GenerationResult:
         lane = f"background:{uri}" if background else uri
+        return await self.submit(uri, lane, job, background)
+
+    async def submit(
+        self, uri: str, lane: str, job: Job, background: bool = False
+    ) -> GenerationResult:
+        """Every model job about a document goes through here (completions, prefetch, warm-up,
+        actions): none for a document that is closed or out of sync by the time it would
+        start, since work queued in the background may start after the document broke."""
+        doc = self.documents.get(uri) if uri in self.documents else None
+        if doc is None or doc.desynced:
+            why = "the document is not open" if doc is None else str(self._declined(doc))
+            raise GenerationCancelled(why)
         return await self.scheduler.submit(lane, job, background)
+
+    # -- documents --------------------------------------------------------------------------
+
+    def _declined(self, doc: Document) -> DocumentError | None:
+        """Why nothing may be asked of the model about `doc`, or None."""
+        if self.ignore.is_ignored(doc.uri):
+            return IgnoredDocument("Enclave is off for this file (ignore rules)")
+        if doc.desynced:
+            return OutOfSync(
+                f"document out of sync with the editor ({doc.desync_reason}); "
+                "reopen it or send its full text"
+            )
+        return None
+
+    def model_snapshot(self, uri: str) -> DocumentSnapshot:
+        """A snapshot of a document the model may be asked about: open, not ignored, in sync.
+        Raises UnknownDocument, IgnoredDocument or OutOfSync, whose reason the status shows."""
+        doc = self.documents.get(uri)
+        declined = self._declined(doc)
+        if declined is not None:
+            self.report_empty(str(declined))
+            raise declined
+        return doc.snapshot()
+
+    def is_current(self, snap: DocumentSnapshot) -> bool:
+        """Whether an answer computed from `snap` still fits the editor's document: open, in
+        sync, unchanged (a reopen with the same version counts as a change)."""
+        if snap.uri not in self.documents:
+            return False
+        doc = self.documents.get(snap.uri)
+        return doc.index is snap.index and doc.version == snap.version and not doc.desynced
+
+    def open_document(self, uri: str, language_id: str, version: int, text: str) -> None:
+        """didOpen. Of a document already open (LSP forbids it) the new text replaces the old,
+        as a close and an open: the editor's text is the one to trust."""
+        if uri in self.documents:
+            logger.info("didOpen of a document already open: it is replaced")
+            self.close_document(uri)
+        self.documents.open(uri, language_id, version, text)
+        self.context.on_open(uri)
+
+    def reject_change(self, uri: str, reason: str) -> None:
+        """A change to `uri` was lost (unreadable): the document is out of sync from now on."""
+        if uri in self.documents:
+            self.documents.get(uri).desync_reason = reason
+            self._cancel_jobs(uri)
+        self.report_empty(f"document out of sync: {reason}")
+
+    def _cancel_jobs(self, uri: str) -> None:
+        self.scheduler.cancel_lane(uri)
+        self.scheduler.cancel_lane(f"action:{uri}")
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
@@ -180,8 +253,14 @@ class Session:
                 self.focus(*self._focus)
 
     def change_document(self, uri: str, version: int, changes: Sequence[TextChange]) -> None:
-        """Apply an editor's change; raises DocumentError when it cannot be applied."""
-        doc = self.documents.change(uri, version, changes)
+        """Apply an editor's change; raises DocumentError when it cannot be applied (the
+        document is then out of sync and its running jobs are cancelled)."""
+        try:
+            doc = self.documents.change(uri, version, changes)
+        except DocumentError:
+            if uri in self.documents and self.documents.get(uri).desynced:
+                self._cancel_jobs(uri)
+            raise
         for listener in self.document_listeners:
             listener(uri, changes)
         self._warm_on_switch(uri, doc, changes)
@@ -196,13 +275,18 @@ class Session:
 
     def focus(self, uri: str, position: Position) -> None:
         """The editor shows `uri` with the cursor at `position` (enclave/didFocus): warm the
-        prompt there unless the current anchor already covers it. Raises PositionOutOfRange."""
+        prompt there unless the current anchor already covers it. Raises PositionOutOfRange
+        for a negative position."""
         if uri not in self.documents:
             logger.debug("focus on %s, which is not open", uri)
             return
+        doc = self.documents.get(uri)
+        if doc.desynced:  # not even a recent-code chunk for other files' prompts
+            logger.debug("no focus work for %s: %s", uri, doc.desync_reason)
+            return
+        position = doc.clamp(position)  # a focus kept from before edits may point past them
         self._focus = (uri, position)
         self.context.on_focus(uri, position.line)
-        doc = self.documents.get(uri)
         offset = self.completer.warm_offset(doc.snapshot(), doc.offset_at(position))
         if offset is None or self.completer.covers(uri, doc.text, offset):
             return
@@ -233,7 +317,7 @@ class Session:
     def close_document(self, uri: str) -> None:
         if self._focus and self._focus[0] == uri:
             self._focus = None
-        self.scheduler.cancel_lane(uri)
+        self._cancel_jobs(uri)
         self.completer.forget(uri)
         if uri in self.documents:
             self.documents.close(uri)

@@ -79,6 +79,10 @@ def handle_body(protocol: JsonRPCProtocol, body: bytes) -> None:
             )
         else:
             logger.warning("notification %s with invalid params ignored", method)
+            # Ignoring a document change would leave the document silently out of step.
+            hook = getattr(protocol, "invalid_notification", None)
+            if hook is not None:
+                hook(method, raw.get("params"))
         return
     try:
         protocol.handle_message(message)

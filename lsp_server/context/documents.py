@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 import tree_sitter
 
 from lsp_server.context.languages import LanguageInfo, language_for, new_parser, parse
-from lsp_server.errors import InvalidEdit, PositionOutOfRange, StaleVersion, UnknownDocument
+from lsp_server.errors import (
+    InvalidEdit,
+    OutOfSync,
+    PositionOutOfRange,
+    StaleVersion,
+    UnknownDocument,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +89,30 @@ class TextIndex:
     def line_start(self, line: int) -> int:
         return self._line_starts[line]
 
+    def clamp(self, pos: Position) -> Position:
+        """The position a client means (LSP, Position): a character past the end of its line is
+        the line's end, a line past the last is the document's end, and a character inside a
+        surrogate pair is the pair's start. Only negative values raise PositionOutOfRange.
+        (Edits do not go through here: a change range past the end is a sync fault.)"""
+        if pos.line < 0 or pos.character < 0:
+            raise PositionOutOfRange(f"line {pos.line} character {pos.character} is negative")
+        if pos.line >= len(self._line_starts):
+            last = len(self._line_starts) - 1
+            return Position(last, _utf16_len(self.line_text(last)))
+        if not self._astral:
+            length = self._line_ends[pos.line] - self._line_starts[pos.line]
+            return Position(pos.line, min(pos.character, length))
+        units = 0
+        for ch in self.line_text(pos.line):
+            width = 2 if ord(ch) > 0xFFFF else 1
+            if units + width > pos.character:
+                break
+            units += width
+        return Position(pos.line, units)
+
     def offset_at(self, pos: Position) -> int:
+        """The str offset of a position inside the document; anything else raises
+        PositionOutOfRange (use `clamp` first for a position a client sent)."""
         if pos.line < 0 or pos.character < 0 or pos.line >= len(self._line_starts):
             raise PositionOutOfRange(f"line {pos.line} character {pos.character} is outside")
         start = self._line_starts[pos.line]
@@ -134,6 +163,9 @@ class _PositionsMixin:
     def index(self) -> TextIndex:
         raise NotImplementedError
 
+    def clamp(self, pos: Position) -> Position:
+        return self.index.clamp(pos)
+
     def offset_at(self, pos: Position) -> int:
         return self.index.offset_at(pos)
 
@@ -177,7 +209,7 @@ class Document(_PositionsMixin):
         self._index = TextIndex(clean_text(text))
         self.language: LanguageInfo | None = language_for(language_id, uri)
         self._parser = new_parser(self.language) if self.language is not None else None
-        self.desynced = False
+        self.desync_reason = ""  # why the text is not the editor's; "" while in sync
         self.tree: tree_sitter.Tree | None = None
         self._reparse(None)
 
@@ -193,36 +225,49 @@ class Document(_PositionsMixin):
     def index(self) -> TextIndex:
         return self._index
 
+    @property
+    def desynced(self) -> bool:
+        return bool(self.desync_reason)
+
     def apply_changes(self, changes: Sequence[TextChange], version: int) -> None:
-        """Apply all changes in order, or none of them."""
+        """Apply the changes of one didChange in order, all or none.
+
+        What cannot be trusted marks the document out of sync and raises a DocumentError: a
+        version not newer than the newest seen (StaleVersion: reordered, replayed or repeated),
+        a range that does not fit (InvalidEdit), and, once out of sync, any change without a
+        full text (OutOfSync). A full-text change with a newer version makes it whole again;
+        the changes before it in the same call are overwritten by it and not looked at."""
         if version <= self._version:
-            raise StaleVersion(f"version {version} is not newer than {self._version}")
+            self.desync_reason = f"version {version} is not newer than {self._version}"
+            raise StaleVersion(self.desync_reason)
+        self._version = version  # seen, applied or not: a repair must be newer still
+        full = [i for i, c in enumerate(changes) if c.range is None]
+        if self.desynced and not full:
+            raise OutOfSync(f"{self.desync_reason}; a full-text change or a reopen repairs it")
         index = self._index
         edits: list[_TreeEdit] = []
-        full_replace = False
-        for i, change in enumerate(changes):
+        first = full[-1] if full else 0
+        for i, change in enumerate(changes[first:], start=first):
             new_text = clean_text(change.text)
             if change.range is None:
                 index = TextIndex(new_text)
-                edits.clear()
-                full_replace = True
                 continue
             try:
                 start = index.offset_at(change.range.start)
                 end = index.offset_at(change.range.end)
             except PositionOutOfRange as exc:
-                self.desynced = True
-                raise InvalidEdit(f"change {i}: range outside the document ({exc})") from None
+                self.desync_reason = f"change {i}: range outside the document ({exc})"
+                raise InvalidEdit(self.desync_reason) from None
             if start > end:
-                self.desynced = True
-                raise InvalidEdit(f"change {i}: range end is before its start")
+                self.desync_reason = f"change {i}: range end is before its start"
+                raise InvalidEdit(self.desync_reason)
             edits.append(_edit_for(index, start, end, new_text))
             index = TextIndex(index.text[:start] + new_text + index.text[end:])
 
         self._index = index
-        self._version = version
+        full_replace = bool(full)
         if full_replace:
-            self.desynced = False
+            self.desync_reason = ""
         old_tree = self.tree
         if full_replace or old_tree is None:
             self._reparse(None)

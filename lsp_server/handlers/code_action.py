@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from lsp_server.errors import EnclaveError
+from lsp_server.context.documents import DocumentSnapshot
+from lsp_server.errors import EnclaveError, IgnoredDocument, OutOfSync
 from lsp_server.features import refactor as refactor_feature
 from lsp_server.features.edits import EditRejected, definition_at
 from lsp_server.features.review import fix_edit
@@ -19,14 +20,12 @@ from lsp_server.handlers.commands import (
     REFACTOR,
     REWRITE,
     SOURCE,
-    from_lsp_range,
     generator,
     model_family,
-    range_from_json,
-    range_to_json,
     show,
     workspace_edit,
 )
+from lsp_server.handlers.positions import range_in, range_to_json
 from lsp_server.prompts.actions import spec
 
 if TYPE_CHECKING:
@@ -67,11 +66,11 @@ def code_actions(
     ls: EnclaveServer, params: types.CodeActionParams
 ) -> list[types.CodeAction | types.Command]:
     uri = params.text_document.uri
-    doc = ls.session.documents.get(uri)
-    if ls.session.ignore.is_ignored(uri) or doc.desynced:
-        return []
-    snap = doc.snapshot()
-    rng = from_lsp_range(params.range)
+    try:
+        snap = ls.session.model_snapshot(uri)
+    except (IgnoredDocument, OutOfSync):
+        return []  # the status says why
+    rng = range_in(snap, params.range)
     only = [str(k) for k in params.context.only] if params.context.only else None
     actions: list[types.CodeAction | types.Command] = []
     start, end = snap.offset_at(rng.start), snap.offset_at(rng.end)
@@ -106,15 +105,16 @@ def code_actions(
         )
     if _wanted(types.CodeActionKind.QuickFix, only):
         for diag in params.context.diagnostics:
-            fix = _quick_fix(ls, uri, snap.version, diag)
+            fix = _quick_fix(ls, snap, diag)
             if fix is not None:
                 actions.append(fix)
     return actions
 
 
 def _quick_fix(
-    ls: EnclaveServer, uri: str, version: int, diag: types.Diagnostic
+    ls: EnclaveServer, snap: DocumentSnapshot, diag: types.Diagnostic
 ) -> types.CodeAction | None:
+    uri = snap.uri
     if diag.source == SOURCE:  # our own review finding: its fix is already known
         data = diag.data if isinstance(diag.data, dict) else {}
         finding = ls.session.reviews.find(uri, int(data.get("findingId", -1)))
@@ -122,7 +122,7 @@ def _quick_fix(
             return None
         title = f"Enclave: apply the suggested fix ({finding.category})"
         try:
-            edit = fix_edit(ls.session.documents.snapshot(uri), finding)
+            edit = fix_edit(snap, finding)
         except (EditRejected, EnclaveError) as exc:
             return types.CodeAction(
                 title=title,
@@ -135,7 +135,7 @@ def _quick_fix(
             kind=types.CodeActionKind.QuickFix,
             diagnostics=[diag],
             is_preferred=True,
-            edit=workspace_edit(ls.session.documents.snapshot(uri), [edit]),
+            edit=workspace_edit(snap, [edit]),
         )
     message = " ".join(diag.message.split())
     short = message if len(message) <= MAX_TITLE_MESSAGE else message[: MAX_TITLE_MESSAGE - 1] + "…"
@@ -148,8 +148,8 @@ def _quick_fix(
     data = {
         "enclave": "fix",
         "uri": uri,
-        "version": version,
-        "range": range_to_json(from_lsp_range(diag.range)),
+        "version": snap.version,
+        "range": range_to_json(range_in(snap, diag.range, "diagnostic.range")),
         "diagnostic": f"{origin}{message}",
     }
     return _lazy(ls, action, data)
@@ -174,15 +174,17 @@ async def resolve(ls: EnclaveServer, action: types.CodeAction) -> types.CodeActi
     if name not in (*refactor_feature.REFACTORS, "fix"):
         return action
     uri = str(data.get("uri", ""))
-    if ls.session.ignore.is_ignored(uri):
-        return _fail(ls, action, data, "Enclave is off for this file (ignore rules)")
-    snap = ls.session.documents.snapshot(uri)
+    try:
+        snap = ls.session.model_snapshot(uri)
+    except (IgnoredDocument, OutOfSync) as exc:
+        return _fail(ls, action, data, str(exc))
     if snap.version != data.get("version"):
         return _fail(ls, action, data, "the document changed; ask again")
+    rng = range_in(snap, data.get("range"), "data.range")
     try:
         outcome = await refactor_feature.refactor(
             snap,
-            range_from_json(data.get("range")),
+            rng,
             name,
             model_family(ls),
             generator(ls, uri),
@@ -192,6 +194,8 @@ async def resolve(ls: EnclaveServer, action: types.CodeAction) -> types.CodeActi
         return _fail(ls, action, data, str(exc))
     if outcome.edit is None:
         return _fail(ls, action, data, outcome.error)
+    if not ls.session.is_current(snap):
+        return _fail(ls, action, data, "the document changed; ask again")
     action.edit = workspace_edit(snap, [outcome.edit])
     action.data = {**data, "target": outcome.target.label, "attempts": outcome.attempts}
     return action

@@ -13,18 +13,14 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from lsp_server.context.documents import DocumentSnapshot, Position, Range, TextChange
-from lsp_server.errors import (
-    DocumentError,
-    GenerationCancelled,
-    IgnoredDocument,
-    ModelUnavailable,
-)
+from lsp_server.context.documents import DocumentSnapshot, Range, TextChange
+from lsp_server.errors import GenerationCancelled, ModelUnavailable
 from lsp_server.features import explain as explain_feature
 from lsp_server.features import refactor as refactor_feature
 from lsp_server.features import review as review_feature
 from lsp_server.features.edits import Edit
 from lsp_server.handlers.boundary import converting_errors
+from lsp_server.handlers.positions import range_in, to_lsp_range
 from lsp_server.model.protocol import GenerateJob, GenerationResult
 from lsp_server.prompts.actions import spec
 
@@ -52,43 +48,7 @@ _SEVERITY = {
 
 def _snapshot(ls: EnclaveServer, uri: str) -> DocumentSnapshot:
     """A document the model may see: not ignored, in step with the editor."""
-    if ls.session.ignore.is_ignored(uri):
-        raise IgnoredDocument("Enclave is off for this file (ignore rules)")
-    doc = ls.session.documents.get(uri)
-    if doc.desynced:
-        raise DocumentError("the document is out of sync with the editor; reopen it")
-    return doc.snapshot()
-
-
-def range_from_json(raw: Any) -> Range:
-    try:
-        start, end = raw["start"], raw["end"]
-        return Range(
-            Position(int(start["line"]), int(start["character"])),
-            Position(int(end["line"]), int(end["character"])),
-        )
-    except (KeyError, TypeError, ValueError):
-        raise JsonRpcInvalidParams("range must be an LSP Range") from None
-
-
-def range_to_json(rng: Range) -> dict[str, Any]:
-    return {
-        "start": {"line": rng.start.line, "character": rng.start.character},
-        "end": {"line": rng.end.line, "character": rng.end.character},
-    }
-
-
-def to_lsp_range(rng: Range) -> types.Range:
-    return types.Range(
-        types.Position(rng.start.line, rng.start.character),
-        types.Position(rng.end.line, rng.end.character),
-    )
-
-
-def from_lsp_range(rng: types.Range) -> Range:
-    return Range(
-        Position(rng.start.line, rng.start.character), Position(rng.end.line, rng.end.character)
-    )
+    return ls.session.model_snapshot(uri)
 
 
 def workspace_edit(snap: DocumentSnapshot, edits: Sequence[Edit]) -> types.WorkspaceEdit:
@@ -127,7 +87,7 @@ def generator(ls: EnclaveServer, uri: str) -> Callable[[GenerateJob], Awaitable[
     """Actions run in their own lane per document, so completions never cancel them."""
 
     def generate(job: GenerateJob) -> Awaitable[GenerationResult]:
-        return ls.session.scheduler.submit(f"action:{uri}", job)
+        return ls.session.submit(uri, f"action:{uri}", job)
 
     return generate
 
@@ -188,8 +148,8 @@ async def _with_progress(ls: EnclaveServer, title: str, work: Awaitable[Any]) ->
 async def explain(ls: EnclaveServer, *arguments: Any) -> dict[str, Any]:
     arg = _argument(arguments)
     uri = arg["uri"]
-    rng = range_from_json(arg.get("range"))
     snap = _snapshot(ls, uri)
+    rng = range_in(snap, arg.get("range"))
     result: explain_feature.Explanation = await _with_progress(
         ls,
         "Enclave: explaining",
@@ -239,8 +199,8 @@ async def _refactor_and_apply(
     ls: EnclaveServer, arg: dict[str, Any], name: str, instruction: str = "", diagnostic: str = ""
 ) -> dict[str, Any]:
     uri = arg["uri"]
-    rng = range_from_json(arg.get("range"))
     snap = _snapshot(ls, uri)
+    rng = range_in(snap, arg.get("range"))
     title = spec(name).title
     try:
         outcome: refactor_feature.RefactorOutcome = await _with_progress(
@@ -258,6 +218,8 @@ async def _refactor_and_apply(
         )
     except (ModelUnavailable, GenerationCancelled) as exc:
         return {"applied": False, "message": str(exc)}
+    if outcome.edit is not None and not ls.session.is_current(snap):
+        return {"applied": False, "message": f"{title}: the document changed; ask again"}
     if outcome.edit is None:
         message = f"{title}: not applied: {outcome.error}"
         show(ls, types.MessageType.Error, message)
@@ -296,14 +258,14 @@ def publish_findings(ls: EnclaveServer, uri: str) -> None:
 async def review(ls: EnclaveServer, *arguments: Any) -> dict[str, Any]:
     arg = _argument(arguments)
     uri = arg["uri"]
-    rng = range_from_json(arg["range"]) if arg.get("range") is not None else None
     snap = _snapshot(ls, uri)
+    rng = range_in(snap, arg["range"]) if arg.get("range") is not None else None
     outcome: review_feature.ReviewOutcome = await _with_progress(
         ls,
         "Enclave: reviewing",
         review_feature.review(snap, rng, model_family(ls), generator(ls, uri)),
     )
-    if uri not in ls.session.documents or ls.session.documents.get(uri).version != snap.version:
+    if not ls.session.is_current(snap):
         raise GenerationCancelled("the document changed during the review; run it again")
     ls.session.reviews.set(uri, outcome.findings, outcome.target.range if rng else None)
     publish_findings(ls, uri)

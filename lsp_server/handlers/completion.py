@@ -7,15 +7,16 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from lsp_server.context.documents import Position
+from lsp_server.handlers.positions import position_in, to_lsp_position
 
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer
 
 
 async def completion(ls: EnclaveServer, params: types.CompletionParams) -> types.CompletionList:
-    pos = Position(params.position.line, params.position.character)
-    outcome = await ls.session.complete(params.text_document.uri, pos)
+    uri = params.text_document.uri
+    pos = position_in(ls.session.documents.get(uri), params.position)
+    outcome = await ls.session.complete(uri, pos)
     if not outcome.text:
         return types.CompletionList(is_incomplete=True, items=[])
     first_line = outcome.text.strip().split("\n", 1)[0]
@@ -23,7 +24,9 @@ async def completion(ls: EnclaveServer, params: types.CompletionParams) -> types
         label=first_line[:60] or outcome.text[:60],
         kind=types.CompletionItemKind.Text,
         detail="Enclave",
-        text_edit=types.TextEdit(types.Range(params.position, params.position), outcome.text),
+        text_edit=types.TextEdit(
+            types.Range(to_lsp_position(pos), to_lsp_position(pos)), outcome.text
+        ),
         insert_text_format=types.InsertTextFormat.PlainText,
         filter_text=first_line,
         sort_text="0",

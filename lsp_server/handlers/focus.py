@@ -6,28 +6,28 @@ cursor settles; the session warms the prompt there in idle time."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
-from lsp_server.context.documents import Position
 from lsp_server.errors import DocumentError
+from lsp_server.handlers.positions import field_of, position_in
 
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer
 
+logger = logging.getLogger(__name__)
+
 FOCUS_NOTIFICATION = "enclave/didFocus"
 
 
-def _field(obj: Any, name: str) -> Any:
-    # Params of a method lsprotocol does not know arrive as dicts or attribute objects.
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-
-
 def did_focus(ls: EnclaveServer, params: Any) -> None:
-    uri = _field(_field(params, "textDocument"), "uri")
-    pos = _field(params, "position")
-    line, character = _field(pos, "line"), _field(pos, "character")
-    if not isinstance(uri, str) or not isinstance(line, int) or not isinstance(character, int):
+    uri = field_of(field_of(params, "textDocument"), "uri")
+    pos = field_of(params, "position")
+    if not isinstance(uri, str) or pos is None:
         raise DocumentError(
             f"{FOCUS_NOTIFICATION} needs {{textDocument: {{uri}}, position: {{line, character}}}}"
         )
-    ls.session.focus(uri, Position(line, character))
+    if uri not in ls.session.documents:
+        logger.debug("focus on %s, which is not open", uri)
+        return
+    ls.session.focus(uri, position_in(ls.session.documents.get(uri), pos))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from lsp_server.context.documents import Position
+from lsp_server.handlers.positions import position_in, to_lsp_position
 
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer
@@ -15,11 +15,12 @@ if TYPE_CHECKING:
 async def inline_completion(
     ls: EnclaveServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList:
-    pos = Position(params.position.line, params.position.character)
-    outcome = await ls.session.complete(params.text_document.uri, pos)
+    uri = params.text_document.uri
+    pos = position_in(ls.session.documents.get(uri), params.position)
+    outcome = await ls.session.complete(uri, pos)
     if not outcome.text:
         return types.InlineCompletionList(items=[])
-    here = types.Range(params.position, params.position)
+    here = types.Range(to_lsp_position(pos), to_lsp_position(pos))
     return types.InlineCompletionList(
         items=[types.InlineCompletionItem(insert_text=outcome.text, range=here)]
     )

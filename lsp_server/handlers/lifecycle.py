@@ -25,9 +25,10 @@ logger = logging.getLogger(__name__)
 def _apply_settings(ls: EnclaveServer, raw: Any) -> None:
     settings, warnings = parse_settings(raw, ls.session.settings)
     ls.session.settings = settings
-    log.configure(settings.log.level, settings.log.file)
+    log_problem = log.configure(settings.log.level, settings.log.file)  # logged there
     for warning in warnings:
         logger.warning("%s", warning)
+    for warning in [*warnings, *([log_problem] if log_problem else [])]:
         ls.window_show_message(
             types.ShowMessageParams(type=types.MessageType.Warning, message=warning)
         )

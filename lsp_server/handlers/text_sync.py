@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from lsp_server.context.documents import Position, Range, TextChange
-from lsp_server.errors import DocumentError
+from lsp_server.errors import DocumentError, OutOfSync
 
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer
@@ -17,13 +17,14 @@ logger = logging.getLogger(__name__)
 
 
 def to_range(r: types.Range) -> Range:
+    # Not clamped (unlike handlers/positions.py): an edit range that does not fit is a sync
+    # fault, and the document store must see it as it came.
     return Range(Position(r.start.line, r.start.character), Position(r.end.line, r.end.character))
 
 
 def did_open(ls: EnclaveServer, params: types.DidOpenTextDocumentParams) -> None:
     doc = params.text_document
-    ls.session.documents.open(doc.uri, doc.language_id, doc.version, doc.text)
-    ls.session.context.on_open(doc.uri)
+    ls.session.open_document(doc.uri, doc.language_id, doc.version, doc.text)
 
 
 def did_change(ls: EnclaveServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -38,7 +39,9 @@ def did_change(ls: EnclaveServer, params: types.DidChangeTextDocumentParams) -> 
         ls.session.change_document(params.text_document.uri, params.text_document.version, changes)
     except DocumentError as exc:
         # A notification has no answer; say it in the log and in the status, never silently.
-        logger.warning("document change rejected: %s", exc)
+        # (Changes to a document already out of sync are expected until the repair.)
+        log = logger.debug if isinstance(exc, OutOfSync) else logger.warning
+        log("document change rejected: %s", exc)
         ls.session.report_empty(f"document out of sync: {exc}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import mmap
 import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,9 +43,19 @@ _SCALAR_FORMATS: dict[int, str] = {
     T_FLOAT64: "d",
 }
 
-# Sanity limits: a corrupt count must not make us loop or allocate for ages.
+# Sanity limits: a corrupt or hostile file must not make us recurse, loop or allocate for
+# ages. llama.cpp itself refuses nested arrays; one level is allowed here, a few for slack.
 _MAX_KV_COUNT = 1 << 20
 _MAX_KEY_LEN = 1 << 16
+_MAX_ARRAY_DEPTH = 4
+_MAX_ELEMENTS = 1 << 22  # array elements read or skipped in one file (vocabularies: ~260k)
+# Fewest bytes one array element of a type takes: a count must fit in what is left.
+_MIN_ELEMENT_SIZE = {T_STRING: 8, T_ARRAY: 12}
+
+
+class GgufError(ModelError):
+    """The file is not a GGUF file this reader can use (missing, truncated, corrupt, hostile).
+    The only error read_metadata raises."""
 
 
 @dataclass(frozen=True)
@@ -79,10 +90,25 @@ class _Reader:
         self.pos = 0
         self.size = len(buf)
         self.path = path
+        self.elements = 0  # array elements so far, against _MAX_ELEMENTS
+
+    def array_count(self, etype: int, count: int, key: str, walked: bool) -> None:
+        """Check an array's count before reading it: it must fit in the rest of the file and,
+        if its elements are walked one by one, in the budget of elements; so the work is
+        bounded by the file, not by what it claims."""
+        least = _MIN_ELEMENT_SIZE.get(etype, 1)
+        self._need(count * least, f"the array {key}")
+        if not walked:
+            return
+        self.elements += count
+        if self.elements > _MAX_ELEMENTS:
+            raise GgufError(
+                f"{self.path}: corrupt GGUF metadata (more than {_MAX_ELEMENTS} array elements)"
+            )
 
     def _need(self, n: int, what: str) -> None:
         if n < 0 or self.pos + n > self.size:
-            raise ModelError(
+            raise GgufError(
                 f"{self.path}: GGUF file is truncated or corrupt (reading {what} at byte "
                 f"{self.pos}, needs {n} bytes, file has {self.size}); download it again"
             )
@@ -103,8 +129,10 @@ class _Reader:
     def u64(self) -> int:
         return int(self.scalar(T_UINT64))
 
-    def string(self, what: str = "a string") -> str:
+    def string(self, what: str = "a string", limit: int | None = None) -> str:
         n = self.u64()
+        if limit is not None and n > limit:
+            raise GgufError(f"{self.path}: corrupt GGUF file ({what} of {n} bytes)")
         self._need(n, what)
         raw = self.buf[self.pos : self.pos + n]
         self.pos += n
@@ -151,7 +179,12 @@ class _Reader:
 
 
 def _read_value(
-    r: _Reader, vtype: int, key: str, max_array: int, array_lengths: dict[str, int]
+    r: _Reader,
+    vtype: int,
+    key: str,
+    max_array: int,
+    array_lengths: dict[str, int],
+    depth: int = 0,
 ) -> tuple[object, bool]:
     """Read one value. Returns (value, kept); kept is False for an omitted huge array."""
     if vtype in _SCALAR_FORMATS:
@@ -159,9 +192,16 @@ def _read_value(
     if vtype == T_STRING:
         return r.string(f"the value of {key}"), True
     if vtype != T_ARRAY:
-        raise ModelError(f"{r.path}: unknown GGUF value type {vtype} for key {key!r}")
+        raise GgufError(f"{r.path}: unknown GGUF value type {vtype} for key {key!r}")
+    if depth >= _MAX_ARRAY_DEPTH:
+        raise GgufError(
+            f"{r.path}: corrupt GGUF metadata ({key!r} nests arrays deeper than {_MAX_ARRAY_DEPTH})"
+        )
     etype = r.u32()
     count = r.u64()
+    if etype not in _SCALAR_FORMATS and etype not in (T_STRING, T_ARRAY):
+        raise GgufError(f"{r.path}: unknown GGUF array element type {etype} for key {key!r}")
+    r.array_count(etype, count, key, walked=etype not in _SCALAR_FORMATS or count <= max_array)
     if etype in _SCALAR_FORMATS:
         fmt = _SCALAR_FORMATS[etype]
         nbytes = struct.calcsize(fmt) * count
@@ -189,13 +229,13 @@ def _read_value(
         # Nested arrays do not occur in practice; read them element by element.
         nested: list[object] = []
         for i in range(count):
-            value, _ = _read_value(r, T_ARRAY, f"{key}[{i}]", max_array, {})
+            value, _ = _read_value(r, T_ARRAY, f"{key}[{i}]", max_array, {}, depth + 1)
             nested.append(value)
         if count > max_array:
             array_lengths[key] = count
             return None, False
         return nested, True
-    raise ModelError(f"{r.path}: unknown GGUF array element type {etype} for key {key!r}")
+    raise AssertionError("unreachable: element types are checked above")
 
 
 def read_metadata(path: Path | str, *, max_array: int = DEFAULT_MAX_ARRAY) -> GgufMetadata:
@@ -203,51 +243,54 @@ def read_metadata(path: Path | str, *, max_array: int = DEFAULT_MAX_ARRAY) -> Gg
 
     Arrays longer than `max_array` are left out of `values` (their length goes to
     `array_lengths`), except that `tokenizer.ggml.tokens` always fills `tokens`.
-    Raises ModelError for a missing, non-GGUF, unsupported or truncated file.
+    Raises GgufError (a ModelError), and nothing else, for a missing, non-GGUF, unsupported,
+    truncated or corrupt file.
     """
     p = Path(path)
     try:
-        with p.open("rb") as f:
-            size = os.fstat(f.fileno()).st_size
+        # Non-blocking open: a FIFO at the path must not hang the server; only files are read.
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise GgufError(f"{p}: not a regular file")
+            size = st.st_size
             if size < 24:
                 head = f.read(4)
                 if head != GGUF_MAGIC:
-                    raise ModelError(f"{p}: not a GGUF model file (bad magic {head!r})")
-                raise ModelError(f"{p}: GGUF file is truncated ({size} bytes); download it again")
+                    raise GgufError(f"{p}: not a GGUF model file (bad magic {head!r})")
+                raise GgufError(f"{p}: GGUF file is truncated ({size} bytes); download it again")
             # mmap: the vocabulary alone is ~150k small strings, so avoid per-item read() calls.
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
                 return _parse(_Reader(buf, p), max_array)
     except OSError as e:
-        raise ModelError(f"{p}: cannot read model file: {e.strerror or e}") from e
+        raise GgufError(f"{p}: cannot read model file: {e.strerror or e}") from e
 
 
 def _parse(r: _Reader, max_array: int) -> GgufMetadata:
     magic = bytes(r.buf[0:4])
     if magic != GGUF_MAGIC:
-        raise ModelError(f"{r.path}: not a GGUF model file (bad magic {magic!r})")
+        raise GgufError(f"{r.path}: not a GGUF model file (bad magic {magic!r})")
     r.pos = 4
     version = r.u32()
     if version not in SUPPORTED_VERSIONS:
         swapped = int.from_bytes(version.to_bytes(4, "little"), "big")
         if swapped in SUPPORTED_VERSIONS:
-            raise ModelError(f"{r.path}: big-endian GGUF files are not supported")
-        raise ModelError(
+            raise GgufError(f"{r.path}: big-endian GGUF files are not supported")
+        raise GgufError(
             f"{r.path}: unsupported GGUF version {version} (supported: "
             f"{', '.join(map(str, SUPPORTED_VERSIONS))}); convert the model with a recent llama.cpp"
         )
     tensor_count = r.u64()
     kv_count = r.u64()
     if kv_count > _MAX_KV_COUNT:
-        raise ModelError(f"{r.path}: corrupt GGUF header ({kv_count} metadata keys)")
+        raise GgufError(f"{r.path}: corrupt GGUF header ({kv_count} metadata keys)")
 
     values: dict[str, object] = {}
     array_lengths: dict[str, int] = {}
     tokens: frozenset[str] = frozenset()
     for _ in range(kv_count):
-        key_len_pos = r.pos
-        key = r.string("a metadata key")
-        if len(key) > _MAX_KEY_LEN:
-            raise ModelError(f"{r.path}: corrupt GGUF metadata key at byte {key_len_pos}")
+        key = r.string("a metadata key", _MAX_KEY_LEN)
         vtype = r.u32()
         value, kept = _read_value(r, vtype, key, max_array, array_lengths)
         if key == TOKENS_KEY and isinstance(value, list):
@@ -257,7 +300,7 @@ def _parse(r: _Reader, max_array: int) -> GgufMetadata:
 
     arch_value = values.get("general.architecture")
     if not isinstance(arch_value, str) or not arch_value:
-        raise ModelError(f"{r.path}: GGUF file has no general.architecture; not a usable model")
+        raise GgufError(f"{r.path}: GGUF file has no general.architecture; not a usable model")
     name = values.get("general.name")
     ctx = values.get(f"{arch_value}.context_length")
     return GgufMetadata(

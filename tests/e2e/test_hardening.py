@@ -253,6 +253,10 @@ def test_bad_focus_notifications_are_logged_and_harmless(raw: RawClient) -> None
     raw.notify(
         "enclave/didFocus",
         {"textDocument": {"uri": URI}, "position": {"line": 99, "character": 0}},
+    )  # past the end: the document's end (LSP Position), not an error
+    raw.notify(
+        "enclave/didFocus",
+        {"textDocument": {"uri": URI}, "position": {"line": 0, "character": -2}},
     )
     raw.notify(
         "enclave/didFocus",
@@ -273,4 +277,4 @@ def test_bad_focus_notifications_are_logged_and_harmless(raw: RawClient) -> None
     time.sleep(0.2)
     log = b"".join(raw.stderr).decode()
     assert "enclave/didFocus needs" in log
-    assert "line 99 character 0 is outside" in log
+    assert "position.character must be an integer" in log

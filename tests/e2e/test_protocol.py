@@ -124,10 +124,13 @@ async def test_incremental_edits_then_completion(client: LanguageClient) -> None
     assert [i.insert_text for i in result.items] == ["a + b"]
 
 
-async def test_position_beyond_document_is_an_error(client: LanguageClient) -> None:
+async def test_malformed_position_is_an_error(client: LanguageClient) -> None:
+    # Past the end is answered (tests/e2e/test_positions.py); a negative value is malformed.
     uri = open_doc(client, "/tmp/enclave-test/short.py", "x = 1\n", "python")
+    params = inline_params(uri, 0, 0)
+    object.__setattr__(params.position, "character", -1)  # past lsprotocol's own check
     with pytest.raises(JsonRpcInvalidParams):
-        await client.text_document_inline_completion_async(inline_params(uri, 40, 0))
+        await client.text_document_inline_completion_async(params)
 
 
 async def test_unknown_document_is_an_error(client: LanguageClient) -> None:

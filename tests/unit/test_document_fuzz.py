@@ -96,6 +96,6 @@ def test_invalid_range_changes_nothing(initial: str, sl: int, sc: int, el: int, 
     try:
         doc.apply_changes([TextChange(r, "X")], 2)
     except InvalidEdit:
-        assert doc.text == initial and doc.version == 1 and doc.desynced
+        assert doc.text == initial and doc.version == 2 and doc.desynced
     else:
         assert doc.text == reference(initial, r, "X")

@@ -13,7 +13,13 @@ from lsp_server.context.documents import (
     clean_text,
 )
 from lsp_server.context.languages import language_for, new_parser
-from lsp_server.errors import InvalidEdit, PositionOutOfRange, StaleVersion, UnknownDocument
+from lsp_server.errors import (
+    InvalidEdit,
+    OutOfSync,
+    PositionOutOfRange,
+    StaleVersion,
+    UnknownDocument,
+)
 
 
 def rng(sl: int, sc: int, el: int, ec: int) -> Range:
@@ -168,21 +174,41 @@ def test_invalid_range_is_atomic_and_desyncs(bad: Range) -> None:
     with pytest.raises(InvalidEdit):
         doc.apply_changes([TextChange(rng(0, 0, 0, 1), "z"), TextChange(bad, "q")], 4)
     assert doc.text == "x = 1\ny = 2\n"
-    assert doc.version == 3
-    assert doc.desynced
-    doc.apply_changes([TextChange(None, "fresh = True\n")], 5)
+    assert doc.version == 4  # seen: a repair must be newer
+    assert doc.desynced and "change 1" in doc.desync_reason
+    with pytest.raises(OutOfSync):  # incremental changes cannot repair it
+        doc.apply_changes([TextChange(rng(0, 0, 0, 0), "# ")], 5)
+    assert doc.text == "x = 1\ny = 2\n" and doc.desynced
+    doc.apply_changes([TextChange(None, "fresh = True\n")], 6)
     assert not doc.desynced
     assert doc.text == "fresh = True\n"
     assert doc.tree is not None and str(doc.tree.root_node) == fresh_sexp(doc)
 
 
-def test_stale_version_is_rejected() -> None:
+@pytest.mark.parametrize("full", [True, False], ids=["full-text", "incremental"])
+@pytest.mark.parametrize("stale", [5, 4, 0, -3], ids=["repeat", "older", "zero", "negative"])
+def test_stale_version_is_refused_and_desyncs(stale: int, full: bool) -> None:
     doc = Document("file:///m.py", "python", 5, "x = 1\n")
-    for v in (5, 4):
-        with pytest.raises(StaleVersion):
-            doc.apply_changes([TextChange(None, "y")], v)
-    assert doc.text == "x = 1\n"
-    assert not doc.desynced
+    change = TextChange(None if full else rng(0, 0, 0, 0), "y")
+    with pytest.raises(StaleVersion) as info:
+        doc.apply_changes([change], stale)
+    assert doc.text == "x = 1\n" and doc.version == 5
+    # Not applied, and not "in sync" either: the editor's copy and ours may differ now.
+    assert doc.desynced and str(info.value) in doc.desync_reason
+    with pytest.raises(StaleVersion):  # a stale full text is no repair: it may be the old one
+        doc.apply_changes([TextChange(None, "old = 0\n")], 5)
+    doc.apply_changes([TextChange(None, "z = 3\n")], 6)
+    assert not doc.desynced and doc.text == "z = 3\n" and doc.version == 6
+
+
+def test_full_text_after_bad_changes_in_one_call_repairs() -> None:
+    doc = Document("file:///m.py", "python", 1, "x = 1\n")
+    bad = TextChange(rng(9, 0, 9, 0), "lost")
+    doc.apply_changes([bad, TextChange(None, "a = 1\n"), TextChange(rng(0, 0, 0, 1), "b")], 2)
+    assert doc.text == "b = 1\n" and not doc.desynced
+    with pytest.raises(InvalidEdit):  # a bad change after the full text still counts
+        doc.apply_changes([TextChange(None, "c = 1\n"), bad], 3)
+    assert doc.text == "b = 1\n" and doc.desynced
 
 
 def test_full_replacement_then_incremental_in_one_call() -> None:
