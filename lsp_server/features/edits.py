@@ -22,11 +22,10 @@ import tree_sitter
 from lsp_server.context.documents import Document, DocumentSnapshot, Position, Range
 from lsp_server.context.languages import new_parser, parse
 from lsp_server.context.syntax import count_error_nodes
+from lsp_server.features.invisible import added_hidden
 
 logger = logging.getLogger(__name__)
 
-# Bidi controls, zero-width characters, word joiner, BOM and Unicode tag characters.
-INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060\ufeff\U000e0000-\U000e007f]")
 NETWORK_MODULES = ("requests", "urllib", "urllib3", "socket", "subprocess", "http", "httpx")
 _NET = "|".join(NETWORK_MODULES)
 _NETWORK_USE = re.compile(
@@ -158,10 +157,6 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     return text
 
 
-def _count_invisible(text: str) -> int:
-    return len(INVISIBLE.findall(text))
-
-
 def network_uses(text: str) -> set[str]:
     """Network / process modules imported or called in Python source (by name)."""
     found: set[str] = set()
@@ -213,10 +208,13 @@ def check_edits(snap: DocumentSnapshot, target: Target, edits: Sequence[Edit]) -
         raise EditRejected("the model proposed no change")
     removed = "".join(old[e.start : e.end] for e in edits)
     added = "".join(e.new_text for e in edits)
-    if _count_invisible(added) > _count_invisible(removed):
-        raise EditRejected("the edit adds invisible or bidirectional control characters")
-    if "\x00" in added:
-        raise EditRejected("the edit adds NUL characters")
+    hidden = added_hidden(removed, added)
+    if hidden:
+        more = f" and {len(hidden) - 3} more" if len(hidden) > 3 else ""
+        raise EditRejected(
+            f"the edit adds invisible or bidirectional control characters: "
+            f"{', '.join(hidden[:3])}{more}"
+        )
     is_python = snap.language is not None and snap.language.name == "python"
     if is_python:
         new_uses = network_uses(new) - network_uses(old)
