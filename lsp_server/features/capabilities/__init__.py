@@ -1,0 +1,412 @@
+"""The process, network, dynamic-code, FFI and file-deletion capabilities a piece of code uses.
+
+Per language, a tree-sitter query kept as data (`<language>.scm` here) finds references, calls,
+imports and aliases; `catalog.json` says which names are capabilities. A reference is resolved
+through imports (`import os as o`, `from subprocess import run as r`, `require(...)`,
+`import cp from "node:child_process"`, Go import paths, Rust `use` trees) and simple aliases
+(`o = os`, `const {exec} = cp`), through attribute and literal-subscript access, `getattr` with a
+literal name, loaders with a literal module (`__import__("os")`, `importlib.import_module`,
+`require`, `import()`) and the global object (`globalThis["fetch"]`). Each use is one normalised
+target, e.g. `python:process:os.system`.
+
+What cannot be resolved and could hide a capability is a use too (kind `dynamic`): a computed
+member of a module or of the global object (`getattr(os, "sys" + "tem")`, `window[k]`), a loader
+with a computed module, a string run as code, a module passed around as a value.
+
+The analysis is flow-insensitive and over-approximates: a name bound in several ways resolves
+to all of them, and to its own name too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import tree_sitter
+
+from lsp_server.features.capabilities.syntax import REMOTE, SYNTAX, Syntax, bind_imports
+
+KINDS = ("process", "network", "dynamic", "ffi", "filesystem")
+UNKNOWN = "?"  # the value of an expression that is not a name (a call's result, a literal)
+GLOBAL = ""  # the global object (JavaScript's globalThis)
+MAX_TARGET = 80
+MAX_RESOLUTIONS = 16  # a name bound many ways: past this, only the first ones are followed
+
+Resolution = tuple[str, bool, bool]  # (qualified name, computed member, free root)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    entries: dict[str, str]  # name -> kind ("" for an exclusion)
+    anywhere: tuple[tuple[tuple[str, ...], str], ...]
+    loaders: frozenset[str]
+    getters: frozenset[str]
+    evaluators: frozenset[str]
+    globals: frozenset[str]
+    free: frozenset[str]
+    bearing: frozenset[str]  # proper prefixes of capability names: modules that hold some
+
+
+def _family(language: str) -> str:
+    return "ecmascript" if language in ("javascript", "typescript", "tsx") else language
+
+
+@cache
+def _catalogs() -> dict[str, Any]:
+    text = resources.files(__name__).joinpath("catalog.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@cache
+def catalog(language: str) -> Catalog | None:
+    raw = _catalogs().get(_family(language))
+    syntax = SYNTAX.get(language)
+    if raw is None or syntax is None:
+        return None
+    entries = {name: kind for kind in KINDS for name in raw.get(kind, [])}
+    entries.update({name: "" for name in raw.get("exclude", [])})
+    anywhere = tuple(
+        (tuple(name.split(syntax.sep)), kind)
+        for kind, names in raw["anywhere"].items()
+        for name in names
+    )
+    bearing = {
+        name[:i]
+        for name, kind in entries.items()
+        if kind
+        for i in range(len(name))
+        if name.startswith(syntax.sep, i) or name.startswith("/", i)
+    }
+    return Catalog(
+        entries,
+        anywhere,
+        frozenset(raw["loaders"]),
+        frozenset(raw["getters"]),
+        frozenset(raw["evaluators"]),
+        frozenset(raw["globals"]),
+        frozenset(raw["free"]),
+        frozenset(bearing),
+    )
+
+
+def _query_source(name: str) -> str:
+    text = resources.files(__name__).joinpath(f"{name}.scm").read_text("utf-8")
+    first = text.split("\n", 1)[0]
+    if first.startswith("; inherits: "):
+        return _query_source(first.removeprefix("; inherits: ").strip()) + "\n" + text
+    return text
+
+
+@cache
+def query(language: str, ts_language: tree_sitter.Language) -> tree_sitter.Query:
+    name = "typescript" if language == "tsx" else language
+    return tree_sitter.Query(ts_language, _query_source(name))
+
+
+def text_of(node: tree_sitter.Node) -> str:
+    return (node.text or b"").decode("utf-8", "replace")
+
+
+@dataclass
+class _Analysis:
+    language: str
+    syntax: Syntax
+    catalog: Catalog
+    uses: set[str] = field(default_factory=set)
+    skip: set[int] = field(default_factory=set)
+    imported: dict[str, set[str]] = field(default_factory=dict)  # name -> qualified names
+    # name = value (or a member of it: `const {exec} = cp`)
+    values: dict[str, list[tuple[tree_sitter.Node, tuple[str | None, ...]]]] = field(
+        default_factory=dict
+    )
+    bind_values: set[int] = field(default_factory=set)
+    wildcard: bool = False
+    _memo: dict[int, frozenset[Resolution]] = field(default_factory=dict)
+    _resolving: set[str] = field(default_factory=set)
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def use(self, kind: str, target: str) -> None:
+        if len(target) > MAX_TARGET:
+            target = target[: MAX_TARGET - 1] + "…"
+        self.uses.add(f"{self.language}:{kind}:{target}")
+
+    def display(self, q: str) -> str:
+        return "globalThis" if q == GLOBAL else q
+
+    def match(self, q: str) -> str | None:
+        """The kind of the longest catalog name `q` falls under ("" when excluded)."""
+        sep, cut = self.syntax.sep, len(q)
+        while cut > 0:
+            kind = self.catalog.entries.get(q[:cut])
+            if kind is not None:
+                return kind
+            cut = max(q.rfind(sep, 0, cut), q.rfind("/", 0, cut))
+        return None
+
+    def classify(self, res: Resolution, node: tree_sitter.Node, suffix: str = "") -> None:
+        q, computed, free = res
+        sep = self.syntax.sep
+        q += suffix
+        root = q.split(sep, 1)[0].split("/", 1)[0]
+        reachable = (
+            not free or self.wildcard or "*" in self.catalog.free or root in self.catalog.free
+        )
+        reachable = reachable or q == GLOBAL or root == UNKNOWN
+        shown = self.display(q) + ("[?]" if computed else "")
+        parts = q.split(sep)
+        for names, kind in self.catalog.anywhere:
+            n = len(names)
+            if any(tuple(parts[i : i + n]) == names for i in range(1, len(parts) - n + 1)):
+                self.use(kind, shown)
+        if not reachable:
+            return
+        candidates = [q]
+        if self.syntax.suffixes:  # a module reached through another one: shutil.os.system
+            candidates += [sep.join(parts[i:]) for i in range(1, len(parts) - 1)]
+        kinds = [self.match(candidate) for candidate in candidates]
+        if found := next((kind for kind in kinds if kind), None):
+            self.use(found, shown)
+            return
+        if kinds[0] == "":
+            return
+        bearing = q == GLOBAL or q in self.catalog.bearing
+        if computed and bearing:
+            self.use("dynamic", shown)
+        elif bearing and self.syntax.module_values and self.escapes(node):
+            self.use("dynamic", f"{shown} (as a value)")
+
+    def escapes(self, node: tree_sitter.Node) -> bool:
+        """`node` is a value that goes somewhere (not an alias we follow, not a callee)."""
+        parent = node.parent
+        if node.id in self.bind_values or parent is None:
+            return False
+        fields = self.syntax.calls.get(parent.type)
+        return fields is None or parent.child_by_field_name(fields[0]) != node
+
+    # -- resolution --------------------------------------------------------------------------
+
+    def resolve_name(self, name: str) -> frozenset[Resolution]:
+        if name in self.catalog.globals:
+            out: set[Resolution] = {(GLOBAL, False, False)}
+        else:
+            out = {(name, False, name not in self.imported)}
+        out.update((q, False, False) for q in self.imported.get(name, ()))
+        if name in self.values and name not in self._resolving:
+            self._resolving.add(name)
+            for value, path in self.values[name]:
+                res = self.resolve(value)
+                for seg in path:
+                    res = self.join(res, seg)
+                out.update(res)
+            self._resolving.discard(name)
+        return frozenset(sorted(out)[:MAX_RESOLUTIONS])
+
+    def literal(self, node: tree_sitter.Node | None) -> str | None:
+        """A plain string literal's value (None when computed, escaped or interpolated)."""
+        if node is None or node.type not in self.syntax.strings:
+            return None
+        parts = [c for c in node.named_children if c.type not in self.syntax.string_delimiters]
+        if any(c.type not in self.syntax.string_parts for c in parts):
+            return None
+        return "".join(text_of(c) for c in parts)
+
+    def join(self, base: frozenset[Resolution], seg: str | None) -> frozenset[Resolution]:
+        out = set()
+        for q, computed, free in base:
+            if computed or seg is None:
+                out.add((q, True, free))
+            elif q == GLOBAL:
+                out.add((seg, False, True))
+            elif q.endswith(self.syntax.sep + "__dict__"):  # os.__dict__["system"]
+                out.add((q[: -len("__dict__")] + seg, False, free))
+            else:
+                out.add((q + self.syntax.sep + seg, False, free))
+        return frozenset(out)
+
+    def args(self, call: tree_sitter.Node) -> list[tree_sitter.Node]:
+        args = call.child_by_field_name(self.syntax.calls[call.type][1])
+        if args is None:
+            return []
+        if args.type in self.syntax.strings:  # a tagged template: fn`...`
+            return [args]
+        return [c for c in args.named_children if c.type not in self.syntax.comments]
+
+    def called(self, call: tree_sitter.Node) -> set[str]:
+        fn = call.child_by_field_name(self.syntax.calls[call.type][0])
+        if fn is None:
+            return set()
+        return {q for q, computed, _ in self.resolve(fn) if not computed}
+
+    def resolve(self, node: tree_sitter.Node) -> frozenset[Resolution]:
+        if node.id not in self._memo:
+            self._memo[node.id] = frozenset()  # a cycle resolves to nothing
+            self._memo[node.id] = self._resolve(node)
+        return self._memo[node.id]
+
+    def _resolve(self, node: tree_sitter.Node) -> frozenset[Resolution]:
+        syntax, kind = self.syntax, node.type
+        opaque = frozenset({(UNKNOWN, False, False)})
+        if kind in syntax.names and not node.is_missing:
+            return self.resolve_name(syntax.normalise(text_of(node)))
+        if kind in syntax.transparent:
+            inner = [c for c in node.named_children if c.type not in syntax.comments]
+            return self.resolve(inner[0]) if len(inner) == 1 else opaque
+        if kind in syntax.chains:
+            obj_field, prop_field = syntax.chains[kind]
+            obj, prop = node.child_by_field_name(obj_field), node.child_by_field_name(prop_field)
+            if prop is None:
+                return opaque
+            if obj is None:  # Rust `::std`
+                return self.resolve(prop)
+            seg = self.literal(prop) if kind in syntax.indexes else text_of(prop)
+            return self.join(self.resolve(obj), seg)
+        if kind in syntax.calls:
+            return self._resolve_call(node) or opaque
+        return opaque
+
+    def _resolve_call(self, call: tree_sitter.Node) -> frozenset[Resolution] | None:
+        names, args = self.called(call), self.args(call)
+        cat = self.catalog
+        if loaders := names & cat.loaders:
+            module = self.literal(args[0]) if args else None
+            if module is None:
+                self.use("dynamic", f"{min(loaders)}(?)")
+                return None
+            self.record_module(self.syntax.module(module))
+            return frozenset({(self.syntax.module(module), False, False)})
+        if names & cat.getters and len(args) >= 2:
+            return self.join(self.resolve(args[0]), self.literal(args[1]))
+        evaluators = names & cat.evaluators
+        if evaluators and args and args[0].type in self.syntax.code_strings:
+            self.use("dynamic", f"{min(evaluators)}(string)")
+        return None
+
+    def record_module(self, module: str) -> None:
+        """An import (or a loader with a literal module) of `module`."""
+        if module.startswith(REMOTE):
+            self.use("network", f"code from {module.split(':', 1)[0] or 'a URL'}")
+        elif kind := self.match(module):
+            self.use(kind, module)
+
+    def wildcard_import(self, module: str) -> None:
+        self.wildcard = True
+        kind = self.match(module)
+        if kind or (kind is None and module in self.catalog.bearing):
+            self.use(kind or "dynamic", f"{module}{self.syntax.sep}*")
+
+    def bind_pattern(
+        self, name: tree_sitter.Node, value: tree_sitter.Node, path: tuple[str | None, ...] = ()
+    ) -> None:
+        """`name = value`, `const {a, b: c} = value`: aliases, followed by `resolve_name`."""
+        if name.type in self.syntax.names:
+            self.values.setdefault(text_of(name), []).append((value, path))
+            return
+        for part in name.named_children:
+            key, inner = part.child_by_field_name("key"), part.child_by_field_name("value")
+            if part.type in ("shorthand_property_identifier_pattern", "object_assignment_pattern"):
+                left = part.child_by_field_name("left") or part
+                self.bind_pattern(left, value, (*path, text_of(left)))
+            elif part.type == "pair_pattern" and key is not None and inner is not None:
+                seg = text_of(key) if key.type in self.syntax.names else self.literal(key)
+                if inner.type == "assignment_pattern":
+                    inner = inner.child_by_field_name("left") or inner
+                self.bind_pattern(inner, value, (*path, seg))
+            elif part.type == "rest_pattern" and part.named_children:
+                self.bind_pattern(part.named_children[0], value, path)
+
+    # -- the walk ----------------------------------------------------------------------------
+
+    def continues(
+        self, child: tree_sitter.Node, parent: tree_sitter.Node
+    ) -> tree_sitter.Node | None:
+        """The node a reference at `child` extends into, if `parent` extends it."""
+        syntax = self.syntax
+        if parent.type in syntax.transparent:
+            return parent
+        if parent.type in syntax.chains:
+            obj_field, prop_field = syntax.chains[parent.type]
+            obj = parent.child_by_field_name(obj_field)
+            if obj == child or (obj is None and parent.child_by_field_name(prop_field) == child):
+                return parent
+            return None
+        call = parent.parent
+        if (
+            call is not None
+            and call.type in syntax.calls
+            and self.called(call) & self.catalog.getters
+        ):
+            args = self.args(call)
+            if args and args[0] == child:
+                return call
+        return None
+
+    def maximal(self, node: tree_sitter.Node) -> tree_sitter.Node:
+        while node.parent is not None and (up := self.continues(node, node.parent)) is not None:
+            node = up
+        return node
+
+    def property_position(self, node: tree_sitter.Node) -> bool:
+        parent = node.parent
+        if parent is None or parent.type not in self.syntax.chains:
+            return False
+        obj_field, prop_field = self.syntax.chains[parent.type]
+        return (
+            parent.child_by_field_name(prop_field) == node
+            and parent.child_by_field_name(obj_field) is not None
+        )
+
+
+def _matches(q: tree_sitter.Query, root: tree_sitter.Node) -> Iterator[dict[str, list[Any]]]:
+    for _pattern, captures in tree_sitter.QueryCursor(q).matches(root):
+        yield captures
+
+
+def capability_uses(
+    language: str, ts_language: tree_sitter.Language, root: tree_sitter.Node
+) -> frozenset[str]:
+    """The capability targets `root` uses ("python:process:os.system", ...); empty for a
+    language without a capability query."""
+    cat, syntax = catalog(language), SYNTAX.get(language)
+    if cat is None or syntax is None:
+        return frozenset()
+    a = _Analysis(language, syntax, cat)
+    matches = list(_matches(query(language, ts_language), root))
+    for m in matches:
+        a.skip.update(n.id for n in m.get("skip", ()))
+    for m in matches:
+        bind_imports(a, m)
+        for name, value in zip(m.get("bind.name", ()), m.get("bind.value", ()), strict=False):
+            a.skip.add(name.id)
+            a.bind_values.add(value.id)
+            a.bind_pattern(name, value)
+    starts: list[tree_sitter.Node] = []
+    for m in matches:
+        for cap, nodes in m.items():
+            if cap.startswith("use."):
+                _kind, _, label = cap.removeprefix("use.").partition(".")
+                for n in nodes:
+                    name = f" {text_of(n)}" if n.type in syntax.names else ""
+                    a.use(_kind, label + name)
+        starts.extend(n for n in m.get("ref", ()) if n.id not in a.skip)
+        starts.extend(m.get("chain", ()))
+        starts.extend(m.get("call", ()))
+        for n in m.get("macro", ()):
+            for res in a.resolve(n):
+                a.classify(res, n, "!")
+    seen: set[int] = set()
+    for start in starts:
+        if start.type in syntax.names and a.property_position(start):
+            continue
+        top = a.maximal(start)
+        if top.id in seen:
+            continue
+        seen.add(top.id)
+        for res in a.resolve(top):
+            a.classify(res, top)
+    return frozenset(a.uses)
