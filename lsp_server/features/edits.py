@@ -164,11 +164,12 @@ class Analysis:
 @lru_cache(maxsize=ANALYSIS_CACHE)
 def analyse(info: LanguageInfo, text: str) -> Analysis:
     """Parse `text` once for the syntax and the capability checks."""
+    source = text.encode("utf-8")
     try:
-        tree = parse(new_parser(info), text.encode("utf-8"))
+        tree = parse(new_parser(info), source)
     except ValueError:
         raise EditRejected("the edited file could not be parsed in time") from None
-    uses = capability_uses(info.name, info.language, tree.root_node)
+    uses = capability_uses(info.name, info.language, tree.root_node, source)
     return Analysis(count_error_nodes(tree), uses)
 
 

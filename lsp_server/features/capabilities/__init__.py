@@ -42,13 +42,15 @@ Resolution = tuple[str, bool, bool]  # (qualified name, computed member, free ro
 @dataclass(frozen=True)
 class Catalog:
     entries: dict[str, str]  # name -> kind ("" for an exclusion)
-    anywhere: tuple[tuple[tuple[str, ...], str], ...]
+    anywhere: dict[str, list[tuple[tuple[str, ...], str]]]  # by first segment
     loaders: frozenset[str]
     getters: frozenset[str]
     evaluators: frozenset[str]
     globals: frozenset[str]
     free: frozenset[str]
     bearing: frozenset[str]  # proper prefixes of capability names: modules that hold some
+    # Go: the name a package is used by without its import in sight (`exec` for os/exec).
+    implicit: dict[str, str]
 
 
 def _family(language: str) -> str:
@@ -70,11 +72,11 @@ def catalog(language: str) -> Catalog | None:
         return None
     entries = {name: kind for kind in KINDS for name in raw.get(kind, [])}
     entries.update({name: "" for name in raw.get("exclude", [])})
-    anywhere = tuple(
-        (tuple(name.split(syntax.sep)), kind)
-        for kind, names in raw["anywhere"].items()
-        for name in names
-    )
+    anywhere: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for kind, names in raw["anywhere"].items():
+        for name in names:
+            parts = tuple(name.split(syntax.sep))
+            anywhere.setdefault(parts[0], []).append((parts, kind))
     bearing = {
         name[:i]
         for name, kind in entries.items()
@@ -82,6 +84,11 @@ def catalog(language: str) -> Catalog | None:
         for i in range(len(name))
         if name.startswith(syntax.sep, i) or name.startswith("/", i)
     }
+    implicit: dict[str, str] = {}
+    if syntax.default_binding == "last":
+        for name, kind in entries.items():
+            if kind and "." not in (last := name.rsplit("/", 1)[-1]):
+                implicit.setdefault(last, name)
     return Catalog(
         entries,
         anywhere,
@@ -91,6 +98,7 @@ def catalog(language: str) -> Catalog | None:
         frozenset(raw["globals"]),
         frozenset(raw["free"]),
         frozenset(bearing),
+        implicit,
     )
 
 
@@ -108,15 +116,12 @@ def query(language: str, ts_language: tree_sitter.Language) -> tree_sitter.Query
     return tree_sitter.Query(ts_language, _query_source(name))
 
 
-def text_of(node: tree_sitter.Node) -> str:
-    return (node.text or b"").decode("utf-8", "replace")
-
-
 @dataclass
 class _Analysis:
     language: str
     syntax: Syntax
     catalog: Catalog
+    source: bytes
     uses: set[str] = field(default_factory=set)
     skip: set[int] = field(default_factory=set)
     imported: dict[str, set[str]] = field(default_factory=dict)  # name -> qualified names
@@ -128,6 +133,10 @@ class _Analysis:
     wildcard: bool = False
     _memo: dict[int, frozenset[Resolution]] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
+
+    def text(self, node: tree_sitter.Node) -> str:
+        # Sliced from the source: the tree was parsed from a callback and has no text of its own.
+        return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -160,10 +169,10 @@ class _Analysis:
         reachable = reachable or q == GLOBAL or root == UNKNOWN
         shown = self.display(q) + ("[?]" if computed else "")
         parts = q.split(sep)
-        for names, kind in self.catalog.anywhere:
-            n = len(names)
-            if any(tuple(parts[i : i + n]) == names for i in range(1, len(parts) - n + 1)):
-                self.use(kind, shown)
+        for i in range(1, len(parts)):
+            for names, kind in self.catalog.anywhere.get(parts[i], ()):
+                if tuple(parts[i : i + len(names)]) == names:
+                    self.use(kind, shown)
         if not reachable:
             return
         candidates = [q]
@@ -197,6 +206,8 @@ class _Analysis:
         else:
             out = {(name, False, name not in self.imported)}
         out.update((q, False, False) for q in self.imported.get(name, ()))
+        if name in self.catalog.implicit and name not in self.imported:
+            out.add((self.catalog.implicit[name], False, False))
         if name in self.values and name not in self._resolving:
             self._resolving.add(name)
             for value, path in self.values[name]:
@@ -214,7 +225,7 @@ class _Analysis:
         parts = [c for c in node.named_children if c.type not in self.syntax.string_delimiters]
         if any(c.type not in self.syntax.string_parts for c in parts):
             return None
-        return "".join(text_of(c) for c in parts)
+        return "".join(self.text(c) for c in parts)
 
     def join(self, base: frozenset[Resolution], seg: str | None) -> frozenset[Resolution]:
         out = set()
@@ -253,10 +264,18 @@ class _Analysis:
         syntax, kind = self.syntax, node.type
         opaque = frozenset({(UNKNOWN, False, False)})
         if kind in syntax.names and not node.is_missing:
-            return self.resolve_name(syntax.normalise(text_of(node)))
+            return self.resolve_name(syntax.normalise(self.text(node)))
         if kind in syntax.transparent:
             inner = [c for c in node.named_children if c.type not in syntax.comments]
             return self.resolve(inner[0]) if len(inner) == 1 else opaque
+        if kind in syntax.passthrough:
+            fields = syntax.passthrough[kind]
+            parts = [node.child_by_field_name(f) for f in fields] if fields else node.named_children
+            out: set[Resolution] = set()
+            for part in parts:
+                if part is not None and part.type not in syntax.comments:
+                    out.update(self.resolve(part))
+            return frozenset(out) or opaque
         if kind in syntax.chains:
             obj_field, prop_field = syntax.chains[kind]
             obj, prop = node.child_by_field_name(obj_field), node.child_by_field_name(prop_field)
@@ -264,7 +283,7 @@ class _Analysis:
                 return opaque
             if obj is None:  # Rust `::std`
                 return self.resolve(prop)
-            seg = self.literal(prop) if kind in syntax.indexes else text_of(prop)
+            seg = self.literal(prop) if kind in syntax.indexes else self.text(prop)
             return self.join(self.resolve(obj), seg)
         if kind in syntax.calls:
             return self._resolve_call(node) or opaque
@@ -305,15 +324,15 @@ class _Analysis:
     ) -> None:
         """`name = value`, `const {a, b: c} = value`: aliases, followed by `resolve_name`."""
         if name.type in self.syntax.names:
-            self.values.setdefault(text_of(name), []).append((value, path))
+            self.values.setdefault(self.text(name), []).append((value, path))
             return
         for part in name.named_children:
             key, inner = part.child_by_field_name("key"), part.child_by_field_name("value")
             if part.type in ("shorthand_property_identifier_pattern", "object_assignment_pattern"):
                 left = part.child_by_field_name("left") or part
-                self.bind_pattern(left, value, (*path, text_of(left)))
+                self.bind_pattern(left, value, (*path, self.text(left)))
             elif part.type == "pair_pattern" and key is not None and inner is not None:
-                seg = text_of(key) if key.type in self.syntax.names else self.literal(key)
+                seg = self.text(key) if key.type in self.syntax.names else self.literal(key)
                 if inner.type == "assignment_pattern":
                     inner = inner.child_by_field_name("left") or inner
                 self.bind_pattern(inner, value, (*path, seg))
@@ -368,14 +387,14 @@ def _matches(q: tree_sitter.Query, root: tree_sitter.Node) -> Iterator[dict[str,
 
 
 def capability_uses(
-    language: str, ts_language: tree_sitter.Language, root: tree_sitter.Node
+    language: str, ts_language: tree_sitter.Language, root: tree_sitter.Node, source: bytes
 ) -> frozenset[str]:
     """The capability targets `root` uses ("python:process:os.system", ...); empty for a
     language without a capability query."""
     cat, syntax = catalog(language), SYNTAX.get(language)
     if cat is None or syntax is None:
         return frozenset()
-    a = _Analysis(language, syntax, cat)
+    a = _Analysis(language, syntax, cat, source)
     matches = list(_matches(query(language, ts_language), root))
     for m in matches:
         a.skip.update(n.id for n in m.get("skip", ()))
@@ -391,7 +410,7 @@ def capability_uses(
             if cap.startswith("use."):
                 _kind, _, label = cap.removeprefix("use.").partition(".")
                 for n in nodes:
-                    name = f" {text_of(n)}" if n.type in syntax.names else ""
+                    name = f" {a.text(n)}" if n.type in syntax.names else ""
                     a.use(_kind, label + name)
         starts.extend(n for n in m.get("ref", ()) if n.id not in a.skip)
         starts.extend(m.get("chain", ()))

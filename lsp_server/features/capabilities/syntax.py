@@ -16,15 +16,15 @@ Captures = dict[str, list[tree_sitter.Node]]
 REMOTE = ("http:", "https:", "//", "data:", "blob:")
 
 
-def _text(node: tree_sitter.Node) -> str:
-    return "".join((node.text or b"").decode("utf-8", "replace").split())
+def _code(a: _Analysis, node: tree_sitter.Node) -> str:
+    return "".join(a.text(node).split())
 
 
 def _module_text(a: _Analysis, node: tree_sitter.Node) -> str | None:
     if node.type in a.syntax.strings:
         value = a.literal(node)
         return None if value is None else a.syntax.module(value)
-    return _text(node)
+    return _code(a, node)
 
 
 def _bind(a: _Analysis, name: str, q: str) -> None:
@@ -44,7 +44,7 @@ def bind_imports(a: _Analysis, m: Captures) -> None:
     if module is None:
         a.use("dynamic", "import(?)")
         return
-    alias = _text(m["import.alias"][0]) if "import.alias" in m else None
+    alias = _code(a, m["import.alias"][0]) if "import.alias" in m else None
     if "import.wildcard" in m:
         a.wildcard_import(module)
         return
@@ -73,16 +73,16 @@ def _use_tree(a: _Analysis, node: tree_sitter.Node, prefix: str) -> None:
         path = node.child_by_field_name("path")
         alias = node.child_by_field_name("alias")
         if path is not None and alias is not None:
-            q = (prefix + _text(path)).removeprefix(sep)
-            _bind(a, _text(alias), q)
+            q = (prefix + _code(a, path)).removeprefix(sep)
+            _bind(a, _code(a, alias), q)
             a.record_module(q)
     elif kind == "use_wildcard":
         inner = node.named_children
-        a.wildcard_import((prefix + (_text(inner[0]) if inner else "")).removeprefix(sep))
+        a.wildcard_import((prefix + (_code(a, inner[0]) if inner else "")).removeprefix(sep))
     elif kind == "scoped_use_list":
         path = node.child_by_field_name("path")
         items = node.child_by_field_name("list")
-        base = prefix + (_text(path) + sep if path is not None else "")
+        base = prefix + (_code(a, path) + sep if path is not None else "")
         for item in items.named_children if items is not None else []:
             _use_tree(a, item, base)
     elif kind == "use_list":
@@ -93,7 +93,7 @@ def _use_tree(a: _Analysis, node: tree_sitter.Node, prefix: str) -> None:
         _bind(a, q.rsplit(sep, 1)[-1], q)
         a.record_module(q)
     else:  # identifier, scoped_identifier, crate, super
-        q = (prefix + _text(node)).removeprefix(sep)
+        q = (prefix + _code(a, node)).removeprefix(sep)
         _bind(a, q.rsplit(sep, 1)[-1], q)
         a.record_module(q)
 
@@ -118,6 +118,8 @@ class Syntax:
     chains: Mapping[str, tuple[str, str]]  # member access: (object field, member field)
     indexes: frozenset[str]  # the chains whose member is an expression: x[...]
     transparent: frozenset[str]  # wrappers that leave the value as it is: (x), x!, x as T
+    # Expressions whose value is one of these children ((): any child): (o := os), a or b.
+    passthrough: Mapping[str, tuple[str, ...]]
     calls: Mapping[str, tuple[str, str]]  # (function field, arguments field)
     strings: frozenset[str]
     string_parts: frozenset[str]  # the plain text inside a string (no escapes, no ${})
@@ -137,6 +139,11 @@ _PY = Syntax(
     chains={"attribute": ("object", "attribute"), "subscript": ("value", "subscript")},
     indexes=frozenset({"subscript"}),
     transparent=frozenset({"parenthesized_expression"}),
+    passthrough={
+        "named_expression": ("value",),
+        "conditional_expression": (),
+        "boolean_operator": ("left", "right"),
+    },
     calls={"call": ("function", "arguments")},
     strings=frozenset({"string"}),
     string_parts=frozenset({"string_content"}),
@@ -166,6 +173,13 @@ _ES = Syntax(
             "await_expression",
         }
     ),
+    passthrough={
+        "assignment_expression": ("right",),
+        "augmented_assignment_expression": ("right",),
+        "ternary_expression": ("consequence", "alternative"),
+        "binary_expression": ("left", "right"),
+        "sequence_expression": (),
+    },
     calls={
         "call_expression": ("function", "arguments"),
         "new_expression": ("constructor", "arguments"),
@@ -183,6 +197,7 @@ _GO = Syntax(
     chains={"selector_expression": ("operand", "field"), "qualified_type": ("package", "name")},
     indexes=frozenset(),
     transparent=frozenset({"parenthesized_expression"}),
+    passthrough={},
     calls={"call_expression": ("function", "arguments")},
     strings=frozenset({"interpreted_string_literal", "raw_string_literal"}),
     string_parts=frozenset({"interpreted_string_literal_content", "raw_string_literal_content"}),
@@ -201,6 +216,7 @@ _RUST = Syntax(
     },
     indexes=frozenset(),
     transparent=frozenset({"parenthesized_expression"}),
+    passthrough={},
     calls={"call_expression": ("function", "arguments")},
     strings=frozenset({"string_literal", "raw_string_literal"}),
     string_parts=frozenset({"string_content"}),
