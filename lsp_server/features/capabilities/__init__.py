@@ -54,7 +54,9 @@ class Catalog:
 
 
 def _family(language: str) -> str:
-    return "ecmascript" if language in ("javascript", "typescript", "tsx") else language
+    if language in ("javascript", "typescript", "tsx"):
+        return "ecmascript"
+    return "c" if language == "cpp" else language
 
 
 @cache
@@ -225,6 +227,8 @@ class _Analysis:
         parts = [c for c in node.named_children if c.type not in self.syntax.string_delimiters]
         if any(c.type not in self.syntax.string_parts for c in parts):
             return None
+        if not parts:  # "" or C's <stdio.h>: between the delimiters
+            return self.text(node)[1:-1]
         return "".join(self.text(c) for c in parts)
 
     def join(self, base: frozenset[Resolution], seg: str | None) -> frozenset[Resolution]:
@@ -296,7 +300,7 @@ class _Analysis:
         cat = self.catalog
         if loaders := names & cat.loaders:
             module = self.literal(args[0]) if args else None
-            if module is None:
+            if not module:
                 self.use("dynamic", f"{min(loaders)}(?)")
                 return None
             self.record_module(self.syntax.module(module))

@@ -225,6 +225,33 @@ _RUST = Syntax(
     normalise=lambda name: name.removeprefix("r#"),
 )
 
+_C = Syntax(
+    sep="::",
+    names=frozenset({"identifier", "namespace_identifier"}),
+    chains={"qualified_identifier": ("scope", "name")},
+    indexes=frozenset(),
+    transparent=frozenset({"parenthesized_expression"}),
+    passthrough={},
+    calls={"call_expression": ("function", "arguments")},
+    strings=frozenset({"string_literal", "system_lib_string"}),
+    string_parts=frozenset({"string_content"}),
+    code_strings=frozenset(),
+    module=lambda path: path.strip("<>"),
+)
+_BASH = Syntax(
+    sep="::",  # never in a command name: a name is one segment
+    names=frozenset({"word"}),
+    chains={},
+    indexes=frozenset(),
+    transparent=frozenset(),
+    passthrough={},
+    calls={},
+    strings=frozenset(),
+    string_parts=frozenset(),
+    code_strings=frozenset(),
+    normalise=lambda name: name.rsplit("/", 1)[-1] or name,  # /usr/bin/curl is curl
+)
+
 SYNTAX: dict[str, Syntax] = {
     "python": _PY,
     "javascript": _ES,
@@ -232,4 +259,7 @@ SYNTAX: dict[str, Syntax] = {
     "tsx": _ES,
     "go": _GO,
     "rust": _RUST,
+    "c": _C,
+    "cpp": _C,
+    "bash": _BASH,
 }
