@@ -118,17 +118,29 @@ async def refused_both_ways(
     assert result["applied"] is False and found in result["message"], result
 
 
+def _server_answering(answer: str) -> Any:
+    """A fixture: a server whose fake engine answers every request with `answer`."""
+
+    @pytest_lsp.fixture(config=fake_config(answer))
+    async def server(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
+        await start_fake(lsp_client)
+        yield
+        await lsp_client.shutdown_session()
+
+    return server
+
+
+fake_py = _server_answering(PY_ANSWER)
+fake_ts = _server_answering(TS_ANSWER)
+fake_go = _server_answering(GO_ANSWER)
+fake_rs = _server_answering(RS_ANSWER)
+fake_js = _server_answering(JS_ANSWER)
+
+
 def _rewrite(uri: str, rng: types.Range, instruction: str) -> types.ExecuteCommandParams:
     return types.ExecuteCommandParams(
         "enclave.rewrite", [{"uri": uri, "range": range_json(rng), "instruction": instruction}]
     )
-
-
-@pytest_lsp.fixture(config=fake_config(PY_ANSWER))
-async def fake_py(lsp_client: LanguageClient):
-    await start_fake(lsp_client)
-    yield
-    await lsp_client.shutdown_session()
 
 
 async def test_python_process_call_through_an_alias_is_refused(fake_py: LanguageClient) -> None:
@@ -146,23 +158,9 @@ async def test_the_same_call_in_a_file_that_already_makes_it_is_offered(
     assert "failed" not in action.title
 
 
-@pytest_lsp.fixture(config=fake_config(TS_ANSWER))
-async def fake_ts(lsp_client: LanguageClient):
-    await start_fake(lsp_client)
-    yield
-    await lsp_client.shutdown_session()
-
-
 async def test_typescript_child_process_is_refused(fake_ts: LanguageClient) -> None:
     uri = open_doc(fake_ts, "/tmp/enclave-attacks/total.ts", TS_CLEAN, "typescript")
     await refused_both_ways(fake_ts, uri, (0, 5), "typescript:process:child_process")
-
-
-@pytest_lsp.fixture(config=fake_config(GO_ANSWER))
-async def fake_go(lsp_client: LanguageClient):
-    await start_fake(lsp_client)
-    yield
-    await lsp_client.shutdown_session()
 
 
 async def test_go_exec_command_is_refused(fake_go: LanguageClient) -> None:
@@ -170,23 +168,9 @@ async def test_go_exec_command_is_refused(fake_go: LanguageClient) -> None:
     await refused_both_ways(fake_go, uri, (2, 9), "go:process:os/exec.Command")
 
 
-@pytest_lsp.fixture(config=fake_config(RS_ANSWER))
-async def fake_rs(lsp_client: LanguageClient):
-    await start_fake(lsp_client)
-    yield
-    await lsp_client.shutdown_session()
-
-
 async def test_rust_process_command_is_refused(fake_rs: LanguageClient) -> None:
     uri = open_doc(fake_rs, "/tmp/enclave-attacks/total.rs", RS_CLEAN, "rust")
     await refused_both_ways(fake_rs, uri, (0, 7), "rust:process:std::process::Command")
-
-
-@pytest_lsp.fixture(config=fake_config(JS_ANSWER))
-async def fake_js(lsp_client: LanguageClient):
-    await start_fake(lsp_client)
-    yield
-    await lsp_client.shutdown_session()
 
 
 async def test_an_invisible_variable_name_is_refused(fake_js: LanguageClient) -> None:
