@@ -135,6 +135,8 @@ class _Analysis:
     wildcard: bool = False
     _memo: dict[int, frozenset[Resolution]] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
+    _names: dict[str, frozenset[Resolution]] = field(default_factory=dict)
+    _classified: set[Resolution] = field(default_factory=set)
 
     def text(self, node: tree_sitter.Node) -> str:
         # Sliced from the source: the tree was parsed from a callback and has no text of its own.
@@ -162,13 +164,20 @@ class _Analysis:
 
     def classify(self, res: Resolution, node: tree_sitter.Node, suffix: str = "") -> None:
         q, computed, free = res
-        sep = self.syntax.sep
         q += suffix
+        if (q, computed, free) in self._classified:  # only the escape test depends on the node
+            if q in self.catalog.bearing and not computed and self.syntax.module_values:
+                self._escape(q, node)
+            return
+        self._classified.add((q, computed, free))
+        sep = self.syntax.sep
         root = q.split(sep, 1)[0].split("/", 1)[0]
         reachable = (
             not free or self.wildcard or "*" in self.catalog.free or root in self.catalog.free
         )
         reachable = reachable or q == GLOBAL or root == UNKNOWN
+        if not reachable and sep not in q:  # a local name: most of them
+            return
         shown = self.display(q) + ("[?]" if computed else "")
         parts = q.split(sep)
         for i in range(1, len(parts)):
@@ -189,8 +198,12 @@ class _Analysis:
         bearing = q == GLOBAL or q in self.catalog.bearing
         if computed and bearing:
             self.use("dynamic", shown)
-        elif bearing and self.syntax.module_values and self.escapes(node):
-            self.use("dynamic", f"{shown} (as a value)")
+        elif bearing and self.syntax.module_values:
+            self._escape(q, node)
+
+    def _escape(self, q: str, node: tree_sitter.Node) -> None:
+        if self.escapes(node):
+            self.use("dynamic", f"{self.display(q)} (as a value)")
 
     def escapes(self, node: tree_sitter.Node) -> bool:
         """`node` is a value that goes somewhere (not an alias we follow, not a callee)."""
@@ -203,6 +216,15 @@ class _Analysis:
     # -- resolution --------------------------------------------------------------------------
 
     def resolve_name(self, name: str) -> frozenset[Resolution]:
+        if name in self._names:
+            return self._names[name]
+        top = not self._resolving
+        result = self._resolve_name(name)
+        if top:  # an inner result may miss what the cycle guard cut
+            self._names[name] = result
+        return result
+
+    def _resolve_name(self, name: str) -> frozenset[Resolution]:
         if name in self.catalog.globals:
             out: set[Resolution] = {(GLOBAL, False, False)}
         else:
@@ -218,7 +240,7 @@ class _Analysis:
                     res = self.join(res, seg)
                 out.update(res)
             self._resolving.discard(name)
-        return frozenset(sorted(out)[:MAX_RESOLUTIONS])
+        return frozenset(out if len(out) <= MAX_RESOLUTIONS else sorted(out)[:MAX_RESOLUTIONS])
 
     def literal(self, node: tree_sitter.Node | None) -> str | None:
         """A plain string literal's value (None when computed, escaped or interpolated)."""
@@ -401,29 +423,38 @@ def capability_uses(
     if cat is None or syntax is None:
         return frozenset()
     a = _Analysis(language, syntax, cat, source)
-    matches = list(_matches(query(language, ts_language), root))
-    for m in matches:
-        a.skip.update(n.id for n in m.get("skip", ()))
-    for m in matches:
-        bind_imports(a, m)
-        for name, value in zip(m.get("bind.name", ()), m.get("bind.value", ()), strict=False):
-            a.skip.add(name.id)
-            a.bind_values.add(value.id)
-            a.bind_pattern(name, value)
+    skip: set[int] = set()
+    bindings: list[dict[str, list[tree_sitter.Node]]] = []
+    refs: list[tree_sitter.Node] = []
     starts: list[tree_sitter.Node] = []
-    for m in matches:
-        for cap, nodes in m.items():
-            if cap.startswith("use."):
+    macros: list[tree_sitter.Node] = []
+    for m in _matches(query(language, ts_language), root):
+        if "ref" in m:
+            refs.extend(m["ref"])
+        elif "chain" in m or "call" in m:
+            starts.extend(m.get("chain", m.get("call", ())))
+        elif "skip" in m:
+            skip.update(n.id for n in m["skip"])
+        elif "macro" in m:
+            macros.extend(m["macro"])
+        elif any(cap.startswith(("import.", "bind.")) for cap in m):
+            bindings.append(m)
+        else:
+            for cap, nodes in m.items():
                 _kind, _, label = cap.removeprefix("use.").partition(".")
                 for n in nodes:
-                    name = f" {a.text(n)}" if n.type in syntax.names else ""
-                    a.use(_kind, label + name)
-        starts.extend(n for n in m.get("ref", ()) if n.id not in a.skip)
-        starts.extend(m.get("chain", ()))
-        starts.extend(m.get("call", ()))
-        for n in m.get("macro", ()):
-            for res in a.resolve(n):
-                a.classify(res, n, "!")
+                    named = f" {a.text(n)}" if n.type in syntax.names else ""
+                    a.use(_kind, label + named)
+    for m in bindings:
+        bind_imports(a, m)
+        for name, value in zip(m.get("bind.name", ()), m.get("bind.value", ()), strict=False):
+            skip.add(name.id)
+            a.bind_values.add(value.id)
+            a.bind_pattern(name, value)
+    starts.extend(n for n in refs if n.id not in skip)
+    for n in macros:
+        for res in a.resolve(n):
+            a.classify(res, n, "!")
     seen: set[int] = set()
     for start in starts:
         if start.type in syntax.names and a.property_position(start):
