@@ -118,6 +118,14 @@ PY_ATTACKS = [
     ("process", "class C:\n        run = os.system"),
     ("dynamic", "f = exec"),
     ("process", "x = lambda: os.spawnlp(0, 'sh')"),
+    # Python reads names in NFKC: fullwidth and other compatibility letters are the same name.
+    ("process", "\uff4f\uff53.\uff53\uff59\uff53\uff54\uff45\uff4d('x')"),
+    ("dynamic", "\uff45\uff56\uff41\uff4c(path)"),
+    ("process", "from \uff4f\uff53 import \uff53\uff59\uff53\uff54\uff45\uff4d\n    system('x')"),
+    ("dynamic", "\U0001d41e\U0001d42f\U0001d41a\U0001d425(path)"),  # mathematical bold
+    ("dynamic", "getattr(os, '\\x73ystem')('x')"),  # an escaped name is computed
+    ("process", "import subprocess, json as j\n    subprocess.call('x')"),
+    ("process", "(os  # a comment inside the chain\n     .system)('x')"),
 ]
 
 

@@ -69,6 +69,14 @@ TS_ATTACKS = [
     ("network", "window?.fetch?.(file);"),
     ("network", "const o = { fetch }; o.fetch(file);"),
     ("dynamic", "const g = globalThis; g[file]();"),
+    # Escapes in names are the name: \u0065val is eval.
+    ("dynamic", '\\u0065val("1");'),
+    ("network", "window.\\u{66}etch(file);"),
+    ("dynamic", 'require("\\u0063hild_process");'),  # an escaped module name is computed
+    ("dynamic", "const r = require; r(file);"),
+    ("process", 'const r = require; r("child_process").exec("id");'),
+    ("dynamic", "module.constructor._load(file);"),
+    ("dynamic", 'eval?.("1");'),
 ]
 
 

@@ -142,6 +142,10 @@ class _Analysis:
         # Sliced from the source: the tree was parsed from a callback and has no text of its own.
         return self.source[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
+    def name(self, node: tree_sitter.Node) -> str:
+        """A name as the language reads it (Python's NFKC, JavaScript's escapes)."""
+        return self.syntax.normalise(self.text(node))
+
     # -- recording ---------------------------------------------------------------------------
 
     def use(self, kind: str, target: str) -> None:
@@ -247,8 +251,8 @@ class _Analysis:
         if node is None or node.type not in self.syntax.strings:
             return None
         parts = [c for c in node.named_children if c.type not in self.syntax.string_delimiters]
-        if any(c.type not in self.syntax.string_parts for c in parts):
-            return None
+        if any(c.type not in self.syntax.string_parts or c.named_child_count for c in parts):
+            return None  # escapes (Python keeps them inside string_content) or interpolation
         if not parts:  # "" or C's <stdio.h>: between the delimiters
             return self.text(node)[1:-1]
         return "".join(self.text(c) for c in parts)
@@ -290,7 +294,7 @@ class _Analysis:
         syntax, kind = self.syntax, node.type
         opaque = frozenset({(UNKNOWN, False, False)})
         if kind in syntax.names and not node.is_missing:
-            return self.resolve_name(syntax.normalise(self.text(node)))
+            return self.resolve_name(self.name(node))
         if kind in syntax.transparent:
             inner = [c for c in node.named_children if c.type not in syntax.comments]
             # `x as T`, `<T>x`: the value, not its type.
@@ -311,7 +315,7 @@ class _Analysis:
                 return opaque
             if obj is None:  # Rust `::std`
                 return self.resolve(prop)
-            seg = self.literal(prop) if kind in syntax.indexes else self.text(prop)
+            seg = self.literal(prop) if kind in syntax.indexes else self.name(prop)
             return self.join(self.resolve(obj), seg)
         if kind in syntax.calls:
             return self._resolve_call(node) or opaque

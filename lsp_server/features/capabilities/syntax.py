@@ -3,6 +3,8 @@ accesses, calls and string literals, and how an import binds names."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,7 +19,22 @@ REMOTE = ("http:", "https:", "//", "data:", "blob:")
 
 
 def _code(a: _Analysis, node: tree_sitter.Node) -> str:
-    return "".join(a.text(node).split())
+    return a.syntax.normalise("".join(a.text(node).split()))
+
+
+def _nfkc(name: str) -> str:
+    # Python reads identifiers in NFKC: eval spelled in fullwidth letters is eval.
+    return name if name.isascii() else unicodedata.normalize("NFKC", name)
+
+
+_JS_ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]+)\}|\\u([0-9a-fA-F]{4})")
+
+
+def _js_name(name: str) -> str:
+    # `\u0065val` is eval.
+    if "\\" not in name:
+        return name
+    return _JS_ESCAPE.sub(lambda m: chr(min(int(m.group(1) or m.group(2), 16), 0x10FFFF)), name)
 
 
 def _module_text(a: _Analysis, node: tree_sitter.Node) -> str | None:
@@ -152,6 +169,7 @@ _PY = Syntax(
     module_values=True,
     suffixes=True,
     default_binding="first",
+    normalise=_nfkc,
 )
 _ES = Syntax(
     sep=".",
@@ -190,6 +208,7 @@ _ES = Syntax(
     module_values=True,
     suffixes=True,
     module=_strip(("node:",)),
+    normalise=_js_name,
 )
 _GO = Syntax(
     sep=".",
