@@ -20,7 +20,14 @@ from lsp_server.features.capabilities import _catalogs
 from lsp_server.features.edits import EditRejected, Target, check_edits, replacement_edit
 
 LANGUAGE_IDS = {"py": "python", "ts": "typescript", "js": "javascript", "tsx": "typescriptreact"}
-LANGUAGE_IDS |= {"go": "go", "rs": "rust", "c": "c", "cpp": "cpp", "sh": "shellscript"}
+LANGUAGE_IDS |= {
+    "go": "go",
+    "rs": "rust",
+    "c": "c",
+    "cpp": "cpp",
+    "sh": "shellscript",
+    "lua": "lua",
+}
 MARK = "/*BODY*/"
 
 

@@ -426,3 +426,46 @@ def test_shell_attacks_are_refused(kind: str, line: str) -> None:
 def test_shell_plain_commands_and_words_pass() -> None:
     new = '    make "$1"\n    echo "curl rm eval"\n    ls -la | grep -v rm\n    make test'
     assert "grep" in edit("sh", SH, '    make "$1"', new)
+
+
+LUA = """local M = {}
+
+function M.greet(name)
+  return "hello " .. name
+end
+
+return M
+"""
+LUA_BODY = '  return "hello " .. name'
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [
+        ("process", 'os.execute("id")'),
+        ("process", 'local run = os.execute; run("id")'),
+        ("process", 'io.popen("id"):read("*a")'),
+        ("process", '_G["os"]["execute"]("id")'),
+        ("process", '_ENV.os.execute("id")'),
+        ("process", 'rawget(_G, "os").execute("id")'),
+        ("dynamic", "rawget(_G, name)"),
+        ("dynamic", "local g = _G[name]"),
+        ("dynamic", 'load("return 1")()'),
+        ("dynamic", "loadstring(name)()"),
+        ("dynamic", 'dofile("/tmp/x.lua")'),
+        ("network", 'local s = require("socket"); s.connect("x", 1)'),
+        ("network", 'require "socket.http".request("http://x")'),
+        ("ffi", 'local ffi = require("ffi"); ffi.C.system("id")'),
+        ("ffi", 'package.loadlib("x.so", "f")'),
+        ("dynamic", "local m = require(name)"),
+        ("filesystem", "os.remove(name)"),
+        ("dynamic", "for k, v in pairs(_G) do end"),
+    ],
+)
+def test_lua_attacks_are_refused(kind: str, code: str) -> None:
+    assert f"lua:{kind}:" in refused("lua", LUA, LUA_BODY, f"  {code}\n  return name")
+
+
+def test_lua_plain_code_passes() -> None:
+    new = '  local code = string.format("%s", name)\n  local os_name = "linux"\n  return code'
+    assert "os_name" in edit("lua", LUA, LUA_BODY, new)

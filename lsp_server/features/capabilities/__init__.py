@@ -47,6 +47,7 @@ class Catalog:
     getters: frozenset[str]
     evaluators: frozenset[str]
     globals: frozenset[str]
+    global_name: str  # how the global object is shown: globalThis, _G
     free: frozenset[str]
     bearing: frozenset[str]  # proper prefixes of capability names: modules that hold some
     # Go: the name a package is used by without its import in sight (`exec` for os/exec).
@@ -98,6 +99,7 @@ def catalog(language: str) -> Catalog | None:
         frozenset(raw["getters"]),
         frozenset(raw["evaluators"]),
         frozenset(raw["globals"]),
+        raw["globals"][0] if raw["globals"] else "globals",
         frozenset(raw["free"]),
         frozenset(bearing),
         implicit,
@@ -154,7 +156,7 @@ class _Analysis:
         self.uses.add(f"{self.language}:{kind}:{target}")
 
     def display(self, q: str) -> str:
-        return "globalThis" if q == GLOBAL else q
+        return self.catalog.global_name if q == GLOBAL else q
 
     def match(self, q: str) -> str | None:
         """The kind of the longest catalog name `q` falls under ("" when excluded)."""

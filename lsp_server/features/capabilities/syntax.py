@@ -271,6 +271,25 @@ _BASH = Syntax(
     normalise=lambda name: name.rsplit("/", 1)[-1] or name,  # /usr/bin/curl is curl
 )
 
+_LUA = Syntax(
+    sep=".",
+    names=frozenset({"identifier"}),
+    chains={
+        "dot_index_expression": ("table", "field"),
+        "bracket_index_expression": ("table", "field"),
+        "method_index_expression": ("table", "method"),
+    },
+    indexes=frozenset({"bracket_index_expression"}),
+    transparent=frozenset({"parenthesized_expression"}),
+    passthrough={},
+    calls={"function_call": ("name", "arguments")},
+    strings=frozenset({"string"}),
+    string_parts=frozenset({"string_content"}),
+    code_strings=frozenset(),
+    module_values=True,
+    suffixes=True,
+)
+
 SYNTAX: dict[str, Syntax] = {
     "python": _PY,
     "javascript": _ES,
@@ -281,4 +300,5 @@ SYNTAX: dict[str, Syntax] = {
     "c": _C,
     "cpp": _C,
     "bash": _BASH,
+    "lua": _LUA,
 }
