@@ -223,6 +223,14 @@ def test_a_use_the_code_already_had_is_not_new() -> None:
     refused("py", PY_RUNS, body, "    subprocess.Popen(['sh'])\n    return 0")
 
 
+def test_code_run_by_eval_is_part_of_the_target() -> None:
+    """A file that already runs eval(expr) may keep it; a new string passed to eval is new."""
+    src = "def calc(expr):\n    return eval(expr, {})\n\n\ndef other(x):\n    return x\n"
+    assert "eval(expr, {})" in edit("py", src, "    return x", "    return eval(expr, {})")
+    refused("py", src, "    return x", "    return eval(\"__import__('os').system('id')\")")
+    refused("py", src, "    return x", "    return eval(x)")
+
+
 def test_renames_docstrings_and_reformatting_of_capability_heavy_code_pass() -> None:
     body = PY_RUNS[PY_RUNS.index("def build") : PY_RUNS.index("\n\n\ndef clean")]
     renamed = body.replace("out", "completed").replace("target", "name")

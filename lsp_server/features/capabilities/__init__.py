@@ -19,6 +19,7 @@ to all of them, and to its own name too.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -80,13 +81,16 @@ def catalog(language: str) -> Catalog | None:
         for name in names:
             parts = tuple(name.split(syntax.sep))
             anywhere.setdefault(parts[0], []).append((parts, kind))
-    bearing = {
-        name[:i]
-        for name, kind in entries.items()
-        if kind
-        for i in range(len(name))
-        if name.startswith(syntax.sep, i) or name.startswith("/", i)
-    }
+    bearing = (
+        {GLOBAL}
+        | {  # the global object holds them all
+            name[:i]
+            for name, kind in entries.items()
+            if kind
+            for i in range(len(name))
+            if name.startswith(syntax.sep, i) or name.startswith("/", i)
+        }
+    )
     implicit: dict[str, str] = {}
     if syntax.default_binding == "last":
         for name, kind in entries.items():
@@ -138,7 +142,7 @@ class _Analysis:
     _memo: dict[int, frozenset[Resolution]] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
     _names: dict[str, frozenset[Resolution]] = field(default_factory=dict)
-    _classified: set[Resolution] = field(default_factory=set)
+    _kinds: dict[Resolution, str | None] = field(default_factory=dict)
 
     def text(self, node: tree_sitter.Node) -> str:
         # Sliced from the source: the tree was parsed from a callback and has no text of its own.
@@ -171,11 +175,19 @@ class _Analysis:
     def classify(self, res: Resolution, node: tree_sitter.Node, suffix: str = "") -> None:
         q, computed, free = res
         q += suffix
-        if (q, computed, free) in self._classified:  # only the escape test depends on the node
-            if q in self.catalog.bearing and not computed and self.syntax.module_values:
-                self._escape(q, node)
-            return
-        self._classified.add((q, computed, free))
+        key = (q, computed, free)
+        if key not in self._kinds:
+            self._kinds[key] = self._kind_of(q, computed, free)
+        kind = self._kinds[key]
+        if kind == "dynamic":  # running code: what it runs counts too (a new string for eval)
+            self.use(kind, self.display(q) + ("[?]" if computed else "") + self._argument(node))
+        elif kind:
+            self.use(kind, self.display(q) + ("[?]" if computed else ""))
+        elif kind is None and not computed and q in self.catalog.bearing:
+            self._escape(q, node)
+
+    def _kind_of(self, q: str, computed: bool, free: bool) -> str | None:
+        """The kind `q` falls under ("" when excluded); anywhere-names are recorded here."""
         sep = self.syntax.sep
         root = q.split(sep, 1)[0].split("/", 1)[0]
         reachable = (
@@ -183,32 +195,37 @@ class _Analysis:
         )
         reachable = reachable or q == GLOBAL or root == UNKNOWN
         if not reachable and sep not in q:  # a local name: most of them
-            return
-        shown = self.display(q) + ("[?]" if computed else "")
+            return None
         parts = q.split(sep)
         for i in range(1, len(parts)):
             for names, kind in self.catalog.anywhere.get(parts[i], ()):
                 if tuple(parts[i : i + len(names)]) == names:
-                    self.use(kind, shown)
+                    self.use(kind, self.display(q) + ("[?]" if computed else ""))
         if not reachable:
-            return
+            return None
         candidates = [q]
         if self.syntax.suffixes:  # a module reached through another one: shutil.os.system
             candidates += [sep.join(parts[i:]) for i in range(1, len(parts) - 1)]
         kinds = [self.match(candidate) for candidate in candidates]
         if found := next((kind for kind in kinds if kind), None):
-            self.use(found, shown)
-            return
+            return found
         if kinds[0] == "":
-            return
-        bearing = q == GLOBAL or q in self.catalog.bearing
-        if computed and bearing:
-            self.use("dynamic", shown)
-        elif bearing and self.syntax.module_values:
-            self._escape(q, node)
+            return ""
+        if computed and q in self.catalog.bearing:
+            return "dynamic"
+        return None
+
+    def _argument(self, node: tree_sitter.Node) -> str:
+        """`(#hash)` of the arguments when `node` is called: the code itself is not shown."""
+        call = node.parent
+        fields = self.syntax.calls.get(call.type) if call is not None else None
+        if call is None or fields is None or call.child_by_field_name(fields[0]) != node:
+            return ""
+        code = " ".join(" ".join(self.text(arg).split()) for arg in self.args(call))
+        return f"(#{hashlib.blake2s(code.encode(), digest_size=3).hexdigest()})"
 
     def _escape(self, q: str, node: tree_sitter.Node) -> None:
-        if self.escapes(node):
+        if self.syntax.module_values and self.escapes(node):
             self.use("dynamic", f"{self.display(q)} (as a value)")
 
     def escapes(self, node: tree_sitter.Node) -> bool:
@@ -449,7 +466,7 @@ def capability_uses(
             for cap, nodes in m.items():
                 _kind, _, label = cap.removeprefix("use.").partition(".")
                 for n in nodes:
-                    named = f" {a.text(n)}" if n.type in syntax.names else ""
+                    named = f" {a.text(n)}" if n.type == "identifier" else ""
                     a.use(_kind, label + named)
     for m in bindings:
         bind_imports(a, m)
