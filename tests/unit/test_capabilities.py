@@ -27,8 +27,8 @@ LANGUAGE_IDS |= {
     "cpp": "cpp",
     "sh": "shellscript",
     "lua": "lua",
+    "java": "java",
 }
-MARK = "/*BODY*/"
 
 
 def edit(ext: str, text: str, body: str, new_body: str) -> str:

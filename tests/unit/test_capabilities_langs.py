@@ -469,3 +469,59 @@ def test_lua_attacks_are_refused(kind: str, code: str) -> None:
 def test_lua_plain_code_passes() -> None:
     new = '  local code = string.format("%s", name)\n  local os_name = "linux"\n  return code'
     assert "os_name" in edit("lua", LUA, LUA_BODY, new)
+
+
+JAVA = """package report;
+
+import java.util.List;
+
+public class Report {
+    public static int count(List<String> items) {
+        int n = items.size();
+        return n;
+    }
+}
+"""
+JAVA_BODY = "        int n = items.size();\n        return n;"
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [
+        ("process", 'Runtime.getRuntime().exec("id");'),
+        ("process", 'java.lang.Runtime.getRuntime().exec("id");'),
+        ("process", 'new ProcessBuilder("sh", "-c", "id").start();'),
+        ("network", 'java.net.Socket s = new java.net.Socket("x", 1);'),
+        ("network", 'new java.net.URL("http://x").openStream();'),
+        ("dynamic", 'Class.forName("x").getMethod("run").invoke(null);'),
+        ("ffi", 'System.loadLibrary("evil");'),
+        ("filesystem", 'java.nio.file.Files.delete(java.nio.file.Path.of("/"));'),
+    ],
+)
+def test_java_attacks_are_refused(kind: str, code: str) -> None:
+    body = f"        int n = items.size();\n        {code}\n        return n;"
+    assert f"java:{kind}:" in refused("java", JAVA, JAVA_BODY, body)
+
+
+@pytest.mark.parametrize(
+    ("kind", "line", "use"),
+    [
+        ("network", "import java.net.*;", "URL u = null;"),
+        ("network", "import java.net.Socket;", "Socket s = null;"),
+        ("dynamic", "import java.lang.reflect.Method;", "Method m = null;"),
+        ("process", "import static java.lang.Runtime.getRuntime;", 'getRuntime().exec("id");'),
+    ],
+)
+def test_java_imports_are_refused(kind: str, line: str, use: str) -> None:
+    new = JAVA.replace("import java.util.List;", f"import java.util.List;\n{line}").replace(
+        "        return n;", f"        {use}\n        return n;"
+    )
+    assert f"java:{kind}:" in refused("java", JAVA, JAVA, new)
+
+
+def test_java_plain_code_passes() -> None:
+    body = (
+        "        int cores = Runtime.getRuntime().availableProcessors();\n"
+        '        String exec = "run";\n        return items.size() + cores + exec.length();'
+    )
+    assert "cores" in edit("java", JAVA, JAVA_BODY, body)

@@ -92,7 +92,13 @@ def catalog(language: str) -> Catalog | None:
         }
     )
     implicit: dict[str, str] = {}
-    if syntax.default_binding == "last":
+    package = syntax.implicit_package
+    if package:  # Java: Runtime is java.lang.Runtime without an import
+        for name, kind in entries.items():
+            if kind and name.startswith(package + syntax.sep):
+                first = name[len(package) + 1 :].split(syntax.sep, 1)[0]
+                implicit.setdefault(first, package + syntax.sep + first)
+    elif syntax.default_binding == "last":  # Go: exec is os/exec
         for name, kind in entries.items():
             if kind and "." not in (last := name.rsplit("/", 1)[-1]):
                 implicit.setdefault(last, name)
@@ -139,6 +145,7 @@ class _Analysis:
     )
     bind_values: set[int] = field(default_factory=set)
     wildcard: bool = False
+    wildcards: list[str] = field(default_factory=list)  # modules imported with *
     _memo: dict[int, frozenset[Resolution]] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
     _names: dict[str, frozenset[Resolution]] = field(default_factory=dict)
@@ -164,13 +171,17 @@ class _Analysis:
 
     def match(self, q: str) -> str | None:
         """The kind of the longest catalog name `q` falls under ("" when excluded)."""
+        return self.entry(q)[1]
+
+    def entry(self, q: str) -> tuple[int, str | None]:
+        """(length, kind) of the longest catalog name `q` falls under; (0, None) for none."""
         sep, cut = self.syntax.sep, len(q)
         while cut > 0:
             kind = self.catalog.entries.get(q[:cut])
             if kind is not None:
-                return kind
+                return cut, kind
             cut = max(q.rfind(sep, 0, cut), q.rfind("/", 0, cut))
-        return None
+        return 0, None
 
     def classify(self, res: Resolution, node: tree_sitter.Node, suffix: str = "") -> None:
         q, computed, free = res
@@ -253,8 +264,13 @@ class _Analysis:
         else:
             out = {(name, False, name not in self.imported)}
         out.update((q, False, False) for q in self.imported.get(name, ()))
-        if name in self.catalog.implicit and name not in self.imported:
-            out.add((self.catalog.implicit[name], False, False))
+        if name not in self.imported:
+            if name in self.catalog.implicit:
+                out.add((self.catalog.implicit[name], False, False))
+            for m in self.wildcards:  # `from os import *`: system is os.system (not os.print)
+                q = m + self.syntax.sep + name
+                if self.entry(q)[0] > len(m):
+                    out.add((q, False, False))
         if name in self.values and name not in self._resolving:
             self._resolving.add(name)
             for value, path in self.values[name]:
@@ -366,6 +382,7 @@ class _Analysis:
 
     def wildcard_import(self, module: str) -> None:
         self.wildcard = True
+        self.wildcards.append(module)
         kind = self.match(module)
         if kind or (kind is None and module in self.catalog.bearing):
             self.use(kind or "dynamic", f"{module}{self.syntax.sep}*")
@@ -451,9 +468,12 @@ def capability_uses(
     refs: list[tree_sitter.Node] = []
     starts: list[tree_sitter.Node] = []
     macros: list[tree_sitter.Node] = []
+    paths: list[tree_sitter.Node] = []
     for m in _matches(query(language, ts_language), root):
         if "ref" in m:
             refs.extend(m["ref"])
+        elif "path" in m:
+            paths.extend(n for n in m["path"] if n.parent is None or n.parent.type != n.type)
         elif "chain" in m or "call" in m:
             starts.extend(m.get("chain", m.get("call", ())))
         elif "skip" in m:
@@ -478,6 +498,13 @@ def capability_uses(
     for n in macros:
         for res in a.resolve(n):
             a.classify(res, n, "!")
+    for n in paths:  # a dotted name written out: its root resolved, the rest appended
+        first, *rest = a.name(n).split("<", 1)[0].split(syntax.sep)
+        resolved = a.resolve_name(first)
+        for seg in rest:
+            resolved = a.join(resolved, seg)
+        for res in resolved:
+            a.classify(res, n)
     seen: set[int] = set()
     for start in starts:
         if start.type in syntax.names and a.property_position(start):

@@ -146,6 +146,7 @@ class Syntax:
     module_values: bool = False  # modules are values that can be passed around
     suffixes: bool = False  # modules re-export other modules (shutil.os)
     default_binding: str = "none"  # what `import a.b` binds: first / last segment / nothing
+    implicit_package: str = ""  # what every file has imported (java.lang)
     module: Callable[[str], str] = _same
     normalise: Callable[[str], str] = _same
 
@@ -290,6 +291,22 @@ _LUA = Syntax(
     suffixes=True,
 )
 
+_JAVA = Syntax(
+    sep=".",
+    names=frozenset({"identifier", "type_identifier"}),
+    chains={"method_invocation": ("object", "name"), "field_access": ("object", "field")},
+    indexes=frozenset(),
+    transparent=frozenset({"parenthesized_expression", "cast_expression"}),
+    passthrough={},
+    calls={},
+    strings=frozenset({"string_literal"}),
+    string_parts=frozenset({"string_fragment"}),
+    code_strings=frozenset(),
+    comments=frozenset({"line_comment", "block_comment"}),
+    default_binding="last",
+    implicit_package="java.lang",
+)
+
 SYNTAX: dict[str, Syntax] = {
     "python": _PY,
     "javascript": _ES,
@@ -301,4 +318,5 @@ SYNTAX: dict[str, Syntax] = {
     "cpp": _C,
     "bash": _BASH,
     "lua": _LUA,
+    "java": _JAVA,
 }
