@@ -4,11 +4,15 @@ uses such calls must pass."""
 
 from __future__ import annotations
 
+import keyword
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.unit.test_capabilities import edit, refused
+from lsp_server.features.capabilities import _catalogs
+from tests.unit.test_capabilities import PY_RUNS, edit, refused
 
 TS = """import { readFileSync } from "fs";
 import path from "node:path";
@@ -525,3 +529,44 @@ def test_java_plain_code_passes() -> None:
         '        String exec = "run";\n        return items.size() + cores + exec.length();'
     )
     assert "cores" in edit("java", JAVA, JAVA_BODY, body)
+
+
+# -- no false refusals: any rename of the locals of code that already runs commands ------------
+
+_ROOTS = {
+    name.split(sep)[0]
+    for language in ("python", "ecmascript", "go", "rust")
+    for kind, names in _catalogs()[language].items()
+    if isinstance(names, list)
+    for name in names
+    for sep in ([".", "::", "/"] if language != "rust" else ["::"])
+    if sep in name or "." not in name
+}
+_RESERVED = {
+    "fn", "let", "mut", "ref", "use", "mod", "pub", "impl", "type", "func", "go", "var", "const",
+    "range", "map", "chan", "select", "defer", "in", "of", "as", "is", "if", "do", "for", "new",
+    "try", "case", "else", "enum", "this", "self", "super", "crate", "loop", "match", "move",
+    "where", "async", "await", "static", "struct", "trait", "true", "false", "null", "void",
+    "with", "yield", "return", "break", "package", "import", "export", "delete", "typeof",
+    "string", "int", "bool", "error", "len", "make", "nil", "print", "items", "target", "name",
+}  # fmt: skip
+LOCAL = st.from_regex(r"[a-z][a-z0-9]{1,7}", fullmatch=True).filter(
+    lambda s: s not in _ROOTS and s not in _RESERVED and s not in keyword.kwlist
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(new=LOCAL, ext=st.sampled_from(["py", "ts", "go", "rs"]))
+def test_renaming_a_parameter_of_capability_heavy_code_passes(new: str, ext: str) -> None:
+    src = {"py": PY_RUNS, "ts": TS_RUNS, "go": GO_RUNS, "rs": RS_RUNS}[ext]
+    head = {
+        "py": "def build",
+        "ts": "export function build",
+        "go": "func Build",
+        "rs": "pub fn build",
+    }
+    start = src.index(head[ext])
+    end = src.index("\n\n", start)
+    body = src[start:end]
+    renamed = re.sub(r"\btarget\b", new, body)
+    assert new in edit(ext, src, body, renamed)
