@@ -29,8 +29,9 @@ from lsp_server.features.invisible import added_hidden
 
 logger = logging.getLogger(__name__)
 
-# Analyses of recent texts: a document's own text is analysed once for all its edits.
-ANALYSIS_CACHE = 16
+# Analyses of recent texts: a document's own text is analysed once for all its edits (and a
+# quick fix's text once for all the code action requests that list it). Texts can be large.
+ANALYSIS_CACHE = 4
 
 
 class EditRejected(Exception):

@@ -1,17 +1,20 @@
 """The process, network, dynamic-code, FFI and file-deletion capabilities a piece of code uses.
 
-Per language, a tree-sitter query kept as data (`<language>.scm` here) finds references, calls,
-imports and aliases; `catalog.json` says which names are capabilities. A reference is resolved
-through imports (`import os as o`, `from subprocess import run as r`, `require(...)`,
-`import cp from "node:child_process"`, Go import paths, Rust `use` trees) and simple aliases
-(`o = os`, `const {exec} = cp`), through attribute and literal-subscript access, `getattr` with a
-literal name, loaders with a literal module (`__import__("os")`, `importlib.import_module`,
-`require`, `import()`) and the global object (`globalThis["fetch"]`). Each use is one normalised
-target, e.g. `python:process:os.system`.
+Per language (Python, JavaScript / TypeScript / TSX, Go, Rust, Java, C / C++, Lua, shell), a
+tree-sitter query kept as data (`<language>.scm` here) finds references, calls, imports and
+aliases; `catalog.json` says which names are capabilities; `syntax.py` holds the grammar facts.
+A reference is resolved through imports (`import os as o`, `from subprocess import run as r`,
+`require(...)`, `import cp from "node:child_process"`, Go import paths, Rust `use` trees),
+simple aliases (`o = os`, `const {exec} = cp`), attribute and literal-subscript access, `getattr`
+with a literal name, loaders with a literal module (`__import__("os")`, `require`, `import()`)
+and the global object (`globalThis["fetch"]`). Each use is one normalised target, e.g.
+`python:process:os.system`.
 
 What cannot be resolved and could hide a capability is a use too (kind `dynamic`): a computed
 member of a module or of the global object (`getattr(os, "sys" + "tem")`, `window[k]`), a loader
-with a computed module, a string run as code, a module passed around as a value.
+with a computed module, a string run as code, a module passed around as a value. A call that runs
+code (eval, exec, Function, pickle.loads, ...) counts with a hash of its arguments: a new string
+for eval is a new use.
 
 The analysis is flow-insensitive and over-approximates: a name bound in several ways resolves
 to all of them, and to its own name too.
