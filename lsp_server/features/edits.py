@@ -2,8 +2,10 @@
 
 An edit must apply to the requested document at the requested version, stay inside the target
 range, leave the file parsing (no new tree-sitter ERROR nodes; `ast.parse` for Python), add no
-invisible or bidirectional control characters and, in Python, no new network or process
-imports or calls. Edits are plain data: they cannot create, rename or delete files.
+invisible or bidirectional control characters (`invisible.py`) and no process, network,
+dynamic-code, FFI or file-deletion capability the code did not use (`capabilities/`). Edits are
+plain data: they cannot create, rename or delete files. The checks cost a parse of the file:
+callers on the event loop run them in a thread.
 
 Also here: finding the target of an action (the selection, else the enclosing definition).
 """
@@ -12,28 +14,24 @@ from __future__ import annotations
 
 import ast
 import logging
-import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import tree_sitter
 
 from lsp_server.context.documents import Document, DocumentSnapshot, Position, Range
-from lsp_server.context.languages import new_parser, parse
+from lsp_server.context.languages import LanguageInfo, new_parser, parse
 from lsp_server.context.syntax import count_error_nodes
+from lsp_server.features.capabilities import capability_uses
+from lsp_server.features.invisible import added_hidden
 
 logger = logging.getLogger(__name__)
 
-# Bidi controls, zero-width characters, word joiner, BOM and Unicode tag characters.
-INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060\ufeff\U000e0000-\U000e007f]")
-NETWORK_MODULES = ("requests", "urllib", "urllib3", "socket", "subprocess", "http", "httpx")
-_NET = "|".join(NETWORK_MODULES)
-_NETWORK_USE = re.compile(
-    rf"^[ \t]*(?:from[ \t]+({_NET})\b|import[ \t]+[^\n]*?\b({_NET})\b)"
-    rf"|\b({_NET})\s*\.\s*\w+\s*\(|\b__import__\s*\(",
-    re.MULTILINE,
-)
+# Analyses of recent texts: a document's own text is analysed once for all its edits (and a
+# quick fix's text once for all the code action requests that list it). Texts can be large.
+ANALYSIS_CACHE = 4
 
 
 class EditRejected(Exception):
@@ -158,26 +156,27 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     return text
 
 
-def _count_invisible(text: str) -> int:
-    return len(INVISIBLE.findall(text))
+@dataclass(frozen=True)
+class Analysis:
+    errors: int  # tree-sitter ERROR / MISSING nodes
+    capabilities: frozenset[str]  # see features/capabilities
 
 
-def network_uses(text: str) -> set[str]:
-    """Network / process modules imported or called in Python source (by name)."""
-    found: set[str] = set()
-    for m in _NETWORK_USE.finditer(text):
-        found.add(next((g for g in m.groups() if g), "__import__"))
-    return found
-
-
-def _errors(snap: DocumentSnapshot, text: str) -> int:
-    if snap.language is None:
-        return 0
+@lru_cache(maxsize=ANALYSIS_CACHE)
+def analyse(info: LanguageInfo, text: str) -> Analysis:
+    """Parse `text` once for the syntax and the capability checks."""
+    source = text.encode("utf-8")
     try:
-        tree = parse(new_parser(snap.language), text.encode("utf-8"))
+        tree = parse(new_parser(info), source)
     except ValueError:
         raise EditRejected("the edited file could not be parsed in time") from None
-    return count_error_nodes(tree)
+    uses = capability_uses(info.name, info.language, tree.root_node, source)
+    return Analysis(count_error_nodes(tree), uses)
+
+
+def _listed(items: Sequence[str], most: int = 3) -> str:
+    more = f" and {len(items) - most} more" if len(items) > most else ""
+    return ", ".join(items[:most]) + more
 
 
 def _python_parses(text: str) -> str | None:
@@ -213,18 +212,23 @@ def check_edits(snap: DocumentSnapshot, target: Target, edits: Sequence[Edit]) -
         raise EditRejected("the model proposed no change")
     removed = "".join(old[e.start : e.end] for e in edits)
     added = "".join(e.new_text for e in edits)
-    if _count_invisible(added) > _count_invisible(removed):
-        raise EditRejected("the edit adds invisible or bidirectional control characters")
-    if "\x00" in added:
-        raise EditRejected("the edit adds NUL characters")
-    is_python = snap.language is not None and snap.language.name == "python"
-    if is_python:
-        new_uses = network_uses(new) - network_uses(old)
-        if new_uses:
-            names = ", ".join(sorted(new_uses))
-            raise EditRejected(f"the edit adds network or process access ({names})")
-    if _errors(snap, new) > _errors(snap, old):
-        raise EditRejected("the edited code does not parse (new syntax errors)")
+    hidden = added_hidden(removed, added)
+    if hidden:
+        raise EditRejected(
+            f"the edit adds invisible or bidirectional control characters: {_listed(hidden)}"
+        )
+    info = snap.language
+    if info is not None:
+        before, after = analyse(info, old), analyse(info, new)
+        gained = sorted(after.capabilities - before.capabilities)
+        if gained:
+            raise EditRejected(
+                "the edit adds new process, network, dynamic-code, FFI or file-deletion "
+                f"capability: {_listed(gained)}"
+            )
+        if after.errors > before.errors:
+            raise EditRejected("the edited code does not parse (new syntax errors)")
+    is_python = info is not None and info.name == "python"
     if is_python and _python_parses(old) is None:
         problem = _python_parses(new)
         if problem is not None:

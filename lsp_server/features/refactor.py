@@ -5,6 +5,7 @@ there is none, never an unchecked edit."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -36,6 +37,11 @@ class RefactorOutcome:
     error: str = ""  # why there is no edit
     attempts: int = 0
     rejected: tuple[str, ...] = ()  # the raw answers that failed a check (for the log / tests)
+
+
+def _check(target: Target, action: str, edit: Edit) -> None:
+    check_edits(target.snap, target, [edit])
+    check_intent(target.snap, target, action, edit.new_text)
 
 
 def title(action: str) -> str:
@@ -80,8 +86,8 @@ async def refactor(
             if not code:
                 raise EditRejected("the answer held no code")
             edit = replacement_edit(target, code)
-            check_edits(snap, target, [edit])
-            check_intent(snap, target, action, code)
+            # The checks parse the whole file (twice for a new text): off the event loop.
+            await asyncio.to_thread(_check, target, action, edit)
         except EditRejected as exc:
             error = str(exc)
             rejected.append(result.text)

@@ -10,9 +10,9 @@ from lsp_server.features.edits import (
     Edit,
     EditRejected,
     Target,
+    analyse,
     check_edits,
     check_intent,
-    network_uses,
     replacement_edit,
     resolve_target,
 )
@@ -135,7 +135,7 @@ def test_existing_invisible_characters_may_stay() -> None:
     ],
 )
 def test_new_network_or_process_access_is_rejected(answer: str) -> None:
-    with pytest.raises(EditRejected, match="network or process"):
+    with pytest.raises(EditRejected, match="network, dynamic-code"):
         check_answer(answer)
 
 
@@ -145,7 +145,10 @@ def test_network_use_already_there_is_not_new() -> None:
     target = resolve_target(snap, Range(Position(4, 0), Position(5, 0)))
     edit = replacement_edit(target, "    return requests.get('u', timeout=5)")
     assert "timeout=5" in check_edits(snap, target, [edit])
-    assert network_uses(text) == {"requests"}
+    assert analyse(snap.language, text).capabilities == {
+        "python:network:requests",
+        "python:network:requests.get",
+    }
 
 
 def test_no_change_is_rejected() -> None:

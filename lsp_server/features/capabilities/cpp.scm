@@ -1,0 +1,3 @@
+; inherits: c
+; C++: qualified names (std::system, ::popen).
+(qualified_identifier) @chain
