@@ -34,7 +34,7 @@ from lsp_server.errors import ModelUnavailable
 from lsp_server.model import provision
 from lsp_server.model.http_backend import HttpBackend, HttpSpec
 from lsp_server.model.protocol import CompletionJob
-from lsp_server.model.supervisor import ModelState
+from lsp_server.model.backend import ModelState
 from tests.conftest import (
     SERVER_COMMAND,
     end_of,
