@@ -15,7 +15,10 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+import lsp_server
 from lsp_server.errors import GenerationCancelled, ModelUnavailable
 from lsp_server.model.backend import ModelBackend, ModelState, StateListener
 from lsp_server.model.protocol import (
@@ -43,6 +46,20 @@ BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 # This many crashes inside CRASH_WINDOW_S and the supervisor gives up until told to restart.
 MAX_CRASHES = 5
 CRASH_WINDOW_S = 300.0
+# -P: the working directory (often the user's workspace, which may hold a lsp_server/ of its
+# own) is not put on the worker's import path; see worker_env for a server run from its tree.
+WORKER_COMMAND = (sys.executable, "-P", "-m", "lsp_server.model.worker")
+
+
+def worker_env(base: Mapping[str, str]) -> dict[str, str]:
+    """The worker's environment: `base`, and, when this server imported lsp_server from the
+    directory it was started in (`python -m lsp_server` in a source tree), that directory on
+    PYTHONPATH, so the worker runs the very same code and nothing from anywhere else."""
+    env = dict(base)
+    root = Path(lsp_server.__file__).resolve().parents[1]
+    if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == root:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
+    return env
 
 
 def same_prompt_start(a: CompletionJob, b: CompletionJob) -> bool:
@@ -61,9 +78,15 @@ def same_prompt_start(a: CompletionJob, b: CompletionJob) -> bool:
 class WorkerSupervisor(ModelBackend):
     """A `ModelBackend` backed by the local worker process."""
 
-    def __init__(self, on_state: StateListener, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        on_state: StateListener,
+        env: dict[str, str] | None = None,
+        command: Sequence[str] = WORKER_COMMAND,  # tests give a scripted stand-in
+    ) -> None:
         super().__init__(on_state)
         self._env = env
+        self._command = list(command)
         self._pending: dict[int, asyncio.Future[GenerationResult]] = {}
         self._proc: subprocess.Popen[str] | None = None
         self._spec: LoadSpec | None = None
@@ -85,15 +108,14 @@ class WorkerSupervisor(ModelBackend):
 
     def _spawn(self) -> None:
         assert self._spec is not None
-        env = dict(os.environ if self._env is None else self._env)
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "lsp_server.model.worker"],
+            self._command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None,  # the worker's own logs go where ours go
             text=True,
             encoding="utf-8",
-            env=env,
+            env=worker_env(os.environ if self._env is None else self._env),
             bufsize=1,
         )
         proc = self._proc

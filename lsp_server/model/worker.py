@@ -541,8 +541,11 @@ class Worker:
             queued_ms=(started - received) * 1000,
             build_ms=build_ms,
         )
-        text = result.text
-        self.send(JobDone(job_id, GenerationResult(text, stats, prompt if DEBUG_PROMPTS else "")))
+        result = GenerationResult(result.text, stats, prompt if DEBUG_PROMPTS else "")
+        try:
+            self.send(JobDone(job_id, result))
+        except ProtocolError as exc:  # a figure that is not a number: still an answer
+            self.send(JobFailed(job_id, f"invalid result: {exc}"))
 
     def prompt_for(self, job: Job) -> str:
         assert self.engine is not None
