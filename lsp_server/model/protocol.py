@@ -192,6 +192,10 @@ _EVENT_TAGS: dict[str, type[Event]] = {
     "result": JobDone,
     "error": JobFailed,
 }
+_TAG_OF: dict[type, tuple[str, str]] = {
+    **{cls: ("op", tag) for tag, cls in (_JOB_TAGS | _COMMAND_TAGS).items()},
+    **{cls: ("event", tag) for tag, cls in _EVENT_TAGS.items()},
+}
 
 
 class ProtocolError(ValueError):
@@ -205,16 +209,10 @@ class ProtocolError(ValueError):
 
 def encode(message: Command | Event) -> str:
     """One JSON line (without its newline): the tag under "op" or "event", then the fields."""
-    if isinstance(message, RunJob):
-        tag = next(t for t, cls in _JOB_TAGS.items() if isinstance(message.job, cls))
-        head = {"op": tag}
-    elif type(message) in _COMMAND_TAGS.values():
-        head = {"op": next(t for t, c in _COMMAND_TAGS.items() if c is type(message))}
-    else:
-        head = {"event": next(t for t, c in _EVENT_TAGS.items() if c is type(message))}
+    key, tag = _TAG_OF[type(message.job) if isinstance(message, RunJob) else type(message)]
     try:
         fields = dataclasses.asdict(message)
-        return json.dumps({**head, **fields}, ensure_ascii=False, allow_nan=False)
+        return json.dumps({key: tag, **fields}, ensure_ascii=False, allow_nan=False)
     except ValueError:
         raise ProtocolError("a number in the message is not finite") from None
 
