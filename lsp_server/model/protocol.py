@@ -199,12 +199,13 @@ _TAG_OF: dict[type, tuple[str, str]] = {
 
 
 class ProtocolError(ValueError):
-    """A message that does not decode (or encode). `id` is the job's, when it could be read,
-    so the job can still be answered."""
+    """A message that does not decode (or encode). `id` is the job's and `op` the command's,
+    when they could be read, so the command can still be answered."""
 
-    def __init__(self, message: str, id: int | None = None) -> None:
+    def __init__(self, message: str, id: int | None = None, op: str | None = None) -> None:
         super().__init__(message)
         self.id = id
+        self.op = op
 
 
 def encode(message: Command | Event) -> str:
@@ -224,14 +225,17 @@ def decode_command(line: str) -> Command:
     if isinstance(tag, str) and tag in _JOB_TAGS:
         job_id = _decode(int, raw.pop("id", None), "id")
         if set(raw) != {"job"}:
-            raise ProtocolError(f"{tag}: expected the fields id and job", job_id)
+            raise ProtocolError(f"{tag}: expected the fields id and job", job_id, tag)
         try:
             return RunJob(job_id, _decode_object(_JOB_TAGS[tag], raw["job"], "job"))
         except ProtocolError as exc:
-            raise ProtocolError(str(exc), job_id) from None
+            raise ProtocolError(str(exc), job_id, tag) from None
     if not isinstance(tag, str) or tag not in _COMMAND_TAGS:
         raise ProtocolError("unknown or missing op")
-    return _decode_object(_COMMAND_TAGS[tag], raw, tag)
+    try:
+        return _decode_object(_COMMAND_TAGS[tag], raw, tag)
+    except ProtocolError as exc:
+        raise ProtocolError(str(exc), op=tag) from None
 
 
 def decode_event(line: str) -> Event:

@@ -8,8 +8,8 @@ server's supervisor restarts it.
 One job runs at a time. A reader thread takes commands while a job runs, and the abort flag
 (AbortFlag) stops llama.cpp within a decode call when the job is cancelled or out of time.
 
-Messages are typed (protocol.py): a command that does not decode is answered, when its job id
-can be read, with a JobFailed naming the field.
+Messages are typed (protocol.py): a job that does not decode is answered with a JobFailed
+naming the field when its id can be read, a load command with a LoadFailed.
 """
 
 from __future__ import annotations
@@ -439,6 +439,8 @@ class Worker:
                 logger.error("worker: invalid command: %s", exc)
                 if exc.id is not None:
                     self.send(JobFailed(exc.id, f"invalid job: {exc}"))
+                elif exc.op == "load":
+                    self.send(LoadFailed(f"invalid load command: {exc}"))
                 continue
             if isinstance(command, Cancel):
                 with self.cancel_lock:

@@ -253,6 +253,10 @@ def test_malformed_commands_are_refused(line: str, job_id: int | None) -> None:
     with pytest.raises(ProtocolError) as caught:
         decode_command(line)
     assert caught.value.id == job_id
+    if job_id is not None:
+        assert caught.value.op in ("complete", "generate")
+    elif '"op": "load"' in line or '"op": "cancel"' in line:
+        assert caught.value.op in ("load", "cancel")  # a load can still be answered
 
 
 @pytest.mark.parametrize(

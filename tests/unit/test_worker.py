@@ -72,6 +72,12 @@ def test_a_line_that_names_no_job_is_dropped_and_the_worker_goes_on() -> None:
     assert [type(e) for e in events] == [Ready, JobDone]
 
 
+def test_an_invalid_load_command_is_answered() -> None:
+    bad = json.dumps({"op": "load", "path": "/m.gguf", "n_ctx": "4096", "threads": 1})
+    (failed,) = run_worker([bad])
+    assert failed == LoadFailed("invalid load command: load.n_ctx: expected int")
+
+
 def test_a_job_before_loading_is_answered() -> None:
     (failed,) = run_worker([encode(RunJob(2, GenerateJob("hi")))])
     assert failed == JobFailed(2, "model not loaded")
