@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from lsp_server.errors import ModelUnavailable
-from lsp_server.model.backend import ModelState
 from lsp_server.model.protocol import (
     CompletionJob,
     GenerateJob,
@@ -155,9 +154,3 @@ async def test_lines_that_name_no_job_are_skipped() -> None:
 async def test_a_failed_job_is_answered_with_the_workers_reason() -> None:
     outcome = await _run_against(['{"event": "error", "id": ID, "message": "out of memory"}'])
     assert isinstance(outcome, ModelUnavailable) and str(outcome) == "out of memory"
-
-
-async def test_a_stopped_backend_does_not_wait() -> None:
-    supervisor = WorkerSupervisor(lambda state, reason: None)
-    assert supervisor.state is ModelState.STOPPED
-    assert await asyncio.wait_for(supervisor.wait_ready(30), 1) is False

@@ -59,6 +59,11 @@ async def test_waiters_settle_when_loading_ends(end: ModelState) -> None:
     assert await asyncio.wait_for(waiter, 1) is (end is ModelState.READY)
 
 
+async def test_a_stopped_backend_does_not_wait() -> None:
+    backend, _ = make()
+    assert await asyncio.wait_for(backend.wait_ready(30), 1) is False
+
+
 async def test_a_wait_times_out_while_loading() -> None:
     backend, _ = make()
     backend.start(None)
