@@ -30,11 +30,11 @@ from lsp_server.errors import (
 from lsp_server.features.completion import Completer, CompletionOutcome
 from lsp_server.features.review import ReviewStore
 from lsp_server.model import provision
-from lsp_server.model.backend import ModelBackend
+from lsp_server.model.backend import ModelBackend, ModelState
 from lsp_server.model.http_backend import HttpBackend, HttpSpec
-from lsp_server.model.protocol import CompletionJob, GenerationResult, Job
+from lsp_server.model.protocol import CompletionJob, GenerationResult, Job, LoadSpec
 from lsp_server.model.scheduler import Scheduler
-from lsp_server.model.supervisor import LoadSpec, ModelState, WorkerSupervisor
+from lsp_server.model.supervisor import WorkerSupervisor
 from lsp_server.privacy.ignore import IgnoreRules
 from lsp_server.settings import Settings
 

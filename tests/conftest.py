@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from lsprotocol import types
 
+from tests.fake_engine import FakeScript
+
 DATA = Path(__file__).parent / "data"
 
 # No egress: every process of the run (server, worker, test servers, this one) loads the guard
@@ -56,7 +58,9 @@ FAKE_MODEL = _make_fake_model()
 
 
 def fake_env(**script: Any) -> dict[str, str]:
-    """Environment for a server whose worker runs the scripted fake engine."""
+    """Environment for a server whose worker runs the scripted fake engine (tests/fake_engine.py,
+    loaded by the worker's test hook); the script's keys are FakeScript's fields."""
+    FakeScript(**script)  # a typo fails here, not as a load failure in the server
     env = dict(os.environ)
     env["ENCLAVE_FAKE_MODEL"] = json.dumps(script)
     return env

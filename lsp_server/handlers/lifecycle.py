@@ -12,7 +12,7 @@ from lsprotocol import types
 
 from lsp_server import log
 from lsp_server.handlers import workspace
-from lsp_server.model.supervisor import ModelState
+from lsp_server.model.backend import ModelState
 from lsp_server.privacy.ignore import path_of
 from lsp_server.settings import parse_settings
 

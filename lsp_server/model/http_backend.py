@@ -26,21 +26,20 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import itertools
 import json
 import logging
 import math
-import os
 import ssl
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from lsp_server.errors import ModelUnavailable
+from lsp_server.model.backend import ModelBackend, ModelState, StateListener
 from lsp_server.model.host_policy import HostRefused, Resolver, Target, check_url, system_resolver
 from lsp_server.model.protocol import (
+    DEBUG_PROMPTS,
     CompletionJob,
     GenerationResult,
     GenerationStats,
@@ -48,12 +47,10 @@ from lsp_server.model.protocol import (
     ModelInfo,
     first_stop,
 )
-from lsp_server.model.supervisor import ModelState, StateListener
 from lsp_server.prompts.fim import FimTemplate, get_template, load_templates, prompt_for_job
 
 logger = logging.getLogger(__name__)
 
-DEBUG_PROMPTS = os.environ.get("ENCLAVE_DEBUG_PROMPTS") == "1"
 KINDS = ("llama-server", "openai")
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024  # a completion is a few KB; anything larger is refused
 MAX_HEADER_BYTES = 64 * 1024
@@ -61,7 +58,6 @@ READ_LIMIT = 256 * 1024  # longest line (status, header, SSE line) accepted
 CONNECT_RETRY_S = (0.1, 0.3)  # retries of a connection that failed before any byte came back
 HEALTH_BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 CHARS_PER_TOKEN = 3.2  # the budget estimate when the server cannot count tokens
-CONTEXT_MARGIN = 32
 RECOUNT_EVERY = 32  # llama-server: re-measure tokens per character every this many jobs
 
 
@@ -209,11 +205,11 @@ class _Response:
             yield "\n".join(data)
 
 
-class HttpBackend:
+class HttpBackend(ModelBackend):
     """A `ModelBackend` backed by a model server reached over HTTP (see the module doc)."""
 
     def __init__(self, on_state: StateListener, resolve: Resolver = system_resolver) -> None:
-        self._on_state = on_state
+        super().__init__(on_state)
         self._resolve = resolve
         self._spec: HttpSpec | None = None
         self._target: Target | None = None
@@ -223,23 +219,9 @@ class HttpBackend:
         self._wake = asyncio.Event()
         self._chars_per_token: float | None = None
         self._jobs = 0
-        self.state = ModelState.STOPPED
-        self.reason = ""
-        self.info: ModelInfo | None = None
-        self.recent: deque[GenerationStats] = deque(maxlen=50)
-        self.last_prompts: deque[GenerationResult] = deque(maxlen=50)  # debug/bench only
-        self._ids = itertools.count(1)  # job ids, as the local worker's: getStatus 'after'
         self._ssl: ssl.SSLContext | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
-
-    @property
-    def pid(self) -> int | None:
-        return None
-
-    @property
-    def ready(self) -> bool:
-        return self.state is ModelState.READY
 
     def start(self, spec: HttpSpec) -> None:
         """Check the host, then watch the server's health; returns at once."""
@@ -254,13 +236,6 @@ class HttpBackend:
     async def stop(self) -> None:
         self._cancel_task()
         self._set_state(ModelState.STOPPED, "stopped")
-
-    async def wait_ready(self, timeout: float) -> bool:
-        """For tools and tests: wait until the server is reachable (or refused)."""
-        end = time.monotonic() + timeout
-        while self.state is ModelState.LOADING and time.monotonic() < end:
-            await asyncio.sleep(0.05)
-        return self.ready
 
     def _cancel_task(self) -> None:
         if self._task is not None and not self._task.done():
@@ -375,19 +350,12 @@ class HttpBackend:
         self._set_state(ModelState.ERROR, why)
         self._task = asyncio.ensure_future(self._watch_health())
 
-    def _set_state(self, state: ModelState, reason: str) -> None:
-        if (state, reason) == (self.state, self.reason):
-            return
-        self.state, self.reason = state, reason
-        self._on_state(state, reason)
-
     # -- requests ---------------------------------------------------------------------------
 
     async def run(self, job: Job) -> GenerationResult:
-        if self.state is not ModelState.READY:
-            if self._task is not None and not self._task.done():
-                self._wake.set()  # probe now: it may be back
-            raise ModelUnavailable(self.reason or f"model backend {self.state.value}")
+        if self.state is not ModelState.READY and self._task is not None and not self._task.done():
+            self._wake.set()  # probe now: it may be back
+        self._check_ready()
         spec, template = self._spec, self._template
         assert spec is not None and template is not None
         started = time.monotonic()
@@ -420,12 +388,10 @@ class HttpBackend:
             prompt_ms=first_ms,
             generate_ms=max(0.0, total_ms - first_ms),
             kind=job.kind,
-            job_id=next(self._ids),
+            job_id=self._next_job_id(),
         )
-        self.recent.append(stats)
         result = GenerationResult(text, stats, prompt if DEBUG_PROMPTS else "")
-        if result.prompt:
-            self.last_prompts.append(result)
+        self._record(result)
         return result
 
     async def _completion_request(
@@ -434,9 +400,7 @@ class HttpBackend:
         spec = self._spec
         assert spec is not None
         count = await self._token_counter(job, deadline)
-        built = prompt_for_job(
-            template, job.to_message(0), count, spec.context_length, CONTEXT_MARGIN
-        )
+        built = prompt_for_job(template, job, count, spec.context_length)
         stops = list(dict.fromkeys((*job.stop, *template.stop)))
         if spec.kind == "llama-server" and template.supports_suffix:
             context = built.context_used

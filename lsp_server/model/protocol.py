@@ -1,13 +1,28 @@
-"""Messages between the language server and its model worker process (JSON lines).
+"""Jobs, results, and the messages between the language server and its model worker process.
 
-Kept in one place so the two sides cannot drift apart.
+A leaf module: it imports nothing of the project. Every message is one JSON line, written by
+`encode` and read by `decode_command` (the worker) or `decode_event` (the server), so the two
+sides cannot drift apart. Decoding is strict: an unknown field, a missing required field, a
+value of the wrong type or a number that is not finite is a `ProtocolError` naming the field
+(never its value: it may be document text). A field left out takes its dataclass default, the
+one place for defaults.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import json
+import math
+import os
+import types
+import typing
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+# Benchmarks compare against raw llama-cpp-python on the very same prompts.
+DEBUG_PROMPTS = os.environ.get("ENCLAVE_DEBUG_PROMPTS") == "1"
 
 
 @dataclass(frozen=True)
@@ -41,11 +56,6 @@ class CompletionJob:
     # so coming back to a file does not evaluate its prompt again.
     document: str = ""
 
-    def to_message(self, job_id: int) -> dict[str, Any]:
-        msg = asdict(self)
-        msg.update(op="complete", id=job_id, stop=list(self.stop))
-        return msg
-
 
 @dataclass(frozen=True)
 class GenerateJob:
@@ -59,11 +69,6 @@ class GenerateJob:
     json_schema: dict[str, Any] | None = None
     reuse_cache: bool = True
     kind: str = "action"
-
-    def to_message(self, job_id: int) -> dict[str, Any]:
-        msg = asdict(self)
-        msg.update(op="generate", id=job_id, stop=list(self.stop))
-        return msg
 
 
 Job = CompletionJob | GenerateJob
@@ -91,11 +96,6 @@ class GenerationStats:
     job_id: int = 0
     max_tokens: int = 0
 
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> GenerationStats:
-        known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
-        return cls(**known)
-
 
 @dataclass(frozen=True)
 class GenerationResult:
@@ -112,12 +112,211 @@ class ModelInfo:
     context_length: int
     load_ms: float
 
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> ModelInfo:
-        return cls(
-            path=str(raw.get("path", "")),
-            architecture=str(raw.get("architecture", "")),
-            template=str(raw.get("template", "")),
-            context_length=int(raw.get("context_length", 0)),
-            load_ms=float(raw.get("load_ms", 0.0)),
-        )
+
+# -- server -> worker ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """Load this model (the first command; again to load another)."""
+
+    path: str
+    n_ctx: int
+    threads: int
+    max_memory_mb: int = 0
+    state_cache_mb: int = 0
+
+
+@dataclass(frozen=True)
+class RunJob:
+    id: int
+    job: Job
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Stop job `id`. Soft: let its prompt evaluation finish (the next job starts the same)."""
+
+    id: int
+    soft: bool = False
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    pass
+
+
+Command = LoadSpec | RunJob | Cancel | Shutdown
+
+# -- worker -> server ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ready:
+    info: ModelInfo
+
+
+@dataclass(frozen=True)
+class LoadFailed:
+    message: str
+
+
+@dataclass(frozen=True)
+class JobDone:
+    id: int
+    result: GenerationResult
+
+
+@dataclass(frozen=True)
+class JobFailed:
+    """Job `id` could not run (not loaded, invalid, failed): the server answers with this."""
+
+    id: int
+    message: str
+
+
+Event = Ready | LoadFailed | JobDone | JobFailed
+T = TypeVar("T")
+
+# -- the wire -----------------------------------------------------------------------------
+
+_JOB_TAGS: dict[str, type[Job]] = {"complete": CompletionJob, "generate": GenerateJob}
+_COMMAND_TAGS: dict[str, type[Command]] = {
+    "load": LoadSpec,
+    "cancel": Cancel,
+    "shutdown": Shutdown,
+}
+_EVENT_TAGS: dict[str, type[Event]] = {
+    "ready": Ready,
+    "load_failed": LoadFailed,
+    "result": JobDone,
+    "error": JobFailed,
+}
+_TAG_OF: dict[type, tuple[str, str]] = {
+    **{cls: ("op", tag) for tag, cls in (_JOB_TAGS | _COMMAND_TAGS).items()},
+    **{cls: ("event", tag) for tag, cls in _EVENT_TAGS.items()},
+}
+
+
+class ProtocolError(ValueError):
+    """A message that does not decode (or encode). `id` is the job's and `op` the command's,
+    when they could be read, so the command can still be answered."""
+
+    def __init__(self, message: str, id: int | None = None, op: str | None = None) -> None:
+        super().__init__(message)
+        self.id = id
+        self.op = op
+
+
+def encode(message: Command | Event) -> str:
+    """One JSON line (without its newline): the tag under "op" or "event", then the fields."""
+    key, tag = _TAG_OF[type(message.job) if isinstance(message, RunJob) else type(message)]
+    try:
+        fields = dataclasses.asdict(message)
+        return json.dumps({key: tag, **fields}, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise ProtocolError("a number in the message is not finite") from None
+
+
+def decode_command(line: str) -> Command:
+    """A command as the worker reads it. Raises ProtocolError (with the job's id if known)."""
+    raw = _load_object(line)
+    tag = raw.pop("op", None)
+    if isinstance(tag, str) and tag in _JOB_TAGS:
+        job_id = _decode(int, raw.pop("id", None), "id")
+        if set(raw) != {"job"}:
+            raise ProtocolError(f"{tag}: expected the fields id and job", job_id, tag)
+        try:
+            return RunJob(job_id, _decode_object(_JOB_TAGS[tag], raw["job"], "job"))
+        except ProtocolError as exc:
+            raise ProtocolError(str(exc), job_id, tag) from None
+    if not isinstance(tag, str) or tag not in _COMMAND_TAGS:
+        raise ProtocolError("unknown or missing op")
+    try:
+        return _decode_object(_COMMAND_TAGS[tag], raw, tag)
+    except ProtocolError as exc:
+        raise ProtocolError(str(exc), op=tag) from None
+
+
+def decode_event(line: str) -> Event:
+    """An event as the server reads it. Raises ProtocolError (with the job's id if known)."""
+    raw = _load_object(line)
+    tag = raw.pop("event", None)
+    if not isinstance(tag, str) or tag not in _EVENT_TAGS:
+        raise ProtocolError("unknown or missing event")
+    job_id = raw.get("id")
+    try:
+        return _decode_object(_EVENT_TAGS[tag], raw, tag)
+    except ProtocolError as exc:
+        known = job_id if type(job_id) is int else None
+        raise ProtocolError(str(exc), known) from None
+
+
+def _load_object(line: str) -> dict[str, Any]:
+    try:
+        raw = json.loads(line)  # NaN and Infinity parse; the float fields refuse them
+    except (ValueError, RecursionError):
+        raise ProtocolError("not a JSON line") from None
+    if not isinstance(raw, dict):
+        raise ProtocolError("not a JSON object")
+    return raw
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _decode(tp: Any, value: Any, where: str) -> Any:
+    """`value` (parsed JSON) as type `tp`, checked; tuples from lists, dataclasses from
+    objects. Only the types the messages use are supported."""
+    origin = typing.get_origin(tp)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _decode_object(tp, value, where)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        (inner,) = (a for a in args if a is not type(None))
+        return _decode(inner, value, where)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ProtocolError(f"{where}: expected a list")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_decode(args[0], v, f"{where}[]") for v in value)
+        if len(value) != len(args):
+            raise ProtocolError(f"{where}: expected {len(args)} items")
+        return tuple(_decode(a, v, f"{where}[]") for a, v in zip(args, value, strict=True))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ProtocolError(f"{where}: expected an object")
+        return value  # dict[str, Any]: JSON object keys are always strings
+    if tp is float:
+        if type(value) not in (int, float) or not math.isfinite(value):
+            raise ProtocolError(f"{where}: expected a finite number")
+        return float(value)
+    if tp in (str, int, bool):
+        if type(value) is not tp:  # exact: a bool is not an int here
+            raise ProtocolError(f"{where}: expected {tp.__name__}")
+        return value
+    raise TypeError(f"no decoder for {tp!r}")  # a message type this module does not support
+
+
+def _decode_object(cls: type[T], raw: Any, where: str) -> T:
+    """An instance of the dataclass `cls` from a JSON object."""
+    if not isinstance(raw, dict):
+        raise ProtocolError(f"{where}: expected an object")
+    klass: Any = cls  # a dataclass: every message type is one
+    fields = {f.name: f for f in dataclasses.fields(klass)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ProtocolError(f"{where}: unknown field {unknown[0][:40]!r}")
+    hints = _hints(klass)
+    values: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name in raw:
+            values[name] = _decode(hints[name], raw[name], f"{where}.{name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ProtocolError(f"{where}: missing field {name}")
+    return cls(**values)

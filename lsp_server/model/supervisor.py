@@ -7,11 +7,7 @@ thread hands each event back to the loop with call_soon_threadsafe.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import enum
-import itertools
-import json
 import logging
 import os
 import subprocess
@@ -19,17 +15,29 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+import lsp_server
 from lsp_server.errors import GenerationCancelled, ModelUnavailable
+from lsp_server.model.backend import ModelBackend, ModelState, StateListener
 from lsp_server.model.protocol import (
+    Cancel,
+    Command,
     CompletionJob,
+    Event,
     GenerationResult,
-    GenerationStats,
     Job,
-    ModelInfo,
+    JobDone,
+    JobFailed,
+    LoadFailed,
+    LoadSpec,
+    ProtocolError,
+    Ready,
+    RunJob,
+    Shutdown,
+    decode_event,
+    encode,
 )
 
 logger = logging.getLogger(__name__)
@@ -38,6 +46,20 @@ BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 # This many crashes inside CRASH_WINDOW_S and the supervisor gives up until told to restart.
 MAX_CRASHES = 5
 CRASH_WINDOW_S = 300.0
+# -P: the working directory (often the user's workspace, which may hold a lsp_server/ of its
+# own) is not put on the worker's import path; see worker_env for a server run from its tree.
+WORKER_COMMAND = (sys.executable, "-P", "-m", "lsp_server.model.worker")
+
+
+def worker_env(base: Mapping[str, str]) -> dict[str, str]:
+    """The worker's environment: `base`, and, when this server imported lsp_server from the
+    directory it was started in (`python -m lsp_server` in a source tree), that directory on
+    PYTHONPATH, so the worker runs the very same code and nothing from anywhere else."""
+    env = dict(base)
+    root = Path(lsp_server.__file__).resolve().parents[1]
+    if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == root:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
+    return env
 
 
 def same_prompt_start(a: CompletionJob, b: CompletionJob) -> bool:
@@ -53,44 +75,24 @@ def same_prompt_start(a: CompletionJob, b: CompletionJob) -> bool:
     return start(a) == start(b)
 
 
-class ModelState(enum.Enum):
-    STOPPED = "stopped"
-    LOADING = "loading"
-    READY = "ready"
-    ERROR = "error"
-
-
-@dataclass(frozen=True)
-class LoadSpec:
-    path: str
-    n_ctx: int
-    threads: int
-    max_memory_mb: int = 0
-    state_cache_mb: int = 0
-
-
-StateListener = Callable[[ModelState, str], None]
-
-
-class WorkerSupervisor:
+class WorkerSupervisor(ModelBackend):
     """A `ModelBackend` backed by the local worker process."""
 
-    def __init__(self, on_state: StateListener, env: dict[str, str] | None = None) -> None:
-        self._on_state = on_state
+    def __init__(
+        self,
+        on_state: StateListener,
+        env: dict[str, str] | None = None,
+        command: Sequence[str] = WORKER_COMMAND,  # tests give a scripted stand-in
+    ) -> None:
+        super().__init__(on_state)
         self._env = env
-        self._ids = itertools.count(1)
+        self._command = list(command)
         self._pending: dict[int, asyncio.Future[GenerationResult]] = {}
         self._proc: subprocess.Popen[str] | None = None
         self._spec: LoadSpec | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._crashes: deque[float] = deque()
         self._restart_handle: asyncio.TimerHandle | None = None
-        self._ready_waiters: list[asyncio.Future[None]] = []
-        self.state = ModelState.STOPPED
-        self.reason = ""
-        self.info: ModelInfo | None = None
-        self.recent: deque[GenerationStats] = deque(maxlen=50)
-        self.last_prompts: deque[GenerationResult] = deque(maxlen=50)  # debug/bench only
         self._soft_cancelled: dict[int, CompletionJob] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -106,37 +108,27 @@ class WorkerSupervisor:
 
     def _spawn(self) -> None:
         assert self._spec is not None
-        env = dict(os.environ if self._env is None else self._env)
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "lsp_server.model.worker"],
+            self._command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None,  # the worker's own logs go where ours go
             text=True,
             encoding="utf-8",
-            env=env,
+            env=worker_env(os.environ if self._env is None else self._env),
             bufsize=1,
         )
         proc = self._proc
         threading.Thread(target=self._read_events, args=(proc,), daemon=True).start()
         self._set_state(ModelState.LOADING, f"loading {os.path.basename(self._spec.path)}")
-        self._send(
-            {
-                "op": "load",
-                "path": self._spec.path,
-                "n_ctx": self._spec.n_ctx,
-                "threads": self._spec.threads,
-                "max_memory_mb": self._spec.max_memory_mb,
-                "state_cache_mb": self._spec.state_cache_mb,
-            }
-        )
+        self._send(self._spec)
 
     async def stop(self) -> None:
         if self._restart_handle:
             self._restart_handle.cancel()
         proc, self._proc = self._proc, None  # detached first: its exit is not a crash
         if proc is not None and proc.poll() is None:
-            self._send({"op": "shutdown"}, proc)
+            self._send(Shutdown(), proc)
             try:
                 await asyncio.wait_for(asyncio.to_thread(proc.wait), 2.0)
             except TimeoutError:
@@ -154,14 +146,17 @@ class WorkerSupervisor:
 
     async def run(self, job: Job) -> GenerationResult:
         """Run a job in the worker. Cancelling the awaiting task cancels it there too."""
-        if self.state is not ModelState.READY:
-            raise ModelUnavailable(self.reason or f"model {self.state.value}")
+        self._check_ready()
         assert self._loop is not None
         self._harden_cancels(job)
-        job_id = next(self._ids)
+        job_id = self._next_job_id()
+        try:
+            line = encode(RunJob(job_id, job))
+        except ProtocolError as exc:
+            raise ModelUnavailable(f"invalid job: {exc}") from None
         fut: asyncio.Future[GenerationResult] = self._loop.create_future()
         self._pending[job_id] = fut
-        self._send(job.to_message(job_id))
+        self._write(line)
         try:
             return await fut
         except asyncio.CancelledError:
@@ -172,7 +167,7 @@ class WorkerSupervisor:
             soft = isinstance(job, CompletionJob) and job.reuse_cache
             if isinstance(job, CompletionJob) and soft:
                 self._soft_cancelled[job_id] = job
-            self._send({"op": "cancel", "id": job_id, "soft": soft})
+            self._send(Cancel(job_id, soft))
             raise
         finally:
             self._pending.pop(job_id, None)
@@ -180,59 +175,49 @@ class WorkerSupervisor:
     def _harden_cancels(self, new: Job) -> None:
         for job_id, old in list(self._soft_cancelled.items()):
             if not (isinstance(new, CompletionJob) and same_prompt_start(old, new)):
-                self._send({"op": "cancel", "id": job_id, "soft": False})
+                self._send(Cancel(job_id))
                 del self._soft_cancelled[job_id]
-
-    async def wait_ready(self, timeout: float) -> bool:
-        """For tools and tests: wait until the model is loaded (or failed)."""
-        if self.state in (ModelState.READY, ModelState.ERROR):
-            return self.ready
-        assert self._loop is not None
-        fut: asyncio.Future[None] = self._loop.create_future()
-        self._ready_waiters.append(fut)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(fut, timeout)
-        return self.ready
 
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    @property
-    def ready(self) -> bool:
-        return self.state is ModelState.READY
-
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _send(self, msg: dict[str, Any], proc: subprocess.Popen[str] | None = None) -> None:
+    def _send(self, command: Command, proc: subprocess.Popen[str] | None = None) -> None:
+        self._write(encode(command), proc)
+
+    def _write(self, line: str, proc: subprocess.Popen[str] | None = None) -> None:
         proc = proc or self._proc
         if proc is None or proc.stdin is None:
             return
         try:
-            proc.stdin.write(json.dumps(msg, ensure_ascii=False) + "\n")
+            proc.stdin.write(line + "\n")
             proc.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
-            logger.warning("model worker pipe closed while sending %s", msg.get("op"))
+            logger.warning("model worker pipe closed while sending a command")
 
     def _read_events(self, proc: subprocess.Popen[str]) -> None:
+        """The reader thread: decodes each line here, off the event loop."""
         assert proc.stdout is not None and self._loop is not None
         loop = self._loop
         for line in proc.stdout:
             try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                logger.warning("model worker wrote an unreadable line")
-                continue
+                event = decode_event(line)
+            except ProtocolError as exc:
+                logger.warning("model worker wrote an invalid line: %s", exc)
+                if exc.id is None:
+                    continue
+                event = JobFailed(exc.id, f"the model worker's answer was invalid: {exc}")
             loop.call_soon_threadsafe(self._on_event, proc, event)
         code = proc.wait()
         loop.call_soon_threadsafe(self._on_exit, proc, code)
 
-    def _on_event(self, proc: subprocess.Popen[str], event: dict[str, Any]) -> None:
+    def _on_event(self, proc: subprocess.Popen[str], event: Event) -> None:
         if proc is not self._proc:
             return  # a late event from a replaced worker
-        kind = event.get("event")
-        if kind == "ready":
-            self.info = ModelInfo.from_dict(event.get("info", {}))
+        if isinstance(event, Ready):
+            self.info = event.info
             logger.info(
                 "model ready: %s (%s, template %s) in %.1f s",
                 os.path.basename(self.info.path),
@@ -241,28 +226,22 @@ class WorkerSupervisor:
                 self.info.load_ms / 1000,
             )
             self._set_state(ModelState.READY, "ready")
-        elif kind == "load_failed":
-            message = str(event.get("message", "unknown error"))
-            logger.error("model failed to load: %s", message)
-            self._set_state(ModelState.ERROR, f"model failed to load: {message}")
-        elif kind in ("result", "error"):
-            self._soft_cancelled.pop(int(event.get("id", -1)), None)
-            fut = self._pending.get(int(event.get("id", -1)))
-            if kind == "result":
-                stats = GenerationStats.from_dict(event.get("stats", {}))
-                self.recent.append(stats)
-                result = GenerationResult(
-                    str(event.get("text", "")), stats, str(event.get("prompt", ""))
-                )
-                if result.prompt:
-                    self.last_prompts.append(result)
-                if fut is not None and not fut.done():
-                    if stats.stop_reason == "cancelled":
-                        fut.set_exception(GenerationCancelled("cancelled"))
-                    else:
-                        fut.set_result(result)
-            elif fut is not None and not fut.done():
-                fut.set_exception(ModelUnavailable(str(event.get("message", "worker error"))))
+        elif isinstance(event, LoadFailed):
+            logger.error("model failed to load: %s", event.message)
+            self._set_state(ModelState.ERROR, f"model failed to load: {event.message}")
+        else:  # a job's answer
+            self._soft_cancelled.pop(event.id, None)
+            if isinstance(event, JobDone):
+                self._record(event.result)
+            fut = self._pending.get(event.id)
+            if fut is None or fut.done():
+                return
+            if isinstance(event, JobFailed):
+                fut.set_exception(ModelUnavailable(event.message))
+            elif event.result.stats.stop_reason == "cancelled":
+                fut.set_exception(GenerationCancelled("cancelled"))
+            else:
+                fut.set_result(event.result)
 
     def _on_exit(self, proc: subprocess.Popen[str], code: int) -> None:
         if proc is not self._proc:
@@ -291,12 +270,3 @@ class WorkerSupervisor:
         for fut in self._pending.values():
             if not fut.done():
                 fut.set_exception(exc)
-
-    def _set_state(self, state: ModelState, reason: str) -> None:
-        self.state, self.reason = state, reason
-        if state in (ModelState.READY, ModelState.ERROR):
-            for fut in self._ready_waiters:
-                if not fut.done():
-                    fut.set_result(None)
-            self._ready_waiters.clear()
-        self._on_state(state, reason)

@@ -7,11 +7,16 @@ server's supervisor restarts it.
 
 One job runs at a time. A reader thread takes commands while a job runs, and the abort flag
 (AbortFlag) stops llama.cpp within a decode call when the job is cancelled or out of time.
+
+Messages are typed (protocol.py): a job that does not decode is answered with a JobFailed
+naming the field when its id can be read, a load command with a LoadFailed.
 """
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
+import importlib.util
 import json
 import logging
 import os
@@ -20,18 +25,38 @@ import resource
 import sys
 import threading
 import time
+import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import IO, Any, Protocol
 
 from lsp_server.model.kv_states import MIN_SAVED_TOKENS, SavedState, StateStore, common_prefix
-from lsp_server.model.protocol import GenerationStats, first_stop
-from lsp_server.prompts.fim import FimTemplate, detect_template, prompt_for_job
+from lsp_server.model.protocol import (
+    DEBUG_PROMPTS,
+    Cancel,
+    Command,
+    CompletionJob,
+    Event,
+    GenerateJob,
+    GenerationResult,
+    GenerationStats,
+    Job,
+    JobDone,
+    JobFailed,
+    LoadFailed,
+    LoadSpec,
+    ModelInfo,
+    ProtocolError,
+    Ready,
+    RunJob,
+    Shutdown,
+    decode_command,
+    encode,
+    first_stop,
+)
+from lsp_server.prompts.fim import CONTEXT_MARGIN, FimTemplate, detect_template, prompt_for_job
 
 logger = logging.getLogger("enclave.worker")
-
-# Benchmarks compare against raw llama-cpp-python on the very same prompts.
-DEBUG_PROMPTS = os.environ.get("ENCLAVE_DEBUG_PROMPTS") == "1"
 # Tokens per llama_decode call, and per step of the model's compute (the micro-batch). The
 # compute buffers grow with the micro-batch: 512 costs 35 MB more resident memory than 256
 # with the 1.5B model, for a prompt evaluation no faster within this machine's noise (0-4%).
@@ -43,8 +68,6 @@ PREFILL_CHUNK = N_BATCH
 # Token counts of prompt pieces, kept between jobs: lines and context files mostly repeat from
 # one keystroke's prompt to the next. Bounded by the characters of the keys.
 COUNT_CACHE_CHARS = 4 << 20
-# Room kept free in the context for the generated tokens and template tokens.
-CONTEXT_MARGIN = 32
 
 # Asked with True while the prompt is evaluated, False while tokens are generated: a soft
 # cancel (the editor typed on, and the next prompt starts the same) lets the prompt evaluation
@@ -106,17 +129,13 @@ class AbortFlag:
             time.sleep(ABORT_POLL_S)
 
 
-@dataclass
-class Generated:
-    text: str
-    stats: GenerationStats
-
-
 class Engine(Protocol):
+    """The model as the worker uses it: LlamaEngine, or the tests' scripted engine."""
+
     template: FimTemplate
     context_length: int
 
-    def info(self) -> dict[str, Any]: ...
+    def info(self) -> ModelInfo: ...
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -129,7 +148,7 @@ class Engine(Protocol):
         json_schema: dict[str, Any] | None = None,
         reuse_cache: bool = True,
         slot: str = "",
-    ) -> Generated: ...
+    ) -> GenerationResult: ...
 
 
 def _disable_extra_buffer_types() -> None:
@@ -199,14 +218,10 @@ class LlamaEngine:
             return False
         return bool(self.llm.detokenize(ids, special=True) == text.encode())
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "architecture": self.architecture,
-            "template": self.template.name,
-            "context_length": self.context_length,
-            "load_ms": self.load_ms,
-        }
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            self.path, self.architecture, self.template.name, self.context_length, self.load_ms
+        )
 
     def count_tokens(self, text: str) -> int:
         n = self._counts.get(text)
@@ -228,7 +243,7 @@ class LlamaEngine:
         json_schema: dict[str, Any] | None = None,
         reuse_cache: bool = True,
         slot: str = "",
-    ) -> Generated:
+    ) -> GenerationResult:
         llm = self.llm
         grammar = None
         if json_schema is not None:
@@ -310,7 +325,7 @@ class LlamaEngine:
             prompt_ms=(t1 - t0) * 1000,
             generate_ms=(time.monotonic() - t1) * 1000,
         )
-        return Generated(text, stats)
+        return GenerationResult(text, stats)
 
     def _switch(self, slot: str, tokens: Sequence[int]) -> int:
         """Going from one document's prompt to another's: save the state the model holds for
@@ -354,78 +369,64 @@ class LlamaEngine:
         return n
 
 
-class FakeEngine:
-    """A scripted engine for protocol tests (ENCLAVE_FAKE_MODEL): it writes a fixed answer one
-    character per 'token', with a delay, and honours cancellation like the real one."""
+# The test hook: with ENCLAVE_FAKE_MODEL set (a JSON script), the worker runs the scripted
+# engine of Enclave's own tests instead of a model. It loads one fixed file, by its path: the
+# tests/fake_engine.py of the source tree this package belongs to, and only when that tree's
+# pyproject.toml names this project. Never from the import path (the working directory,
+# PYTHONPATH), never in an installed copy: no environment makes the worker import other code.
+FAKE_ENGINE_VAR = "ENCLAVE_FAKE_MODEL"
+PROJECT = "enclave"
 
-    def __init__(self, script: dict[str, Any]) -> None:
-        time.sleep(float(script.get("load_s", 0.0)))
-        if script.get("fail_load"):
-            raise RuntimeError(str(script["fail_load"]))
-        self.answer = str(script.get("text", "return 42\n"))
-        self.delay = float(script.get("token_s", 0.01))
-        self.context_length = 4096
-        self.template = detect_template("qwen2", lambda t: t.startswith("<|fim_"))
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "path": "fake",
-            "architecture": "fake",
-            "template": self.template.name,
-            "context_length": self.context_length,
-            "load_ms": 0.0,
-        }
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 4 + 1
-
-    def generate(
-        self,
-        prompt: str,
-        max_tokens: int,
-        stop: Sequence[str],
-        should_stop: StopCheck,
-        json_schema: dict[str, Any] | None = None,
-        reuse_cache: bool = True,
-        slot: str = "",
-    ) -> Generated:
-        if "ENCLAVE_CRASH" in prompt.rsplit("<|fim_prefix|>", 1)[-1]:
-            os.abort()  # a native assert in llama.cpp, for the file being completed only
-        text = ""
-        reason = "length"
-        for ch in self.answer[:max_tokens]:
-            check = should_stop(False)
-            if check:
-                reason = check
-                break
-            time.sleep(self.delay)
-            text += ch
-            hit = first_stop(text, stop)
-            if hit is not None:
-                text, reason = text[:hit], "stop"
-                break
-        else:
-            reason = "eos"
-        stats = GenerationStats(
-            prompt_tokens=self.count_tokens(prompt),
-            generated_tokens=len(text),
-            stop_reason=reason,
+def fake_engine_file(package_dir: Path) -> Path:
+    """tests/fake_engine.py beside `package_dir` (the lsp_server package), or ValueError."""
+    root = package_dir.parent
+    engine = root / "tests" / "fake_engine.py"
+    try:
+        project = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["project"]
+        ours = project["name"] == PROJECT
+    except (OSError, ValueError, KeyError, TypeError):
+        ours = False
+    if not ours or not engine.is_file():
+        raise ValueError(
+            f"{FAKE_ENGINE_VAR} is set, but this is not Enclave's source tree with its tests "
+            "(the variable is for Enclave's own tests: unset it)"
         )
-        return Generated(text, stats)
+    return engine
+
+
+def load_fake_engine(script: str) -> Engine:
+    path = fake_engine_file(Path(__file__).resolve().parents[1])
+    spec = importlib.util.spec_from_file_location("enclave_tests_fake_engine", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    engine: Engine = module.FakeEngine.from_script(script)
+    return engine
+
+
+def load_engine(spec: LoadSpec) -> Engine:
+    script = os.environ.get(FAKE_ENGINE_VAR)
+    if script:
+        return load_fake_engine(script)
+    return LlamaEngine(spec.path, spec.n_ctx, spec.threads, spec.state_cache_mb)
 
 
 class Worker:
-    def __init__(self, out: IO[str]) -> None:
+    def __init__(self, out: IO[str], make_engine: Callable[[LoadSpec], Engine] = load_engine):
         self.out = out
         self.out_lock = threading.Lock()
-        self.inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.make_engine = make_engine
+        # Commands with the time they arrived: deadlines count queueing too.
+        self.inbox: queue.Queue[tuple[float, Command] | None] = queue.Queue()
         self.cancelled: set[int] = set()
         self.soft_cancelled: set[int] = set()
         self.cancel_lock = threading.Lock()
         self.engine: Engine | None = None
 
-    def send(self, **event: Any) -> None:
-        line = json.dumps(event, ensure_ascii=False)
+    def send(self, event: Event) -> None:
+        line = encode(event)
         with self.out_lock:
             self.out.write(line + "\n")
             self.out.flush()
@@ -433,17 +434,20 @@ class Worker:
     def read_commands(self, stream: IO[str]) -> None:
         for line in stream:
             try:
-                msg = json.loads(line)
-            except json.JSONDecodeError:
-                logger.error("worker: unreadable command dropped")
+                command = decode_command(line)
+            except ProtocolError as exc:
+                logger.error("worker: invalid command: %s", exc)
+                if exc.id is not None:
+                    self.send(JobFailed(exc.id, f"invalid job: {exc}"))
+                elif exc.op == "load":
+                    self.send(LoadFailed(f"invalid load command: {exc}"))
                 continue
-            if msg.get("op") == "cancel":
+            if isinstance(command, Cancel):
                 with self.cancel_lock:
-                    target = self.soft_cancelled if msg.get("soft") else self.cancelled
-                    target.add(int(msg["id"]))
+                    target = self.soft_cancelled if command.soft else self.cancelled
+                    target.add(command.id)
             else:
-                msg["_received"] = time.monotonic()  # deadlines count queueing too
-                self.inbox.put(msg)
+                self.inbox.put((time.monotonic(), command))
         self.inbox.put(None)  # the server went away
 
     def redundant(self, job_id: int) -> bool:
@@ -459,51 +463,41 @@ class Worker:
             return not in_prefill and job_id in self.soft_cancelled
 
     def run(self) -> None:
-        while (msg := self.inbox.get()) is not None:
-            op = msg.get("op")
-            if op == "shutdown":
+        while (item := self.inbox.get()) is not None:
+            received, command = item
+            if isinstance(command, Shutdown):
                 break
-            if op == "load":
-                self.load(msg)
-            elif op in ("complete", "generate"):
-                self.job(msg)
+            if isinstance(command, LoadSpec):
+                self.load(command)
+            elif isinstance(command, RunJob):
+                self.job(command, received)
 
-    def load(self, msg: dict[str, Any]) -> None:
-        limit_mb = int(msg.get("max_memory_mb", 0))
+    def load(self, spec: LoadSpec) -> None:
+        limit_mb = spec.max_memory_mb
         if limit_mb > 0:
             # Address space, not RSS: an allocation past it fails inside this process (llama.cpp
             # then refuses the model) instead of the machine swapping or the OOM killer acting.
             limit = limit_mb << 20
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         try:
-            fake = os.environ.get("ENCLAVE_FAKE_MODEL")
-            if fake:
-                self.engine = FakeEngine(json.loads(fake))
-            else:
-                self.engine = LlamaEngine(
-                    str(msg["path"]),
-                    int(msg.get("n_ctx", 4096)),
-                    int(msg.get("threads", 0)),
-                    int(msg.get("state_cache_mb", 0)),
-                )
+            self.engine = self.make_engine(spec)
         except Exception as exc:  # any load failure is reported, not fatal to the worker
             logger.exception("worker: model load failed")
             message = f"{type(exc).__name__}: {exc}"
             if limit_mb > 0:
                 message += f" (the model worker may use at most {limit_mb} MB: model.maxMemoryMB)"
-            self.send(event="load_failed", message=message)
+            self.send(LoadFailed(message))
             return
-        self.send(event="ready", info=self.engine.info())
+        self.send(Ready(self.engine.info()))
 
-    def job(self, msg: dict[str, Any]) -> None:
-        job_id = int(msg["id"])
+    def job(self, run: RunJob, received: float) -> None:
+        job_id, job = run.id, run.job
         started = time.monotonic()
-        received = float(msg.get("_received", started))
-        deadline = received + float(msg.get("deadline_s", 30.0))
+        deadline = received + job.deadline_s
         prompt = ""
         build_ms = 0.0
         if self.engine is None:
-            self.send(event="error", id=job_id, message="model not loaded")
+            self.send(JobFailed(job_id, "model not loaded"))
             return
 
         def should_stop(in_prefill: bool) -> str | None:
@@ -515,23 +509,23 @@ class Worker:
 
         try:
             if should_stop(True) == "cancelled" or self.redundant(job_id):
-                result = Generated("", GenerationStats(stop_reason="cancelled"))
+                result = GenerationResult("", GenerationStats(stop_reason="cancelled"))
             else:
                 built = time.monotonic()
-                prompt = self.prompt_for(msg)
+                prompt = self.prompt_for(job)
                 build_ms = (time.monotonic() - built) * 1000
                 result = self.engine.generate(
                     prompt,
-                    int(msg.get("max_tokens", 48)),
-                    list(msg.get("stop", [])),
+                    job.max_tokens,
+                    job.stop,
                     should_stop,
-                    msg.get("json_schema"),
-                    bool(msg.get("reuse_cache", True)),
-                    str(msg.get("document", "")),
+                    job.json_schema if isinstance(job, GenerateJob) else None,
+                    job.reuse_cache,
+                    job.document if isinstance(job, CompletionJob) else "",
                 )
         except Exception as exc:
             logger.exception("worker: generation failed")
-            self.send(event="error", id=job_id, message=f"{type(exc).__name__}: {exc}")
+            self.send(JobFailed(job_id, f"{type(exc).__name__}: {exc}"))
             return
         finally:
             with self.cancel_lock:
@@ -541,23 +535,26 @@ class Worker:
                 # so drop those far behind this one.
                 self.cancelled = {i for i in self.cancelled if i > job_id - 256}
                 self.soft_cancelled = {i for i in self.soft_cancelled if i > job_id - 256}
-        stats = asdict(result.stats)
-        stats["kind"] = str(msg.get("kind", ""))
-        stats["job_id"] = job_id
-        stats["max_tokens"] = int(msg.get("max_tokens", 0))
-        stats["queued_ms"] = (started - received) * 1000
-        stats["build_ms"] = build_ms
-        extra = {"prompt": prompt} if DEBUG_PROMPTS else {}
-        self.send(event="result", id=job_id, text=result.text, stats=stats, **extra)
+        stats = dataclasses.replace(
+            result.stats,
+            kind=job.kind,
+            job_id=job_id,
+            max_tokens=job.max_tokens,
+            queued_ms=(started - received) * 1000,
+            build_ms=build_ms,
+        )
+        result = GenerationResult(result.text, stats, prompt if DEBUG_PROMPTS else "")
+        try:
+            self.send(JobDone(job_id, result))
+        except ProtocolError as exc:  # a figure that is not a number: still an answer
+            self.send(JobFailed(job_id, f"invalid result: {exc}"))
 
-    def prompt_for(self, msg: dict[str, Any]) -> str:
+    def prompt_for(self, job: Job) -> str:
         assert self.engine is not None
-        if msg["op"] == "generate":
-            return str(msg["prompt"])
+        if isinstance(job, GenerateJob):
+            return job.prompt
         engine = self.engine
-        return prompt_for_job(
-            engine.template, msg, engine.count_tokens, engine.context_length, CONTEXT_MARGIN
-        ).text
+        return prompt_for_job(engine.template, job, engine.count_tokens, engine.context_length).text
 
 
 def main() -> None:

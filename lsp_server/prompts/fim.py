@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from lsp_server.model.protocol import CompletionJob
+
 logger = logging.getLogger(__name__)
 
 TEMPLATES_RESOURCE = "fim_templates.json"
@@ -246,6 +248,8 @@ SUFFIX_SHARE = 0.2
 # A budget-cut window starts on a line number that is a multiple of this, keeping the prompt's
 # start (and the model's cached work on it) stable while the cursor moves down.
 WINDOW_SNAP_LINES = 8
+# Tokens of the model's context kept free beyond the window and the answer (template tokens).
+CONTEXT_MARGIN = 32
 
 
 def _head_that_fits(
@@ -431,41 +435,35 @@ def build_prompt(
 
 def prompt_for_job(
     template: FimTemplate,
-    job: Mapping[str, Any],
+    job: CompletionJob,
     count_tokens: Callable[[str], int],
     context_length: int,
-    margin: int = 32,
+    margin: int = CONTEXT_MARGIN,
 ) -> BuiltPrompt:
     """The FIM prompt of one completion job, the same for every backend (the local worker and
-    the HTTP backends). `job` holds the fields of a CompletionJob message (prefix, suffix,
-    path, extra_context, budget, max_tokens, middle). The budget is clamped so the window, the
-    answer and `margin` fit in `context_length`; the returned text ends with `middle`."""
-    budget = min(
-        int(job.get("budget", 640)),
-        context_length - int(job.get("max_tokens", 48)) - margin,
-    )
+    the HTTP backends). The budget is clamped so the window, the answer and `margin` fit in
+    `context_length`; the returned text ends with `job.middle`."""
     parts = PromptParts(
-        prefix=str(job.get("prefix", "")),
-        suffix=str(job.get("suffix", "")),
-        path=str(job.get("path", "")),
-        extra_context=str(job.get("extra_context", "")),
-        context_files=tuple(
-            (str(path), str(content)) for path, content in job.get("context_files") or ()
-        ),
-        repo=str(job.get("repo", "")),
-        comment_prefix=str(job.get("comment_prefix", "#")),
+        prefix=job.prefix,
+        suffix=job.suffix,
+        path=job.path,
+        extra_context=job.extra_context,
+        context_files=job.context_files,
+        repo=job.repo,
+        comment_prefix=job.comment_prefix,
     )
     built = build_prompt(
         template,
         parts,
         count_tokens,
-        budget,
+        min(job.budget, context_length - job.max_tokens - margin),
         SUFFIX_SHARE,
         snap_lines=WINDOW_SNAP_LINES,
-        context_budget=int(job.get("context_budget", 0)),
+        context_budget=job.context_budget,
     )
-    middle = str(job.get("middle", ""))
-    return dataclasses.replace(built, text=built.text + middle) if middle else built
+    if not job.middle:
+        return built
+    return dataclasses.replace(built, text=built.text + job.middle)
 
 
 def _split_keep_suffix(text: str) -> list[str]:

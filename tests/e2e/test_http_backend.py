@@ -32,9 +32,9 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from lsp_server.errors import ModelUnavailable
 from lsp_server.model import provision
+from lsp_server.model.backend import ModelState
 from lsp_server.model.http_backend import HttpBackend, HttpSpec
 from lsp_server.model.protocol import CompletionJob
-from lsp_server.model.supervisor import ModelState
 from tests.conftest import (
     SERVER_COMMAND,
     end_of,

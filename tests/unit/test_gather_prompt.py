@@ -9,7 +9,13 @@ import dataclasses
 from lsp_server.context.documents import Document, DocumentSnapshot
 from lsp_server.context.gather.pipeline import GatheredContext
 from lsp_server.features.completion import Completer
-from lsp_server.model.protocol import CompletionJob, GenerationResult
+from lsp_server.model.protocol import (
+    CompletionJob,
+    GenerationResult,
+    RunJob,
+    decode_command,
+    encode,
+)
 from lsp_server.prompts.fim import PromptParts, build_prompt, get_template, prompt_for_job
 from lsp_server.settings import CompletionSettings
 
@@ -93,11 +99,9 @@ def test_job_fields_reach_the_prompt() -> None:
         context_budget=64,
         repo="proj",
     )
-    msg = job.to_message(1)
-    import json
-
-    msg = json.loads(json.dumps(msg))  # as the worker receives it
-    built = prompt_for_job(get_template("qwen2.5-coder"), msg, count, 4096)
+    command = decode_command(encode(RunJob(1, job)))  # as the worker receives it
+    assert isinstance(command, RunJob) and isinstance(command.job, CompletionJob)
+    built = prompt_for_job(get_template("qwen2.5-coder"), command.job, count, 4096)
     assert "<|file_sep|>geo.py\ndef area(p): ...\n<|file_sep|>main.py\n" in built.text
 
 

@@ -1,0 +1,102 @@
+"""The scripted engine the model worker runs in Enclave's own tests instead of a model.
+
+The worker loads this file, by its path and no other, when ENCLAVE_FAKE_MODEL holds a script
+(`lsp_server/model/worker.py`, the test hook); tests write the script with `conftest.fake_env`.
+It writes a fixed answer one character per "token", with a delay, and honours cancellation,
+stop strings and max_tokens as the real engine does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lsp_server.model.protocol import GenerationResult, GenerationStats, ModelInfo, first_stop
+from lsp_server.prompts.fim import FimTemplate, detect_template
+
+# In the file being completed (after the last FIM prefix marker): abort() as a native assert
+# in llama.cpp would, to test crash recovery.
+CRASH_MARKER = "ENCLAVE_CRASH"
+
+
+@dataclass(frozen=True)
+class FakeScript:
+    text: str = "return 42\n"  # the answer to every job
+    token_s: float = 0.01  # seconds per character written
+    load_s: float = 0.0  # loading takes this long
+    fail_load: str = ""  # loading fails with this message
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            want = float if f.type == "float" else str
+            if not isinstance(value, want) and not (want is float and type(value) is int):
+                raise TypeError(f"fake engine script: {f.name} must be a {want.__name__}")
+
+    @classmethod
+    def from_json(cls, raw: str) -> FakeScript:
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise TypeError("fake engine script: expected a JSON object")
+        return cls(**data)  # an unknown key is a TypeError: a typo must not pass unseen
+
+
+class FakeEngine:
+    context_length = 4096
+
+    def __init__(self, script: FakeScript) -> None:
+        time.sleep(script.load_s)
+        if script.fail_load:
+            raise RuntimeError(script.fail_load)
+        self.answer = script.text
+        self.delay = script.token_s
+        self.template: FimTemplate = detect_template("qwen2", lambda t: t.startswith("<|fim_"))
+
+    @classmethod
+    def from_script(cls, raw: str) -> FakeEngine:
+        return cls(FakeScript.from_json(raw))
+
+    def info(self) -> ModelInfo:
+        return ModelInfo("fake", "fake", self.template.name, self.context_length, 0.0)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4 + 1
+
+    def generate(
+        self,
+        prompt: str,
+        max_tokens: int,
+        stop: Sequence[str],
+        should_stop: Callable[[bool], str | None],
+        json_schema: dict[str, Any] | None = None,
+        reuse_cache: bool = True,
+        slot: str = "",
+    ) -> GenerationResult:
+        if CRASH_MARKER in prompt.rsplit("<|fim_prefix|>", 1)[-1]:
+            os.abort()
+        text = ""
+        reason = "length"
+        for ch in self.answer[:max_tokens]:
+            check = should_stop(False)
+            if check:
+                reason = check
+                break
+            time.sleep(self.delay)
+            text += ch
+            hit = first_stop(text, stop)
+            if hit is not None:
+                text, reason = text[:hit], "stop"
+                break
+        else:
+            reason = "eos"
+        stats = GenerationStats(
+            prompt_tokens=self.count_tokens(prompt),
+            generated_tokens=len(text),
+            stop_reason=reason,
+        )
+        return GenerationResult(text, stats)
