@@ -375,7 +375,7 @@ class LlamaEngine:
 # pyproject.toml names this project. Never from the import path (the working directory,
 # PYTHONPATH), never in an installed copy: no environment makes the worker import other code.
 FAKE_ENGINE_VAR = "ENCLAVE_FAKE_MODEL"
-PROJECT = "enclave"
+PROJECT = "enclave-lsp"  # the distribution's name (pyproject.toml)
 
 
 def fake_engine_file(package_dir: Path) -> Path:

@@ -121,10 +121,11 @@ def _tree(root: Path, pyproject: str | None, engine: bool) -> Path:
     [
         (None, True),  # an installed copy: no project file beside the package
         ('[project]\nname = "someone-else"\n', True),
-        ('[project]\nname = "enclave"\n', False),
-        ("[project\nname = enclave", True),  # not TOML
-        ('name = "enclave"\n', True),  # no [project] table
-        ('[project]\nname = ["enclave"]\n', True),
+        ('[project]\nname = "enclave"\n', True),  # the other project of that name
+        ('[project]\nname = "enclave-lsp"\n', False),
+        ("[project\nname = enclave-lsp", True),  # not TOML
+        ('name = "enclave-lsp"\n', True),  # no [project] table
+        ('[project]\nname = ["enclave-lsp"]\n', True),
     ],
 )
 def test_the_hook_refuses_any_other_tree(
