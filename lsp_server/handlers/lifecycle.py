@@ -13,7 +13,6 @@ from lsprotocol import types
 from lsp_server import log
 from lsp_server.handlers import workspace
 from lsp_server.model.supervisor import ModelState
-from lsp_server.privacy.ignore import path_of
 from lsp_server.settings import parse_settings
 
 if TYPE_CHECKING:
@@ -35,11 +34,8 @@ def _apply_settings(ls: EnclaveServer, raw: Any) -> None:
 
 def initialize(ls: EnclaveServer, params: types.InitializeParams) -> None:
     ls.session.pending_init_options = params.initialization_options
-    folders = [f.uri for f in params.workspace_folders or []]
-    if not folders and params.root_uri:
-        folders = [params.root_uri]
-    for uri in folders:
-        ls.session.ignore.add_root(path_of(uri))
+    for folder in workspace.named_folders(params):
+        ls.session.ignore.add_root(folder)
     ls.session.context.set_roots(workspace.folders_of(params))
 
 
@@ -48,6 +44,7 @@ def initialized(ls: EnclaveServer, params: types.InitializedParams) -> None:
     ls.session.on_model_state = _progress_reporter(ls)
     ls.session.start_model()
     workspace.start_indexing(ls)
+    ls.session.context.keep(asyncio.ensure_future(workspace.watch_ignore_files(ls)))
 
 
 def did_change_configuration(ls: EnclaveServer, params: types.DidChangeConfigurationParams) -> None:
