@@ -82,6 +82,8 @@ class Session:
         self._last_empty = ""
         self._loaded_spec: LoadSpec | HttpSpec | None = None
         self.pending_init_options: Any = None
+        # User-only settings a later change tried to set (each is logged once).
+        self.refused_settings: set[str] = set()
         # Called after every accepted change (uri, changes) and close (uri, []) of a document,
         # e.g. to move or clear review findings. Listeners must be quick: they run on the loop.
         self.document_listeners: list[Callable[[str, Sequence[TextChange]], None]] = [
