@@ -27,6 +27,19 @@ def uri_path(uri_or_path: str) -> str:
     return unquote(urlsplit(uri_or_path).path)
 
 
+def _spellings(uri_or_path: str) -> list[str]:
+    """The paths a URI may be read as: its path, and (with an authority) the authority read
+    as the path's first segments, as VS Code reads `file://server/share` (`//server/share`):
+    `file://%2Ftmp/x` is /tmp/x to it."""
+    path = uri_path(uri_or_path)
+    found = [path]
+    if _SCHEME.match(uri_or_path):
+        authority = urlsplit(uri_or_path).netloc
+        if authority:
+            found.append("//" + unquote(authority) + path)
+    return found
+
+
 def normalize(path: str) -> str:
     """`..`, `.` and repeated slashes resolved lexically (no file-system access)."""
     return _LEADING_SLASHES.sub("/", posixpath.normpath(path))
@@ -37,15 +50,16 @@ def forms(uri_or_path: str) -> list[str]:
     every symlink resolved, each also with backslashes read as separators. Empty when it
     names no absolute path (an `untitled:` document). Raises ValueError for a path that can
     name no file (a NUL byte)."""
-    path = uri_path(uri_or_path)
-    if "\0" in path:
-        raise ValueError("a path with a NUL byte")
-    if not path.startswith("/"):
-        return []
-    lexical = normalize(path)
-    found = [lexical, os.path.realpath(lexical)]
-    # The lexical form before `..` is taken: `link/../x` is `x` lexically but not on disk.
-    found.append(os.path.realpath(path))
+    found: list[str] = []
+    for path in _spellings(uri_or_path):
+        if "\0" in path:
+            raise ValueError("a path with a NUL byte")
+        if not path.startswith("/"):
+            continue
+        lexical = normalize(path)
+        # Resolved from the lexical form and from the path as written: `link/../x` is `x`
+        # lexically, but the folder above link's target on disk.
+        found += [lexical, os.path.realpath(lexical), os.path.realpath(path)]
     found += [normalize(f.replace("\\", "/")) for f in found if "\\" in f]
     return list(dict.fromkeys(found))
 
