@@ -51,7 +51,6 @@ def initialized(ls: EnclaveServer, params: types.InitializedParams) -> None:
     ls.session.on_model_state = _progress_reporter(ls)
     ls.session.start_model()
     workspace.start_indexing(ls)
-    ls.session.context.keep(asyncio.ensure_future(workspace.watch_ignore_files(ls)))
 
 
 def did_change_configuration(ls: EnclaveServer, params: types.DidChangeConfigurationParams) -> None:

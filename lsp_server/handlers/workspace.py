@@ -112,8 +112,8 @@ async def _index(ls: EnclaveServer) -> None:
 
 
 async def _watch_files(ls: EnclaveServer) -> None:
-    """Ask the client to report file changes, when it supports dynamic registration (once:
-    the glob covers folders added later)."""
+    """Ask the client to report file changes (source files, ignore files), when it supports
+    dynamic registration (once: the globs cover folders added later)."""
     ws = ls.client_capabilities.workspace
     watched = ws.did_change_watched_files if ws is not None else None
     if watched is None or not watched.dynamic_registration or ls.session.context.watching:
@@ -123,7 +123,10 @@ async def _watch_files(ls: EnclaveServer) -> None:
         id=f"enclave-watch-{uuid.uuid4()}",
         method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
         register_options=types.DidChangeWatchedFilesRegistrationOptions(
-            watchers=[types.FileSystemWatcher(glob_pattern=WATCH_GLOB)]
+            watchers=[
+                types.FileSystemWatcher(glob_pattern=WATCH_GLOB),
+                types.FileSystemWatcher(glob_pattern=IGNORE_GLOB),
+            ]
         ),
     )
     try:
@@ -132,28 +135,6 @@ async def _watch_files(ls: EnclaveServer) -> None:
         )
     except Exception:
         logger.debug("the client refused file watchers")
-
-
-async def watch_ignore_files(ls: EnclaveServer) -> None:
-    """Ask the client to report changes of ignore files (from `initialized`, whether or not
-    the workspace is indexed: the rules must follow the files)."""
-    ws = ls.client_capabilities.workspace
-    watched = ws.did_change_watched_files if ws is not None else None
-    if watched is None or not watched.dynamic_registration:
-        return
-    registration = types.Registration(
-        id=f"enclave-watch-ignore-{uuid.uuid4()}",
-        method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-        register_options=types.DidChangeWatchedFilesRegistrationOptions(
-            watchers=[types.FileSystemWatcher(glob_pattern=IGNORE_GLOB)]
-        ),
-    )
-    try:
-        await ls.client_register_capability_async(
-            types.RegistrationParams(registrations=[registration])
-        )
-    except Exception:
-        logger.debug("the client refused the ignore-file watcher")
 
 
 def _ignore_file_changed(ls: EnclaveServer) -> None:
