@@ -266,7 +266,8 @@ class Session:
             context.index.remove(path)
             context.recent.forget(path)
             context.similar.forget(path)
-        logger.info("ignore rules changed: %d files dropped from the context", len(gone))
+        if gone:
+            logger.info("ignore rules changed: %d files dropped from the context", len(gone))
 
     def ignore_file_changed(self) -> None:
         """An ignore file changed on disk (a watched-file event or a save of it)."""

@@ -138,7 +138,8 @@ async def test_a_change_cannot_choose_where_code_goes(
     uri = open_doc(client, root / "a.py", text, "python")
     line, col = end_of(text, "return ")
     result = await client.text_document_inline_completion_async(inline_params(uri, line, col))
-    assert result is not None and [i.insert_text for i in result.items] == ["1"]
+    assert isinstance(result, types.InlineCompletionList)
+    assert [i.insert_text for i in result.items] == ["1"]
     after = await get_status(client)
     assert after["state"] == "ready" and after["message"] == before["message"]
     assert after["workerPid"] == before["workerPid"]

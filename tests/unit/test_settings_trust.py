@@ -99,7 +99,7 @@ def test_no_shape_of_a_change_sets_a_user_only_key(
 ) -> None:
     base, _ = parse_settings(USER, source="init")
     raw = forms_of(key, value)[shape]
-    target = raw["enclave"] if "enclave" in raw else raw
+    target = raw.get("enclave", raw)
     target.update(noise)
     changed, _ = parse_settings(raw, base, source="change")
     for user_only in USER_ONLY:
