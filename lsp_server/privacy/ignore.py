@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import logging
 import os
-import posixpath
 import stat
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +84,15 @@ Signature = tuple[int, int, int, int] | None
 
 def is_builtin(path_or_name: str) -> bool:
     """Secret-bearing by its name (or its last two segments: `.aws/credentials`), any case."""
-    parts = [p for p in fold(path_or_name).replace("\\", "/").split("/") if p]
-    if not parts:
-        return False
-    return _BUILTIN.match_file(parts[-1]) or _BUILTIN.match_file("/".join(parts[-2:]))
+    parts = [p for p in path_or_name.replace("\\", "/").split("/") if p]
+    return bool(parts) and _builtin_tail("/".join(parts[-2:]))
+
+
+@lru_cache(maxsize=8192)
+def _builtin_tail(tail: str) -> bool:
+    # Names repeat (`__init__.py`, `index.ts`): the patterns are tried once per distinct tail.
+    folded = fold(tail)
+    return _BUILTIN.match_file(folded.rsplit("/", 1)[-1]) or _BUILTIN.match_file(folded)
 
 
 @dataclass(frozen=True)
@@ -210,20 +215,21 @@ class IgnoreRules:
 
     @staticmethod
     def _file(folder: str) -> str:
-        return posixpath.join(folder, IGNORE_FILE)
+        return f"{folder.rstrip('/')}/{IGNORE_FILE}"
 
     def _rules_of(self, folder: str, insensitive: bool) -> pathspec.PathSpec[Any] | None:
         key = (folder, insensitive)
-        sig = _signature(self._file(folder))
+        file = self._file(folder)
+        sig = _signature(file)
         with self._lock:
             cached = self._folders.get(key)
         if cached is not None and cached[0] == sig:
             return cached[1]
         spec: pathspec.PathSpec[Any] | None = None
         if sig is not None:
-            lines = _read_lines(self._file(folder))
-            spec = _compile((fold(ln) if insensitive else ln for ln in lines), self._file(folder))
-            logger.info("%s: %d lines of rules", self._file(folder), len(lines))
+            lines = _read_lines(file)
+            spec = _compile((fold(ln) if insensitive else ln for ln in lines), file)
+            logger.info("%s: %d lines of rules", file, len(lines))
         with self._lock:
             if cached is not None:
                 self.generation += 1
@@ -241,10 +247,10 @@ class IgnoreRules:
         """Git's rule: a path is excluded when a folder above it is, else when the deepest
         ignore file with a pattern matching it says so (the last such pattern in that file)."""
         keys = [fold(p) for p in parts] if insensitive else parts
-        specs = [
-            self._rules_of(posixpath.join(base, *parts[:depth]), insensitive)
-            for depth in range(len(parts))
-        ]
+        folders = [base.rstrip("/")]
+        for part in parts[:-1]:
+            folders.append(f"{folders[-1]}/{part}")
+        specs = [self._rules_of(folder or "/", insensitive) for folder in folders]
         for end in range(1, len(parts) + 1):
             is_dir = end < len(parts)
             for depth in range(end - 1, -1, -1):

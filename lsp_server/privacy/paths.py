@@ -57,9 +57,10 @@ def forms(uri_or_path: str) -> list[str]:
         if not path.startswith("/"):
             continue
         lexical = normalize(path)
-        # Resolved from the lexical form and from the path as written: `link/../x` is `x`
-        # lexically, but the folder above link's target on disk.
-        found += [lexical, os.path.realpath(lexical), os.path.realpath(path)]
+        found += [lexical, os.path.realpath(lexical)]
+        if path != lexical:
+            # As written too: `link/../x` is `x` lexically, but beside link's target on disk.
+            found.append(os.path.realpath(path))
     found += [normalize(f.replace("\\", "/")) for f in found if "\\" in f]
     return list(dict.fromkeys(found))
 
