@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from lsp_server.context.documents import (
@@ -36,11 +36,14 @@ from lsp_server.model.protocol import CompletionJob, GenerationResult, Job, Load
 from lsp_server.model.scheduler import Scheduler
 from lsp_server.model.supervisor import WorkerSupervisor
 from lsp_server.privacy.ignore import IgnoreRules
-from lsp_server.settings import Settings
+from lsp_server.settings import CompletionSettings, Settings
 
 logger = logging.getLogger(__name__)
 
 STATUS_METHOD = "enclave/status"
+# The ignore files on disk are re-stat'ed at most this often (before context is gathered), for
+# clients that report neither file changes nor saves of them.
+RULES_CHECK_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,10 @@ class Session:
             self.ignore.is_ignored,
             lambda: self.settings.context.timeBudgetMs,
         )
+        self.context.index.excluded = self.ignore.is_ignored
         self.completer.gather = self.context.gather
+        self._rules_seen = self.ignore.generation
+        self._rules_checked = 0.0
         self._background: set[asyncio.Task[None]] = set()
         self._last_served = ""  # the document of the last completion request
         self._focus: tuple[str, Position] | None = None  # the editor's last enclave/didFocus
@@ -82,6 +88,8 @@ class Session:
         self._last_empty = ""
         self._loaded_spec: LoadSpec | HttpSpec | None = None
         self.pending_init_options: Any = None
+        # User-only settings a later change tried to set (each is logged once).
+        self.refused_settings: set[str] = set()
         # Called after every accepted change (uri, changes) and close (uri, []) of a document,
         # e.g. to move or clear review findings. Listeners must be quick: they run on the loop.
         self.document_listeners: list[Callable[[str, Sequence[TextChange]], None]] = [
@@ -145,6 +153,7 @@ class Session:
         """The inline completion at `position` (a position inside the document: handlers clamp
         what the client sent), or an empty one with the reason published."""
         doc = self.documents.get(uri)
+        await self.check_ignore_rules()
         declined = self._declined(doc)
         if not self.settings.completion.enabled:
             outcome = CompletionOutcome("", "completions are turned off", CompletionMode.NONE)
@@ -303,14 +312,52 @@ class Session:
             logger.debug("no warm-up for %s (off, ignored, out of sync or no model)", doc.uri)
             return
         self._last_served = doc.uri
-        self._in_background(self.completer.warm(doc.snapshot(), offset, settings))
+        self._in_background(self._warm_within_rules(doc.snapshot(), offset, settings))
+
+    async def _warm_within_rules(
+        self, snap: DocumentSnapshot, offset: int, settings: CompletionSettings
+    ) -> None:
+        await self.check_ignore_rules()
+        if not self.ignore.is_ignored(snap.uri):
+            await self.completer.warm(snap, offset, settings)
+
+    # -- ignore rules -----------------------------------------------------------------------
+
+    async def check_ignore_rules(self, stat_files: bool = True) -> None:
+        """Bring what the session holds in line with the ignore rules: with `stat_files`,
+        re-stat the ignore files (off the loop, at most every RULES_CHECK_S); when the rules
+        changed, drop the prompt anchors and the index entries, recent chunks and similar-code
+        windows of files that are now ignored."""
+        now = time.monotonic()
+        if stat_files and now - self._rules_checked >= RULES_CHECK_S:
+            self._rules_checked = now
+            await asyncio.to_thread(self.ignore.refresh)
+        if self.ignore.generation == self._rules_seen:
+            return
+        self._rules_seen = self.ignore.generation
+        self.completer.anchors.clear()
+        context = self.context
+        held = list(context.index.files) + [c.path for c in context.recent.chunks()]
+        ignored = self.ignore.is_ignored
+        gone = await asyncio.to_thread(lambda: [p for p in held if ignored(p)])
+        for path in gone:
+            context.index.remove(path)
+            context.recent.forget(path)
+            context.similar.forget(path)
+        if gone:
+            logger.info("ignore rules changed: %d files dropped from the context", len(gone))
+
+    def ignore_file_changed(self) -> None:
+        """An ignore file changed on disk (a watched-file event or a save of it)."""
+        self.ignore.invalidate()
+        self._in_background(self.check_ignore_rules(stat_files=False))
 
     def change_workspace_folders(self, added: list[str], removed: list[str]) -> None:
         """A removed folder's .enclaveignore rules stay in force (forgetting them could only
         expose more); the prompt anchors go, as their context may come from a removed folder.
         The caller indexes the folders again."""
         for folder in added:
-            self.ignore.add_root(Path(folder))
+            self.ignore.add_root(folder)
         self.context.change_roots(added, removed)
         self.completer.anchors.clear()
 

@@ -28,7 +28,7 @@ import pathspec
 import tree_sitter
 
 from lsp_server.context.languages import LanguageInfo, language_for, new_parser, parse
-from lsp_server.privacy.ignore import BUILTIN
+from lsp_server.privacy.ignore import is_builtin
 
 logger = logging.getLogger(__name__)
 
@@ -65,16 +65,14 @@ IGNORED_DIRS = frozenset(
         ".vscode-test",
     }
 )
-# Never read, whatever the ignore files say: secret-bearing names (the privacy rules' list).
-_SECRETS = pathspec.GitIgnoreSpec.from_lines(BUILTIN)
 MINIFIED_NAMES = (".min.js", ".min.mjs", ".bundle.js")
 # Average line length above which a file is taken for minified / generated.
 MAX_AVERAGE_LINE = 200
 
 
 def is_secret(path: str | PurePosixPath) -> bool:
-    name = PurePosixPath(path).name
-    return _SECRETS.match_file(name)
+    """Never read, whatever the ignore files say: secret-bearing names (the privacy rules')."""
+    return is_builtin(str(path))
 
 
 @dataclass(frozen=True)
@@ -409,7 +407,7 @@ def scan(
                 queue.append((Path(entry.path), rel))
             elif is_file:
                 if (
-                    is_secret(entry.name)
+                    is_secret(entry.path)
                     or language_for("", entry.name) is None
                     or ignores.ignored(rel, False)
                     or (extra_ignored is not None and extra_ignored(entry.path))
@@ -477,6 +475,9 @@ class WorkspaceIndex:
 
     def __init__(self) -> None:
         self.roots: list[Path] = []
+        # Files that must never enter the index (the session's ignore rules); checked on every
+        # way in, so a save or an index build racing a rule change cannot add one.
+        self.excluded: Callable[[str], bool] = is_secret
         self.files: dict[str, FileEntry] = {}
         self._by_name: dict[str, list[Definition]] = {}
         # Module-path keys (suffixes of the path without extension) -> files / folders.
@@ -598,6 +599,8 @@ class WorkspaceIndex:
 
     def put(self, entry: FileEntry) -> None:
         self.remove(entry.path)
+        if self.excluded(entry.path):
+            return
         self.files[entry.path] = entry
         for d in entry.definitions:
             self._by_name.setdefault(d.name, []).append(d)

@@ -222,6 +222,18 @@ def _list(t: Token, inner: list[Token]) -> str:
     return ("\n" if tight else "\n\n").join(items)
 
 
+# Writing back can change how the text parses where content was taken out (a loose list whose
+# items were emptied reads back tight): passes run until the text is stable, which takes two in
+# every case found (the output only loses content, so a few passes always settle).
+MAX_PASSES = 4
+
+
 def sanitize_markdown(markdown: str) -> str:
     """The Markdown with nothing that fetches, links or runs (see the module docstring)."""
-    return "\n\n".join(_blocks(_PARSER.parse(markdown))) + ("\n" if markdown.endswith("\n") else "")
+    out = markdown
+    for _ in range(MAX_PASSES):
+        before = out
+        out = "\n\n".join(_blocks(_PARSER.parse(before))) + ("\n" if before.endswith("\n") else "")
+        if out == before:
+            break
+    return out

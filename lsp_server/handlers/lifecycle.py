@@ -13,8 +13,7 @@ from lsprotocol import types
 from lsp_server import log
 from lsp_server.handlers import workspace
 from lsp_server.model.backend import ModelState
-from lsp_server.privacy.ignore import path_of
-from lsp_server.settings import parse_settings
+from lsp_server.settings import Source, parse_settings, refusal_message, refused_changes
 
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer
@@ -22,9 +21,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _apply_settings(ls: EnclaveServer, raw: Any) -> None:
-    settings, warnings = parse_settings(raw, ls.session.settings)
-    ls.session.settings = settings
+def _apply_settings(ls: EnclaveServer, raw: Any, source: Source) -> None:
+    session = ls.session
+    settings, warnings = parse_settings(raw, session.settings, source)
+    if source != "init":
+        # Said once per key: clients send their whole configuration on every change.
+        for key in refused_changes(raw, session.settings):
+            if key not in session.refused_settings:
+                session.refused_settings.add(key)
+                warnings.append(refusal_message(key))
+    session.settings = settings
     log_problem = log.configure(settings.log.level, settings.log.file)  # logged there
     for warning in warnings:
         logger.warning("%s", warning)
@@ -36,23 +42,20 @@ def _apply_settings(ls: EnclaveServer, raw: Any) -> None:
 
 def initialize(ls: EnclaveServer, params: types.InitializeParams) -> None:
     ls.session.pending_init_options = params.initialization_options
-    folders = [f.uri for f in params.workspace_folders or []]
-    if not folders and params.root_uri:
-        folders = [params.root_uri]
-    for uri in folders:
-        ls.session.ignore.add_root(path_of(uri))
+    for folder in workspace.named_folders(params):
+        ls.session.ignore.add_root(folder)
     ls.session.context.set_roots(workspace.folders_of(params))
 
 
 def initialized(ls: EnclaveServer, params: types.InitializedParams) -> None:
-    _apply_settings(ls, ls.session.pending_init_options)
+    _apply_settings(ls, ls.session.pending_init_options, "init")
     ls.session.on_model_state = _progress_reporter(ls)
     ls.session.start_model()
     workspace.start_indexing(ls)
 
 
 def did_change_configuration(ls: EnclaveServer, params: types.DidChangeConfigurationParams) -> None:
-    _apply_settings(ls, params.settings)
+    _apply_settings(ls, params.settings, "change")
     ls.session.start_model()
 
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from lsp_server.context.paths import path_of
+from lsp_server.privacy.ignore import IGNORE_FILE
+from lsp_server.privacy.paths import name_of, normalize, uri_path
 
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer
@@ -21,18 +22,39 @@ logger = logging.getLogger(__name__)
 
 # Files the index reads (the languages with a query in context/queries).
 WATCH_GLOB = "**/*.{py,pyi,ts,mts,cts,tsx,js,mjs,cjs,jsx,go,rs}"
+IGNORE_GLOB = f"**/{IGNORE_FILE}"
 PROGRESS_INTERVAL_S = 0.25
 
 
+def _absolute(path: str | None) -> str | None:
+    return normalize(path) if path and path.startswith("/") and "\0" not in path else None
+
+
+def _folder(uri: str | None) -> str | None:
+    """The local folder a file URI names (None: another scheme, not absolute)."""
+    return _absolute(uri_path(uri)) if uri and uri.lower().startswith("file:") else None
+
+
+def named_folders(params: types.InitializeParams) -> list[str]:
+    """Every folder initialize names, however it names it (workspaceFolders, rootUri,
+    rootPath): the ignore rules of each apply."""
+    found = [_folder(f.uri) for f in params.workspace_folders or []]
+    found += [_folder(params.root_uri), _absolute(params.root_path)]
+    return list(dict.fromkeys(f for f in found if f is not None))
+
+
 def folders_of(params: types.InitializeParams) -> list[str]:
-    """Workspace folder paths from initialize (workspaceFolders, else rootUri / rootPath)."""
-    uris = [f.uri for f in params.workspace_folders or []]
-    if not uris and params.root_uri:
-        uris = [params.root_uri]
-    paths = [path_of(u) for u in uris if u.startswith("file:")]
-    if not paths and params.root_path:
-        paths = [params.root_path]
+    """The workspace folders to index: workspaceFolders, else rootUri, else rootPath."""
+    paths = [p for f in params.workspace_folders or [] if (p := _folder(f.uri)) is not None]
+    for fallback in (_folder(params.root_uri), _absolute(params.root_path)):
+        if not paths and fallback is not None:
+            paths = [fallback]
     return paths
+
+
+def is_ignore_file(uri: str) -> bool:
+    # Any case: on a case-insensitive file system `.ENCLAVEIGNORE` is the same file.
+    return name_of(uri).casefold() == IGNORE_FILE
 
 
 def start_indexing(ls: EnclaveServer) -> None:
@@ -90,8 +112,8 @@ async def _index(ls: EnclaveServer) -> None:
 
 
 async def _watch_files(ls: EnclaveServer) -> None:
-    """Ask the client to report file changes, when it supports dynamic registration (once:
-    the glob covers folders added later)."""
+    """Ask the client to report file changes (source files, ignore files), when it supports
+    dynamic registration (once: the globs cover folders added later)."""
     ws = ls.client_capabilities.workspace
     watched = ws.did_change_watched_files if ws is not None else None
     if watched is None or not watched.dynamic_registration or ls.session.context.watching:
@@ -101,7 +123,10 @@ async def _watch_files(ls: EnclaveServer) -> None:
         id=f"enclave-watch-{uuid.uuid4()}",
         method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
         register_options=types.DidChangeWatchedFilesRegistrationOptions(
-            watchers=[types.FileSystemWatcher(glob_pattern=WATCH_GLOB)]
+            watchers=[
+                types.FileSystemWatcher(glob_pattern=WATCH_GLOB),
+                types.FileSystemWatcher(glob_pattern=IGNORE_GLOB),
+            ]
         ),
     )
     try:
@@ -112,13 +137,22 @@ async def _watch_files(ls: EnclaveServer) -> None:
         logger.debug("the client refused file watchers")
 
 
+def _ignore_file_changed(ls: EnclaveServer) -> None:
+    ls.session.ignore_file_changed()
+    start_indexing(ls)  # files no longer ignored come back; newly ignored ones are dropped
+
+
 def did_save(ls: EnclaveServer, params: types.DidSaveTextDocumentParams) -> None:
+    if is_ignore_file(params.text_document.uri):
+        _ignore_file_changed(ls)
     ls.session.context.on_save(params.text_document.uri)
 
 
 async def did_change_watched_files(
     ls: EnclaveServer, params: types.DidChangeWatchedFilesParams
 ) -> None:
+    if any(is_ignore_file(c.uri) for c in params.changes):
+        _ignore_file_changed(ls)
     await ls.session.context.on_watched(
         [(c.uri, c.type == types.FileChangeType.Deleted) for c in params.changes]
     )
@@ -127,8 +161,8 @@ async def did_change_watched_files(
 def did_change_workspace_folders(
     ls: EnclaveServer, params: types.DidChangeWorkspaceFoldersParams
 ) -> None:
-    added = [path_of(f.uri) for f in params.event.added if f.uri.startswith("file:")]
-    removed = [path_of(f.uri) for f in params.event.removed if f.uri.startswith("file:")]
+    added = [p for f in params.event.added if (p := _folder(f.uri)) is not None]
+    removed = [p for f in params.event.removed if (p := _folder(f.uri)) is not None]
     logger.info("workspace folders: +%s -%s", added, removed)
     ls.session.change_workspace_folders(added, removed)
     start_indexing(ls)

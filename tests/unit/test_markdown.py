@@ -344,3 +344,15 @@ def test_plain_markdown_reads_the_same() -> None:
 def test_brackets_around_a_link_do_not_swallow_text() -> None:
     out = sanitize_markdown('{"a": [1, "see [docs](http://evil.example/d)"]}')
     assert out == '{"a": [1, "see docs"\\]}'
+
+
+def test_a_loose_list_whose_items_are_emptied_is_stable() -> None:
+    # Found by the property above: every item's content taken out left "1. \n\n2. ", which
+    # reads back as a tight list, so a second pass changed it.
+    out = sanitize_markdown("1. ![](http://x)\n\n2. ![](http://y)")
+    assert sanitize_markdown(out) == out
+
+
+def test_an_emptied_item_in_a_loose_list_is_stable() -> None:
+    out = sanitize_markdown("-  ![alt](http://evil.example/p.png)\n\n- *")
+    assert sanitize_markdown(out) == out
