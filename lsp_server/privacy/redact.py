@@ -16,10 +16,11 @@ A suggestion that contains a placeholder is dropped, so a redacted value is neve
 from __future__ import annotations
 
 import dataclasses
-import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
-from lsp_server.model.protocol import CompletionJob, GenerateJob, Job
+from lsp_server.model.protocol import GenerateJob, Job
 from lsp_server.privacy.edges import edge_spans, merge, open_key_blocks
 from lsp_server.privacy.patterns import Span
 from lsp_server.privacy.scanner import Scanner, default_scanner
@@ -88,18 +89,54 @@ def secret_spans(
     return _snap(data, merge(found))
 
 
+Key = tuple[tuple[str, ...], bool, str | None]
+
+
+class _Memo:
+    """The last redactions, by text: while the user types, the context pieces stay the same
+    strings from one request to the next, and a warm-up, the request and its prefetch repeat
+    the same job. Shared by the event loop and the redaction thread."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._items: OrderedDict[Key, tuple[str, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Key) -> tuple[str, ...] | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Key, value: tuple[str, ...]) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def __contains__(self, key: Key) -> bool:
+        with self._lock:
+            return key in self._items
+
+
+_MEMO = _Memo()
+
+
 def redact_fields(
     fields: Sequence[str], cut: bool = True, path: str | None = None
 ) -> tuple[str, ...]:
     """Redact consecutive pieces of one text as that text: a secret that spans pieces is
     removed from each; its placeholder goes where it starts."""
-    return _redact_fields(tuple(fields), cut, path)
+    key = (tuple(fields), cut, path)
+    out = _MEMO.get(key)
+    if out is None:
+        out = _redact_fields(*key)
+        _MEMO.put(key, out)
+    return out
 
 
-@functools.lru_cache(maxsize=256)
 def _redact_fields(fields: tuple[str, ...], cut: bool, path: str | None) -> tuple[str, ...]:
-    # Memoised: a context piece, and the prefix and suffix of a prompt anchor, stay the same
-    # strings from one request to the next while the user types.
     parts = [_encode(f) for f in fields]
     data = b"".join(parts)
     spans = secret_spans(data, cut, cut, path) if data else []
@@ -129,25 +166,46 @@ def redact(text: str, cut: bool = False, path: str | None = None) -> str:
     larger one (a secret may be cut at its start or end)."""
     if not text:
         return text
-    return _redact_fields((text,), cut, path)[0]
+    return redact_fields((text,), cut, path)[0]
+
+
+def _texts(job: Job) -> list[Key]:
+    """What redact_job redacts, as memo keys: each text is a piece cut from a file."""
+    if isinstance(job, GenerateJob):
+        return [((job.prompt,), True, None)]
+    path = job.path or None
+    return [
+        ((job.prefix, job.middle, job.suffix), True, path),
+        ((job.extra_context,), True, path),
+        *(((text,), True, p or None) for p, text in job.context_files),
+    ]
+
+
+def pending_chars(job: Job) -> int:
+    """How much of the job's text redact_job would scan (not in the memo): the scheduler runs
+    a large redaction in a thread, off the event loop."""
+    return sum(sum(map(len, key[0])) for key in _texts(job) if key not in _MEMO)
 
 
 def redact_job(job: Job) -> Job:
     """The job with every text that reaches the model redacted."""
+    texts = [redact_fields(*key) for key in _texts(job)]
     if isinstance(job, GenerateJob):
-        return dataclasses.replace(job, prompt=redact(job.prompt, cut=True))
-    assert isinstance(job, CompletionJob)
-    path = job.path or None
-    prefix, middle, suffix = redact_fields((job.prefix, job.middle, job.suffix), True, path)
+        return dataclasses.replace(job, prompt=texts[0][0])
+    (prefix, middle, suffix), (extra,), *files = texts
     return dataclasses.replace(
         job,
         prefix=prefix,
         middle=middle,
         suffix=suffix,
-        extra_context=redact(job.extra_context, True, path),
-        context_files=tuple((p, redact(text, True, p or None)) for p, text in job.context_files),
+        extra_context=extra,
+        context_files=tuple(
+            (p, text) for (p, _), (text,) in zip(job.context_files, files, strict=True)
+        ),
     )
 
 
 def contains_placeholder(text: str) -> bool:
-    return PLACEHOLDER in text or "redacted-secret" in text
+    """Whether a model's answer holds a placeholder, whole or cut short (`<redacted-sec`)."""
+    lowered = text.lower()
+    return "<redacted" in lowered or "redacted-secret" in lowered
