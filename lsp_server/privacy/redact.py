@@ -23,12 +23,14 @@ from collections.abc import Sequence
 from lsp_server.model.protocol import GenerateJob, Job
 from lsp_server.privacy.edges import edge_spans, merge, open_key_blocks
 from lsp_server.privacy.patterns import Span
+from lsp_server.privacy.recall import Recall
 from lsp_server.privacy.scanner import Scanner, default_scanner
 
 PLACEHOLDER = "<redacted-secret>"
 _PLACEHOLDER = PLACEHOLDER.encode()
 
 SCANNER: Scanner = default_scanner()  # the rule files are read and compiled at import
+RECALL = Recall()  # secrets seen lately: a piece of one stays redacted after an edit
 
 
 def _token_prefixes(scanner: Scanner) -> tuple[bytes, ...]:
@@ -85,11 +87,14 @@ def secret_spans(
     text comes from, if known (a few rules are for some kinds of file only)."""
     found = [_unquoted(data, f.start, f.end) for f in SCANNER.scan(data, path)]
     found += open_key_blocks(data)
+    RECALL.learn(data, found)
+    found += RECALL.spans(data)
     found += edge_spans(data, cut_start, cut_end, TOKEN_PREFIXES, _scan_spans)
     return _snap(data, merge(found))
 
 
 Key = tuple[tuple[str, ...], bool, str | None]
+MemoKey = tuple[tuple[str, ...], bool, str | None, int]
 
 
 class _Memo:
@@ -99,23 +104,23 @@ class _Memo:
 
     def __init__(self, size: int = 256) -> None:
         self._size = size
-        self._items: OrderedDict[Key, tuple[str, ...]] = OrderedDict()
+        self._items: OrderedDict[MemoKey, tuple[str, ...]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Key) -> tuple[str, ...] | None:
+    def get(self, key: MemoKey) -> tuple[str, ...] | None:
         with self._lock:
             value = self._items.get(key)
             if value is not None:
                 self._items.move_to_end(key)
             return value
 
-    def put(self, key: Key, value: tuple[str, ...]) -> None:
+    def put(self, key: MemoKey, value: tuple[str, ...]) -> None:
         with self._lock:
             self._items[key] = value
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
-    def __contains__(self, key: Key) -> bool:
+    def __contains__(self, key: MemoKey) -> bool:
         with self._lock:
             return key in self._items
 
@@ -128,10 +133,10 @@ def redact_fields(
 ) -> tuple[str, ...]:
     """Redact consecutive pieces of one text as that text: a secret that spans pieces is
     removed from each; its placeholder goes where it starts."""
-    key = (tuple(fields), cut, path)
+    key = (tuple(fields), cut, path, RECALL.generation)  # a new secret learnt: redo
     out = _MEMO.get(key)
     if out is None:
-        out = _redact_fields(*key)
+        out = _redact_fields(*key[:3])
         _MEMO.put(key, out)
     return out
 
@@ -184,7 +189,8 @@ def _texts(job: Job) -> list[Key]:
 def pending_chars(job: Job) -> int:
     """How much of the job's text redact_job would scan (not in the memo): the scheduler runs
     a large redaction in a thread, off the event loop."""
-    return sum(sum(map(len, key[0])) for key in _texts(job) if key not in _MEMO)
+    gen = RECALL.generation
+    return sum(sum(map(len, k[0])) for k in _texts(job) if (*k, gen) not in _MEMO)
 
 
 def redact_job(job: Job) -> Job:
