@@ -33,6 +33,14 @@ _LINE = (
 _BODY_LINE = Pattern(_LINE)
 # Body lines one after the other, from a line's start (one RE2 pass, however many lines).
 _BODY_LINES = Pattern(f"(?:{_LINE}(?:\\n|\\z))*")
+# A line of base64 only (no armor header: mail and HTTP headers look the same), for the body
+# of a key cut out of its markers at a piece's edge.
+_EDGE = (
+    r"""[ \t]*(?:[rbu]?["'`])?[ \t]*[A-Za-z0-9+/]{8,}={0,3}(?:\\[nr])*"""
+    r"""[ \t]*["'`]?[ \t]*[,+;)]*[ \t]*\\?\r?"""
+)
+_EDGE_LINE = Pattern(_EDGE)
+_EDGE_LINES = Pattern(f"(?:{_EDGE}(?:\\n|\\z))*")
 # Going backwards line by line, a body run is followed this far (a 4096-bit RSA key has 50).
 MAX_LINES_BACK = 256
 # What surrounds a key body on the line of its marker in a one-line key (escaped line
@@ -40,8 +48,11 @@ MAX_LINES_BACK = 256
 _INLINE_RUN = Pattern(r"""[A-Za-z0-9+/=\\ \t"'`,;()]*""")
 _INLINE_TAIL = Pattern(r"""[A-Za-z0-9+/=\\ \t"'`,;()]*\z""")
 _B64 = Pattern(r"[A-Za-z0-9+/]{4,}")
+_B64_RUN = Pattern(r"[A-Za-z0-9+/]{8,}")
 _TOKEN_CHARS = Pattern(r"[A-Za-z0-9_.~+/=-]+")
 _QUOTES = b"\"'`"
+# What comes before a string literal's opening quote: an operator, a bracket, a separator.
+_OPENERS = frozenset(bytes([c]) for c in b"=:(,[{<>+|&!?")
 
 # A fragment this long that mixes digits and letters (or cases) may be the piece of a token.
 MIN_FRAGMENT = 8
@@ -49,9 +60,44 @@ MIN_FRAGMENT = 8
 # and letters, or 10 or more with digits and both cases.
 _RANDOM_TOKEN = Pattern(r"[A-Za-z0-9+/=_.~-]{10,}")
 RANDOM_TOKEN_ENTROPY = 3.0
-# Names given back to a cut first line so the rules keyed on names see its value, and
-# endings given to a cut last line.
-_NAMES = (b"password", b"password=", b"<password", b"xx:")
+# Names given back to a first line that starts with the end of a secret-like name
+# (`assword = "..."`, `ASSWORD=...`, `sword>...</password>`) or of a URL scheme (`s://u:pw@`,
+# `//u:pw@`), so the rules keyed on names and URLs see its value; endings given to a cut last
+# line.
+_NAMES = (b"password", b"<password", b"xx:")
+_SECRET_WORDS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "key",
+    "credentials",
+    "authorization",
+)
+_LEADING_WORD = Pattern(r"[_.-]*([A-Za-z]*)")
+_SCHEME_CUT = Pattern(r"(?:[A-Za-z0-9+.-]*:)?//")
+# A first line that starts with an assignment's operator lost the name before it (at the end
+# of the previous piece): its value is taken, whatever the name was. A first line that is
+# only a string literal may have lost it too: its content is taken if it looks random.
+_OPERATOR_FIRST = Pattern(
+    r"""[ \t]*(?:=>|:=|=|:)[ \t]*[rbuf]?"""
+    r"""(?:"([^"\n]{3,})"|'([^'\n]{3,})'|`([^`\n]{3,})`|([^\s"'`,;)\]}]{3,}))"""
+)
+_STRING_LINE = Pattern(
+    r"""[ \t]*[rbuf]?(?:"([^"\s]{8,})"|'([^'\s]{8,})'|`([^`\s]{8,})`)"""
+    r"""[ \t]*[,;)\]}]*[ \t]*\r?(?:\n|\z)"""
+)
+# Words in a token (`Win32MimeTypesTestCase`, `IEEE_754_DOUBLE_LE`): an identifier, not a key.
+# Capitals count as a word only between separators (random text has capital runs too); and
+# words have vowels (random letters: 1 in 5).
+_WORD = Pattern(r"[A-Z][a-z]{2,}|[a-z]{3,}|(?:\A|[_./-])[A-Z]{2,}(?:[_./-]|\z)")
+_LETTER = Pattern(r"[A-Za-z]")
+_VOWEL = Pattern(r"[AEIOUaeiou]")
+_HEX = Pattern(r"[0-9a-fA-F]+")
+WORDY = 0.75
+VOWELS = 0.25
 # Only this much of a cut first or last line is looked at again: a name cut at the edge is
 # near it, and a line of a megabyte must not be scanned five times.
 LINE_WINDOW = 4096
@@ -77,26 +123,26 @@ def _line_end(data: bytes, pos: int) -> int:
     return len(data) if end < 0 else end
 
 
-def _is_body(line: bytes) -> bool:
-    return _BODY_LINE.fullmatch(line)
+def _is_body(line: bytes, one: Pattern = _BODY_LINE) -> bool:
+    return one.fullmatch(line)
 
 
-def _lines_from(data: bytes, start: int) -> int:
+def _lines_from(data: bytes, start: int, run: Pattern = _BODY_LINES) -> int:
     """The end of the run of body lines that starts at `start` (a line's start)."""
     if start > len(data):
         return len(data)
-    m = _BODY_LINES.match(data, start)
+    m = run.match(data, start)
     end = start if m is None else m[0][1]
     return end - 1 if end > start and data[end - 1] == 0x0A else end
 
 
-def _lines_before(data: bytes, start: int, floor: int = 0) -> int:
+def _lines_before(data: bytes, start: int, floor: int = 0, one: Pattern = _BODY_LINE) -> int:
     """The start of the run of body lines that ends just before `start` (a line's start)."""
     for _ in range(MAX_LINES_BACK):
         if start <= floor:
             break
         prev = _line_start(data, start - 1)
-        if not _is_body(data[prev : start - 1]):
+        if not _is_body(data[prev : start - 1], one):
             break
         start = prev
     return start
@@ -136,10 +182,14 @@ def open_key_blocks(data: bytes) -> list[Span]:
     )
     spans: list[Span] = []
     for i, (start, end, begin) in enumerate(marks):
-        if begin:
-            spans.append((start, _body_after(data, end)))
-        else:
-            spans.append((_body_before(data, start, marks[i - 1][1] if i else 0), end))
+        span = (
+            (start, _body_after(data, end))
+            if begin
+            else (_body_before(data, start, marks[i - 1][1] if i else 0), end)
+        )
+        body = data[end : span[1]] if begin else data[span[0] : start]
+        if _B64_RUN.search(body) is not None:  # a marker alone (in parsing code) is no key
+            spans.append(span)
     return spans
 
 
@@ -165,12 +215,13 @@ def _edge_body(data: bytes, at_start: bool) -> Span | None:
     """A run of base64 body lines touching the start (or end) of a cut piece; the line at the
     cut may be partial (`-Lines: 4` of a PuTTY key), so the run may begin after it."""
     if at_start:
-        start = 0 if _is_body(data[: _line_end(data, 0)]) else _line_end(data, 0) + 1
-        span = (start, _lines_from(data, start))
+        first = _line_end(data, 0)
+        start = 0 if _is_body(data[:first], _EDGE_LINE) else first + 1
+        span = (start, _lines_from(data, start, _EDGE_LINES))
     else:
         last = _line_start(data, len(data))
-        end = len(data) if _is_body(data[last:]) else max(last - 1, 0)
-        span = (_lines_before(data, last), end)
+        end = len(data) if _is_body(data[last:], _EDGE_LINE) else max(last - 1, 0)
+        span = (_lines_before(data, last, 0, _EDGE_LINE), end)
     return span if span[1] > span[0] and _random_body(data[span[0] : span[1]]) else None
 
 
@@ -188,8 +239,10 @@ def piece_like(fragment: bytes) -> bool:
 def _lead_fragment(data: bytes) -> Span | None:
     """A token, or the tail of a string literal, cut at the start."""
     m = _TOKEN_CHARS.match(data)
-    if m is not None and piece_like(data[: m[0][1]]):
-        return m[0]
+    if m is not None and piece_like(fragment := data[: m[0][1]]):
+        whole_line = data[m[0][1] : m[0][1] + 1] in (b"", b"\n", b"\r")
+        if not wordy(fragment) or (whole_line and _classes(fragment)[0]):
+            return m[0]  # (a line that is one token with digits: an unquoted value's tail)
     m = _STRING_TAIL.match(data)
     if m is not None and m[0][1] >= 4:
         return m[0]
@@ -204,12 +257,13 @@ def _trail_fragment(data: bytes, prefixes: Sequence[bytes]) -> Span | None:
         return None
     start = len(data) - m[0][1]
     fragment = data[start:]
-    lowered = fragment.lower()
-    known = len(fragment) >= 4 and any(
-        lowered.startswith(p) or p.startswith(lowered) for p in prefixes
-    )
-    if piece_like(fragment) or known:
+    if piece_like(fragment) and not wordy(fragment):
         return (start, len(data))
+    lowered = fragment.lower()
+    for at in [0] + [i + 1 for i, c in enumerate(lowered) if c in b"=:/'\""]:
+        tail = lowered[at:]  # from the start, or after `NAME=`: a known token cut short
+        if len(tail) >= 4 and any(tail.startswith(p) or p.startswith(tail) for p in prefixes):
+            return (start + at, len(data))
     return None
 
 
@@ -222,6 +276,11 @@ def _open_string(data: bytes) -> Span | None:
     )
     if opened < 0 or len(line) - opened - 1 < 3:
         return None
+    before = line[:opened].rstrip(b" \t")
+    if before[-1:] in (b"r", b"b", b"u", b"f") and not before[-2:-1].isalnum():
+        before = before[:-1].rstrip(b" \t")  # a string prefix: r"..., b'...
+    if before and before[-1:] not in _OPENERS and not before.endswith(b"return"):
+        return None  # an apostrophe in prose (`don't`), not a string
     return (line_start + opened + 1, len(data))
 
 
@@ -234,19 +293,52 @@ def _shifted(found: Iterable[Span], offset: int, limit: int) -> list[Span]:
     ]
 
 
+def wordy(token: bytes) -> bool:
+    """Mostly words (an identifier or a message key), not random: most of its letters are
+    in runs like `Mime`, `types`, `IEEE`, with vowels. A long hex string is never wordy."""
+    letters = sum(1 for _ in _LETTER.finditer(token))
+    if not letters or (len(token) >= 16 and _HEX.fullmatch(token)):
+        return False
+    words = sum(
+        1 for m in _WORD.finditer(token) for _ in _LETTER.finditer(token[m[0][0] : m[0][1]])
+    )
+    vowels = sum(1 for _ in _VOWEL.finditer(token))
+    return words >= WORDY * letters and vowels >= VOWELS * letters
+
+
+def _name_cut(line: bytes) -> bool:
+    """Does the line start inside a secret-like name or a URL's scheme?"""
+    if _SCHEME_CUT.match(line) is not None:
+        return True
+    m = _LEADING_WORD.match(line)
+    word = line[m[1][0] : m[1][1]].decode().lower() if m is not None else ""
+    return bool(word) and any(w.endswith(word) and w != word for w in _SECRET_WORDS)
+
+
 def _first_line(data: bytes, scan: Callable[[bytes], Iterable[Span]]) -> list[Span]:
-    """The first line of a piece may have lost the start of a name or scheme that makes its
-    value a secret (`p|assword = "..."`, `postgre|s://app:pw@db`): scan it with a secret-like
-    name (or a scheme) in front, and take random-looking tokens."""
+    """The first line of a piece may have lost the start of the name or scheme that makes its
+    value a secret (`p|assword = "..."`, `postgre|s://app:pw@db`): scan it with the name given
+    back. A value right after the cut (`= "..."`) is taken, and random-looking tokens (a
+    value whose name is on the line before)."""
     line = data[: min(_line_end(data, 0), LINE_WINDOW)]
     spans: list[Span] = []
-    for name in _NAMES:
-        spans += _shifted(scan(name + line), len(name), len(line))
+    value = _OPERATOR_FIRST.match(line)
+    if value is not None:
+        spans += [g for g in value[1:] if g[0] >= 0][:1]
+    string = _STRING_LINE.match(data)
+    if string is not None:
+        content = next(g for g in string[1:] if g[0] >= 0)
+        text = data[content[0] : content[1]]
+        if piece_like(text) and not wordy(text):
+            spans.append(content)
+    if _name_cut(line):
+        for name in _NAMES:
+            spans += _shifted(scan(name + line), len(name), len(line))
     for m in _RANDOM_TOKEN.finditer(line):
         token = line[m[0][0] : m[0][1]]
         digit, upper, lower = _classes(token)
-        mixed = upper and lower if len(token) < 16 else upper or lower
-        if digit and mixed and entropy(token.decode()) >= RANDOM_TOKEN_ENTROPY:
+        mixed = (digit and (upper or lower)) or (upper and lower)
+        if mixed and not wordy(token) and entropy(token.decode()) >= RANDOM_TOKEN_ENTROPY:
             spans.append(m[0])
     return spans
 

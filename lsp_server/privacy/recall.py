@@ -11,11 +11,19 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from lsp_server.privacy.edges import piece_like, wordy
 from lsp_server.privacy.patterns import Pattern, Span
 
 GRAM = 8
+# Spans learnt from one text at most (the memory keeps fewer anyway).
+MAX_LEARN = 64
+# In a text longer than this, remembered secrets are looked for at every STRIDE-th byte: a
+# piece of GRAM + STRIDE - 1 bytes or more is still found, and a megabyte costs a quarter.
+LARGE_TEXT = 64 * 1024
+STRIDE = 4
 # The characters of a secret's pieces: a secret span's text is split on anything else
-# (quotes, spaces, escaped line breaks), and pieces that look like words are not kept.
+# (quotes, spaces, escaped line breaks), and pieces that look like words (a key block's
+# `Version:` header) are not kept.
 _PIECE = Pattern(r"[A-Za-z0-9+/=_.~:@!#$%^&*-]{8,}")
 
 
@@ -42,10 +50,10 @@ class Recall:
     def learn(self, data: bytes, spans: Iterable[Span]) -> None:
         """Remember the secrets at `spans` of `data` (their random-looking pieces)."""
         pieces = [
-            data[s:e][m[0][0] : m[0][1]]
-            for s, e in spans
+            piece
+            for s, e in list(spans)[:MAX_LEARN]
             for m in _PIECE.finditer(data[s:e])
-            if _random_looking(data[s:e][m[0][0] : m[0][1]])
+            if piece_like(piece := data[s:e][m[0][0] : m[0][1]]) and not wordy(piece)
         ]
         with self._lock:
             new = {p for p in pieces if p not in self._secrets}
@@ -67,19 +75,22 @@ class Recall:
         grams = self._grams
         if not grams:
             return []
+        step = STRIDE if len(data) > LARGE_TEXT else 1
         out: list[Span] = []
         for m in _PIECE.finditer(data):
             start, end = m[0]
-            i = start
+            i = start + (-start % step)
             while i + GRAM <= end:
                 if data[i : i + GRAM] not in grams:
-                    i += 1
+                    i += step
                     continue
-                j = i + GRAM
-                while j < end and data[j + 1 - GRAM : j + 1] in grams:
-                    j += 1
-                out.append((i, j))
-                i = j
+                lo, hi = i, i + GRAM
+                while lo > start and data[lo - 1 : lo - 1 + GRAM] in grams:
+                    lo -= 1
+                while hi < end and data[hi + 1 - GRAM : hi + 1] in grams:
+                    hi += 1
+                out.append((lo, hi))
+                i = hi + (-hi % step)
         return out
 
     def forget(self) -> None:

@@ -49,6 +49,16 @@ def _token_prefixes(scanner: Scanner) -> tuple[bytes, ...]:
 TOKEN_PREFIXES = _token_prefixes(SCANNER)
 
 
+def _learnt(scanner: Scanner) -> frozenset[str]:
+    """The rules that find a secret by its own format, not by the name it is assigned to or
+    its entropy: gitleaks' token rules and our URL, header, webhook and key rules."""
+    loose = ("generic-api-key", "enclave-quoted-", "enclave-env-value", "enclave-xml-secret")
+    return frozenset(r.id for r in scanner.rules if not r.id.startswith(loose))
+
+
+LEARNT = _learnt(SCANNER)
+
+
 def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")  # lone surrogates survive the round trip
 
@@ -85,10 +95,15 @@ def secret_spans(
 ) -> list[Span]:
     """Byte spans of the secrets in `data` (UTF-8), merged, in order; `path`: the file the
     text comes from, if known (a few rules are for some kinds of file only)."""
-    found = [_unquoted(data, f.start, f.end) for f in SCANNER.scan(data, path)]
-    found += open_key_blocks(data)
-    RECALL.learn(data, found)
-    found += RECALL.spans(data)
+    findings = SCANNER.scan(data, path)
+    found = [_unquoted(data, f.start, f.end) for f in findings]
+    blocks = open_key_blocks(data)
+    # Secrets whose pattern an edit can break are remembered: tokens of a known format and
+    # key bodies (a value keyed on its name or its entropy is still found after an edit).
+    RECALL.learn(
+        data, [s for f, s in zip(findings, found, strict=True) if f.rule in LEARNT] + blocks
+    )
+    found += blocks + RECALL.spans(data)
     found += edge_spans(data, cut_start, cut_end, TOKEN_PREFIXES, _scan_spans)
     return _snap(data, merge(found))
 

@@ -327,3 +327,50 @@ def test_memo_makes_a_repeated_job_free() -> None:
 )
 def test_a_suggestion_with_a_placeholder_is_recognised(text: str, held: bool) -> None:
     assert contains_placeholder(text) is held
+
+
+# -- secrets remembered across edits ----------------------------------------------------------
+
+
+def test_a_secret_edited_in_its_middle_stays_redacted() -> None:
+    """Text typed inside a token breaks its format (no rule matches the result); both halves
+    were seen whole before and stay redacted."""
+    secret = "SG." + "4wuHBk3AzFZabl_wKYMfqG.2ns03QVpb9KtJFTM405m6vudCGB1nb564WiiIu6i5jR"
+    text = f"sg = SendGridAPIClient('{secret}')\n"
+    assert secret not in redact(text)
+    edited = text.replace(".2ns03", "Zq9.2ns03")
+    assert not leaks([secret[:25], secret[25:]], [redact(edited)])
+
+
+def test_what_is_remembered_is_the_random_part_only() -> None:
+    """A webhook URL's `https://`, a key's markers, words: never remembered, so ordinary text
+    that shares them is left alone after such secrets were seen."""
+    hook = kind("slack-webhook-url")["text"]
+    pem = kind("rsa-private-key")["text"]
+    redact(hook)
+    redact(pem)
+    for line in (
+        "url = 'https://hooks.example.com/services/x'",
+        'HEADER = "-----BEGIN RSA PRIVATE KEY-----"',
+        "webhook = make_webhook(services)",
+    ):
+        assert redact(line, path="app.py") == line
+
+
+# -- what the cut edges leave alone -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "piece",
+    [
+        "SyntaxError: invalid syntax\n    x = 1\n",
+        "assertEqual(a, b)\n",
+        "    Win32MimeTypesTestCase.setUp(self)\n",
+        "x = 1\n# we don't cache more than 100",
+        "x = 1\nreturn value  # it's fine",
+        "Content-Type: text/plain; charset=us-ascii\nMIME-Version: 1.0\n\nhello\n",
+        "x = 1\n//# sourceMappingURL=prefixItems.js.map",
+    ],
+)
+def test_words_at_a_cut_edge_are_left_alone(piece: str) -> None:
+    assert redact(piece, cut=True, path="a.py") == piece
