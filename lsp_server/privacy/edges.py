@@ -93,11 +93,11 @@ _STRING_LINE = Pattern(
 # Capitals count as a word only between separators (random text has capital runs too); and
 # words have vowels (random letters: 1 in 5).
 _WORD = Pattern(r"[A-Z][a-z]{2,}|[a-z]{3,}|(?:\A|[_./-])[A-Z]{2,}(?:[_./-]|\z)")
-_LETTER = Pattern(r"[A-Za-z]")
-_VOWEL = Pattern(r"[AEIOUaeiou]")
+_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _HEX = Pattern(r"[0-9a-fA-F]+")
 WORDY = 0.75
 VOWELS = 0.25
+WORD_WINDOW = 256
 # Only this much of a cut first or last line is looked at again: a name cut at the edge is
 # near it, and a line of a megabyte must not be scanned five times.
 LINE_WINDOW = 4096
@@ -203,6 +203,8 @@ def _classes(text: bytes) -> tuple[bool, bool, bool]:
 
 
 def _random_body(run: bytes) -> bool:
+    """Random enough to be a key's body (judged on its first 64 KB)."""
+    run = run[: 64 * 1024]
     chars = b"".join(run[m[0][0] : m[0][1]] for m in _B64.finditer(run))
     return (
         len(chars) >= MIN_BODY_CHARS
@@ -259,7 +261,8 @@ def _trail_fragment(data: bytes, prefixes: Sequence[bytes]) -> Span | None:
     fragment = data[start:]
     if piece_like(fragment) and not wordy(fragment):
         return (start, len(data))
-    lowered = fragment.lower()
+    lowered = fragment[-LINE_WINDOW:].lower()
+    start = len(data) - len(lowered)
     for at in [0] + [i + 1 for i, c in enumerate(lowered) if c in b"=:/'\""]:
         tail = lowered[at:]  # from the start, or after `NAME=`: a known token cut short
         if len(tail) >= 4 and any(tail.startswith(p) or p.startswith(tail) for p in prefixes):
@@ -295,14 +298,20 @@ def _shifted(found: Iterable[Span], offset: int, limit: int) -> list[Span]:
 
 def wordy(token: bytes) -> bool:
     """Mostly words (an identifier or a message key), not random: most of its letters are
-    in runs like `Mime`, `types`, `IEEE`, with vowels. A long hex string is never wordy."""
-    letters = sum(1 for _ in _LETTER.finditer(token))
-    if not letters or (len(token) >= 16 and _HEX.fullmatch(token)):
+    in runs like `Mime`, `types`, `IEEE`, with vowels. A long hex string is never wordy.
+    Judged on the first WORD_WINDOW bytes (a token of a megabyte is judged by its start)."""
+    token = token[:WORD_WINDOW]
+    if len(token) >= 16 and _HEX.fullmatch(token):
+        return False
+    letters = len(token) - len(token.translate(None, _LETTERS))
+    if not letters:
         return False
     words = sum(
-        1 for m in _WORD.finditer(token) for _ in _LETTER.finditer(token[m[0][0] : m[0][1]])
+        len(w) - len(w.translate(None, _LETTERS))
+        for m in _WORD.finditer(token)
+        if (w := token[m[0][0] : m[0][1]])
     )
-    vowels = sum(1 for _ in _VOWEL.finditer(token))
+    vowels = len(token) - len(token.translate(None, b"AEIOUaeiou"))
     return words >= WORDY * letters and vowels >= VOWELS * letters
 
 

@@ -141,6 +141,22 @@ def load_rules(files: Sequence[str] = RULE_FILES) -> tuple[tuple[Rule, ...], All
     return rules, global_lists[0]
 
 
+def _merged(lists: Sequence[Allowlist]) -> tuple[Allowlist, ...]:
+    """Allowlists joined where they can be (they are alternatives): one regex per target and
+    one for all stop words; an allowlist that needs a file path never applies, so it goes."""
+    usable = [a for a in lists if not a.needs_path]
+    out = []
+    for target in ("secret", "match", "line"):
+        regexes = [a.regex.pattern for a in usable if a.target == target and a.regex]
+        if regexes:
+            joined = Pattern("|".join(f"(?:{r})" for r in regexes))
+            out.append(Allowlist(joined, target, None, needs_path=False))
+    stop = [a.stopwords.pattern for a in usable if a.stopwords is not None]
+    if stop:
+        out.append(Allowlist(None, "secret", Pattern("|".join(stop)), needs_path=False))
+    return tuple(out)
+
+
 def _line_of(data: bytes, start: int, end: int) -> Span:
     """The line(s) holding data[start:end], at most LINE_CONTEXT bytes either side."""
     lo = max(0, start - LINE_CONTEXT)
@@ -161,6 +177,8 @@ class Scanner:
         index = {k: i for i, k in enumerate(self.keywords)}
         self._rule_keys = [frozenset(index[k] for k in r.keywords) for r in self.rules]
         self._keyword_set = KeywordSet(self.keywords)
+        # Each rule's allowlists and the global one, merged: one search per target.
+        self._allow = {r.id: _merged([global_allow, *r.allowlists]) for r in self.rules}
 
     def active(self, data: bytes) -> list[Rule]:
         """The rules whose keywords occur in `data` (gitleaks' prefilter)."""
@@ -191,9 +209,7 @@ class Scanner:
             s, e = self._secret_span(rule, m, start, end)
             if rule.entropy and not _above(data[s:e], rule.entropy):
                 continue
-            if self.global_allow.allows(data, (s, e), (start, end)):
-                continue
-            if any(a.allows(data, (s, e), (start, end)) for a in rule.allowlists):
+            if any(a.allows(data, (s, e), (start, end)) for a in self._allow[rule.id]):
                 continue
             yield Finding(rule.id, s, e)
 
