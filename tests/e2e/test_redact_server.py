@@ -21,13 +21,13 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 from tests.conftest import (
     DATA,
     end_of,
-    fake_env,
     get_status,
     inline_params,
     open_doc,
     position_of,
     start_in_workspace,
 )
+from tests.e2e.test_privacy import env  # the fake engine, prompts kept for reading
 
 with (DATA / "secrets" / "kinds.toml").open("rb") as f:
     KINDS: list[dict[str, Any]] = tomllib.load(f)["kind"]
@@ -53,12 +53,6 @@ BILLING = (
 
 def leaks(secrets: list[str], text: str) -> list[str]:
     return [s[i : i + 8] for s in secrets for i in range(len(s) - 7) if s[i : i + 8] in text]
-
-
-def env() -> dict[str, str]:
-    e = fake_env(text="compute()")
-    e["ENCLAVE_DEBUG_PROMPTS"] = "1"
-    return e
 
 
 @pytest_lsp.fixture(
