@@ -261,13 +261,43 @@ def _trail_fragment(data: bytes, prefixes: Sequence[bytes]) -> Span | None:
     fragment = data[start:]
     if piece_like(fragment) and not wordy(fragment):
         return (start, len(data))
-    lowered = fragment[-LINE_WINDOW:].lower()
-    start = len(data) - len(lowered)
+    at = _known_start(fragment[-LINE_WINDOW:], prefixes, cut_short=True)
+    return None if at is None else (len(data) - len(fragment[-LINE_WINDOW:]) + at, len(data))
+
+
+def _known_start(fragment: bytes, prefixes: Sequence[bytes], cut_short: bool) -> int | None:
+    """Where a known token starts in `fragment` (at its start or after `NAME=`, `:`, a quote
+    or a slash); `cut_short`: the fragment may also end inside the token's prefix."""
+    lowered = fragment.lower()
     for at in [0] + [i + 1 for i, c in enumerate(lowered) if c in b"=:/'\""]:
-        tail = lowered[at:]  # from the start, or after `NAME=`: a known token cut short
-        if len(tail) >= 4 and any(tail.startswith(p) or p.startswith(tail) for p in prefixes):
-            return (start + at, len(data))
+        tail = lowered[at:]
+        if len(tail) >= 4 and any(
+            tail.startswith(p) or (cut_short and p.startswith(tail)) for p in prefixes
+        ):
+            return at
     return None
+
+
+def typed_token(data: bytes, pos: int, prefixes: Sequence[bytes]) -> Span | None:
+    """A known token being typed at `pos` (the cursor): the run of token characters that
+    ends there, from a known prefix on, once four characters follow the prefix and look
+    random (`sk_live_4eC3`, not `ext_modules`). No rule matches it before it is whole."""
+    lo = max(0, pos - LINE_WINDOW)
+    m = _TOKEN_CHARS.match(data[lo:pos][::-1])
+    if m is None:
+        return None
+    fragment = data[pos - m[0][1] : pos]
+    at = _known_start(fragment, prefixes, cut_short=False)
+    if at is None:
+        return None
+    token = fragment[at:]
+    head = next(len(p) for p in prefixes if token.lower().startswith(p))
+    rest = token[head:]
+    digit, upper, lower = _classes(rest)
+    capitals = token[:head].isupper() and rest.isupper()  # AKIA + [A-Z2-7]
+    if len(rest) < 4 or not (digit or (upper and lower) or capitals):
+        return None
+    return (pos - len(token), pos)
 
 
 def _open_string(data: bytes) -> Span | None:

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from lsp_server.model.protocol import GenerateJob, Job
-from lsp_server.privacy.edges import edge_spans, merge, open_key_blocks
+from lsp_server.privacy.edges import edge_spans, merge, open_key_blocks, typed_token
 from lsp_server.privacy.patterns import Span
 from lsp_server.privacy.recall import Recall
 from lsp_server.privacy.scanner import Scanner, default_scanner
@@ -160,6 +160,11 @@ def _redact_fields(fields: tuple[str, ...], cut: bool, path: str | None) -> tupl
     parts = [_encode(f) for f in fields]
     data = b"".join(parts)
     spans = secret_spans(data, cut, cut, path) if data else []
+    # Between fields is where the user types (the cursor): a token typed so far is no whole
+    # token yet, but its known prefix gives it away.
+    ends = [sum(map(len, parts[: i + 1])) for i in range(len(parts) - 1)]
+    typed = [t for end in ends if (t := typed_token(data, end, TOKEN_PREFIXES)) is not None]
+    spans = _snap(data, merge(spans + typed)) if typed else spans
     if not spans:
         return fields
     out: list[str] = []

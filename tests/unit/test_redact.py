@@ -371,3 +371,35 @@ def test_what_is_remembered_is_the_random_part_only() -> None:
 )
 def test_words_at_a_cut_edge_are_left_alone(piece: str) -> None:
     assert redact(piece, cut=True, path="a.py") == piece
+
+
+@pytest.mark.parametrize(
+    ("k", "prefix"),
+    [
+        ("github-pat", "ghp_"),
+        ("stripe-secret-key", "sk_live_"),
+        ("slack-bot-token", "xoxb-"),
+        ("aws-access-key-id", "AKIA"),
+        ("npm-token", "npm_"),
+        ("gitlab-pat", "glpat-"),
+        ("huggingface-token", "hf_"),
+        ("sendgrid-api-key", "SG."),
+        ("anthropic-key", "sk-ant-api03-"),
+    ],
+)
+def test_a_token_typed_at_the_cursor_is_redacted_as_it_grows(k: str, prefix: str) -> None:
+    """Keystroke by keystroke the token is the job's middle: no rule matches it before it is
+    whole, its known prefix gives it away (its random part never shows 8 characters)."""
+    secret = kind(k)["secrets"][0]
+    token = secret[secret.index(prefix) :]
+    for i in range(len(token) + 1):
+        job = CompletionJob(prefix="x = 1\n# deploy with ", middle=token[:i], suffix="\ny = 2\n")
+        out = redact_job(job)
+        assert isinstance(out, CompletionJob)
+        assert not leaks([token[len(prefix) :]], [out.prefix, out.middle, out.suffix]), i
+
+
+@pytest.mark.parametrize("typed", ["ext_modules", "api-version", "skip_list", "hf_model_name"])
+def test_identifiers_typed_at_the_cursor_are_left_alone(typed: str) -> None:
+    out = redact_job(CompletionJob(prefix="# see ", middle=typed, suffix="\n"))
+    assert isinstance(out, CompletionJob) and out.middle == typed
