@@ -14,12 +14,15 @@ from collections.abc import Awaitable, Callable
 
 from lsp_server.errors import GenerationCancelled, ModelUnavailable
 from lsp_server.model.protocol import GenerationResult, Job
-from lsp_server.privacy.redact import redact_job
+from lsp_server.privacy.redact import pending_chars, redact_job
 
 logger = logging.getLogger(__name__)
 
 # Grace on top of the job's own deadline before the server stops waiting for the worker.
 DEADLINE_GRACE_S = 5.0
+# Redaction of more text than this (not memoised) runs in a thread, off the event loop: about
+# a millisecond on ordinary code, a few on adversarial text (bench/redaction.py).
+REDACT_INLINE_CHARS = 16_000
 
 Runner = Callable[[Job], Awaitable[GenerationResult]]
 
@@ -29,13 +32,19 @@ class Scheduler:
         self._run = run
         self._lanes: dict[str, asyncio.Task[GenerationResult]] = {}
         self._background: set[asyncio.Task[GenerationResult]] = set()
+        self._submitted: dict[str, int] = {}  # per lane: user jobs submitted so far
 
     @property
     def busy(self) -> bool:
         return any(not task.done() for task in self._lanes.values())
 
     async def submit(self, lane: str, job: Job, background: bool = False) -> GenerationResult:
-        job = redact_job(job)  # the one path to any model: secrets never leave the server
+        if not background:
+            self._submitted[lane] = number = self._submitted.get(lane, 0) + 1
+        job = await self._redacted(job)  # the one path to any model: secrets never leave
+        if not background and self._submitted.get(lane) != number:
+            # A newer request for the lane came while this one was being redacted.
+            raise GenerationCancelled("superseded by a newer request")
         if background:
             if self.busy:
                 raise GenerationCancelled("the model is busy with a request")
@@ -65,7 +74,14 @@ class Scheduler:
             if self._lanes.get(lane) is task and task.done():
                 del self._lanes[lane]
 
+    @staticmethod
+    async def _redacted(job: Job) -> Job:
+        if pending_chars(job) <= REDACT_INLINE_CHARS:
+            return redact_job(job)
+        return await asyncio.to_thread(redact_job, job)
+
     def cancel_lane(self, lane: str) -> None:
+        self._submitted[lane] = self._submitted.get(lane, 0) + 1  # and any being redacted
         task = self._lanes.pop(lane, None)
         if task is not None:
             task.cancel()

@@ -1,6 +1,14 @@
 """Secret redaction: before any text leaves the server for a model, secrets in it are replaced
-with placeholders. Regular expressions and an entropy test, not a detector library: this runs
-on every keystroke's prompt and must take well under a millisecond.
+with a placeholder. The rules are gitleaks' and ours (scanner.py, rules/*.toml), run with RE2
+in linear time; edges.py adds what a cut hides (half a key block, a token cut short).
+
+Redaction sees what the model sees as one text. A completion job's prefix, typed middle and
+suffix are one piece of the document: they are joined, scanned once, and each secret is
+removed from every field it touches. When the cursor is inside a secret, the model sees one
+placeholder ending at the cursor (in the field where the secret starts) and the text after the
+secret; the secret's bytes after the cursor are dropped from the suffix. Every text handed over
+(the job's window, each context piece, an action's prompt) is treated as cut from a larger one
+at both ends.
 
 A suggestion that contains a placeholder is dropped, so a redacted value is never re-inserted
 (the model never saw it) and no placeholder is inserted into the user's code either."""
@@ -8,106 +16,222 @@ A suggestion that contains a placeholder is dropped, so a redacted value is neve
 from __future__ import annotations
 
 import dataclasses
-import functools
-import math
-import re
-from collections import Counter
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 
-from lsp_server.model.protocol import CompletionJob, GenerateJob, Job
+from lsp_server.model.protocol import GenerateJob, Job
+from lsp_server.privacy.edges import edge_spans, merge, open_key_blocks, typed_token
+from lsp_server.privacy.patterns import Span
+from lsp_server.privacy.recall import Recall
+from lsp_server.privacy.scanner import Scanner, default_scanner
 
 PLACEHOLDER = "<redacted-secret>"
+_PLACEHOLDER = PLACEHOLDER.encode()
 
-# Whole-value patterns: the match is the secret.
-_TOKENS = re.compile(
-    "|".join(
-        (
-            r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
-            r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",  # AWS access key id
-            r"\bgh[pousr]_[A-Za-z0-9]{36,}\b",  # GitHub tokens
-            r"\bgithub_pat_[A-Za-z0-9_]{40,}\b",
-            r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b",  # Slack
-            r"\bsk-(?:proj-|live-|test-)?[A-Za-z0-9_-]{20,}\b",  # OpenAI / Stripe style keys
-            r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b",
-            r"\bAIza[0-9A-Za-z_-]{35}\b",  # Google API key
-            r"\bglpat-[A-Za-z0-9_-]{20,}\b",  # GitLab
-            r"\bnpm_[A-Za-z0-9]{36}\b",
-            r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b",  # JWT
-        )
+SCANNER: Scanner = default_scanner()  # the rule files are read and compiled at import
+RECALL = Recall()  # secrets seen lately: a piece of one stays redacted after an edit
+
+
+def _token_prefixes(scanner: Scanner) -> tuple[bytes, ...]:
+    """How known tokens begin (ghp_, xoxb, AKIA, sk_live, ...): the keywords of the rules that
+    are not keyed on a variable name, for a token cut short at the end of a piece."""
+    out: set[bytes] = set()
+    for rule in scanner.rules:
+        if rule.id.startswith(("generic", "enclave-")) or r"[\w.-]{0,50}?" in rule.regex.pattern:
+            continue
+        for k in rule.keywords:
+            if len(k) >= 3 and k != "curl" and (not k.isalpha() or len(k) == 4):
+                out.add(k.encode())
+    return tuple(sorted(out))
+
+
+TOKEN_PREFIXES = _token_prefixes(SCANNER)
+
+
+def _learnt(scanner: Scanner) -> frozenset[str]:
+    """The rules that find a secret by its own format, not by the name it is assigned to or
+    its entropy: gitleaks' token rules and our URL, header, webhook and key rules."""
+    loose = ("generic-api-key", "enclave-quoted-", "enclave-env-value", "enclave-xml-secret")
+    return frozenset(r.id for r in scanner.rules if not r.id.startswith(loose))
+
+
+LEARNT = _learnt(SCANNER)
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")  # lone surrogates survive the round trip
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogatepass")
+
+
+def _snap(data: bytes, spans: list[Span]) -> list[Span]:
+    """Spans widened to whole UTF-8 characters (a span never splits one)."""
+    out = []
+    for start, end in spans:
+        while 0 < start < len(data) and 0x80 <= data[start] < 0xC0:
+            start -= 1
+        while end < len(data) and 0x80 <= data[end] < 0xC0:
+            end += 1
+        out.append((start, end))
+    return merge(out)
+
+
+def _scan_spans(data: bytes) -> list[Span]:
+    return [_unquoted(data, f.start, f.end) for f in SCANNER.scan(data)]
+
+
+def _unquoted(data: bytes, start: int, end: int) -> Span:
+    """A secret's span without the quotes some rules include (the code keeps its shape)."""
+    if end - start > 2 and data[start] in b"\"'`" and data[end - 1] == data[start]:
+        return start + 1, end - 1
+    return start, end
+
+
+def secret_spans(
+    data: bytes, cut_start: bool = True, cut_end: bool = True, path: str | None = None
+) -> list[Span]:
+    """Byte spans of the secrets in `data` (UTF-8), merged, in order; `path`: the file the
+    text comes from, if known (a few rules are for some kinds of file only)."""
+    findings = SCANNER.scan(data, path)
+    found = [_unquoted(data, f.start, f.end) for f in findings]
+    blocks = open_key_blocks(data)
+    # Secrets whose pattern an edit can break are remembered: tokens of a known format and
+    # key bodies (a value keyed on its name or its entropy is still found after an edit).
+    RECALL.learn(
+        data, [s for f, s in zip(findings, found, strict=True) if f.rule in LEARNT] + blocks
     )
-)
-# Credentials inside URLs: scheme://user:PASSWORD@host
-_URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)(?P<secret>[^@\s/]+)(?=@)")
-# Assignments to secret-sounding names: password = "...", "api_key": '...', TOKEN=...
-_ASSIGNMENT = re.compile(
-    r"""(?P<head>(?i:\b[\w.-]*(?:pass(?:word|wd)?|secret|token|api[_-]?key|apikey|"""
-    r"""private[_-]?key|access[_-]?key|auth|credential)[\w.-]*)["']?\s*(?::=|=|:)\s*)"""
-    r"""(?P<quote>["']?)(?P<secret>[^\s"',;)]{6,})(?P=quote)"""
-)
-# Quoted strings that look random enough to be keys.
-_QUOTED = re.compile(r"""(?P<quote>["'])(?P<secret>[A-Za-z0-9+/=_\-]{24,})(?P=quote)""")
-# Bits per character above which a string looks random (hex strings top out at 4).
-ENTROPY_BITS = 4.0
-HEX_ENTROPY_BITS = 3.0
-_HEX = set("0123456789abcdefABCDEF")
+    found += blocks + RECALL.spans(data)
+    found += edge_spans(data, cut_start, cut_end, TOKEN_PREFIXES, _scan_spans)
+    return _snap(data, merge(found))
 
 
-def _entropy(s: str) -> float:
-    counts = Counter(s)
-    return -sum(n / len(s) * math.log2(n / len(s)) for n in counts.values())
+Key = tuple[tuple[str, ...], bool, str | None]
+MemoKey = tuple[tuple[str, ...], bool, str | None, int]
 
 
-def _looks_random(s: str) -> bool:
-    has_digit = any(c.isdigit() for c in s)
-    has_alpha = any(c.isalpha() for c in s)
-    threshold = HEX_ENTROPY_BITS if set(s) <= _HEX else ENTROPY_BITS
-    return has_digit and has_alpha and len(s) >= 16 and _entropy(s) >= threshold
+class _Memo:
+    """The last redactions, by text: while the user types, the context pieces stay the same
+    strings from one request to the next, and a warm-up, the request and its prefetch repeat
+    the same job. Shared by the event loop and the redaction thread."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._items: OrderedDict[MemoKey, tuple[str, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: MemoKey) -> tuple[str, ...] | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: MemoKey, value: tuple[str, ...]) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def __contains__(self, key: MemoKey) -> bool:
+        with self._lock:
+            return key in self._items
 
 
-def redact(text: str) -> str:
+_MEMO = _Memo()
+
+
+def redact_fields(
+    fields: Sequence[str], cut: bool = True, path: str | None = None
+) -> tuple[str, ...]:
+    """Redact consecutive pieces of one text as that text: a secret that spans pieces is
+    removed from each; its placeholder goes where it starts."""
+    key = (tuple(fields), cut, path, RECALL.generation)  # a new secret learnt: redo
+    out = _MEMO.get(key)
+    if out is None:
+        out = _redact_fields(*key[:3])
+        _MEMO.put(key, out)
+    return out
+
+
+def _redact_fields(fields: tuple[str, ...], cut: bool, path: str | None) -> tuple[str, ...]:
+    parts = [_encode(f) for f in fields]
+    data = b"".join(parts)
+    spans = secret_spans(data, cut, cut, path) if data else []
+    # Between fields is where the user types (the cursor): a token typed so far is no whole
+    # token yet, but its known prefix gives it away.
+    ends = [sum(map(len, parts[: i + 1])) for i in range(len(parts) - 1)]
+    typed = [t for end in ends if (t := typed_token(data, end, TOKEN_PREFIXES)) is not None]
+    spans = _snap(data, merge(spans + typed)) if typed else spans
+    if not spans:
+        return fields
+    out: list[str] = []
+    base = 0
+    for part in parts:
+        lo, hi = base, base + len(part)
+        chunks: list[bytes] = []
+        at = lo
+        for start, end in spans:
+            if end <= lo or start >= hi:
+                continue  # (a secret starting where an empty field ends goes to the next)
+            chunks.append(data[at : max(start, at)])
+            if start >= lo:
+                chunks.append(_PLACEHOLDER)
+            at = min(end, hi)
+        chunks.append(data[at:hi])
+        out.append(_decode(b"".join(chunks)))
+        base = hi
+    return tuple(out)
+
+
+def redact(text: str, cut: bool = False, path: str | None = None) -> str:
+    """`text` with its secrets replaced by the placeholder; `cut`: the text is a piece of a
+    larger one (a secret may be cut at its start or end)."""
     if not text:
         return text
-    return _redact(text)
+    return redact_fields((text,), cut, path)[0]
 
 
-@functools.lru_cache(maxsize=64)
-def _redact(text: str) -> str:
-    # Memoised: while the user types, the prompt anchor's prefix and suffix stay the same
-    # strings, and four regex passes over them cost about a millisecond per request.
-    text = _TOKENS.sub(PLACEHOLDER, text)
-    text = _URL_PASSWORD.sub(lambda m: m.group("head") + PLACEHOLDER, text)
+def _texts(job: Job) -> list[Key]:
+    """What redact_job redacts, as memo keys: each text is a piece cut from a file."""
+    if isinstance(job, GenerateJob):
+        return [((job.prompt,), True, None)]
+    path = job.path or None
+    return [
+        ((job.prefix, job.middle, job.suffix), True, path),
+        ((job.extra_context,), True, path),
+        *(((text,), True, p or None) for p, text in job.context_files),
+    ]
 
-    def assignment(m: re.Match[str]) -> str:
-        value = m.group("secret")
-        if value == PLACEHOLDER or value.startswith(("$", "{", "os.", "env", "process.")):
-            return m.group(0)  # a variable or lookup, not a literal secret
-        if not m.group("quote") and not _looks_random(value):
-            return m.group(0)  # unquoted: code (password = form["password"]) unless random
-        return m.group("head") + m.group("quote") + PLACEHOLDER + m.group("quote")
 
-    text = _ASSIGNMENT.sub(assignment, text)
-
-    def quoted(m: re.Match[str]) -> str:
-        if _looks_random(m.group("secret")):
-            return m.group("quote") + PLACEHOLDER + m.group("quote")
-        return m.group(0)
-
-    return _QUOTED.sub(quoted, text)
+def pending_chars(job: Job) -> int:
+    """How much of the job's text redact_job would scan (not in the memo): the scheduler runs
+    a large redaction in a thread, off the event loop."""
+    gen = RECALL.generation
+    return sum(sum(map(len, k[0])) for k in _texts(job) if (*k, gen) not in _MEMO)
 
 
 def redact_job(job: Job) -> Job:
-    """The job with every text field that reaches the model redacted."""
+    """The job with every text that reaches the model redacted."""
+    texts = [redact_fields(*key) for key in _texts(job)]
     if isinstance(job, GenerateJob):
-        return dataclasses.replace(job, prompt=redact(job.prompt))
-    assert isinstance(job, CompletionJob)
+        return dataclasses.replace(job, prompt=texts[0][0])
+    (prefix, middle, suffix), (extra,), *files = texts
     return dataclasses.replace(
         job,
-        prefix=redact(job.prefix),
-        suffix=redact(job.suffix),
-        extra_context=redact(job.extra_context),
-        middle=redact(job.middle),
-        context_files=tuple((path, redact(content)) for path, content in job.context_files),
+        prefix=prefix,
+        middle=middle,
+        suffix=suffix,
+        extra_context=extra,
+        context_files=tuple(
+            (p, text) for (p, _), (text,) in zip(job.context_files, files, strict=True)
+        ),
     )
 
 
 def contains_placeholder(text: str) -> bool:
-    return PLACEHOLDER in text or "redacted-secret" in text
+    """Whether a model's answer holds a placeholder, whole or cut short (`<redacted-sec`)."""
+    lowered = text.lower()
+    return "<redacted" in lowered or "redacted-secret" in lowered
