@@ -76,6 +76,7 @@ class FakeEngine:
         json_schema: dict[str, Any] | None = None,
         reuse_cache: bool = True,
         slot: str = "",
+        ends: Callable[[str], int | None] | None = None,
     ) -> GenerationResult:
         if CRASH_MARKER in prompt.rsplit("<|fim_prefix|>", 1)[-1]:
             os.abort()
@@ -91,6 +92,10 @@ class FakeEngine:
             hit = first_stop(text, stop)
             if hit is not None:
                 text, reason = text[:hit], "stop"
+                break
+            cut = ends(text) if ends is not None else None
+            if cut is not None:
+                text, reason = text[:cut], "block_end"
                 break
         else:
             reason = "eos"

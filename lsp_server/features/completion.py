@@ -15,13 +15,14 @@ from lsp_server.context.documents import Document, DocumentSnapshot, Position, f
 from lsp_server.context.gather.pipeline import GatheredContext
 from lsp_server.context.syntax import (
     CompletionMode,
+    block_rule,
     classify_position,
     definition_chain,
     imports,
 )
 from lsp_server.errors import GenerationCancelled, ModelUnavailable
 from lsp_server.features.budget import AdaptiveBudget
-from lsp_server.features.postprocess import postprocess
+from lsp_server.features.postprocess import postprocess, postprocess_why
 from lsp_server.features.suggestions import Anchor, Anchors, Suggestion, SuggestionCache
 from lsp_server.model.protocol import CompletionJob, GenerationResult, GenerationStats
 from lsp_server.prompts.fim import WINDOW_SNAP_LINES
@@ -144,7 +145,7 @@ class Completer:
         self.counters.count(stats)
         self.budget.observe(stats)
         mode = CompletionMode.SINGLE_LINE if job.stop else CompletionMode.MULTI_LINE
-        text = postprocess(snap, offset, mode, heal(result.text, job))
+        text, dropped = postprocess_why(snap, offset, mode, heal(result.text, job))
         if text:
             if settings.cache:
                 self.cache.add(
@@ -153,8 +154,8 @@ class Completer:
             return CompletionOutcome(text, "ok", mode, stats)
         if stats.stop_reason == "deadline":
             reason = "the model was too slow (deadline reached)"
-        elif result.text.strip():
-            reason = "the suggestion was dropped (it repeated the code or broke the syntax)"
+        elif dropped:
+            reason = dropped
         else:
             reason = "the model suggested nothing"
         logger.info("empty completion: %s (%s)", reason, stats.stop_reason)
@@ -223,6 +224,8 @@ class Completer:
         if plan.reason:
             logger.info("%s", plan.reason)
         single = plan.mode is CompletionMode.SINGLE_LINE
+        # A block stops where the server would cut it anyway (generate only what is shown).
+        end = block_rule(snap, offset) if not single else None
         max_chars = settings.contextTokens * MAX_CHARS_PER_TOKEN
         # Trailing blanks stay out of the middle (see heal): a lone space token there makes
         # the model write its usual " word" token, a second space.
@@ -245,6 +248,9 @@ class Completer:
             repo=anchor.repo,
             comment_prefix=snap.language.comment_prefix if snap.language else "#",
             document=snap.uri,
+            block_end=end.rule if end else "",
+            block_open=end.open if end else (),
+            block_close=end.close if end else (),
         )
 
     async def prefetch(

@@ -131,9 +131,20 @@ def test_budget_shrinks_on_a_slow_machine() -> None:
             )
         )
     slow = budget.plan(CompletionMode.MULTI_LINE, 48, 160, 4.0, 30.0, 20)
-    assert slow.mode is CompletionMode.SINGLE_LINE and slow.max_tokens < 48 and slow.reason
-    # Never so few tokens that an ordinary line is cut into a fragment.
-    assert slow.max_tokens >= MIN_LINE_TOKENS
+    assert slow.mode is CompletionMode.SINGLE_LINE and slow.reason
+    # A line is never cut short: it stops at its newline, and a cut line is a fragment.
+    assert slow.max_tokens == 48
+    line = budget.plan(CompletionMode.SINGLE_LINE, 48, 160, 4.0, 30.0, 2000)
+    assert line.mode is CompletionMode.SINGLE_LINE and line.max_tokens == 48
+    # A block that still fits in part keeps at least MIN_LINE_TOKENS.
+    for _ in range(5):
+        budget.observe(
+            GenerationStats(
+                evaluated_tokens=300, prompt_ms=1000, generated_tokens=200, generate_ms=1000
+            )
+        )
+    some = budget.plan(CompletionMode.MULTI_LINE, 48, 2000, 4.0, 30.0, 20)
+    assert some.mode is CompletionMode.MULTI_LINE and MIN_LINE_TOKENS <= some.max_tokens < 2000
 
 
 def test_repetition_loop_is_cut() -> None:
