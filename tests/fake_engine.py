@@ -81,6 +81,7 @@ class FakeEngine:
         if CRASH_MARKER in prompt.rsplit("<|fim_prefix|>", 1)[-1]:
             os.abort()
         text = ""
+        written = 0  # tokens generated, whatever is kept of them
         reason = "length"
         for ch in self.answer[:max_tokens]:
             check = should_stop(False)
@@ -89,6 +90,7 @@ class FakeEngine:
                 break
             time.sleep(self.delay)
             text += ch
+            written += 1
             hit = first_stop(text, stop)
             if hit is not None:
                 text, reason = text[:hit], "stop"
@@ -101,7 +103,7 @@ class FakeEngine:
             reason = "eos"
         stats = GenerationStats(
             prompt_tokens=self.count_tokens(prompt),
-            generated_tokens=len(text),
+            generated_tokens=written,
             stop_reason=reason,
         )
         return GenerationResult(text, stats)

@@ -62,7 +62,7 @@ def repeats_following(text: str, suffix: str) -> bool:
         return rest.strip().startswith(wanted)
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     following = [line.strip() for line in after.split("\n") if line.strip()][: len(lines)]
-    return lines == following
+    return bool(lines) and lines == following
 
 
 # Why an answer the model wrote was not offered (the status's lastEmptyReason).
