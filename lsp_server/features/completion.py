@@ -77,6 +77,12 @@ def extra_context(snap: DocumentSnapshot, offset: int, window_chars: int) -> str
     return "\n".join(line for line in lines if line.strip() and line not in window)
 
 
+def _ends_in_one_space(prefix: str) -> bool:
+    """Whether the cursor's line has text and ends in exactly one space."""
+    line = prefix[prefix.rfind("\n") + 1 :]
+    return line.endswith(" ") and not line.endswith("  ") and bool(line.strip())
+
+
 def heal(text: str, job: CompletionJob) -> str:
     """Drop from the answer the blanks the user typed but the prompt left out."""
     return text[len(job.heal) :] if job.heal and text.startswith(job.heal) else text
@@ -230,8 +236,16 @@ class Completer:
         # Trailing blanks stay out of the middle (see heal): a lone space token there makes
         # the model write its usual " word" token, a second space.
         healed = typed.rstrip(" \t")
+        # The same for a space ending the anchor's own line (`# `, `return `): the model
+        # writes its usual " word" token (prose after a comment marker, issue 21). The space
+        # goes into the middle once something is typed after it, so the prompt before the
+        # middle stays the same while the user types.
+        space = " " if _ends_in_one_space(anchor.prefix) else ""
+        prompt_prefix = anchor.prefix[: len(anchor.prefix) - len(space)]
+        middle = space + healed if healed else ""
+        healing = typed[len(healed) :] if healed else space + typed
         return CompletionJob(
-            prefix=cut_prefix(anchor.prefix, max_chars),
+            prefix=cut_prefix(prompt_prefix, max_chars),
             suffix=cut_suffix(anchor.suffix, max_chars),
             path=(anchor.context_files and anchor.context_path) or file_name(snap.uri),
             extra_context=anchor.extra_context,
@@ -239,8 +253,8 @@ class Completer:
             max_tokens=plan.max_tokens,
             stop=("\n",) if single and kind == "user" else (),
             deadline_s=plan.deadline_s,
-            middle=healed,
-            heal=typed[len(healed) :],
+            middle=middle,
+            heal=healing,
             reuse_cache=settings.cache,
             kind=kind,
             context_files=anchor.context_files,

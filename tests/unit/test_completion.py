@@ -58,7 +58,9 @@ def test_single_line_job_stops_at_newline_and_budgets() -> None:
     job = jobs[0]
     assert job.stop == ("\n",)
     assert job.max_tokens == CompletionSettings().maxTokensLine
-    assert job.prefix.endswith("return ") and job.suffix == "\n"
+    # The space ending the line stays out of the prompt (the model writes " x" after
+    # `return`), and out of the answer (heal).
+    assert job.prefix.endswith("return") and job.heal == " " and job.suffix == "\n"
     assert job.path == "m.py"
 
 
