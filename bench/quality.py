@@ -411,7 +411,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         plain_arm = None if args.no_plain else PlainArm(str(model_path(MODELS[args.size])))
         count = token_counter(args.size)
         arms = [
-            *(args.arms or ARMS),
+            *(ARMS if args.arms is None else args.arms),
             *(f"context-{n}" for n in args.share or ()),
             *(f"window-{n}" for n in args.window or ()),
         ]
@@ -490,9 +490,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--arms",
-        nargs="+",
+        nargs="*",
         choices=ARMS,
-        help=f"the server arms to run (default: {' '.join(ARMS)})",
+        help=f"the server arms to run (default: {' '.join(ARMS)}; none: only --share/--window)",
     )
     parser.add_argument(
         "--prose",
