@@ -24,6 +24,7 @@ from lsp_server.errors import GenerationCancelled, ModelUnavailable
 from lsp_server.features.budget import AdaptiveBudget
 from lsp_server.features.postprocess import postprocess, postprocess_why
 from lsp_server.features.suggestions import Anchor, Anchors, Suggestion, SuggestionCache
+from lsp_server.model.block_end import BlockEnd
 from lsp_server.model.protocol import CompletionJob, GenerationResult, GenerationStats
 from lsp_server.prompts.fim import WINDOW_SNAP_LINES
 from lsp_server.settings import CompletionSettings
@@ -230,8 +231,11 @@ class Completer:
         if plan.reason:
             logger.info("%s", plan.reason)
         single = plan.mode is CompletionMode.SINGLE_LINE
-        # A block stops where the server would cut it anyway (generate only what is shown).
+        # A block stops where the server would cut it anyway (generate only what is shown); a
+        # prefetched line at its end (see prefetch).
         end = block_rule(snap, offset) if not single else None
+        if single and kind == "prefetch":
+            end = BlockEnd("line")
         max_chars = settings.contextTokens * MAX_CHARS_PER_TOKEN
         # Trailing blanks stay out of the middle (see heal): a lone space token there makes
         # the model write its usual " word" token, a second space.

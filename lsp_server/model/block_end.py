@@ -10,7 +10,9 @@ Rules (`BlockEnd.rule`):
 - "braces": a closing token (`}`, `end`, ...) with nothing opened before it in the answer
   ends it; the code before it on its line is kept;
 - "until": the first line holding one of `close` (a docstring's or a block comment's closing
-  delimiter: the document has its own) ends it, that line left out.
+  delimiter: the document has its own) ends it, that line left out;
+- "line": the end of the first non-blank line (a prefetch keeps one line, blank lines and
+  indentation before it included).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ _TOKEN = re.compile(
     r"""[A-Za-z_]\w*|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?|`[^`]*`?|//[^\n]*|--[^\n]*|#[^\n]*|."""
 )
 
-RULES = ("", "indent", "braces", "until")
+RULES = ("", "indent", "braces", "until", "line")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ def block_end(end: BlockEnd, head: str, text: str, final: bool = True) -> int | 
         cut = _braces_end(end, text, final)
     elif end.rule == "until":
         cut = _until_end(end, text)
+    elif end.rule == "line":
+        cut = _first_line_end(text)
     else:
         cut = None
     if lines_end is not None and (cut is None or lines_end < cut):
@@ -103,6 +107,15 @@ def _braces_end(end: BlockEnd, text: str, final: bool) -> int | None:
                 if start != -1 and not text[start + 1 : m.start()].strip():
                     return start
                 return m.start()
+    return None
+
+
+def _first_line_end(text: str) -> int | None:
+    at = 0
+    for line in text.split("\n")[:-1]:  # whole lines only: the last may go on
+        if line.strip():
+            return at + len(line)
+        at += len(line) + 1
     return None
 
 

@@ -16,6 +16,7 @@ BRACES = BlockEnd("braces", ("{",), ("}",))
 LUA = BlockEnd("braces", ("do", "function", "if", "repeat", "{"), ("end", "until", "}"))
 DOC = BlockEnd("until", close=('"""',))
 JSDOC = BlockEnd("until", close=("*/",))
+LINE = BlockEnd("line")
 
 
 @pytest.mark.parametrize(
@@ -46,6 +47,10 @@ JSDOC = BlockEnd("until", close=("*/",))
             "The node.\n * @returns It.",
         ),
         (BlockEnd(), "", "a\nb\nc", None),
+        # A prefetch keeps one line: the blank lines and indentation before it too.
+        (LINE, "    ", "x = 1\n    y = 2", "x = 1"),
+        (LINE, "    ", "\n\n    y = 2\n    z", "\n\n    y = 2"),
+        (LINE, "    ", "\n    y = 2", None),  # the line may go on
     ],
 )
 def test_where_blocks_end(end: BlockEnd, head: str, text: str, kept: str | None) -> None:
@@ -95,7 +100,7 @@ LINES = st.lists(
     st.tuples(st.sampled_from(["", "  ", "    ", "\t", "        "]), st.lists(PIECES, max_size=3)),
     max_size=8,
 ).map(lambda ls: "\n".join(i + " ".join(p) for i, p in ls))
-RULES = st.sampled_from([INDENT, BRACES, LUA, DOC, JSDOC, BlockEnd()])
+RULES = st.sampled_from([INDENT, BRACES, LUA, DOC, JSDOC, LINE, BlockEnd()])
 HEADS = st.sampled_from(["", "    ", "\t", "  x = ", " * "])
 
 

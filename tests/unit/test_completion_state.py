@@ -94,6 +94,8 @@ def test_prefetch_answers_the_line_after_an_accepted_one() -> None:
     s = snap(text)
     asyncio.run(completer.prefetch(s, cursor, first.text, CompletionSettings()))
     assert model.jobs[1][1] is True and model.jobs[1][0].kind == "prefetch"
+    # It stops at the end of the one line it keeps (generate only what is shown).
+    assert model.jobs[1][0].block_end == "line" and model.jobs[1][0].stop == ()
     # The user accepts "0", presses Enter, the editor indents.
     accepted = text[:cursor] + "0\n    " + text[cursor:]
     nxt = at(completer, accepted, cursor + len("0\n    "))
