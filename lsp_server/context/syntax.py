@@ -138,7 +138,8 @@ def _body_closer(snap: DocumentSnapshot, offset: int, info: LanguageInfo) -> str
             return ""
     if not closer or node.start_point.row == snap.position_at(offset).line:
         return ""
-    return closer if text[line_end:].lstrip().startswith(closer) else ""
+    # Blank lines, then the delimiter (a bounded look: no copy of the rest of a large file).
+    return closer if text[line_end : line_end + 4096].lstrip().startswith(closer) else ""
 
 
 def _in_text_block(snap: DocumentSnapshot, offset: int, node: tree_sitter.Node) -> bool:
