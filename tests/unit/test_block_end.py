@@ -131,3 +131,15 @@ def test_the_stop_is_found_once_the_answer_passes_it(end: BlockEnd, head: str, t
         return
     seen = [block_end(end, head, text[:k], final=False) for k in range(cut, len(text) + 1)]
     assert cut in seen
+
+
+def test_the_worker_reads_the_rule_from_the_job_and_ignores_an_unknown_one() -> None:
+    from lsp_server.model.protocol import CompletionJob
+    from lsp_server.model.worker import end_check
+
+    job = CompletionJob("def f():\n    ", "\n", block_end="indent", middle="")
+    check = end_check(job)
+    assert check is not None and check("x = 1\ny") == len("x = 1")
+    assert end_check(CompletionJob("a", "b")) is None
+    # A rule this worker does not know: no early stop (the token limit ends it, as before).
+    assert end_check(CompletionJob("a", "b", block_end="regex:.*")) is None
