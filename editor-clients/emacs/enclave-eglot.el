@@ -126,7 +126,7 @@ MESSAGE tells why, for an error."
 
 (defun enclave--execute (command arguments)
   "Run the server COMMAND with ARGUMENTS (a vector); show its result."
-  (when (and (equal command "enclave.rewrite")
+  (when (and (equal command "enclave.lsp.rewrite")
              (not (plist-get (aref arguments 0) :instruction)))
     (setq arguments
           (vector (append (aref arguments 0)
@@ -134,12 +134,12 @@ MESSAGE tells why, for an error."
   (let ((result (enclave--request :workspace/executeCommand
                                   `(:command ,command :arguments ,arguments))))
     (pcase command
-      ("enclave.explain"
+      ("enclave.lsp.explain"
        (enclave--show-explanation (plist-get result :markdown)))
-      ("enclave.review"
+      ("enclave.lsp.review"
        (eglot--message "Enclave: %s finding(s), shown by Flymake"
                        (plist-get result :findings)))
-      ("enclave.rewrite"
+      ("enclave.lsp.rewrite"
        (eglot--message "Enclave: %s" (plist-get result :message))))
     result))
 
@@ -181,7 +181,7 @@ Their fixes are quick fixes: `eglot-code-actions' on a finding."
   (interactive (if (use-region-p)
                    (list (region-beginning) (region-end))
                  (list nil nil)))
-  (enclave--execute "enclave.review"
+  (enclave--execute "enclave.lsp.review"
                     (vector (if beg (enclave--argument beg end)
                               `(:uri ,(eglot--path-to-uri buffer-file-name))))))
 
@@ -189,12 +189,12 @@ Their fixes are quick fixes: `eglot-code-actions' on a finding."
   "Explain BEG..END (the region, else the definition at point).
 The explanation goes to the buffer *Enclave explanation*."
   (interactive (enclave--bounds))
-  (enclave--execute "enclave.explain" (vector (enclave--argument beg end))))
+  (enclave--execute "enclave.lsp.explain" (vector (enclave--argument beg end))))
 
 (defun enclave-rewrite (beg end instruction)
   "Rewrite BEG..END (region, else definition at point) following INSTRUCTION."
   (interactive `(,@(enclave--bounds) ,(read-string "Rewrite: ")))
-  (enclave--execute "enclave.rewrite"
+  (enclave--execute "enclave.lsp.rewrite"
                     (vector `(,@(enclave--argument beg end)
                               :instruction ,instruction))))
 

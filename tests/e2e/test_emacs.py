@@ -133,10 +133,10 @@ def test_eglot_connects_and_sees_the_capabilities(review_run: dict[str, Any]) ->
     assert r["server_name"] == "enclave"
     caps = r["capabilities"]
     assert set(caps["executeCommandProvider"]["commands"]) == {
-        "enclave.explain",
-        "enclave.refactor",
-        "enclave.review",
-        "enclave.rewrite",
+        "enclave.lsp.explain",
+        "enclave.lsp.refactor",
+        "enclave.lsp.review",
+        "enclave.lsp.rewrite",
     }
     assert caps["codeActionProvider"]["resolveProvider"] is True
     assert "refactor.rewrite" in caps["codeActionProvider"]["codeActionKinds"]
@@ -158,9 +158,9 @@ def test_code_actions_at_a_function_include_the_refactors(review_run: dict[str, 
         assert title in titles, titles
     refactors = [a for a in actions if a["title"] in REFACTOR_TITLES]
     # Eglot 1.9 does not announce codeAction/resolve support, so the model-backed actions come
-    # as the enclave.refactor command (the server makes and applies the edit when chosen).
+    # as the enclave.lsp.refactor command (the server makes and applies the edit when chosen).
     assert all(
-        a["kind"] == "refactor.rewrite" and a["command"] == "enclave.refactor" and not a["edit"]
+        a["kind"] == "refactor.rewrite" and a["command"] == "enclave.lsp.refactor" and not a["edit"]
         for a in refactors
     )
     assert spec("explain").title in titles
@@ -186,7 +186,7 @@ def test_review_fills_flymake_and_its_quick_fix_applies(review_run: dict[str, An
 
 @needs_emacs
 def test_refactor_rewrite_and_explain_through_the_config(tmp_path: Path) -> None:
-    """A refactor chosen in M-x eglot-code-actions runs (as the enclave.refactor command), as
+    """A refactor chosen in M-x eglot-code-actions runs (as the enclave.lsp.refactor command), as
     it does from M-x enclave-code-actions; the rewrite action asks the instruction and comes
     back as a server edit; the explanation is shown in a buffer."""
     file = tmp_path / "shapes.py"

@@ -1,5 +1,5 @@
 """A stand-in LSP server for the plugin's command plumbing (tests/commands_stub.lua): it offers
-enclave.explain / enclave.review / enclave.rewrite, Enclave code actions (resolved lazily) and
+enclave.lsp.explain / .review / .rewrite, Enclave code actions (resolved lazily) and
 enclave/getStatus with canned answers, the shapes the real server is specified to use."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def get_status(ls: LanguageServer, params: Any) -> dict[str, Any]:
     }
 
 
-@server.command("enclave.explain")
+@server.command("enclave.lsp.explain")
 def explain(ls: LanguageServer, *args: Any) -> dict[str, Any]:
     arg = args[0]
     r = arg["range"]
@@ -46,7 +46,7 @@ def explain(ls: LanguageServer, *args: Any) -> dict[str, Any]:
     return {"markdown": f"# Explanation\n\nThe code at {lines} of `{arg['uri']}`.", "path": None}
 
 
-@server.command("enclave.review")
+@server.command("enclave.lsp.review")
 def review(ls: LanguageServer, *args: Any) -> dict[str, Any]:
     uri = args[0]["uri"]
     diagnostics = [
@@ -62,7 +62,7 @@ def review(ls: LanguageServer, *args: Any) -> dict[str, Any]:
     return {"findings": len(diagnostics)}
 
 
-@server.command("enclave.rewrite")
+@server.command("enclave.lsp.rewrite")
 async def rewrite(ls: LanguageServer, *args: Any) -> None:
     arg = args[0]
     text = f"# rewritten: {arg['instruction']}\n"

@@ -20,6 +20,14 @@ import {
   WorkspaceEdit as LspWorkspaceEdit,
 } from "vscode-languageclient/node";
 import { enclaveActions, findingsText, isWorkspaceEdit, safeName } from "./actions";
+import {
+  CommandFeature,
+  CommandGuard,
+  contributedCommands,
+  guardFeature,
+  needsInstruction,
+  SERVER_COMMANDS,
+} from "./commands";
 import { FOCUS_NOTIFICATION, FocusReporter } from "./focus";
 import { sanitizeMarkdown } from "./markdown";
 import { resolveServer } from "./serverPath";
@@ -37,6 +45,7 @@ let log: vscode.LogOutputChannel;
 let statusItem: vscode.StatusBarItem;
 let lastStatus: ServerStatus | undefined;
 let keys: string[] = [];
+let ownCommands = new Set<string>();
 let extensionPath = "";
 let focus: FocusReporter;
 
@@ -87,7 +96,7 @@ function isExecutable(file: string): boolean {
   }
 }
 
-function makeClient(): LanguageClient {
+function makeClient(reserved: ReadonlySet<string>): LanguageClient {
   const cfg = config();
   const server = resolveServer({
     configuredPath: cfg.get<string>("server.path"),
@@ -121,9 +130,20 @@ function makeClient(): LanguageClient {
         vscode.workspace.getConfiguration("editor", document).get("inlineSuggest.enabled", true)
           ? undefined
           : next(document, position, context, token),
+      // "Rewrite with instruction" from the light bulb comes without its instruction.
+      executeCommand: async (command, args, next) => {
+        if (!needsInstruction(command, args)) return next(command, args);
+        const instruction = await askInstruction();
+        return instruction ? next(command, [{ ...args[0], instruction }]) : undefined;
+      },
     },
   };
   const c = new LanguageClient("enclave", "Enclave", serverOptions, clientOptions);
+  guardFeature(
+    c.getFeature(ExecuteCommandRequest.method) as unknown as CommandFeature,
+    new CommandGuard(reserved),
+    (message) => log.warn(message),
+  );
   c.onDidChangeState((e) => {
     void vscode.commands.executeCommand("setContext", "enclave.running", e.newState === State.Running);
     if (e.newState === State.Starting) showStatus({ state: "starting", message: "" });
@@ -136,8 +156,11 @@ function makeClient(): LanguageClient {
 
 async function startClient(): Promise<void> {
   let c: LanguageClient;
+  // Every command VS Code has now, the extension's own included: the server's list may not
+  // take any of them (a clash would stop the client from starting).
+  const reserved = new Set([...ownCommands, ...(await vscode.commands.getCommands(false))]);
   try {
-    c = makeClient();
+    c = makeClient(reserved);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log.error(message);
@@ -264,7 +287,7 @@ async function explainSelection(explanations: ExplanationProvider): Promise<void
   const selection = editor.selection;
   const result = await serverCommand<{ markdown?: string; path?: string | null }>(
     "Enclave: explaining...",
-    "enclave.explain",
+    SERVER_COMMANDS.explain,
     {
       uri: c.code2ProtocolConverter.asUri(editor.document.uri),
       range: c.code2ProtocolConverter.asRange(selection),
@@ -296,7 +319,11 @@ async function reviewFile(): Promise<void> {
   const [editor, c] = pair;
   const arg: Record<string, unknown> = { uri: c.code2ProtocolConverter.asUri(editor.document.uri) };
   if (!editor.selection.isEmpty) arg.range = c.code2ProtocolConverter.asRange(editor.selection);
-  const result = await serverCommand<{ findings?: number }>("Enclave: reviewing...", "enclave.review", arg);
+  const result = await serverCommand<{ findings?: number }>(
+    "Enclave: reviewing...",
+    SERVER_COMMANDS.review,
+    arg,
+  );
   if (!result) return;
   const n = result.findings ?? 0;
   if (n > 0) {
@@ -305,6 +332,13 @@ async function reviewFile(): Promise<void> {
   } else {
     void vscode.window.showInformationMessage("Enclave review: no findings.");
   }
+}
+
+function askInstruction(): Thenable<string | undefined> {
+  return vscode.window.showInputBox({
+    prompt: "How should Enclave rewrite the selection?",
+    placeHolder: "e.g. use a list comprehension",
+  });
 }
 
 interface ActionPick extends vscode.QuickPickItem {
@@ -342,7 +376,7 @@ async function refactor(): Promise<void> {
     description: action.disabled ? action.disabled.reason : action.kind,
     action,
   }));
-  if (offers(c, "enclave.rewrite")) {
+  if (offers(c, SERVER_COMMANDS.rewrite)) {
     picks.push({ label: "Enclave: Rewrite with an instruction...", custom: true });
   }
   if (picks.length === 0) {
@@ -352,12 +386,9 @@ async function refactor(): Promise<void> {
   const pick = await vscode.window.showQuickPick(picks, { placeHolder: "Enclave: refactor the selection" });
   if (!pick) return;
   if (pick.custom) {
-    const instruction = await vscode.window.showInputBox({
-      prompt: "How should Enclave rewrite the selection?",
-      placeHolder: "e.g. use a list comprehension",
-    });
+    const instruction = await askInstruction();
     if (!instruction) return;
-    const result = await serverCommand<unknown>("Enclave: rewriting...", "enclave.rewrite", {
+    const result = await serverCommand<unknown>("Enclave: rewriting...", SERVER_COMMANDS.rewrite, {
       uri: c.code2ProtocolConverter.asUri(document.uri),
       range: c.code2ProtocolConverter.asRange(range),
       instruction,
@@ -407,6 +438,7 @@ async function toggleCompletions(): Promise<void> {
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   extensionPath = context.extensionPath;
   keys = serverKeys(context.extension.packageJSON?.contributes?.configuration?.properties);
+  ownCommands = contributedCommands(context.extension.packageJSON);
   log = vscode.window.createOutputChannel("Enclave", { log: true });
   statusItem = vscode.window.createStatusBarItem("enclave.status", vscode.StatusBarAlignment.Right, 100);
   statusItem.name = "Enclave";
