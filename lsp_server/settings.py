@@ -3,6 +3,11 @@
 Settings arrive as `initializationOptions` and in `workspace/didChangeConfiguration`, either
 nested ({"model": {"size": "0.5b"}}) or dotted ({"model.size": "0.5b"}), optionally under an
 "enclave" key. A bad value is reported by name and replaced by its default.
+
+User-only settings (where code goes, which model file is parsed, where files are written) are
+taken from `initializationOptions` alone, which every Enclave client builds from the user's own
+configuration: editors let a repository send the rest (VS Code workspace settings, Emacs
+`.dir-locals.el` through `eglot-workspace-configuration`).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +33,12 @@ class Setting:
     enum: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    # Taken from initializationOptions only, never from a later change (see the module doc).
+    user_only: bool = False
 
+
+# Where settings came from: "init" (initializationOptions) or "change" (anything later).
+Source = Literal["init", "change"]
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -39,7 +49,11 @@ SETTINGS: tuple[Setting, ...] = (
         enum=("1.5b", "0.5b"),
     ),
     Setting(
-        "model.path", "string?", None, "Path to any other GGUF model file; overrides model.size."
+        "model.path",
+        "string?",
+        None,
+        "Path to any other GGUF model file; overrides model.size.",
+        user_only=True,
     ),
     Setting(
         "model.contextLength",
@@ -171,7 +185,9 @@ SETTINGS: tuple[Setting, ...] = (
         "Log level (logs go to stderr or log.file).",
         enum=("debug", "info", "warning", "error"),
     ),
-    Setting("log.file", "string?", None, "Write logs to this file instead of stderr."),
+    Setting(
+        "log.file", "string?", None, "Write logs to this file instead of stderr.", user_only=True
+    ),
     Setting(
         "backend.kind",
         "string",
@@ -180,6 +196,7 @@ SETTINGS: tuple[Setting, ...] = (
         "organisation's llama.cpp server) or openai (vLLM, Ollama or any OpenAI-compatible "
         "/v1/completions server). See docs/backends.md.",
         enum=("local", "llama-server", "openai"),
+        user_only=True,
     ),
     Setting(
         "backend.url",
@@ -187,18 +204,21 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Base URL of the model server, e.g. http://10.0.0.5:8080. Only this machine and "
         "private networks unless the host is in backend.allowHosts.",
+        user_only=True,
     ),
     Setting(
         "backend.model",
         "string?",
         None,
         "Model name for OpenAI-compatible servers; none: the server's first model.",
+        user_only=True,  # a gateway's model name can pick its upstream: routing, too
     ),
     Setting(
         "backend.allowHosts",
         "array",
         (),
         "Host names outside this machine and private networks that may receive code.",
+        user_only=True,
     ),
     Setting(
         "backend.timeoutMs",
@@ -217,6 +237,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
+USER_ONLY = frozenset(s.key for s in SETTINGS if s.user_only)
 
 
 @dataclass(frozen=True)
@@ -317,18 +338,17 @@ def _check(setting: Setting, value: Any) -> str | None:
     return None
 
 
-def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, list[str]]:
-    """Validate `raw` over `base` (defaults if None). Returns the settings and one warning per
-    rejected or unknown key; rejected keys keep the base value."""
-    base = base or Settings()
-    warnings: list[str] = []
+def _read(raw: Any) -> tuple[list[tuple[Setting, Any]], list[str]]:
+    """(setting, checked value) per known key of `raw`, and one warning per rejected or
+    unknown key (a rejected value is replaced by its default)."""
     if raw is None:
-        return base, warnings
+        return [], []
     if not isinstance(raw, Mapping):
-        return base, ["Enclave settings must be an object; using the previous settings"]
+        return [], ["Enclave settings must be an object; using the previous settings"]
     if isinstance(raw.get("enclave"), Mapping):
         raw = raw["enclave"]
-    values: dict[str, dict[str, Any]] = {}
+    items: list[tuple[Setting, Any]] = []
+    warnings: list[str] = []
     for key, value in _flatten(raw).items():
         setting = _BY_KEY.get(key)
         if setting is None:
@@ -345,13 +365,46 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
             value = None
         if setting.type == "array":
             value = tuple(value)
-        section, name = key.split(".", 1)
+        items.append((setting, value))
+    return items, warnings
+
+
+def parse_settings(
+    raw: Any, base: Settings | None = None, source: Source = "init"
+) -> tuple[Settings, list[str]]:
+    """Validate `raw` over `base` (defaults if None). Returns the settings and one warning per
+    rejected or unknown key; rejected keys keep the base value. From any source but "init",
+    user-only settings keep the base value (`refused_changes` names those it tried to change)."""
+    base = base or Settings()
+    items, warnings = _read(raw)
+    values: dict[str, dict[str, Any]] = {}
+    for setting, value in items:
+        if setting.user_only and source != "init":
+            continue
+        section, name = setting.key.split(".", 1)
         values.setdefault(section, {})[name] = value
     sections = {
         section: dataclasses.replace(getattr(base, section), **changes)
         for section, changes in values.items()
     }
     return dataclasses.replace(base, **sections), warnings
+
+
+def refused_changes(raw: Any, base: Settings) -> list[str]:
+    """The user-only settings that `raw`, coming from a later change, would set to something
+    other than their value in `base` (those `parse_settings` leaves alone)."""
+    items, _ = _read(raw)
+    return list(
+        dict.fromkeys(s.key for s, value in items if s.user_only and value != base.get(s.key))
+    )
+
+
+def refusal_message(key: str) -> str:
+    return (
+        f"Enclave setting '{key}' is taken from initializationOptions only (the user's own "
+        "settings, read when the server starts); a later workspace/didChangeConfiguration "
+        "cannot change it, so the current value is kept"
+    )
 
 
 def json_schema() -> dict[str, Any]:
@@ -369,6 +422,9 @@ def json_schema() -> dict[str, Any]:
             prop["minimum"] = s.minimum
         if s.maximum is not None:
             prop["maximum"] = s.maximum
+        if s.user_only:
+            # Clients must send it only from the user's own settings (initializationOptions).
+            prop["x-userOnly"] = True
         props[f"enclave.{s.key}"] = prop
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",

@@ -31,7 +31,19 @@ import {
 import { FOCUS_NOTIFICATION, FocusReporter } from "./focus";
 import { sanitizeMarkdown } from "./markdown";
 import { resolveServer } from "./serverPath";
-import { classifyChange, SECTION, serverKeys, serverSettings } from "./settings";
+import {
+  classifyChange,
+  ignoredPlaces,
+  sameValues,
+  scrubAnswer,
+  SECTION,
+  serverKeys,
+  serverSettings,
+  SettingsReader,
+  userOnlyKeys,
+  userValue,
+  userValues,
+} from "./settings";
 import { formatStatus, ServerStatus } from "./status";
 
 const LANGUAGES = [
@@ -44,7 +56,11 @@ let client: LanguageClient | undefined;
 let log: vscode.LogOutputChannel;
 let statusItem: vscode.StatusBarItem;
 let lastStatus: ServerStatus | undefined;
-let keys: string[] = [];
+let keys: string[] = []; // the server's settings
+let manifestKeys: string[] = [];
+let userOnly = new Set<string>(); // taken from the user's own settings only
+let sentUserValues: Record<string, unknown> = {}; // the user-only values the server started with
+const warnedIgnored = new Set<string>();
 let ownCommands = new Set<string>();
 let extensionPath = "";
 let focus: FocusReporter;
@@ -61,9 +77,30 @@ function config(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration(SECTION);
 }
 
-function currentServerSettings(): Record<string, unknown> {
-  const cfg = config();
-  return serverSettings(keys, (key) => cfg.get(key));
+function reader(scope?: vscode.Uri): SettingsReader {
+  const cfg = vscode.workspace.getConfiguration(SECTION, scope);
+  return { get: (key) => cfg.get(key), inspect: (key) => cfg.inspect(key) };
+}
+
+/** The user's own value of a user-only setting (a key without "enclave."). */
+function userSetting<T>(key: string): T | undefined {
+  return userValue(reader().inspect(key)) as T | undefined;
+}
+
+/** Say once per key when a workspace or folder value of a user-only setting is not taken. */
+function warnIgnored(): void {
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  const scopes = [undefined, ...(folders.length > 1 ? folders.map((f) => f.uri) : [])];
+  for (const key of userOnly) {
+    if (warnedIgnored.has(key)) continue;
+    const short = key.slice(SECTION.length + 1);
+    const places = new Set(scopes.flatMap((scope) => ignoredPlaces(reader(scope).inspect(short))));
+    if (places.size === 0) continue;
+    warnedIgnored.add(key);
+    log.warn(
+      `Ignoring ${key} from ${[...places].join(", ")}: it is taken from your user settings only.`,
+    );
+  }
 }
 
 // -- status -----------------------------------------------------------------------------------
@@ -97,10 +134,10 @@ function isExecutable(file: string): boolean {
 }
 
 function makeClient(reserved: ReadonlySet<string>): LanguageClient {
-  const cfg = config();
+  warnIgnored();
   const server = resolveServer({
-    configuredPath: cfg.get<string>("server.path"),
-    configuredArgs: cfg.get<string[]>("server.args"),
+    configuredPath: userSetting<string>("server.path"),
+    configuredArgs: userSetting<string[]>("server.args"),
     extensionPath,
     envPath: process.env.PATH,
     platform: process.platform,
@@ -118,7 +155,7 @@ function makeClient(reserved: ReadonlySet<string>): LanguageClient {
       { scheme: "file", language },
       { scheme: "untitled", language },
     ]),
-    initializationOptions: currentServerSettings(),
+    initializationOptions: serverSettings(keys, userOnly, reader(), true),
     outputChannel: log,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
     connectionOptions: { maxRestartCount: 4 },
@@ -130,6 +167,15 @@ function makeClient(reserved: ReadonlySet<string>): LanguageClient {
         vscode.workspace.getConfiguration("editor", document).get("inlineSuggest.enabled", true)
           ? undefined
           : next(document, position, context, token),
+      // The server's pulls (workspace/configuration) get the user's own user-only values.
+      workspace: {
+        configuration: async (params, token, next) => {
+          const answers = await next(params, token);
+          if (!Array.isArray(answers)) return answers;
+          const user = userValues(userOnly, reader());
+          return answers.map((answer, i) => scrubAnswer(params.items[i]?.section, answer, user));
+        },
+      },
       // "Rewrite with instruction" from the light bulb comes without its instruction.
       executeCommand: async (command, args, next) => {
         if (!needsInstruction(command, args)) return next(command, args);
@@ -139,6 +185,7 @@ function makeClient(reserved: ReadonlySet<string>): LanguageClient {
     },
   };
   const c = new LanguageClient("enclave", "Enclave", serverOptions, clientOptions);
+  sentUserValues = userValues(userOnly, reader());
   guardFeature(
     c.getFeature(ExecuteCommandRequest.method) as unknown as CommandFeature,
     new CommandGuard(reserved),
@@ -437,7 +484,10 @@ async function toggleCompletions(): Promise<void> {
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   extensionPath = context.extensionPath;
-  keys = serverKeys(context.extension.packageJSON?.contributes?.configuration?.properties);
+  const properties = context.extension.packageJSON?.contributes?.configuration?.properties;
+  keys = serverKeys(properties);
+  manifestKeys = Object.keys(properties ?? {});
+  userOnly = userOnlyKeys(context.extension.packageJSON);
   ownCommands = contributedCommands(context.extension.packageJSON);
   log = vscode.window.createOutputChannel("Enclave", { log: true });
   statusItem = vscode.window.createStatusBarItem("enclave.status", vscode.StatusBarAlignment.Right, 100);
@@ -460,14 +510,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("enclave.showLog", () => log.show(true)),
     vscode.commands.registerCommand("enclave.restartServer", restartClient),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      const change = classifyChange((section) => e.affectsConfiguration(section), keys);
-      if (change === "restart") {
+      const change = classifyChange((s) => e.affectsConfiguration(s), manifestKeys, userOnly);
+      if (change.userOnly) warnIgnored();
+      // User-only settings reach the server only when it starts (initializationOptions).
+      const userChanged =
+        change.userOnly && !sameValues(userValues(userOnly, reader()), sentUserValues);
+      if (change.restart || userChanged) {
         void restartClient();
-      } else if (change === "server") {
+      } else if (change.server) {
         showStatus(lastStatus);
         if (client?.state === State.Running) {
           void client.sendNotification(DidChangeConfigurationNotification.type, {
-            settings: currentServerSettings(),
+            settings: serverSettings(keys, userOnly, reader(), false),
           });
         }
       }

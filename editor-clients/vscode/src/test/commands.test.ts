@@ -10,6 +10,7 @@ import {
   needsInstruction,
   SERVER_COMMANDS,
 } from "../commands";
+import { random } from "./random";
 
 const MANIFEST = JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8"));
 const OWN = contributedCommands(MANIFEST);
@@ -116,28 +117,17 @@ test("an id registered again replaces its commands instead of leaking them", () 
   assert.ok(registry.ids.has("p"));
 });
 
-/** A small deterministic generator (mulberry32), so a failing case can be replayed by seed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test("whatever a server advertises, registers and unregisters, VS Code never sees a clash", () => {
   const names: unknown[] = [...OWN, ...Object.values(SERVER_COMMANDS), "a", "b", "", 1, null, {}];
   for (let seed = 1; seed <= 2000; seed++) {
-    const next = random(seed);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
+    const { next, pick, int } = random(seed);
     const { registry, feature } = guarded();
     const ids = ["r1", "r2", "r3"];
     for (let step = 0; step < 12; step++) {
       const op = next();
       try {
         if (op < 0.6) {
-          const commands = Array.from({ length: Math.floor(next() * 6) }, () => pick(names));
+          const commands = Array.from({ length: int(6) }, () => pick(names));
           feature.register({ id: pick(ids), registerOptions: { commands } });
         } else if (op < 0.9) {
           feature.unregister(pick(ids));
