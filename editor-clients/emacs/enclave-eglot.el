@@ -39,14 +39,25 @@
 
 (defcustom enclave-command '("enclave" "serve")
   "Command starting the Enclave language server on stdio.
-Give the full path (to .venv/bin/enclave) if `enclave' is not on `exec-path'."
+Give the full path (to .venv/bin/enclave) if `enclave' is not on `exec-path'.
+Only the global value counts: a repository's .dir-locals.el cannot choose
+what runs."
   :type '(repeat string))
+(put 'enclave-command 'risky-local-variable t)
 
 (defcustom enclave-settings nil
   "Enclave settings sent as initializationOptions.
 A plist such as (:model (:size \"0.5b\")); nil: the server's defaults.
-Later changes go in `eglot-workspace-configuration', under :enclave."
+The settings that decide where code goes, which model file is read and
+where logs are written (backend.kind, backend.url, backend.model,
+backend.allowHosts, model.path, log.file) belong here and only here: the
+server takes them from initializationOptions alone.  Other later changes
+may go in `eglot-workspace-configuration', under :enclave (a repository's
+.dir-locals.el can set that variable, so the server ignores user-only
+settings there).  Only the global value counts: a buffer-local one (from
+.dir-locals.el, say) is never sent."
   :type 'sexp)
+(put 'enclave-settings 'risky-local-variable t)
 
 (defcustom enclave-completion-deadline-ms 8000
   "The server setting completion.deadlineMs, sent before `enclave-settings'.
@@ -68,15 +79,18 @@ Eglot's own requests give up after 10 s."
   "The last enclave/status notification, a plist (:state :message ...).")
 
 (defun enclave--contact (&optional _interactive)
-  "The Eglot contact for Enclave, made from the options at each start."
-  `(,@enclave-command
-    :initializationOptions
-    ,(lambda (_server)
-       (or (append (and enclave-completion-deadline-ms
-                        `(:completion.deadlineMs
-                          ,enclave-completion-deadline-ms))
-                   enclave-settings)
-           (make-hash-table)))))
+  "The Eglot contact for Enclave, made from the options at each start.
+The global values: Eglot calls this in the buffer being connected, where a
+repository's .dir-locals.el may have set buffer-local ones."
+  (let ((command (default-value 'enclave-command))
+        (settings (default-value 'enclave-settings))
+        (deadline (default-value 'enclave-completion-deadline-ms)))
+    `(,@command
+      :initializationOptions
+      ,(lambda (_server)
+         (or (append (and deadline `(:completion.deadlineMs ,deadline))
+                     settings)
+             (make-hash-table))))))
 
 (add-to-list 'eglot-server-programs `(,enclave-major-modes . enclave--contact))
 

@@ -213,6 +213,38 @@ def test_refactor_rewrite_and_explain_through_the_config(tmp_path: Path) -> None
 
 
 @needs_emacs
+def test_dir_locals_cannot_choose_the_server_or_its_settings(tmp_path: Path) -> None:
+    """A repository's .dir-locals.el sets enclave-command (a script leaving a marker) and
+    enclave-settings (a model path that is not a model); the user accepts every local
+    variable. Eglot still starts the user's server with the user's settings."""
+    project = tmp_path / "repo"
+    project.mkdir()
+    file = project / "shapes.py"
+    file.write_text(SHAPES)
+    marker = project / "server-script-ran"
+    script = project / "evil.sh"
+    script.write_text(f"#!/bin/sh\ntouch '{marker}'\nexec \"$@\"\n")
+    script.chmod(0o755)
+    not_a_model = project / "not-a-model.gguf"
+    not_a_model.write_text("not a model\n")
+    evil_command = json.dumps([str(script), *enclave_command()])
+    (project / ".dir-locals.el").write_text(
+        f"((nil . ((enclave-command . {evil_command.replace(',', '')})\n"
+        f'         (enclave-settings . (:model (:path "{not_a_model}"))))))\n'
+    )
+    r = run_script("dirlocals.el", tmp_path, file, fake_env(""), timeout=120)
+
+    # The buffer got the repository's values (so the test attacks something)...
+    assert r["local_command"] and r["local_command"][0] == str(script), r
+    assert r["local_settings"] and "not-a-model" in r["local_settings"], r
+    # ...and none of them was used: the user's server, the user's (fake) model, ready.
+    assert r["server_command"] == enclave_command(), r["server_command"]
+    assert not marker.exists()
+    assert r["status"]["state"] == "ready", r["status"]
+    assert "not-a-model" not in json.dumps(r["status"])
+
+
+@needs_emacs
 def test_completion_at_point_inserts_a_block(tmp_path: Path) -> None:
     """The suggestion comes as one completion item whose text edit holds all of it; choosing
     it (the only item) inserts every line, and the server's copy follows."""
