@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { isClientKey } from "../settings";
+import { SERVER_USER_ONLY } from "./expected";
 
 const EXT_DIR = resolve(__dirname, "..", "..");
 const SCRIPT = join(EXT_DIR, "scripts", "sync-settings.mjs");
@@ -114,14 +115,7 @@ test("the checkout's schema marks what routes code, reads a model file or writes
     .filter(([, prop]) => prop["x-userOnly"] === true)
     .map(([key]) => key)
     .sort();
-  assert.deepEqual(marked, [
-    "enclave.backend.allowHosts",
-    "enclave.backend.kind",
-    "enclave.backend.model",
-    "enclave.backend.url",
-    "enclave.log.file",
-    "enclave.model.path",
-  ]);
+  assert.deepEqual(marked, SERVER_USER_ONLY);
 });
 
 test("--check fails on a stale package.json and passes after a sync (in a copy)", () => {
