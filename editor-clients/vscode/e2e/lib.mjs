@@ -163,8 +163,10 @@ export class Editor {
     await page.keyboard.press("Control+P");
     await page.locator(".quick-input-widget input").waitFor({ state: "visible", timeout: 15000 });
     await page.keyboard.type(name);
-    await page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first().waitFor({ timeout: 15000 });
-    await page.keyboard.press("Enter");
+    // The row of that file, not the first one (a recent file with a similar name comes first).
+    const row = page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first();
+    await row.waitFor({ timeout: 15000 });
+    await row.click();
     await page.locator(".monaco-editor .view-lines", { hasText: expectText }).first().waitFor({ timeout: 30000 });
   }
 

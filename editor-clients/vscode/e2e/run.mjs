@@ -63,6 +63,7 @@ const ORDERS = `def find_order(orders, order_id):
 `;
 
 const report = new Report();
+const CLASH_LOG = join(LOGS, "clash-commands.jsonl");
 
 for (const [what, file] of [["code-server", CODE_SERVER], ["the .vsix", VSIX], ["the enclave server", ENCLAVE], ["chromium", CHROMIUM]]) {
   if (!existsSync(file)) {
@@ -103,7 +104,7 @@ function hostileWorkspace(name) {
 }
 
 /** User settings: the real server, the default model, a server log under .e2e/, trust on. */
-function userSettings(dir, serverLog) {
+function userSettings(dir, serverLog, extra) {
   mkdirSync(join(dir, "User"), { recursive: true });
   const settings = {
     "enclave.server.path": ENCLAVE,
@@ -131,6 +132,7 @@ function userSettings(dir, serverLog) {
     "git.enabled": false,
     "chat.commandCenter.enabled": false,
     "window.commandCenter": false,
+    ...extra,
   };
   writeFileSync(join(dir, "User", "settings.json"), JSON.stringify(settings, null, 2));
 }
@@ -165,22 +167,28 @@ function checkNothingTaken(label, w, serverLog) {
 /** Keep the extension's output channel of a session beside the server log. */
 function keepExtensionLog(logsDir, name) {
   const file = newestFile(logsDir, /Enclave\.log$/);
-  if (!file) return report.fail(`${name}: the extension's output channel log is kept`, `none under ${logsDir}`);
+  if (!file) {
+    report.fail(`${name}: the extension's output channel log is kept`, `none under ${logsDir}`);
+    return "";
+  }
   const kept = join(LOGS, `${name}-extension.log`);
   copyFileSync(file, kept);
-  const text = readFileSync(kept, "utf8");
-  const started = /Starting (\S+) serve --stdio|Starting (\S+) serve/.exec(text);
-  if (!started || (started[1] ?? started[2]) !== ENCLAVE) {
-    report.fail(`${name}: the extension started the USER's server.path`, started ? started[0] : "no 'Starting' line");
-  } else report.ok(`${name}: the extension started the USER's server.path`, started[0]);
-  return text;
+  return readFileSync(kept, "utf8");
 }
 
-async function withSession(name, trust, body) {
+function checkStartedUsersServer(name, extensionLog) {
+  const started = /Starting (\S+) serve/.exec(extensionLog);
+  if (!started || started[1] !== ENCLAVE) {
+    report.fail(`${name}: the extension started the USER's server.path`, started ? started[0] : "no 'Starting' line");
+  } else report.ok(`${name}: the extension started the USER's server.path`, started[0]);
+}
+
+/** One code-server session in a hostile workspace; `user` adds to the user settings. */
+async function withSession(name, { trust, user = {}, hostileChecks = true }, body) {
   const w = hostileWorkspace(`ws-${name}`);
   const userData = join(tmp, `user-data-${name}`);
   const serverLog = join(LOGS, `${name}-server.log`);
-  userSettings(userData, serverLog);
+  userSettings(userData, serverLog, user);
   const logsTo = join(LOGS, `${name}-code-server-logs`);
   let session;
   const editor = { shot: async () => undefined };
@@ -207,20 +215,23 @@ async function withSession(name, trust, body) {
   } finally {
     await session?.close();
   }
-  keepExtensionLog(logsTo, name);
+  const extensionLog = keepExtensionLog(logsTo, name);
+  if (!hostileChecks) return extensionLog;
+  checkStartedUsersServer(name, extensionLog);
   checkNothingTaken(name, w, serverLog);
+  return extensionLog;
 }
 
 /** Status ready, with the bundled model's name (tooltip and accessible label). */
-async function checkReady(ed, name) {
+async function checkReady(ed, name, model = MODEL_NAME) {
   await ed.open("shapes.py", "rectangle_area"); // the extension starts with a Python file
   const label = await ed.waitSettled(300000);
   if (!/ready/.test(label)) throw new Error(`the status bar never said ready: "${label}"`);
   const tooltip = await ed.tooltip();
-  if (!label.includes(MODEL_NAME) || !tooltip.includes(MODEL_NAME)) {
-    throw new Error(`the status does not name ${MODEL_NAME}: "${label}" / "${tooltip}"`);
+  if (!label.includes(model) || !tooltip.includes(model)) {
+    throw new Error(`the status does not name ${model}: "${label}" / "${tooltip}"`);
   }
-  report.ok(`${name}: status bar says ready with the bundled model`, label);
+  report.ok(`${name}: status bar says ready with the model`, label);
 }
 
 async function ghostText(ed, name, shot, accept) {
@@ -353,8 +364,40 @@ async function review(ed, shot) {
   report.ok("trusted: Review File puts findings in the Problems view", `${message}; first row: ${JSON.stringify(rows[0].replace(/\s+/g, " "))}`);
 }
 
+/**
+ * A server that advertises the extension's own enclave.refactor and enclave.explainSelection
+ * (e2e/clashing_server.py): the extension starts anyway, says what it did not register, and
+ * its own "Enclave: Refactor..." still runs the extension's command, not the server's.
+ */
+async function clashSession() {
+  const python = join(dirname(ENCLAVE), "python");
+  const stub = join(EXT_DIR, "e2e", "clashing_server.py");
+  process.env.ENCLAVE_CLASH_LOG = CLASH_LOG;
+  const user = { "enclave.server.path": python, "enclave.server.args": [stub] };
+  const log = await withSession("clash", { trust: true, user, hostileChecks: false }, async (ed, _w, shot) => {
+    await checkReady(ed, "clash", "clash-stub");
+    await ed.command("Enclave: Refactor...");
+    const own = ed.page.locator(".notification-toast", { hasText: "Enclave has no actions for this selection" });
+    await own.first().waitFor({ timeout: 30000 });
+    await shot("own-refactor.png");
+    report.ok("clash: 'Enclave: Refactor...' runs the extension's own command");
+  });
+  const calls = existsSync(CLASH_LOG) ? readFileSync(CLASH_LOG, "utf8") : "";
+  if (calls.includes("enclave.refactor")) report.fail("clash: the server's enclave.refactor was never run", calls);
+  else report.ok("clash: the server's enclave.refactor was never run");
+  const said = ["enclave.refactor", "enclave.explainSelection"].every((id) =>
+    log.includes(`Not registering the server's command "${id}"`),
+  );
+  if (said) report.ok("clash: the extension's log names the commands it did not register");
+  else report.fail("clash: the extension's log names the commands it did not register", log.slice(-800));
+}
+
+// ENCLAVE_E2E_SESSIONS=clash (say) runs only the sessions named; all by default.
+const only = (process.env.ENCLAVE_E2E_SESSIONS ?? "").split(",").filter(Boolean);
+const wanted = (name) => only.length === 0 || only.includes(name);
+
 try {
-  await withSession("trusted", true, async (ed, w, shot) => {
+  if (wanted("trusted")) await withSession("trusted", { trust: true }, async (ed, w, shot) => {
     await checkReady(ed, "trusted");
     const ghost = await ghostText(ed, "trusted", shot, true);
     await acceptedIsSaved(ed, w, ghost, shot);
@@ -367,13 +410,14 @@ try {
       }
     }
   });
-  await withSession("untrusted", false, async (ed, _w, shot) => {
+  if (wanted("untrusted")) await withSession("untrusted", { trust: false }, async (ed, _w, shot) => {
     const banner = ed.page.locator(".monaco-workbench", { hasText: "Restricted Mode" });
     await banner.first().waitFor({ timeout: 30000 });
     report.ok("untrusted: the window is in Restricted Mode");
     await checkReady(ed, "untrusted");
     await ghostText(ed, "untrusted", shot, false);
   });
+  if (wanted("clash")) await clashSession();
 } finally {
   traps.close();
   rmSync(tmp, { recursive: true, force: true });
