@@ -1,7 +1,9 @@
 """A stand-in server for the real-editor test (run.mjs): it advertises commands the extension
 registers itself (enclave.refactor, enclave.explainSelection) besides one of its own, says it
 is ready, and appends every workspace/executeCommand it gets to $ENCLAVE_CLASH_LOG. The
-extension must start anyway (issue 18), and its own commands must stay its own."""
+extension must start anyway (issue 18), and its own commands must stay its own. Its
+enclave.lsp.review publishes one fixed finding, so the way from a review to VS Code's Problems
+view is tested whatever a model finds."""
 
 from __future__ import annotations
 
@@ -29,8 +31,22 @@ def handler(name: str) -> Any:
     return run
 
 
-for name in ("enclave.refactor", "enclave.explainSelection", "enclave.lsp.review"):
+for name in ("enclave.refactor", "enclave.explainSelection"):
     server.command(name)(handler(name))
+
+
+@server.command("enclave.lsp.review")
+def review(ls: LanguageServer, *arguments: Any) -> dict[str, Any]:
+    record("enclave.lsp.review")
+    uri = arguments[0]["uri"]
+    finding = types.Diagnostic(
+        range=types.Range(types.Position(0, 0), types.Position(0, 6)),
+        message="stub finding: the first line is reviewed",
+        severity=types.DiagnosticSeverity.Warning,
+        source="enclave",
+    )
+    ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, [finding]))
+    return {"findings": 1, "dropped": 0}
 
 
 @server.feature(types.INITIALIZED)

@@ -156,18 +156,17 @@ export class Editor {
     await page.keyboard.press("Enter");
   }
 
+  /** Open a file of the workspace from the Explorer, as a user clicks it. */
   async open(name, expectText) {
     const { page } = this;
-    await page.keyboard.press("Escape");
-    await page.keyboard.press("Escape");
-    await page.keyboard.press("Control+P");
-    await page.locator(".quick-input-widget input").waitFor({ state: "visible", timeout: 15000 });
-    await page.keyboard.type(name);
-    // The row of that file, not the first one (a recent file with a similar name comes first).
-    const row = page.locator(".quick-input-list .monaco-list-row", { hasText: name }).first();
-    await row.waitFor({ timeout: 15000 });
+    const exact = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+    const label = page.locator(".label-name", { hasText: exact });
+    const row = page.locator(".explorer-folders-view .monaco-list-row").filter({ has: label }).first();
+    await row.waitFor({ timeout: 30000 });
     await row.click();
-    await page.locator(".monaco-editor .view-lines", { hasText: expectText }).first().waitFor({ timeout: 30000 });
+    const text = page.locator(".editor-group-container.active .monaco-editor .view-lines", { hasText: expectText });
+    await text.first().waitFor({ timeout: 30000 });
+    await text.first().click(); // the focus in the editor, not in the Explorer
   }
 
   /** Put the cursor on line `line` (1-based, Ctrl+G), at its start; checked in the status bar. */
