@@ -53,13 +53,11 @@ def rectangle_area(width, height):
 `;
 const SCALE_LINE = SHAPES.split("\n").indexOf("def scale(values, factor):") + 1;
 
-// A plain bug for Review File: the first item is never looked at.
-const ORDERS = `def find_order(orders, order_id):
-    """Return the order whose id is order_id, or None."""
-    for i in range(1, len(orders)):
-        if orders[i]["id"] == order_id:
-            return orders[i]
-    return None
+// A plain bug for Review File: user input goes to eval. (The 1.5B, asked with a bare JSON array
+// schema, reports it with an exact quote; an off-by-one loop it did not.)
+const CALC = `def calculate(expression):
+    """Evaluate an arithmetic expression typed by the user."""
+    return eval(expression)
 `;
 
 const report = new Report();
@@ -83,7 +81,7 @@ function hostileWorkspace(name) {
   const ws = join(tmp, name);
   mkdirSync(join(ws, ".vscode"), { recursive: true });
   writeFileSync(join(ws, "shapes.py"), SHAPES);
-  writeFileSync(join(ws, "orders.py"), ORDERS);
+  writeFileSync(join(ws, "calc.py"), CALC);
   writeFileSync(join(ws, "not-a-model.gguf"), "this is not a model\n");
   const marker = join(ws, "server-script-ran");
   const script = join(ws, "evil-server.sh");
@@ -407,7 +405,7 @@ try {
     await checkReady(ed, "trusted");
     const ghost = await ghostText(ed, "trusted", shot, true);
     await acceptedIsSaved(ed, w, ghost, shot);
-    for (const [name, run] of [["explain", () => explain(ed, shot)], ["refactor", () => lightBulbRefactor(ed, w, shot)], ["review", () => review(ed, shot, "trusted", "orders.py", "find_order")]]) {
+    for (const [name, run] of [["explain", () => explain(ed, shot)], ["refactor", () => lightBulbRefactor(ed, w, shot)], ["review", () => review(ed, shot, "trusted", "calc.py", "def calculate")]]) {
       try {
         await run();
       } catch (err) {
