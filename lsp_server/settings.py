@@ -211,6 +211,7 @@ SETTINGS: tuple[Setting, ...] = (
         "string?",
         None,
         "Model name for OpenAI-compatible servers; none: the server's first model.",
+        user_only=True,  # a gateway's model name can pick its upstream: routing, too
     ),
     Setting(
         "backend.allowHosts",

@@ -47,7 +47,7 @@ def _wanted(kind: str, only: list[str] | None) -> bool:
 
 def resolves_edits(ls: EnclaveServer) -> bool:
     """Whether the client fills in a code action's edit through codeAction/resolve. Clients that
-    cannot (Eglot 1.9, for one) get the model-backed actions as enclave.refactor commands."""
+    cannot (Eglot 1.9, for one) get the model-backed actions as enclave.lsp.refactor commands."""
     doc = ls.client_capabilities.text_document
     support = doc.code_action.resolve_support if doc and doc.code_action else None
     return support is not None and "edit" in support.properties

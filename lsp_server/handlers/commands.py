@@ -1,5 +1,8 @@
-"""workspace/executeCommand: enclave.explain, enclave.rewrite, enclave.review; and the review
-diagnostics, kept in step with edits. Adapters only: the work is in features/."""
+"""workspace/executeCommand: enclave.lsp.explain, .rewrite, .refactor, .review; and the review
+diagnostics, kept in step with edits. Adapters only: the work is in features/.
+
+The server's commands live under "enclave.lsp." so that they never collide with a client's own
+commands (VS Code registers every advertised command; the extension has its own "enclave.*")."""
 
 from __future__ import annotations
 
@@ -29,10 +32,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-EXPLAIN = "enclave.explain"
-REWRITE = "enclave.rewrite"
-REFACTOR = "enclave.refactor"
-REVIEW = "enclave.review"
+EXPLAIN = "enclave.lsp.explain"
+REWRITE = "enclave.lsp.rewrite"
+REFACTOR = "enclave.lsp.refactor"
+REVIEW = "enclave.lsp.review"
 SOURCE = "enclave"
 
 _SEVERITY = {
@@ -177,7 +180,7 @@ async def rewrite(ls: EnclaveServer, *arguments: Any) -> dict[str, Any]:
     arg = _argument(arguments)
     instruction = arg.get("instruction")
     if not isinstance(instruction, str) or not instruction.strip():
-        return {"applied": False, "message": "enclave.rewrite needs an 'instruction'"}
+        return {"applied": False, "message": f"{REWRITE} needs an 'instruction'"}
     return await _refactor_and_apply(ls, arg, "rewrite", instruction=instruction)
 
 
@@ -187,7 +190,7 @@ async def refactor(ls: EnclaveServer, *arguments: Any) -> dict[str, Any]:
     arg = _argument(arguments)
     name = arg.get("enclave")
     if name not in (*refactor_feature.REFACTORS, "fix"):
-        raise JsonRpcInvalidParams(f"enclave.refactor: unknown action {name!r}")
+        raise JsonRpcInvalidParams(f"{REFACTOR}: unknown action {name!r}")
     if arg.get("version") is not None and _snapshot(ls, arg["uri"]).version != arg["version"]:
         message = "Enclave: the document changed; ask for the action again"
         show(ls, types.MessageType.Error, message)
