@@ -1,0 +1,367 @@
+"""The actions bench's figures: computed from the per-task records alone (so an earlier run's
+JSON can be summarized again, `--report`), printed per language and per action, with issue
+22's targets under them."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterable
+from typing import Any
+
+SERIOUS = ("error", "warning")
+CHANGED = ("differs", "lost")  # a refactor that changed what the function does
+Record = dict[str, Any]
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def share(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def _group(records: list[Record], key: Callable[[Record], str]) -> dict[str, list[Record]]:
+    groups: dict[str, list[Record]] = {}
+    for r in records:
+        groups.setdefault(key(r), []).append(r)
+    groups["all"] = list(records)
+    return groups
+
+
+# -- review ------------------------------------------------------------------------------------
+
+
+def review_figures(records: list[Record]) -> dict[str, Any]:
+    mutants = [r["mutant"] for r in records if "error" not in r.get("mutant", {"error": 1})]
+    unchanged = [r["unchanged"] for r in records if "error" not in r.get("unchanged", {"error": 1})]
+    reviews = mutants + unchanged
+    serious = sum(1 for u in unchanged for f in u["findings"] if f["severity"] in SERIOUS)
+    seconds = [float(x["seconds"]) for x in reviews]
+    return {
+        "mutants": len(mutants),
+        "hits": sum(bool(m.get("hit")) for m in mutants),
+        "recall": share(sum(bool(m.get("hit")) for m in mutants), len(mutants)),
+        "unchanged": len(unchanged),
+        "false_alarms_per_function": round(serious / len(unchanged), 3) if unchanged else None,
+        "findings_per_function": round(sum(len(x["findings"]) for x in reviews) / len(reviews), 3)
+        if reviews
+        else None,
+        "mutant_findings_off_the_line": sum(
+            1
+            for r in records
+            for f in r.get("mutant", {}).get("findings", [])
+            if not f["start_line"] <= r["mutation"]["line"] <= f["end_line"]
+        ),
+        "p50_s": pct(seconds, 50),
+        "p90_s": pct(seconds, 90),
+        "errors": sum("error" in r.get(v, {}) for r in records for v in ("mutant", "unchanged")),
+    }
+
+
+# -- refactor ----------------------------------------------------------------------------------
+
+
+def refactor_figures(requests: list[Record]) -> dict[str, Any]:
+    offered = [q for q in requests if q.get("offered")]
+    verdicts = [str((q.get("behaviour") or {}).get("verdict", "")) for q in offered]
+    checked = [v for v in verdicts if v in ("same", *CHANGED)]
+    tokens = sum(float(q.get("jobs", {}).get("generated_tokens", 0)) for q in requests)
+    gen_ms = sum(float(q.get("jobs", {}).get("generate_ms", 0)) for q in requests)
+    rates = [float(q["tokens_per_s"]) for q in requests if q.get("tokens_per_s")]
+    return {
+        "requests": len(requests),
+        "offered": share(len(offered), len(requests)),
+        "parses": share(sum(bool(q.get("parses")) for q in offered), len(offered)),
+        "checked": len(checked),
+        "same": share(checked.count("same"), len(checked)),
+        "changed": sum(v in CHANGED for v in checked),
+        "not_checked": len(offered) - len(checked),
+        "tokens_per_s": round(tokens / (gen_ms / 1000), 2) if gen_ms else None,
+        "median_tokens_per_s": round(statistics.median(rates), 2) if rates else None,
+        "generated_tokens": int(tokens),
+        "p50_s": pct([float(q["seconds"]) for q in requests if "seconds" in q], 50),
+    }
+
+
+def fix_figures(fixes: list[Record]) -> dict[str, Any]:
+    tried = [f for f in fixes if not f.get("skipped")]
+    offered = [f for f in tried if f.get("offered")]
+    verdicts = [str((f.get("behaviour") or {}).get("verdict", "")) for f in offered]
+    return {
+        "seeded": len(tried),
+        "skipped": len(fixes) - len(tried),
+        "offered": share(len(offered), len(tried)),
+        "restored": share(verdicts.count("same"), len(tried)),
+        "still_wrong": sum(v in CHANGED for v in verdicts),
+    }
+
+
+# -- explain -----------------------------------------------------------------------------------
+
+
+def explain_figures(records: list[Record]) -> dict[str, Any]:
+    done = [r for r in records if "error" not in r]
+    returning = [r for r in done if r["returns"]]
+    counts = [len(r["hallucinated"]) for r in done]
+    return {
+        "n": len(done),
+        "errors": len(records) - len(done),
+        "complete": share(sum(bool(r["complete"]) for r in done), len(done)),
+        "all_params_named": share(sum(not r["missing_params"] for r in done), len(done)),
+        "return_stated": share(sum(bool(r["return_stated"]) for r in returning), len(returning)),
+        "hallucinations_per_explanation": round(sum(counts) / len(done), 3) if done else None,
+        "with_hallucinations": sum(c > 0 for c in counts),
+        "p50_s": pct([float(r["seconds"]) for r in done], 50),
+    }
+
+
+# -- all ---------------------------------------------------------------------------------------
+
+
+def summarize(results: dict[str, list[Record]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    language: Callable[[Record], str] = lambda r: str(r["language"])  # noqa: E731
+    if results.get("review"):
+        reviews = results["review"]
+        out["review"] = {k: review_figures(v) for k, v in _group(reviews, language).items()}
+        by_op = _group(reviews, lambda r: str(r["mutation"]["operator"]))
+        by_op.pop("all")
+        out["review_by_operator"] = {k: review_figures(v) for k, v in sorted(by_op.items())}
+    if results.get("refactor"):
+        records = results["refactor"]
+        requests = [
+            {**q, "language": r["language"], "runnable": r["runnable"]}
+            for r in records
+            for q in r["requests"]
+        ]
+        table: dict[str, dict[str, Any]] = {}
+        for lang, qs in _group(requests, language).items():
+            per_action = _group(qs, lambda q: str(q.get("action")))
+            table[lang] = {a: refactor_figures(v) for a, v in per_action.items()}
+        out["refactor"] = table
+        fixes = [{**r["fix"], "language": r["language"]} for r in records if r.get("fix")]
+        if fixes:
+            out["fix"] = {k: fix_figures(v) for k, v in _group(fixes, language).items()}
+    if results.get("explain"):
+        out["explain"] = {
+            k: explain_figures(v) for k, v in _group(results["explain"], language).items()
+        }
+    out["targets"] = targets(out)
+    return out
+
+
+def targets(s: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, value: Any, goal: str, met: Callable[[Any], bool]) -> None:
+        rows.append(
+            {
+                "target": name,
+                "measured": value,
+                "goal": goal,
+                "met": None if value is None else met(value),
+            }
+        )
+
+    if "review" in s:
+        r = s["review"]["all"]
+        add("review recall on seeded bugs", r["recall"], ">= 0.5", lambda v: v >= 0.5)
+        add(
+            "review error/warning findings per unchanged function",
+            r["false_alarms_per_function"],
+            "<= 0.3",
+            lambda v: v <= 0.3,
+        )
+        add("review p50 s per function", r["p50_s"], "<= today's", lambda v: True)
+    if "refactor" in s:
+        a = s["refactor"]["all"]["all"]
+        add("refactor: behaviour-changing edits offered", a["changed"], "0", lambda v: v == 0)
+        add(
+            "refactor: requests that end in an offered edit",
+            a["offered"],
+            ">= 0.8",
+            lambda v: v >= 0.8,
+        )
+        add(
+            "rewrite generation speed, tokens/s",
+            a["tokens_per_s"],
+            ">= 1.8x today's",
+            lambda v: True,
+        )
+    if "explain" in s:
+        e = s["explain"]["all"]
+        add(
+            "explain: every parameter and the return named",
+            e["complete"],
+            ">= 0.9",
+            lambda v: v >= 0.9,
+        )
+        add(
+            "explain: hallucinated identifiers per explanation",
+            e["hallucinations_per_explanation"],
+            "<= 0.2",
+            lambda v: v <= 0.2,
+        )
+    return rows
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.2f}"
+    return str(v)
+
+
+def _table(title: str, header: list[str], rows: Iterable[list[Any]]) -> None:
+    print(f"\n{title}")
+    cells = [header, *[[_fmt(c) for c in row] for row in rows]]
+    widths = [max(len(str(r[i])) for r in cells) for i in range(len(header))]
+    for row in cells:
+        print(
+            "  "
+            + "  ".join(
+                str(c).rjust(w) if i else str(c).ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+
+
+def print_report(summary: dict[str, Any], report: dict[str, Any]) -> None:
+    print(
+        f"\nactions bench: {report.get('size')} model, half {report.get('half')}, "
+        f"seed {report.get('seed')}, {report.get('command', '')}"
+    )
+    if "review" in summary:
+        keys = [
+            "mutants",
+            "recall",
+            "unchanged",
+            "false_alarms_per_function",
+            "findings_per_function",
+            "p50_s",
+            "p90_s",
+            "errors",
+        ]
+        head = ["review", "bugs", "recall", "clean", "FA/fn", "find/fn", "p50 s", "p90 s", "err"]
+        _table(
+            "review (recall: a finding on the seeded line; FA: error/warning per clean fn)",
+            head,
+            ([k, *(v[x] for x in keys)] for k, v in summary["review"].items()),
+        )
+        _table(
+            "review by operator",
+            ["operator", "bugs", "hits", "recall"],
+            (
+                [k, v["mutants"], v["hits"], v["recall"]]
+                for k, v in summary["review_by_operator"].items()
+            ),
+        )
+    if "refactor" in summary:
+        keys = [
+            "requests",
+            "offered",
+            "parses",
+            "checked",
+            "same",
+            "changed",
+            "not_checked",
+            "tokens_per_s",
+            "p50_s",
+        ]
+        head = [
+            "refactor",
+            "action",
+            "asked",
+            "offered",
+            "parses",
+            "run",
+            "same",
+            "changed",
+            "unrun",
+            "tok/s",
+            "p50 s",
+        ]
+        _table(
+            "refactor (run: pure Python, on generated inputs; others: offered and parses only)",
+            head,
+            (
+                [lang, a, *(v[x] for x in keys)]
+                for lang, acts in summary["refactor"].items()
+                for a, v in acts.items()
+            ),
+        )
+    if "fix" in summary:
+        keys = ["seeded", "offered", "restored", "still_wrong", "skipped"]
+        _table(
+            "fix (a seeded bug the inputs expose, a diagnostic on its line, the quick fix)",
+            ["fix", "seeded", "offered", "restored", "still wrong", "skipped"],
+            ([k, *(v[x] for x in keys)] for k, v in summary["fix"].items()),
+        )
+    if "explain" in summary:
+        keys = [
+            "n",
+            "complete",
+            "all_params_named",
+            "return_stated",
+            "hallucinations_per_explanation",
+            "with_hallucinations",
+            "p50_s",
+            "errors",
+        ]
+        head = [
+            "explain",
+            "n",
+            "complete",
+            "params",
+            "return",
+            "halluc/expl",
+            "with halluc",
+            "p50 s",
+            "err",
+        ]
+        _table(
+            "explain (complete: every parameter named, and the return when there is one)",
+            head,
+            ([k, *(v[x] for x in keys)] for k, v in summary["explain"].items()),
+        )
+    _table(
+        "targets (issue 22)",
+        ["target", "measured", "goal", "met"],
+        (
+            [
+                t["target"],
+                t["measured"],
+                t["goal"],
+                "-" if t["met"] is None else ("yes" if t["met"] else "no"),
+            ]
+            for t in summary["targets"]
+        ),
+    )
+
+
+def one_line(action: str, record: Record) -> str:
+    """What one task gave, for the progress output."""
+    if action == "review":
+        parts = []
+        for v in ("mutant", "unchanged"):
+            x = record.get(v, {})
+            if "error" in x:
+                parts.append(f"{v}: error {x['error'][:60]}")
+            else:
+                hit = " HIT" if x.get("hit") else ""
+                parts.append(f"{v}: {len(x['findings'])} findings{hit} {x['seconds']:.0f}s")
+        return f"[{record['mutation']['operator']}] " + "; ".join(parts)
+    if action == "explain":
+        if "error" in record:
+            return f"error {record['error'][:80]}"
+        return (
+            f"complete={record['complete']} missing={record['missing_params']} "
+            f"hallucinated={record['hallucinated']} {record['seconds']:.0f}s"
+        )
+    offered = sum(bool(q.get("offered")) for q in record["requests"])
+    return f"{offered}/{len(record['requests'])} offered in {record['task_seconds']:.0f}s"
