@@ -51,7 +51,6 @@ from bench.actions_mutate import OPERATORS, Mutation, sites, still_parses
 from bench.actions_pure import compare, purity, refactored_purity
 from bench.actions_run import ActionsServer, Jobs, apply_workspace_edit, lsp_range
 from bench.actions_tasks import LANGUAGES, Function, discover, draw, node_of, parse
-from bench.lsp_client import plain
 from bench.quality import REPOS, copy_repo
 from lsp_server.context.documents import Document
 
@@ -205,7 +204,14 @@ def plan_refactor(
             root = corpus.roots[fn.repo][1]
             verdict = purity(root, corpus.path(fn), fn.name.split("#")[0])
         if verdict is not None and verdict.ok:
-            runnable.append({"fn": fn, "module": corpus.module(fn)})
+            # Only functions the generated inputs can run (one that always raises cannot be
+            # told from its refactor): the runner's probe, on the function against itself.
+            code, module = corpus.code(fn), corpus.module(fn)
+            probe = compare(module, fn.name.split("#")[0], code, code, seed=seed, examples=1)
+            if probe.get("verdict") != "same":
+                others.append({"fn": fn, "module": None, "why_not_run": str(probe)[:200]})
+                continue
+            runnable.append({"fn": fn, "module": module})
             per_file[(fn.repo, fn.file)] += 1
         elif len(others) < n:
             reason = verdict.reason if verdict is not None else "not a module-level function"
@@ -227,8 +233,10 @@ def plan_refactor(
 
 
 def _range_json(rng: types.Range) -> dict[str, Any]:
-    value: dict[str, Any] = plain(rng)
-    return value
+    return {
+        "start": {"line": rng.start.line, "character": rng.start.character},
+        "end": {"line": rng.end.line, "character": rng.end.character},
+    }
 
 
 def finding(d: types.Diagnostic) -> dict[str, Any]:
@@ -308,6 +316,7 @@ async def _resolve_edit(
         "attempts": data.get("attempts"),
         "jobs": jobs.summary(),
         "tokens_per_s": _rate(jobs),
+        "answers": jobs.answers,  # the model's raw text, attempt by attempt
     }
     if resolved.edit is None:
         return record, None, []
@@ -541,6 +550,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "half": args.half,
         "tasks_per_language": args.tasks,
         "refactor_tasks_per_language": args.refactor_tasks,
+        "threads": args.threads,
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     try:
@@ -557,7 +567,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     print(f"  {action:8} {task['fn'].identity} {what}")
             return report
         results: dict[str, list[dict[str, Any]]] = {a: [] for a in tasks}
-        server = ActionsServer(tmp, args.size)
+        server = ActionsServer(tmp, args.size, args.threads)
         started = time.monotonic()
         await server.start()
         report["server_start_s"] = round(time.monotonic() - started, 1)
@@ -619,15 +629,21 @@ def main() -> None:
         help="only these refactors (docstring, annotate, simplify, extract_function, ...)",
     )
     parser.add_argument("--no-fix", action="store_true", help="leave out the fix path")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="the model's threads (model.threads; 0: the server's default, one per core); "
+        "1 can be much faster on a machine other jobs keep busy",
+    )
     parser.add_argument("--examples", type=int, default=200, help="generated inputs per check")
     parser.add_argument("--plan", action="store_true", help="print the tasks, ask nothing")
     parser.add_argument("--report", type=Path, metavar="RESULTS.json", help="print its table")
     args = parser.parse_args()
     if args.report:
         report = json.loads(args.report.read_text())
-        actions_report.print_report(
-            report.get("summary") or actions_report.summarize(report["results"]), report
-        )
+        # Summarized again from the records: a figure added since applies to old runs too.
+        actions_report.print_report(actions_report.summarize(report["results"]), report)
         return
     args.actions = args.action or list(ACTIONS)
     args.language = args.language or list(LANGUAGES)

@@ -72,6 +72,7 @@ PROBE_POOLS: dict[str, list[Any]] = {
 CALL_SECONDS = 1.0
 PROBES = 24
 ROUNDS = 2
+JOINT_TRIES = 60
 MIN_OK_SHARE = 0.2  # inputs the original must run without raising, else "no_inputs"
 BLOCKED_EVENTS = (
     "os.remove",
@@ -236,6 +237,13 @@ def choose_kinds(
                 s = score(trial)
                 if s > best:
                     best, kinds = s, trial
+    # Parameters that only work together (`cls(**obj)`) stay stuck one at a time: random
+    # joint choices then.
+    for _ in range(JOINT_TRIES if best < MIN_OK_SHARE and len(free) > 1 else 0):
+        trial = {**kinds, **{p: rng.choice(sorted(PROBE_POOLS)) for p in free}}
+        s = score(trial)
+        if s > best:
+            best, kinds = s, trial
     return kinds, best
 
 

@@ -50,7 +50,7 @@ READ_METHODS = words(
 SIMPLE_TYPES = words(
     "str int float bool bytes None list dict tuple set frozenset object",
     "Optional Union List Dict Tuple Set FrozenSet Sequence Iterable Mapping Any",
-    "MutableMapping MutableSequence Collection t te typing",
+    "MutableMapping MutableSequence Collection t te typing type Type",
 )
 MAX_PARAMS = 4
 
@@ -129,6 +129,14 @@ def _bound_names(fn: ast.FunctionDef) -> set[str]:
     return names
 
 
+def _annotations(fn: ast.FunctionDef) -> list[ast.expr]:
+    args = fn.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    found = [a.annotation for a in every if a is not None and a.annotation is not None]
+    found += [n.annotation for n in ast.walk(fn) if isinstance(n, ast.AnnAssign)]
+    return found + ([fn.returns] if fn.returns is not None else [])
+
+
 def _root_name(node: ast.expr) -> str | None:
     while isinstance(node, ast.Attribute | ast.Subscript | ast.Call):
         node = node.func if isinstance(node, ast.Call) else node.value
@@ -136,8 +144,10 @@ def _root_name(node: ast.expr) -> str | None:
 
 
 class _Checker:
-    def __init__(self, package_root: Path) -> None:
+    def __init__(self, package_root: Path, check_annotations: bool = True) -> None:
         self.root = package_root
+        # The inputs come from the original's annotations; a refactor may annotate freely.
+        self.check_annotations = check_annotations
         self.modules: dict[Path, _Module | None] = {}
         self.verdicts: dict[tuple[Path, str], str] = {}
 
@@ -179,10 +189,14 @@ class _Checker:
             return "a keyword-only parameter without a default"
         if positional and positional[0].arg in ("self", "cls"):
             return "a method"
-        if not all(_annotation_ok(a.annotation) for a in positional):
+        if self.check_annotations and not all(_annotation_ok(a.annotation) for a in positional):
             return "a parameter type that is not a builtin type"
         local = _bound_names(fn)
+        # Annotations are read, never run, by the comparison: the names in them do not count.
+        in_annotations = {id(n) for a in _annotations(fn) for n in ast.walk(a)}
         for sub in ast.walk(fn):
+            if id(sub) in in_annotations:
+                continue
             if isinstance(sub, ast.Global | ast.Nonlocal):
                 return "global/nonlocal"
             if isinstance(sub, ast.Yield | ast.YieldFrom | ast.Await | ast.AsyncFunctionDef):
@@ -270,7 +284,7 @@ def refactored_purity(package_root: Path, path: Path, name: str, new_code: str) 
         return Purity(False, f"does not parse: {exc.msg}")
     if any(isinstance(n, ast.Import | ast.ImportFrom) for n in ast.walk(new_tree)):
         return Purity(False, "imports something")
-    checker = _Checker(package_root)
+    checker = _Checker(package_root, check_annotations=False)
     source = path.read_text("utf-8") + "\n\n" + textwrap.dedent(new_code) + "\n"
     checker.modules[path] = _module(path, source)
     return _verdict(checker, path, name)

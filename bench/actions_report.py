@@ -50,6 +50,12 @@ def review_figures(records: list[Record]) -> dict[str, Any]:
         "findings_per_function": round(sum(len(x["findings"]) for x in reviews) / len(reviews), 3)
         if reviews
         else None,
+        # findings the server dropped: malformed, or quoting text that is not in the document
+        "dropped_per_function": round(
+            sum(int((x.get("result") or {}).get("dropped", 0)) for x in reviews) / len(reviews), 3
+        )
+        if reviews
+        else None,
         "mutant_findings_off_the_line": sum(
             1
             for r in records
@@ -59,7 +65,18 @@ def review_figures(records: list[Record]) -> dict[str, Any]:
         "p50_s": pct(seconds, 50),
         "p90_s": pct(seconds, 90),
         "errors": sum("error" in r.get(v, {}) for r in records for v in ("mutant", "unchanged")),
+        "cut": sum(cut(x) for x in reviews),
+        "recall_uncut": share(
+            sum(bool(m.get("hit")) for m in mutants if not cut(m)),
+            sum(not cut(m) for m in mutants),
+        ),
     }
+
+
+def cut(x: Record) -> bool:
+    """The model was stopped by the server's deadline (or cancelled): on a busy machine an
+    answer can be cut before it is complete, which no prompt or model change would fix."""
+    return any(r in ("deadline", "cancelled") for r in x.get("jobs", {}).get("stop_reasons", []))
 
 
 # -- refactor ----------------------------------------------------------------------------------
@@ -84,6 +101,7 @@ def refactor_figures(requests: list[Record]) -> dict[str, Any]:
         "median_tokens_per_s": round(statistics.median(rates), 2) if rates else None,
         "generated_tokens": int(tokens),
         "p50_s": pct([float(q["seconds"]) for q in requests if "seconds" in q], 50),
+        "cut": sum(cut(q) for q in requests),
     }
 
 
@@ -116,6 +134,7 @@ def explain_figures(records: list[Record]) -> dict[str, Any]:
         "hallucinations_per_explanation": round(sum(counts) / len(done), 3) if done else None,
         "with_hallucinations": sum(c > 0 for c in counts),
         "p50_s": pct([float(r["seconds"]) for r in done], 50),
+        "cut": sum(cut(r) for r in done),
     }
 
 
@@ -231,114 +250,101 @@ def _table(title: str, header: list[str], rows: Iterable[list[Any]]) -> None:
         )
 
 
+REVIEW_COLUMNS = (
+    ("bugs", "mutants"),
+    ("recall", "recall"),
+    ("clean", "unchanged"),
+    ("FA/fn", "false_alarms_per_function"),
+    ("find/fn", "findings_per_function"),
+    ("dropped/fn", "dropped_per_function"),
+    ("p50 s", "p50_s"),
+    ("p90 s", "p90_s"),
+    ("cut", "cut"),
+    ("recall uncut", "recall_uncut"),
+    ("err", "errors"),
+)
+REFACTOR_COLUMNS = (
+    ("asked", "requests"),
+    ("offered", "offered"),
+    ("parses", "parses"),
+    ("run", "checked"),
+    ("same", "same"),
+    ("changed", "changed"),
+    ("unrun", "not_checked"),
+    ("tok/s", "tokens_per_s"),
+    ("p50 s", "p50_s"),
+    ("cut", "cut"),
+)
+FIX_COLUMNS = (
+    ("seeded", "seeded"),
+    ("offered", "offered"),
+    ("restored", "restored"),
+    ("still wrong", "still_wrong"),
+    ("skipped", "skipped"),
+)
+EXPLAIN_COLUMNS = (
+    ("n", "n"),
+    ("complete", "complete"),
+    ("params", "all_params_named"),
+    ("return", "return_stated"),
+    ("halluc/expl", "hallucinations_per_explanation"),
+    ("with halluc", "with_hallucinations"),
+    ("p50 s", "p50_s"),
+    ("cut", "cut"),
+    ("err", "errors"),
+)
+
+
+def _rows(
+    groups: dict[str, dict[str, Any]], columns: tuple[tuple[str, str], ...]
+) -> Iterable[list[Any]]:
+    return ([name, *(figures.get(key) for _, key in columns)] for name, figures in groups.items())
+
+
 def print_report(summary: dict[str, Any], report: dict[str, Any]) -> None:
     print(
         f"\nactions bench: {report.get('size')} model, half {report.get('half')}, "
-        f"seed {report.get('seed')}, {report.get('command', '')}"
+        f"seed {report.get('seed')}: {report.get('command', '')}"
     )
     if "review" in summary:
-        keys = [
-            "mutants",
-            "recall",
-            "unchanged",
-            "false_alarms_per_function",
-            "findings_per_function",
-            "p50_s",
-            "p90_s",
-            "errors",
-        ]
-        head = ["review", "bugs", "recall", "clean", "FA/fn", "find/fn", "p50 s", "p90 s", "err"]
         _table(
-            "review (recall: a finding on the seeded line; FA: error/warning per clean fn)",
-            head,
-            ([k, *(v[x] for x in keys)] for k, v in summary["review"].items()),
+            "review (recall: a finding on the seeded line; FA: error/warning per clean function)",
+            ["review", *(h for h, _ in REVIEW_COLUMNS)],
+            _rows(summary["review"], REVIEW_COLUMNS),
         )
         _table(
             "review by operator",
-            ["operator", "bugs", "hits", "recall"],
-            (
-                [k, v["mutants"], v["hits"], v["recall"]]
-                for k, v in summary["review_by_operator"].items()
-            ),
+            ["operator", *(h for h, _ in REVIEW_COLUMNS[:2])],
+            _rows(summary["review_by_operator"], REVIEW_COLUMNS[:2]),
         )
     if "refactor" in summary:
-        keys = [
-            "requests",
-            "offered",
-            "parses",
-            "checked",
-            "same",
-            "changed",
-            "not_checked",
-            "tokens_per_s",
-            "p50_s",
-        ]
-        head = [
-            "refactor",
-            "action",
-            "asked",
-            "offered",
-            "parses",
-            "run",
-            "same",
-            "changed",
-            "unrun",
-            "tok/s",
-            "p50 s",
-        ]
+        rows = (
+            [lang, *row]
+            for lang, actions in summary["refactor"].items()
+            for row in _rows(actions, REFACTOR_COLUMNS)
+        )
         _table(
             "refactor (run: pure Python, on generated inputs; others: offered and parses only)",
-            head,
-            (
-                [lang, a, *(v[x] for x in keys)]
-                for lang, acts in summary["refactor"].items()
-                for a, v in acts.items()
-            ),
+            ["refactor", "action", *(h for h, _ in REFACTOR_COLUMNS)],
+            rows,
         )
     if "fix" in summary:
-        keys = ["seeded", "offered", "restored", "still_wrong", "skipped"]
         _table(
             "fix (a seeded bug the inputs expose, a diagnostic on its line, the quick fix)",
-            ["fix", "seeded", "offered", "restored", "still wrong", "skipped"],
-            ([k, *(v[x] for x in keys)] for k, v in summary["fix"].items()),
+            ["fix", *(h for h, _ in FIX_COLUMNS)],
+            _rows(summary["fix"], FIX_COLUMNS),
         )
     if "explain" in summary:
-        keys = [
-            "n",
-            "complete",
-            "all_params_named",
-            "return_stated",
-            "hallucinations_per_explanation",
-            "with_hallucinations",
-            "p50_s",
-            "errors",
-        ]
-        head = [
-            "explain",
-            "n",
-            "complete",
-            "params",
-            "return",
-            "halluc/expl",
-            "with halluc",
-            "p50 s",
-            "err",
-        ]
         _table(
             "explain (complete: every parameter named, and the return when there is one)",
-            head,
-            ([k, *(v[x] for x in keys)] for k, v in summary["explain"].items()),
+            ["explain", *(h for h, _ in EXPLAIN_COLUMNS)],
+            _rows(summary["explain"], EXPLAIN_COLUMNS),
         )
     _table(
         "targets (issue 22)",
         ["target", "measured", "goal", "met"],
         (
-            [
-                t["target"],
-                t["measured"],
-                t["goal"],
-                "-" if t["met"] is None else ("yes" if t["met"] else "no"),
-            ]
+            [t["target"], t["measured"], t["goal"], {None: "-", True: "yes", False: "no"}[t["met"]]]
             for t in summary["targets"]
         ),
     )

@@ -94,9 +94,9 @@ def apply_workspace_edit(text: str, uri: str, edit: types.WorkspaceEdit) -> tupl
 
 
 class ActionsServer(BenchServer):
-    def __init__(self, root: Path, size: str) -> None:
+    def __init__(self, root: Path, size: str, threads: int = 0) -> None:
         options = {
-            "model": {"size": size},
+            "model": {"size": size, "threads": threads},
             # Actions only: no completions, no index, nothing in the background.
             "completion": {"enabled": False, "prefetch": False},
             "context": {"enabled": False},
@@ -120,9 +120,10 @@ class ActionsServer(BenchServer):
         def _on_message(params: types.ShowMessageParams) -> None:
             self.messages.append(params.message)
 
-    async def start(self) -> dict[str, Any]:
+    async def start(self) -> types.ServerCapabilities:
         caps = await super().start()
-        listed = (caps.get("execute_command_provider") or {}).get("commands") or []
+        provider = caps.execute_command_provider
+        listed = list(provider.commands) if provider is not None else []
         for action in ("explain", "review"):
             # `enclave.review` today, `enclave.lsp.review` after the rename: match the suffix.
             found = [c for c in listed if str(c).endswith(f".{action}")]

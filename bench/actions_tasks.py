@@ -148,9 +148,17 @@ def draw(
     functions: list[Function], action: str, language: str, half: str, seed: int
 ) -> list[Function]:
     """The functions of one language and half ("all": both) in the order `seed` draws them for
-    one action: the caller takes the first that suit it, so a larger sample extends a smaller
-    one and the same seed gives the same tasks."""
+    one action, one per file before a second of any: the caller takes the first that suit it,
+    so a larger sample extends a smaller one and the same seed gives the same tasks."""
     pool = [f for f in functions if f.language == language and (half == "all" or f.half == half)]
     pool.sort(key=lambda f: f.identity)
     random.Random(f"{seed}:{action}:{language}").shuffle(pool)
-    return pool
+    # One function of every file before a second of any: files with hundreds of functions
+    # (pygls' generated client) would otherwise fill the sample.
+    rank: dict[tuple[str, str], int] = {}
+    order: list[tuple[int, int, Function]] = []
+    for i, f in enumerate(pool):
+        key = (f.repo, f.file)
+        rank[key] = rank.get(key, -1) + 1
+        order.append((rank[key], i, f))
+    return [f for _, _, f in sorted(order)]

@@ -66,9 +66,9 @@ class BenchServer:
         self.last_job = max([self.last_job, *(int(r["job_id"]) for r in recent)])
         return recent, prompts
 
-    async def start(self) -> dict[str, Any]:
+    async def start(self) -> types.ServerCapabilities:
         """Start, initialize and wait until the model is ready (and the index built, unless
-        told not to). Returns the server's capabilities as plain data."""
+        told not to). Returns the server's capabilities."""
         env = {**os.environ, "ENCLAVE_DEBUG_PROMPTS": "1"}
         await self.client.start_io(
             sys.executable, "-m", "lsp_server", "serve", "--log-level", "warning", env=env
@@ -93,8 +93,7 @@ class BenchServer:
             if st.get("state") == "error" or time.monotonic() > deadline:
                 raise RuntimeError(f"server not ready: {st.get('message')} {index}")
             await asyncio.sleep(0.5)
-        caps: dict[str, Any] = plain(result.capabilities)
-        return caps
+        return result.capabilities
 
     async def stop(self) -> None:
         try:
