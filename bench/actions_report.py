@@ -96,7 +96,9 @@ def refactor_figures(requests: list[Record]) -> dict[str, Any]:
         "checked": len(checked),
         "same": share(checked.count("same"), len(checked)),
         "changed": sum(v in CHANGED for v in checked),
-        "not_checked": len(offered) - len(checked),
+        # offered edits the runner would not run: an import, a new impure call
+        "refused": verdicts.count("not_run"),
+        "not_checked": len(offered) - len(checked) - verdicts.count("not_run"),
         "tokens_per_s": round(tokens / (gen_ms / 1000), 2) if gen_ms else None,
         "median_tokens_per_s": round(statistics.median(rates), 2) if rates else None,
         "generated_tokens": int(tokens),
@@ -174,43 +176,33 @@ def summarize(results: dict[str, list[Record]]) -> dict[str, Any]:
 
 
 def targets(s: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 22's targets against this run. A target relative to today's figure (`met` None)
+    and an (info) row are shown, not judged."""
     rows: list[dict[str, Any]] = []
 
-    def add(name: str, value: Any, goal: str, met: Callable[[Any], bool]) -> None:
-        rows.append(
-            {
-                "target": name,
-                "measured": value,
-                "goal": goal,
-                "met": None if value is None else met(value),
-            }
-        )
+    def add(name: str, value: Any, goal: str, met: Callable[[Any], bool] | None = None) -> None:
+        judged = None if value is None or met is None else met(value)
+        rows.append({"target": name, "measured": value, "goal": goal, "met": judged})
 
     if "review" in s:
         r = s["review"]["all"]
         add("review recall on seeded bugs", r["recall"], ">= 0.5", lambda v: v >= 0.5)
+        fa = r["false_alarms_per_function"]
         add(
-            "review error/warning findings per unchanged function",
-            r["false_alarms_per_function"],
-            "<= 0.3",
-            lambda v: v <= 0.3,
+            "review error/warning findings per unchanged function", fa, "<= 0.3", lambda v: v <= 0.3
         )
-        add("review p50 s per function", r["p50_s"], "<= today's", lambda v: True)
+        add("review p50 s per function", r["p50_s"], "<= today's")
     if "refactor" in s:
         a = s["refactor"]["all"]["all"]
         add("refactor: behaviour-changing edits offered", a["changed"], "0", lambda v: v == 0)
+        add("(info) refactor: offered edits not run (an import, an impure call)", a["refused"], "-")
         add(
             "refactor: requests that end in an offered edit",
             a["offered"],
             ">= 0.8",
             lambda v: v >= 0.8,
         )
-        add(
-            "rewrite generation speed, tokens/s",
-            a["tokens_per_s"],
-            ">= 1.8x today's",
-            lambda v: True,
-        )
+        add("rewrite generation speed, tokens/s", a["tokens_per_s"], ">= 1.8x today's")
     if "explain" in s:
         e = s["explain"]["all"]
         add(
@@ -219,9 +211,10 @@ def targets(s: dict[str, Any]) -> list[dict[str, Any]]:
             ">= 0.9",
             lambda v: v >= 0.9,
         )
+        halluc = e["hallucinations_per_explanation"]
         add(
             "explain: hallucinated identifiers per explanation",
-            e["hallucinations_per_explanation"],
+            halluc,
             "<= 0.2",
             lambda v: v <= 0.2,
         )
@@ -270,6 +263,7 @@ REFACTOR_COLUMNS = (
     ("run", "checked"),
     ("same", "same"),
     ("changed", "changed"),
+    ("refused", "refused"),
     ("unrun", "not_checked"),
     ("tok/s", "tokens_per_s"),
     ("p50 s", "p50_s"),

@@ -342,13 +342,6 @@ class Server(BenchServer):
             int(stats.get("prompt_tokens", 0)),
         )
 
-    async def stop(self) -> None:
-        try:
-            await asyncio.wait_for(self.client.shutdown_async(None), 30)
-            self.client.exit(None)
-        finally:
-            await self.client.stop()  # type: ignore[no-untyped-call]
-
 
 ARMS = ("file-only", "context")
 DEFAULT_SHARE = CompletionSettings().contextFiles
