@@ -31,7 +31,7 @@ from bench.actions_explain import (
 from bench.actions_mutate import OPERATORS, Mutation, pick, sites, still_parses
 from bench.actions_pure import compare, purity, refactored_purity
 from bench.actions_run import apply_workspace_edit
-from bench.actions_tasks import Function, functions_in, half_of, node_of, words
+from bench.actions_tasks import Function, draw, functions_in, half_of, node_of, words
 from lsp_server.context.documents import Document
 
 EXT = {"python": "py", "typescript": "ts", "go": "go"}
@@ -500,6 +500,19 @@ def test_a_destructured_parameter_or_a_docstring_only_body_is_not_explained() ->
     assert remove_doc(py, node_of(py, fn)) is None  # type: ignore[arg-type]
 
 
+def test_draws_are_seeded_and_take_every_file_before_a_second_function() -> None:
+    fns = [Function("go", "r", f"f{i % 3}.go", f"fn{i}", i, i + 5) for i in range(30)]
+    first = draw(fns, "review", "go", "all", 7)
+    assert first == draw(fns, "review", "go", "all", 7) != draw(fns, "review", "go", "all", 8)
+    assert sorted(f.identity for f in first) == sorted(f.identity for f in fns)
+    assert len({f.file for f in first[:3]}) == 3
+    held = draw(fns, "review", "go", "held-out", 7)
+    assert held and all(f.half == "held-out" for f in held)
+    assert not {f.identity for f in held} & {
+        f.identity for f in draw(fns, "review", "go", "tune", 7)
+    }
+
+
 def test_halves_are_fixed_by_name_and_split_roughly_evenly() -> None:
     names = [f"repo/file{i}.py::fn{i}" for i in range(400)]
     halves = Counter(half_of(n) for n in names)
@@ -598,6 +611,16 @@ def test_the_comparison_tells_same_from_different() -> None:
     assert _run(ORIGINAL.replace("def _split_opt", "def split_opt"))["verdict"] == "lost"
 
 
+def test_behaviour_includes_changes_to_the_arguments_and_the_result_type() -> None:
+    largest = "def f(xs: list[int]) -> int:\n    return max(xs) if xs else 0\n"
+    sorting = "def f(xs: list[int]) -> int:\n    xs.sort()\n    return xs[-1] if xs else 0\n"
+    result = compare("string", "f", largest, sorting, seed=2, examples=40)
+    assert result["verdict"] == "differs"  # same answers, but the caller's list is reordered
+    truthy = "def f(xs: list[int]) -> int:\n    return True if xs else 0\n"
+    one = "def f(xs: list[int]) -> int:\n    return 1 if xs else 0\n"
+    assert compare("string", "f", one, truthy, seed=2, examples=40)["verdict"] == "differs"
+
+
 def test_the_sandbox_refuses_network_writes_and_endless_loops(tmp_path: Path) -> None:
     target = tmp_path / "written"
     head = "    first = opt[:1]\n"
@@ -609,6 +632,10 @@ def test_the_sandbox_refuses_network_writes_and_endless_loops(tmp_path: Path) ->
     assert wrote["verdict"] == "differs" and wrote["blocked"] and not target.exists()
     loop = _run(ORIGINAL.replace(head, head + "    while opt == '': pass\n"))
     assert loop["verdict"] == "differs" and "timeout" in loop["counterexample"]
+    marker = tmp_path / "spawned"
+    spawn = _run(ORIGINAL.replace(head, head + f"    __import__('os').system('touch {marker}')\n"))
+    assert spawn["verdict"] == "differs" and "os.system" in spawn["blocked"]
+    assert not marker.exists()
 
 
 def test_workspace_edits_apply_in_utf16_positions() -> None:
