@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -181,6 +182,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "refactor_tasks_per_language": args.refactor_tasks,
         "threads": args.threads,
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "load": f"{os.getloadavg()[0]:.1f}",  # the machine is shared: its load, start -> end
     }
     try:
         corpus, missing = make_corpus(tmp, args.language)
@@ -220,6 +222,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             await server.stop()
         report["wall_s"] = round(time.monotonic() - started, 1)
+        report["load"] = f"{report['load']} -> {os.getloadavg()[0]:.1f}"
         report["results"] = results
         report["summary"] = actions_report.summarize(results)
         return report

@@ -162,10 +162,17 @@ def same_value(a: Any, b: Any) -> bool:
 
 
 def define(module: types.ModuleType, source: str, name: str) -> Callable[..., Any] | None:
-    """The function `name` defined by `source` in a copy of the module's namespace."""
+    """The function `name` defined by `source` in a copy of the module's namespace. The
+    source runs with the audit hook armed: a statement beside the definitions runs here."""
+    global armed
     namespace = dict(vars(module))
     namespace.pop(name, None)
-    exec(compile(textwrap.dedent(source), f"<{name}>", "exec"), namespace)
+    code = compile(textwrap.dedent(source), f"<{name}>", "exec")
+    armed = True
+    try:
+        exec(code, namespace)
+    finally:
+        armed = False
     fn = namespace.get(name)
     return fn if callable(fn) else None
 
@@ -291,22 +298,23 @@ def main() -> None:
     spec = json.loads(sys.stdin.read())
     module = importlib.import_module(spec["module"])
     name: str = spec["name"]
-    f0 = define(module, spec["original"], name)
-    if f0 is None:
-        raise SystemExit(f"the original does not define {name}")
-    try:
-        f1 = define(module, spec["refactored"], name)
-    except Exception as exc:
-        print(json.dumps({"verdict": "lost", "error": f"{type(exc).__name__}: {exc}"}))
-        return
-    if f1 is None:
-        print(json.dumps({"verdict": "lost", "error": f"the refactor defines no {name}"}))
-        return
     import inspect
 
     import hypothesis  # noqa: F401 - imported before the audit hook is armed
 
     sys.addaudithook(_audit)
+    f0 = define(module, spec["original"], name)
+    if f0 is None:
+        raise SystemExit(f"the original does not define {name}")
+    try:
+        f1 = define(module, spec["refactored"], name)
+    except BaseException as exc:  # whatever the refactored source raises while defined
+        error = f"{type(exc).__name__}: {exc}"
+        print(json.dumps({"verdict": "lost", "error": error, "blocked": blocked}))
+        return
+    if f1 is None:
+        print(json.dumps({"verdict": "lost", "error": f"the refactor defines no {name}"}))
+        return
     params = [
         p.name
         for p in inspect.signature(f0).parameters.values()

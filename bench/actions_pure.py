@@ -284,6 +284,10 @@ def refactored_purity(package_root: Path, path: Path, name: str, new_code: str) 
         return Purity(False, f"does not parse: {exc.msg}")
     if any(isinstance(n, ast.Import | ast.ImportFrom) for n in ast.walk(new_tree)):
         return Purity(False, "imports something")
+    for node in new_tree.body:  # definitions only, and strings (a docstring, `...`)
+        constant = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        if not isinstance(node, ast.FunctionDef) and not constant:
+            return Purity(False, "runs statements beside its definitions")
     checker = _Checker(package_root, check_annotations=False)
     source = path.read_text("utf-8") + "\n\n" + textwrap.dedent(new_code) + "\n"
     checker.modules[path] = _module(path, source)

@@ -171,8 +171,47 @@ def summarize(results: dict[str, list[Record]]) -> dict[str, Any]:
         out["explain"] = {
             k: explain_figures(v) for k, v in _group(results["explain"], language).items()
         }
+    out["model_work"] = model_work(results)
     out["targets"] = targets(out)
     return out
+
+
+# Speeds of this machine with 2 free threads (/work/shared/README.md): prompt and generated
+# tokens per second. The work (tokens) does not depend on the load; its time does.
+IDLE_SPEEDS = {"1.5b": (37.0, 15.0), "0.5b": (70.0, 20.0)}
+
+
+def _jobs_of(results: dict[str, list[Record]]) -> Iterable[dict[str, Any]]:
+    for r in results.get("review", []):
+        yield from (r[v]["jobs"] for v in ("mutant", "unchanged") if "jobs" in r.get(v, {}))
+    for r in results.get("refactor", []):
+        yield from (q["jobs"] for q in r["requests"] if "jobs" in q)
+        if "jobs" in r.get("fix", {}):
+            yield r["fix"]["jobs"]
+    yield from (r["jobs"] for r in results.get("explain", []) if "jobs" in r)
+
+
+def model_work(results: dict[str, list[Record]]) -> dict[str, Any]:
+    """Tokens the model evaluated and generated, and the time that took."""
+    jobs = list(_jobs_of(results))
+    evaluated = sum(float(j["prompt_tokens"]) - float(j["reused_tokens"]) for j in jobs)
+    generated = sum(float(j["generated_tokens"]) for j in jobs)
+    seconds = sum(float(j["prompt_ms"]) + float(j["generate_ms"]) for j in jobs) / 1000
+    return {
+        "jobs": sum(int(j.get("jobs", 1)) for j in jobs),
+        "evaluated_tokens": int(evaluated),
+        "generated_tokens": int(generated),
+        "model_s": round(seconds),
+    }
+
+
+def idle_minutes(work: dict[str, Any], size: str) -> float | None:
+    """The model time the same work would take at the machine's speeds when idle."""
+    if size not in IDLE_SPEEDS:
+        return None
+    prompt, gen = IDLE_SPEEDS[size]
+    seconds = float(work["evaluated_tokens"]) / prompt + float(work["generated_tokens"]) / gen
+    return round(seconds / 60, 1)
 
 
 def targets(s: dict[str, Any]) -> list[dict[str, Any]]:
@@ -333,6 +372,15 @@ def print_report(summary: dict[str, Any], report: dict[str, Any]) -> None:
             "explain (complete: every parameter named, and the return when there is one)",
             ["explain", *(h for h, _ in EXPLAIN_COLUMNS)],
             _rows(summary["explain"], EXPLAIN_COLUMNS),
+        )
+    work = summary.get("model_work")
+    if work:
+        idle = idle_minutes(work, str(report.get("size", "")))
+        print(
+            f"\nmodel work: {work['jobs']} jobs, {work['evaluated_tokens']:,} prompt tokens "
+            f"evaluated, {work['generated_tokens']:,} generated, {work['model_s'] / 60:.1f} min "
+            f"of model time here (wall {float(report.get('wall_s', 0)) / 60:.1f} min, load "
+            f"{report.get('load', '?')}); at this machine's idle speeds about {idle} min"
         )
     _table(
         "targets (issue 22)",

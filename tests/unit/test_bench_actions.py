@@ -587,6 +587,12 @@ def test_the_purity_filter(tmp_path: Path) -> None:
     assert refactored_purity(pkg, mod, "split_opt", sneaky).reason == "imports something"
     printing = "def split_opt(opt):\n    print(opt)\n    return opt, opt\n"
     assert refactored_purity(pkg, mod, "split_opt", printing).reason == "calls print()"
+    beside = "def split_opt(opt):\n    return opt, opt\n\n_CACHE.clear()\n"
+    assert refactored_purity(pkg, mod, "split_opt", beside).reason == (
+        "runs statements beside its definitions"
+    )
+    helper = "def _h(o):\n    return o\n\n\ndef split_opt(opt):\n    return _h(opt), opt\n"
+    assert refactored_purity(pkg, mod, "split_opt", helper).ok
 
 
 ORIGINAL = """def _split_opt(opt: str) -> tuple[str, str]:
@@ -632,6 +638,8 @@ def test_the_sandbox_refuses_network_writes_and_endless_loops(tmp_path: Path) ->
     assert wrote["verdict"] == "differs" and wrote["blocked"] and not target.exists()
     loop = _run(ORIGINAL.replace(head, head + "    while opt == '': pass\n"))
     assert loop["verdict"] == "differs" and "timeout" in loop["counterexample"]
+    beside = _run(ORIGINAL + f"\nopen({str(target)!r}, 'w').write('x')\n")
+    assert beside["verdict"] == "lost" and beside["blocked"] and not target.exists()
     marker = tmp_path / "spawned"
     spawn = _run(ORIGINAL.replace(head, head + f"    __import__('os').system('touch {marker}')\n"))
     assert spawn["verdict"] == "differs" and "os.system" in spawn["blocked"]
