@@ -13,6 +13,7 @@ few, with which the original raises least on probe values (a coordinate search, 
 
 from __future__ import annotations
 
+import collections
 import copy
 import importlib
 import json
@@ -55,6 +56,9 @@ PROBE_POOLS: dict[str, list[Any]] = {
     "dict[str,str]": [{}, {"a": "b"}, {"x": "1", "y": "2"}],
     "tuple[str,...]": [(), ("a",), ("a", "b")],
     "type": [
+        typing.List[int],  # noqa: UP006 - the typing aliases are inputs too
+        typing.Sequence[str],
+        collections.deque,
         int,
         str,
         list,
@@ -73,6 +77,7 @@ CALL_SECONDS = 1.0
 PROBES = 24
 ROUNDS = 2
 JOINT_TRIES = 60
+KEEP = 0.75  # a kind that runs at least this share as well as the best one is kept too
 MIN_OK_SHARE = 0.2  # inputs the original must run without raising, else "no_inputs"
 BLOCKED_EVENTS = (
     "os.remove",
@@ -220,11 +225,20 @@ def strategy_for(kind: str) -> Any:
     return edge if more is None else st.one_of(edge, more)
 
 
+def one_of(strategies: list[Any]) -> Any:
+    from hypothesis import strategies as st
+
+    return strategies[0] if len(strategies) == 1 else st.one_of(*strategies)
+
+
 def choose_kinds(
     fn: Callable[..., Any], params: list[str], fixed: dict[str, str], rng: random.Random
-) -> tuple[dict[str, str], float]:
-    """A probe pool per parameter (`fixed` ones kept): coordinate search for the kinds with
-    which the original raises least. Returns the kinds and the share of probes that ran."""
+) -> tuple[dict[str, list[str]], float]:
+    """The probe pools each parameter draws from (`fixed` ones: their own). A coordinate
+    search finds the kinds with which the original raises least; then every kind that runs
+    about as well, the others held there, is kept too: a function that accepts anything
+    (`getattr(x, ...)`) is then tried on strings and types and lists alike, not on the first
+    kind that happened not to raise. Returns the kinds and the share of probes that ran."""
     kinds = {p: fixed.get(p, "str") for p in params}
     free = [p for p in params if p not in fixed]
 
@@ -251,7 +265,12 @@ def choose_kinds(
         s = score(trial)
         if s > best:
             best, kinds = s, trial
-    return kinds, best
+    chosen = {p: [k] for p, k in kinds.items()}
+    for p in free:
+        chosen[p] += [
+            k for k in PROBE_POOLS if k != kinds[p] and score({**kinds, p: k}) >= KEEP * best
+        ]
+    return chosen, best
 
 
 def compare(
@@ -330,7 +349,7 @@ def main() -> None:
     if ok_share < MIN_OK_SHARE:
         print(json.dumps({"verdict": "no_inputs", **report}))
         return
-    strategies = [strategy_for(kinds[p]) for p in params]
+    strategies = [one_of([strategy_for(k) for k in kinds[p]]) for p in params]
     result = compare(f0, f1, strategies, int(spec["seed"]), int(spec["examples"]))
     print(json.dumps({**result, **report, "blocked": blocked}))
 

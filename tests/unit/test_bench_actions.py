@@ -627,6 +627,19 @@ def test_behaviour_includes_changes_to_the_arguments_and_the_result_type() -> No
     assert compare("string", "f", one, truthy, seed=2, examples=40)["verdict"] == "differs"
 
 
+def test_a_parameter_that_takes_anything_is_tried_with_every_kind_that_runs() -> None:
+    # Seen with the 0.5B model: "rename locals" renamed the parameter `type` but not its uses,
+    # which then meant the builtin. Strings alone (the first kind that never raises) give
+    # False both ways; types tell them apart.
+    original = (
+        "def f(type):\n    origin = getattr(type, '__origin__', None)\n"
+        "    return type in (list, dict) or origin in (list, dict)\n"
+    )
+    renamed = original.replace("f(type)", "f(obj)").replace("getattr(type", "getattr(obj")
+    result = compare("string", "f", original, renamed, seed=3, examples=60)
+    assert result["verdict"] == "differs" and "type" in result["kinds"]["type"]
+
+
 def test_the_sandbox_refuses_network_writes_and_endless_loops(tmp_path: Path) -> None:
     target = tmp_path / "written"
     head = "    first = opt[:1]\n"
