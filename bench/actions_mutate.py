@@ -127,7 +127,8 @@ def _replace(operator: str, node: tree_sitter.Node, new: str) -> Mutation:
 
 
 def _bump(node: tree_sitter.Node, direction: int) -> str:
-    """The bound one further: `x + 1` -> `x`, `x - 1` -> `x`, `3` -> `4`, `x` -> `x - 1`."""
+    """The bound moved by one: `x + 1` -> `x`, `x - 1` -> `x`, `3` -> `4` (direction 1),
+    `x` -> `x + 1` or `x - 1`."""
     if node.type in ("binary_operator", "binary_expression"):
         op = node.child_by_field_name("operator")
         left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
@@ -304,7 +305,7 @@ def _role(node: tree_sitter.Node, params: tree_sitter.Node | None) -> str:
     child, parent = node, node.parent
     while parent is not None and parent.type in _PATTERNS:
         child, parent = parent, parent.parent
-    if parent is None:
+    if parent is None or parent.type == "lambda_parameters":
         return "other"
     field = _field(child)
     if parent.type in _PARAMS:

@@ -40,7 +40,8 @@ class Corpus:
 
     def module(self, fn: Function) -> str:
         dotted = fn.file.removesuffix(".py").replace("/", ".").removesuffix(".__init__")
-        return f"{self.packages[fn.repo]}.{dotted}" if dotted != "__init__" else fn.repo
+        package = self.packages[fn.repo]
+        return f"{package}.{dotted}" if dotted != "__init__" else package
 
     def code(self, fn: Function, text: str | None = None) -> str:
         lines = (self.doc(fn).text if text is None else text).split("\n")
