@@ -34,7 +34,11 @@ PROSE_IDENT = re.compile(
 RETURN_WORDS = re.compile(
     r"\b(returns?|returned|returning|yields?|yielded|gives back|evaluates to)\b", re.IGNORECASE
 )
-TITLE = re.compile(r"^## Explanation: .*$|^_\(cut short\)_$", re.MULTILINE)
+# The server's own words: the title, and what it writes when the answer was cut or empty.
+TITLE = re.compile(
+    r"^## Explanation: .*$|^_\(cut short\)_$|^_The model gave no explanation\._$", re.MULTILINE
+)
+EMPHASIS = re.compile(r"(?<![\w`])_([^_`\n]+)_(?![\w`])")  # _italics_: prose, not a name
 # Words of ordinary technical prose shaped like identifiers.
 PROSE_WORDS = words("JavaScript TypeScript GitHub PyPI NodeJS MacOS iOS README JSDoc GoDoc")
 
@@ -104,7 +108,7 @@ def mentioned(markdown: str) -> set[str]:
         code_parts.append(m.group(2))
     prose = FENCE.sub(" ", body)
     code_parts += SPAN.findall(prose)
-    prose = SPAN.sub(" ", prose)
+    prose = EMPHASIS.sub(r"\1", SPAN.sub(" ", prose))
     for code in code_parts:
         found |= set(IDENT.findall(STRINGS.sub(" ", code)))
     found |= {w for w in PROSE_IDENT.findall(prose) if w not in PROSE_WORDS}

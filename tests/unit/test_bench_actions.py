@@ -394,6 +394,13 @@ def test_identifiers_come_from_code_and_identifier_shaped_prose_only() -> None:
     ]
 
 
+def test_the_servers_own_words_and_italics_are_not_names() -> None:
+    cut = "## Explanation: `f` (x.py, line 1)\n\n_The model gave no explanation._\n\n_(cut short)_"
+    assert mentioned(cut) == set()
+    italics = "It is _really_ fast, unlike _slow_path and __init__ or `_The_thing_`."
+    assert mentioned(italics) == {"_slow_path", "__init__", "_The_thing_"}
+
+
 def test_builtins_keywords_and_the_file_are_known() -> None:
     md = "Opens `path` with `open()`, calls `str.splitlines`, `isinstance`, `None`, `os.path`."
     assert hallucinations(md, FILE, "python") == []
