@@ -24,7 +24,7 @@ class ClientFeatures:
     show_document: bool = False  # window.showDocument
     resolves_code_action_edits: bool = False  # codeAction.resolveSupport has "edit"
     dynamic_watched_files: bool = False  # didChangeWatchedFiles.dynamicRegistration
-    position_encoding: str = "utf-16"  # the one the server uses (pinned in server.py)
+    position_encoding: str = "utf-16"  # as negotiated: server.py pins UTF-16 before it is read
 
 
 class MessageKind(Enum):
