@@ -31,7 +31,7 @@ from lsp_server.features import review as review_feature
 from lsp_server.features.edits import EditRejected, definition_at
 from lsp_server.model.protocol import GenerateJob, GenerationResult
 from lsp_server.model.scheduler import Lane, LaneKind
-from lsp_server.port import DocumentEdit, MessageKind
+from lsp_server.port import DocumentEdit, MessageKind, ProgressBegin
 from lsp_server.prompts.actions import Generate, spec
 
 if TYPE_CHECKING:
@@ -340,7 +340,7 @@ class Actions:
     async def _with_progress(self, title: str, work: Awaitable[T]) -> T:
         """Cancellable progress while `work` runs; the user's cancel ends it with
         GenerationCancelled."""
-        async with self._session.progress(title, cancellable=True) as progress:
+        async with self._session.progress(ProgressBegin(title, cancellable=True)) as progress:
             try:
                 return await work
             except asyncio.CancelledError:

@@ -5,7 +5,7 @@ and never imports pygls; `handlers/lsp.py` implements the port over the LSP conn
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
@@ -55,6 +55,15 @@ class EditApplied:
     failure_reason: str = ""
 
 
+@dataclass(frozen=True)
+class ProgressBegin:
+    title: str
+    message: str = ""
+    percentage: int | None = None
+    # A cancel in the editor cancels the task running the body and sets WorkDone.cancelled.
+    cancellable: bool = False
+
+
 class WorkDone:
     """A work-done progress shown while the body of `ClientPort.progress` runs."""
 
@@ -66,6 +75,14 @@ class WorkDone:
     def report(self, message: str, percentage: int | None = None) -> None:
         if self._report is not None:
             self._report(message, percentage)
+
+    def final(self, failed: bool) -> str:
+        """What the end of the progress says."""
+        if self.end_message is not None:
+            return self.end_message
+        if failed:
+            return "cancelled" if self.cancelled else "failed"
+        return "done"
 
 
 class ClientPort(Protocol):
@@ -84,15 +101,8 @@ class ClientPort(Protocol):
 
     async def show_document(self, uri: str) -> None: ...
 
-    def progress(
-        self,
-        title: str,
-        message: str = "",
-        percentage: int | None = None,
-        cancellable: bool = False,
-    ) -> contextlib.AbstractAsyncContextManager[WorkDone]:
-        """With `cancellable`, a cancel in the editor cancels the task running the body and
-        sets `WorkDone.cancelled`. A client that refuses the progress gets none."""
+    def progress(self, begin: ProgressBegin) -> contextlib.AbstractAsyncContextManager[WorkDone]:
+        """Progress while the body runs (none if the client refuses it)."""
         ...
 
     async def watch_files(self, globs: Sequence[str]) -> None: ...
@@ -118,15 +128,8 @@ class Detached:
     async def show_document(self, uri: str) -> None:
         pass
 
-    @contextlib.asynccontextmanager
-    async def progress(
-        self,
-        title: str,
-        message: str = "",
-        percentage: int | None = None,
-        cancellable: bool = False,
-    ) -> AsyncIterator[WorkDone]:
-        yield WorkDone()
+    def progress(self, begin: ProgressBegin) -> contextlib.AbstractAsyncContextManager[WorkDone]:
+        return contextlib.nullcontext(WorkDone())
 
     async def watch_files(self, globs: Sequence[str]) -> None:
         pass

@@ -43,7 +43,14 @@ from lsp_server.model.http_backend import HttpBackend, HttpSpec
 from lsp_server.model.protocol import CompletionJob, GenerationResult, Job, LoadSpec
 from lsp_server.model.scheduler import Lane, LaneKind, Scheduler
 from lsp_server.model.supervisor import WorkerSupervisor
-from lsp_server.port import ClientFeatures, ClientPort, Detached, MessageKind, WorkDone
+from lsp_server.port import (
+    ClientFeatures,
+    ClientPort,
+    Detached,
+    MessageKind,
+    ProgressBegin,
+    WorkDone,
+)
 from lsp_server.privacy.ignore import IgnoreRules
 from lsp_server.settings import (
     CompletionSettings,
@@ -151,16 +158,10 @@ class Session:
         for warning in [*warnings, *([log_problem] if log_problem else [])]:
             self.client.show_message(MessageKind.WARNING, warning)
 
-    def progress(
-        self,
-        title: str,
-        message: str = "",
-        percentage: int | None = None,
-        cancellable: bool = False,
-    ) -> contextlib.AbstractAsyncContextManager[WorkDone]:
+    def progress(self, begin: ProgressBegin) -> contextlib.AbstractAsyncContextManager[WorkDone]:
         """Work-done progress while the body runs, if the client shows it."""
         if self.features.work_done_progress:
-            return self.client.progress(title, message, percentage, cancellable)
+            return self.client.progress(begin)
         return contextlib.nullcontext(WorkDone())
 
     # -- model ------------------------------------------------------------------------------
@@ -240,7 +241,7 @@ class Session:
             self._loading = None
 
     async def _loading_progress(self, reason: str, done: asyncio.Event, final: list[str]) -> None:
-        async with self.progress("Enclave", reason) as progress:
+        async with self.progress(ProgressBegin("Enclave", reason)) as progress:
             await done.wait()
             progress.end_message = final[0]
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from lsp_server.port import ProgressBegin
 from lsp_server.privacy.ignore import IGNORE_FILE
 from lsp_server.privacy.paths import name_of
 
@@ -50,9 +51,8 @@ class Workspace:
     async def _index(self) -> None:
         session = self._session
         indexed = 0
-        async with session.progress(
-            "Enclave: indexing", "scanning the workspace", percentage=0
-        ) as progress:
+        begin = ProgressBegin("Enclave: indexing", "scanning the workspace", percentage=0)
+        async with session.progress(begin) as progress:
             last = [0.0]
 
             def report(done: int, total: int) -> None:

@@ -25,7 +25,14 @@ from lsp_server.actions import SOURCE, ActionRequest, DiagnosticRef
 from lsp_server.context.documents import Position, Range
 from lsp_server.errors import InvalidPosition
 from lsp_server.features.review import Finding
-from lsp_server.port import ClientFeatures, DocumentEdit, EditApplied, MessageKind, WorkDone
+from lsp_server.port import (
+    ClientFeatures,
+    DocumentEdit,
+    EditApplied,
+    MessageKind,
+    ProgressBegin,
+    WorkDone,
+)
 from lsp_server.privacy.paths import normalize, uri_path
 
 if TYPE_CHECKING:
@@ -216,16 +223,10 @@ def workspace_folders(params: types.InitializeParams) -> Folders:
 
 
 @contextlib.asynccontextmanager
-async def work_done(
-    ls: LanguageServer,
-    title: str,
-    message: str = "",
-    percentage: int | None = None,
-    cancellable: bool = False,
-) -> AsyncIterator[WorkDone]:
+async def work_done(ls: LanguageServer, begin: ProgressBegin) -> AsyncIterator[WorkDone]:
     """Work-done progress while the body runs (model loading, indexing, actions). A client
-    that refuses the token gets none, and the work goes on. With `cancellable`, a cancel in
-    the editor cancels the task running the body; the end says "cancelled" then."""
+    that refuses the token gets none, and the work goes on. A cancel in the editor of a
+    cancellable progress cancels the task running the body."""
     progress = ls.work_done_progress
     token = f"enclave-{uuid.uuid4()}"
     try:
@@ -239,13 +240,13 @@ async def work_done(
             token, types.WorkDoneProgressReport(message=text, percentage=pct)
         )
     )
-    begin = types.WorkDoneProgressBegin(
-        title=title,
-        message=message or None,
-        percentage=percentage,
-        cancellable=cancellable or None,
+    value = types.WorkDoneProgressBegin(
+        title=begin.title,
+        message=begin.message or None,
+        percentage=begin.percentage,
+        cancellable=begin.cancellable or None,
     )
-    progress.begin(token, begin)
+    progress.begin(token, value)
     task = asyncio.current_task()
 
     def on_cancel(future: Any) -> None:
@@ -253,18 +254,15 @@ async def work_done(
             handle.cancelled = True
             task.cancel()
 
-    if cancellable:
+    if begin.cancellable:
         progress.tokens[token].add_done_callback(on_cancel)
-    end = "done"
+    failed = True
     try:
         yield handle
-    except BaseException:
-        end = "cancelled" if handle.cancelled else "failed"
-        raise
+        failed = False
     finally:
         progress.tokens.pop(token, None)
-        final = handle.end_message if handle.end_message is not None else end
-        progress.end(token, types.WorkDoneProgressEnd(message=final))
+        progress.end(token, types.WorkDoneProgressEnd(message=handle.final(failed)))
 
 
 class LspClient:
@@ -297,14 +295,8 @@ class LspClient:
         params = types.ShowDocumentParams(uri=uri, take_focus=False)
         await self._ls.window_show_document_async(params)
 
-    def progress(
-        self,
-        title: str,
-        message: str = "",
-        percentage: int | None = None,
-        cancellable: bool = False,
-    ) -> contextlib.AbstractAsyncContextManager[WorkDone]:
-        return work_done(self._ls, title, message, percentage, cancellable)
+    def progress(self, begin: ProgressBegin) -> contextlib.AbstractAsyncContextManager[WorkDone]:
+        return work_done(self._ls, begin)
 
     async def watch_files(self, globs: Sequence[str]) -> None:
         registration = types.Registration(

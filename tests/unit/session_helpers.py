@@ -22,7 +22,14 @@ from lsp_server.model.protocol import (
     ModelInfo,
 )
 from lsp_server.model.scheduler import Lane
-from lsp_server.port import ClientFeatures, DocumentEdit, EditApplied, MessageKind, WorkDone
+from lsp_server.port import (
+    ClientFeatures,
+    DocumentEdit,
+    EditApplied,
+    MessageKind,
+    ProgressBegin,
+    WorkDone,
+)
 from lsp_server.session import Session
 
 URI = "file:///tmp/enclave-session/calc.py"
@@ -78,12 +85,13 @@ class ScriptedBackend(ModelBackend):
 
 @dataclass
 class ProgressShown:
-    title: str
-    message: str
-    percentage: int | None
-    cancellable: bool
+    begin: ProgressBegin
     reports: list[tuple[str, int | None]] = field(default_factory=list)
     end: str | None = None  # None while it runs
+
+    @property
+    def title(self) -> str:
+        return self.begin.title
 
 
 class RecordingPort:
@@ -120,32 +128,24 @@ class RecordingPort:
         self.shown.append(uri)
 
     @contextlib.asynccontextmanager
-    async def progress(
-        self,
-        title: str,
-        message: str = "",
-        percentage: int | None = None,
-        cancellable: bool = False,
-    ) -> AsyncIterator[WorkDone]:
-        shown = ProgressShown(title, message, percentage, cancellable)
+    async def progress(self, begin: ProgressBegin) -> AsyncIterator[WorkDone]:
+        shown = ProgressShown(begin)
         self.progresses.append(shown)
         handle = WorkDone(lambda text, pct: shown.reports.append((text, pct)))
         task = asyncio.current_task()
-        if cancellable and self.cancel_progress and task is not None:
+        if begin.cancellable and self.cancel_progress and task is not None:
 
             def user_cancels() -> None:
                 handle.cancelled = True
                 task.cancel()
 
             asyncio.get_running_loop().call_later(0.05, user_cancels)
-        end = "done"
+        failed = True
         try:
             yield handle
-        except BaseException:
-            end = "cancelled" if handle.cancelled else "failed"
-            raise
+            failed = False
         finally:
-            shown.end = handle.end_message if handle.end_message is not None else end
+            shown.end = handle.final(failed)
 
     async def watch_files(self, globs: Sequence[str]) -> None:
         self.watched.append(list(globs))

@@ -326,7 +326,7 @@ async def test_model_state_reaches_the_status_and_loading_is_shown_as_progress()
     h.backend._set_state(ModelState.READY, "ready again")
     await h.settle()
     [loading] = [p for p in h.port.progresses if p.title == "Enclave"]
-    assert (loading.message, loading.end) == ("loading scripted.gguf", "ready again")
+    assert (loading.begin.message, loading.end) == ("loading scripted.gguf", "ready again")
     assert h.port.statuses()[-1]["state"] == "ready"
 
 
@@ -359,7 +359,7 @@ async def test_without_progress_support_nothing_is_shown_and_the_work_is_done(
                 "Enclave: reviewing",
                 "Enclave: Add docstring",
             ]
-            assert all(p.cancellable for p in h.port.progresses[1:])
+            assert all(p.begin.cancellable for p in h.port.progresses[1:])
             assert [p.end for p in h.port.progresses] == ["ready", "done", "done", "done"]
         else:
             assert titles == []

@@ -27,7 +27,7 @@ from lsp_server.handlers.lsp import (
     work_done,
     workspace_edit,
 )
-from lsp_server.port import ClientFeatures, DocumentEdit
+from lsp_server.port import ClientFeatures, DocumentEdit, ProgressBegin
 
 # -- capabilities ---------------------------------------------------------------------------
 
@@ -81,7 +81,9 @@ class StubServer:
 
 async def test_progress_begins_reports_and_ends() -> None:
     ls = StubServer()
-    async with work_done(ls, "Enclave: indexing", "scanning", percentage=0) as progress:
+    async with work_done(
+        ls, ProgressBegin("Enclave: indexing", "scanning", percentage=0)
+    ) as progress:
         progress.report("1/2 files", 50)
     begin, report, end = ls.values()
     assert (begin.title, begin.message, begin.percentage, begin.cancellable) == (
@@ -99,7 +101,7 @@ async def test_progress_begins_reports_and_ends() -> None:
 async def test_a_refused_progress_is_no_progress_and_the_work_goes_on() -> None:
     ls = StubServer(refuse=True)
     ran = False
-    async with work_done(ls, "Enclave") as progress:
+    async with work_done(ls, ProgressBegin("Enclave")) as progress:
         progress.report("ignored")
         ran = True
     assert ran and ls.values() == []
@@ -108,10 +110,10 @@ async def test_a_refused_progress_is_no_progress_and_the_work_goes_on() -> None:
 async def test_the_end_says_failed_or_what_the_body_set() -> None:
     ls = StubServer()
     with pytest.raises(ValueError):
-        async with work_done(ls, "Enclave"):
+        async with work_done(ls, ProgressBegin("Enclave")):
             raise ValueError("boom")
     assert ls.values()[-1].message == "failed"
-    async with work_done(ls, "Enclave") as progress:
+    async with work_done(ls, ProgressBegin("Enclave")) as progress:
         progress.end_message = ""  # an empty final message is still the body's
     assert ls.values()[-1].message == ""
 
@@ -123,7 +125,9 @@ async def test_a_cancel_in_the_editor_cancels_only_cancellable_work(cancellable:
     handles: list[Any] = []
 
     async def body() -> str:
-        async with work_done(ls, "Enclave: reviewing", cancellable=cancellable) as progress:
+        async with work_done(
+            ls, ProgressBegin("Enclave: reviewing", cancellable=cancellable)
+        ) as progress:
             handles.append(progress)
             entered.set()
             await asyncio.sleep(0.2)
