@@ -129,7 +129,6 @@ def _wanted(kind: OfferKind, only: Sequence[str] | None) -> bool:
 
 
 def _short(message: str) -> str:
-    message = " ".join(message.split())
     if len(message) <= MAX_TITLE_MESSAGE:
         return message
     return message[: MAX_TITLE_MESSAGE - 1] + "…"
@@ -157,13 +156,15 @@ class Actions:
         offers: list[Offer] = []
         start, end = snap.offset_at(rng.start), snap.offset_at(rng.end)
         has_target = start != end or definition_at(snap, start, end) is not None
-        here = ActionRequest("", uri, rng, snap.version)
+
+        def here(name: str) -> ActionRequest:
+            return ActionRequest(name, uri, rng, snap.version)
+
         if has_target and only is None:
-            offers.append(self._command(OfferKind.EXPLAIN, "explain", here))
+            offers.append(self._offer(OfferKind.EXPLAIN, here("explain"), lazy=False))
         if has_target and _wanted(OfferKind.REFACTOR, only):
-            for name in refactor_feature.REFACTORS:
-                offers.append(self._lazy(spec(name).title, OfferKind.REFACTOR, here, name))
-            offers.append(self._command(OfferKind.REFACTOR, "rewrite", here))
+            offers += [self._offer(OfferKind.REFACTOR, here(n)) for n in refactor_feature.REFACTORS]
+            offers.append(self._offer(OfferKind.REFACTOR, here("rewrite"), lazy=False))
         if _wanted(OfferKind.QUICK_FIX, only):
             for i, diag in enumerate(diagnostics):
                 fix = await self._quick_fix(snap, i, diag)
@@ -171,25 +172,20 @@ class Actions:
                     offers.append(fix)
         return offers
 
-    @staticmethod
-    def _command(kind: OfferKind, name: str, here: ActionRequest) -> Offer:
-        request = ActionRequest(name, here.uri, here.range, here.version)
-        return Offer(spec(name).title, kind, Delivery.COMMAND, request)
-
-    def _lazy(
+    def _offer(
         self,
-        title: str,
         kind: OfferKind,
-        here: ActionRequest,
-        name: str,
-        diagnostic: str = "",
+        request: ActionRequest,
+        title: str = "",
         index: int | None = None,
+        lazy: bool = True,
     ) -> Offer:
-        """An action whose edit the model makes when it is chosen: on resolve, or as the
-        refactor command for clients that cannot resolve an edit (Eglot 1.9, for one)."""
-        request = ActionRequest(name, here.uri, here.range, here.version, diagnostic)
-        resolves = self._session.features.resolves_code_action_edits
+        """Explain and rewrite run as commands (rewrite asks for an instruction first); the
+        model makes a `lazy` action's edit when it is chosen: on resolve, or as the refactor
+        command for clients that cannot resolve an edit (Eglot 1.9, for one)."""
+        resolves = lazy and self._session.features.resolves_code_action_edits
         delivery = Delivery.RESOLVE if resolves else Delivery.COMMAND
+        title = title or spec(request.name).title
         return Offer(title, kind, delivery, request, diagnostic=index)
 
     async def _quick_fix(
@@ -201,24 +197,19 @@ class Actions:
             if found is None or not found.fix.strip():
                 return None
             title = f"Enclave: apply the suggested fix ({found.category})"
+            kind = OfferKind.QUICK_FIX
             try:
                 # The checks parse the whole file: off the event loop, like every edit check.
                 edit = await asyncio.to_thread(review_feature.fix_edit, snap, found)
             except (EditRejected, EnclaveError) as exc:
-                kind, why = OfferKind.QUICK_FIX, str(exc)
-                return Offer(title, kind, Delivery.DISABLED, disabled=why, diagnostic=index)
-            return Offer(
-                title,
-                OfferKind.QUICK_FIX,
-                Delivery.EDIT,
-                edit=DocumentEdit.of(snap, [edit]),
-                diagnostic=index,
-            )
-        title = f"{spec('fix').title}: {_short(diag.message)}"
+                return Offer(title, kind, Delivery.DISABLED, disabled=str(exc), diagnostic=index)
+            checked = DocumentEdit.of(snap, [edit])
+            return Offer(title, kind, Delivery.EDIT, edit=checked, diagnostic=index)
         origin = f"{diag.source}: " if diag.source else ""
-        where = ActionRequest("fix", snap.uri, diag.range, snap.version)
-        what = f"{origin}{' '.join(diag.message.split())}"
-        return self._lazy(title, OfferKind.QUICK_FIX, where, "fix", what, index)
+        message = " ".join(diag.message.split())
+        request = ActionRequest("fix", snap.uri, diag.range, snap.version, origin + message)
+        title = f"{spec('fix').title}: {_short(message)}"
+        return self._offer(OfferKind.QUICK_FIX, request, title, index)
 
     # -- model-made edits -------------------------------------------------------------------
 
