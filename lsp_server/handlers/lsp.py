@@ -23,7 +23,7 @@ from lsprotocol import types
 
 from lsp_server.actions import SOURCE, ActionRequest, DiagnosticRef
 from lsp_server.context.documents import Position, Range
-from lsp_server.errors import InvalidPosition
+from lsp_server.errors import DocumentError, InvalidPosition
 from lsp_server.features.review import Finding
 from lsp_server.port import (
     ClientFeatures,
@@ -157,7 +157,7 @@ def action_request(doc: Clamps, data: dict[str, Any], what: str = "range") -> Ac
     (`data` has a known "enclave" action and the "uri" of `doc`)."""
     version = data.get("version")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        raise InvalidPosition(f"{what.split('.')[0]}.version must be an integer")
+        raise DocumentError(f"{what.split('.')[0]}.version must be an integer")
     return ActionRequest(
         str(data["enclave"]),
         str(data["uri"]),

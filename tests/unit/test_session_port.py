@@ -17,7 +17,7 @@ from pytest_lsp import client_capabilities
 
 from lsp_server.actions import ActionRequest
 from lsp_server.context.documents import Document, Position, Range
-from lsp_server.errors import InvalidPosition
+from lsp_server.errors import DocumentError, InvalidPosition
 from lsp_server.handlers.lsp import (
     action_data,
     action_request,
@@ -210,7 +210,7 @@ def test_code_action_data_reads_back_as_the_same_request(
 @pytest.mark.parametrize("version", ["1", 1.5, True, [1]])
 def test_a_version_that_is_not_an_integer_is_refused(version: Any) -> None:
     data = action_data(ActionRequest("simplify", DOC.uri, Range(Position(0, 0), Position(0, 0))))
-    with pytest.raises(InvalidPosition, match="version"):
+    with pytest.raises(DocumentError, match="version"):
         action_request(DOC, {**data, "version": version})
 
 
