@@ -202,7 +202,12 @@ class Session:
             self.publish_status(Status("error", str(exc)))
             return None
         return LoadSpec(
-            str(path), model.contextLength, model.threads, model.maxMemoryMB, model.stateCacheMB
+            str(path),
+            model.contextLength,
+            model.threads,
+            model.maxMemoryMB,
+            model.stateCacheMB,
+            model.gpuLayers,
         )
 
     def _replace_model(self, backend: ModelBackend) -> None:

@@ -1,5 +1,8 @@
-"""workspace/executeCommand: enclave.explain, enclave.rewrite, enclave.refactor, enclave.review.
-Adapters only: the policy is in the session's actions (lsp_server/actions.py)."""
+"""workspace/executeCommand: enclave.lsp.explain, .rewrite, .refactor, .review. Adapters only:
+the policy is in the session's actions (lsp_server/actions.py).
+
+The server's commands live under "enclave.lsp." so that they never collide with a client's own
+commands (VS Code registers every advertised command; the extension has its own "enclave.*")."""
 
 from __future__ import annotations
 
@@ -14,10 +17,10 @@ from lsp_server.handlers.lsp import action_request, range_in
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer
 
-EXPLAIN = "enclave.explain"
-REWRITE = "enclave.rewrite"
-REFACTOR = "enclave.refactor"
-REVIEW = "enclave.review"
+EXPLAIN = "enclave.lsp.explain"
+REWRITE = "enclave.lsp.rewrite"
+REFACTOR = "enclave.lsp.refactor"
+REVIEW = "enclave.lsp.review"
 
 
 def _argument(arguments: Sequence[Any]) -> dict[str, Any]:
