@@ -55,7 +55,7 @@ def job_context(job: CompletionJob | None, gather_ms: float) -> dict[str, Any]:
 async def dump_repo(root: Path, tasks: list[Task]) -> dict[str, dict[str, Any]]:
     """The context of each task of one repository, from one session (one index), as
     `initialize`, `initialized`, `didOpen` and `didClose` drive it in the server."""
-    session = Session(lambda method, params: None)
+    session = Session()
     session.ignore.add_root(root)
     session.context.set_roots([str(root)])
     session.settings, warnings = parse_settings(SETTINGS, session.settings)

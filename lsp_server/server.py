@@ -7,7 +7,7 @@ import contextlib
 import logging
 import sys
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -31,6 +31,7 @@ from lsp_server.handlers import (
     workspace,
 )
 from lsp_server.handlers.boundary import converting_errors
+from lsp_server.handlers.lsp import LspClient
 from lsp_server.session import Session
 from lsp_server.transport import read_messages, send_error
 
@@ -95,7 +96,7 @@ class EnclaveServer(LanguageServer):
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             protocol_cls=EnclaveProtocol,
         )
-        self.session = Session(self.protocol.notify)
+        self.session = Session(LspClient(self))
 
     # pygls' start_io/start_tcp, with Enclave's message loop (transport.py) in place of
     # pygls' own, which leaves malformed requests unanswered.
@@ -133,9 +134,20 @@ class EnclaveServer(LanguageServer):
 
 @dataclass(frozen=True)
 class Route:
-    method: str
+    method: str  # an LSP method, or a command's name (workspace/executeCommand)
     handler: Callable[..., Any]
     options: Any = None
+    command: bool = False
+
+
+def _command(name: str, handler: Callable[..., Awaitable[Any]]) -> Route:
+    # pygls reads a command handler's annotations at run time (typing.get_type_hints) to convert
+    # its arguments; these resolve, and `*arguments` passes the JSON values through as they are.
+    async def run(ls: Any, *arguments: Any) -> Any:
+        return await handler(ls, *arguments)
+
+    run.__name__ = run.__qualname__ = handler.__name__
+    return Route(name, run, command=True)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -164,6 +176,10 @@ ROUTES: tuple[Route, ...] = (
     Route(status.DOCUMENT_STATE_REQUEST, status.document_state),
     Route(types.TEXT_DOCUMENT_CODE_ACTION, code_action.code_actions, code_action.OPTIONS),
     Route(types.CODE_ACTION_RESOLVE, code_action.resolve),
+    _command(commands.EXPLAIN, commands.explain),
+    _command(commands.REWRITE, commands.rewrite),
+    _command(commands.REFACTOR, commands.refactor),
+    _command(commands.REVIEW, commands.review),
 )
 
 
@@ -171,9 +187,10 @@ def build_server() -> EnclaveServer:
     server = EnclaveServer()
     for route in ROUTES:
         handler = converting_errors(route.handler)
-        if route.options is None:
+        if route.command:
+            server.command(route.method)(handler)  # listed in executeCommandProvider
+        elif route.options is None:
             server.feature(route.method)(handler)
         else:
             server.feature(route.method, route.options)(handler)
-    commands.install(server)  # workspace/executeCommand commands and the review listener
     return server

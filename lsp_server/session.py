@@ -1,16 +1,24 @@
-"""All state of one server session: settings, open documents, the model, the status shown to
-the user. Handlers read and change state only through here."""
+"""The application service of one server session. It owns the state (settings, documents, the
+status shown to the user) and every component (model backend, scheduler, completer, ignore
+rules, context service, review store, actions, workspace), wires them and their listeners in
+its constructor, and holds each request's policy: the one gate (`model_view`), completion,
+focus, document changes, settings. The actions' policy is in `actions.py`, the workspace's
+(folders, indexing, files on disk, ignore rules) in `workspace.py`; the session owns both.
+
+It talks to the editor only through the `ClientPort` it is given (no pygls here). Handlers
+convert LSP to its calls and back; positions and ranges reach it clamped to the document."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from lsp_server import log
+from lsp_server.actions import Actions
 from lsp_server.context.documents import (
     Document,
     DocumentSnapshot,
@@ -33,17 +41,30 @@ from lsp_server.model import provision
 from lsp_server.model.backend import ModelBackend, ModelState
 from lsp_server.model.http_backend import HttpBackend, HttpSpec
 from lsp_server.model.protocol import CompletionJob, GenerationResult, Job, LoadSpec
-from lsp_server.model.scheduler import Scheduler
+from lsp_server.model.scheduler import Lane, LaneKind, Scheduler
 from lsp_server.model.supervisor import WorkerSupervisor
+from lsp_server.port import (
+    ClientFeatures,
+    ClientPort,
+    Detached,
+    MessageKind,
+    ProgressBegin,
+    WorkDone,
+)
 from lsp_server.privacy.ignore import IgnoreRules
-from lsp_server.settings import CompletionSettings, Settings
+from lsp_server.settings import (
+    CompletionSettings,
+    Settings,
+    Source,
+    parse_settings,
+    refusal_message,
+    refused_changes,
+)
+from lsp_server.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
 STATUS_METHOD = "enclave/status"
-# The ignore files on disk are re-stat'ed at most this often (before context is gathered), for
-# clients that report neither file changes nor saves of them.
-RULES_CHECK_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -56,20 +77,16 @@ class Status:
     lastEmptyReason: str = ""  # camelCase: protocol field name
 
 
-Notify = Callable[[str, Any], None]
-
-
 class Session:
-    def __init__(self, notify: Notify) -> None:
+    def __init__(self, client: ClientPort | None = None) -> None:
+        self.client: ClientPort = client or Detached()
+        self.features = ClientFeatures()  # set at initialize
         self.settings = Settings()
         self.documents = DocumentStore()
-        self._notify = notify
         # The local worker, or an HTTP backend (backend.kind); start_model may swap it.
         self.model: ModelBackend = WorkerSupervisor(self._on_model_state)
         self.scheduler = Scheduler(self._run_job)
-        self.completer = Completer(self._submit_completion)
         self.ignore = IgnoreRules()
-        self.reviews = ReviewStore()  # review findings per document (handlers/commands.py)
         # The workspace index and recent-edit chunks (repository context for completions).
         self.context = ContextService(
             self.documents,
@@ -78,129 +95,168 @@ class Session:
             lambda: self.settings.context.timeBudgetMs,
         )
         self.context.index.excluded = self.ignore.is_ignored
-        self.completer.gather = self.context.gather
-        self._rules_seen = self.ignore.generation
-        self._rules_checked = 0.0
+        self.completer = Completer(self._submit_completion, self.context.gather)
+        self.reviews = ReviewStore()  # review findings per document
+        self.actions = Actions(self)
+        self.workspace = Workspace(self)
         self._background: set[asyncio.Task[None]] = set()
         self._last_served = ""  # the document of the last completion request
         self._focus: tuple[str, Position] | None = None  # the editor's last enclave/didFocus
         self._last_status: Status | None = None
         self._last_empty = ""
         self._loaded_spec: LoadSpec | HttpSpec | None = None
-        self.pending_init_options: Any = None
+        self._loading: tuple[asyncio.Event, list[str]] | None = None  # its progress, shown
+        self._init_options: Any = None
         # User-only settings a later change tried to set (each is logged once).
         self.refused_settings: set[str] = set()
-        # Called after every accepted change (uri, changes) and close (uri, []) of a document,
-        # e.g. to move or clear review findings. Listeners must be quick: they run on the loop.
+        # Called after every accepted change (uri, changes) and close (uri, []) of a document.
+        # Listeners must be quick: they run on the loop.
         self.document_listeners: list[Callable[[str, Sequence[TextChange]], None]] = [
-            self.context.on_change
+            self.context.on_change,
+            self.actions.on_document_change,  # review findings move with edits
         ]
-        # Called on every model state change; the server uses it for work-done progress.
-        self.on_model_state: Callable[[ModelState, str], None] = lambda s, r: None
+
+    # -- lifecycle and settings -------------------------------------------------------------
+
+    def initialize(
+        self,
+        features: ClientFeatures,
+        options: Any,
+        ignore_roots: Sequence[str],
+        index_roots: Sequence[str],
+    ) -> None:
+        """initialize: what the client supports, its options (applied once it is initialized),
+        every folder it named (each one's ignore rules apply) and the folders to index."""
+        self.features = features
+        self._init_options = options
+        for folder in ignore_roots:
+            self.ignore.add_root(folder)
+        self.context.set_roots(index_roots)
+
+    def initialized(self) -> None:
+        self.apply_settings(self._init_options, "init")
+        self.start_model()
+        self.workspace.start_indexing()
+
+    def change_settings(self, raw: Any) -> None:
+        """workspace/didChangeConfiguration."""
+        self.apply_settings(raw, "change")
+        self.start_model()
+
+    def apply_settings(self, raw: Any, source: Source) -> None:
+        settings, warnings = parse_settings(raw, self.settings, source)
+        if source != "init":
+            # Said once per key: clients send their whole configuration on every change.
+            for key in refused_changes(raw, self.settings):
+                if key not in self.refused_settings:
+                    self.refused_settings.add(key)
+                    warnings.append(refusal_message(key))
+        self.settings = settings
+        log_problem = log.configure(settings.log.level, settings.log.file)  # logged there
+        for warning in warnings:
+            logger.warning("%s", warning)
+        for warning in [*warnings, *([log_problem] if log_problem else [])]:
+            self.client.show_message(MessageKind.WARNING, warning)
+
+    def progress(self, begin: ProgressBegin) -> contextlib.AbstractAsyncContextManager[WorkDone]:
+        """Work-done progress while the body runs, if the client shows it."""
+        if self.features.work_done_progress:
+            return self.client.progress(begin)
+        return contextlib.nullcontext(WorkDone())
 
     # -- model ------------------------------------------------------------------------------
 
     def start_model(self) -> None:
-        """(Re)start the worker if the model settings changed. Never blocks on loading."""
-        if self.settings.backend.kind != "local":
-            self._start_http_backend()
+        """(Re)start the model if its settings changed: the local worker, or the organisation's
+        model server (backend.kind, docs/backends.md). Never blocks on loading."""
+        spec = self._model_spec()
+        if spec is None or (
+            spec == self._loaded_spec and self.model.state is not ModelState.STOPPED
+        ):
             return
-        cfg = self.settings.model
+        self._loaded_spec = spec
+        if isinstance(spec, HttpSpec) and not isinstance(self.model, HttpBackend):
+            self._replace_model(HttpBackend(self._on_model_state))
+        elif isinstance(spec, LoadSpec) and not isinstance(self.model, WorkerSupervisor):
+            self._replace_model(WorkerSupervisor(self._on_model_state))
+        self.model.start(spec)
+
+    def _model_spec(self) -> LoadSpec | HttpSpec | None:
+        """What to load, from the settings (None, and the status says why: no model file)."""
+        backend, model = self.settings.backend, self.settings.model
+        if backend.kind != "local":
+            return HttpSpec(
+                kind=backend.kind,
+                url=backend.url or "",
+                model=backend.model,
+                allow_hosts=backend.allowHosts,
+                timeout_ms=backend.timeoutMs,
+                template=backend.template,
+                context_length=model.contextLength,
+            )
         try:
-            path = provision.resolve(cfg.size, cfg.path)
+            path = provision.resolve(model.size, model.path)
         except ModelError as exc:
             logger.error("%s", exc)
             self._loaded_spec = None
             self.publish_status(Status("error", str(exc)))
-            return
-        spec = LoadSpec(
-            str(path), cfg.contextLength, cfg.threads, cfg.maxMemoryMB, cfg.stateCacheMB
+            return None
+        return LoadSpec(
+            str(path),
+            model.contextLength,
+            model.threads,
+            model.maxMemoryMB,
+            model.stateCacheMB,
+            model.gpuLayers,
         )
-        if spec == self._loaded_spec and self.model.state is not ModelState.STOPPED:
-            return
-        self._loaded_spec = spec
-        if not isinstance(self.model, WorkerSupervisor):
-            self._replace_model(WorkerSupervisor(self._on_model_state))
-        self.model.start(spec)
-
-    def _start_http_backend(self) -> None:
-        """Use the organisation's model server (docs/backends.md) instead of the worker."""
-        cfg = self.settings.backend
-        spec = HttpSpec(
-            kind=cfg.kind,
-            url=cfg.url or "",
-            model=cfg.model,
-            allow_hosts=cfg.allowHosts,
-            timeout_ms=cfg.timeoutMs,
-            template=cfg.template,
-            context_length=self.settings.model.contextLength,
-        )
-        if spec == self._loaded_spec and self.model.state is not ModelState.STOPPED:
-            return
-        self._loaded_spec = spec
-        if not isinstance(self.model, HttpBackend):
-            self._replace_model(HttpBackend(self._on_model_state))
-        self.model.start(spec)
 
     def _replace_model(self, backend: ModelBackend) -> None:
         old, self.model = self.model, backend
-        self._in_background(old.stop())  # its "stopped" is not published (see below)
+        self.in_background(old.stop())  # its "stopped" is not published (see below)
+
+    @property
+    def model_family(self) -> str:
+        """The loaded model's template family (the action prompts' chat format)."""
+        info = self.model.info
+        return info.template if info is not None else ""
 
     async def _run_job(self, job: Job) -> GenerationResult:
         return await self.model.run(job)
 
-    async def complete(self, uri: str, position: Position) -> CompletionOutcome:
-        """The inline completion at `position` (a position inside the document: handlers clamp
-        what the client sent), or an empty one with the reason published."""
-        doc = self.documents.get(uri)
-        await self.check_ignore_rules()
-        declined = self._declined(doc)
-        if not self.settings.completion.enabled:
-            outcome = CompletionOutcome("", "completions are turned off", CompletionMode.NONE)
-        elif declined is not None:
-            outcome = CompletionOutcome("", str(declined), CompletionMode.NONE)
-        else:
-            snap = doc.snapshot()
-            self._last_served = uri
-            settings = self.settings.completion
-            outcome = await self.completer.complete(snap, position, settings)
-            if outcome.text and not self.is_current(snap):
-                declined = self._declined(doc) if uri in self.documents else None
-                why = str(declined) if declined else "the document changed meanwhile"
-                outcome = CompletionOutcome("", why, outcome.mode)
-            elif outcome.text and settings.cache and settings.prefetch:
-                offset = snap.offset_at(position)
-                self._in_background(self.completer.prefetch(snap, offset, outcome.text, settings))
-        if outcome.text:
-            self.report_ok()
-        else:
-            self.report_empty(outcome.reason)
-        return outcome
+    def _on_model_state(self, state: ModelState, reason: str) -> None:
+        if state is ModelState.STOPPED and self.model.state is not ModelState.STOPPED:
+            return  # a replaced backend stopping
+        self.publish_status(Status(state.value, reason))
+        self._show_loading(state, reason)
+        if state is ModelState.READY and self._focus is not None:
+            # The editor said where its cursor was while the model was loading.
+            with contextlib.suppress(DocumentError):
+                self.focus(*self._focus)
 
-    async def _submit_completion(
-        self, uri: str, job: CompletionJob, background: bool
-    ) -> GenerationResult:
-        lane = f"background:{uri}" if background else uri
-        return await self.submit(uri, lane, job, background)
+    def _show_loading(self, state: ModelState, reason: str) -> None:
+        """Loading as work-done progress: begun with its reason, ended with the next state's."""
+        if state is ModelState.LOADING:
+            if self._loading is None and self.features.work_done_progress:
+                self._loading = done, final = asyncio.Event(), [""]
+                self.in_background(self._loading_progress(reason, done, final))
+        elif self._loading is not None:
+            done, final = self._loading
+            final[0] = reason
+            done.set()
+            self._loading = None
 
-    async def submit(
-        self, uri: str, lane: str, job: Job, background: bool = False
-    ) -> GenerationResult:
-        """Every model job about a document goes through here (completions, prefetch, warm-up,
-        actions): none for a document that is closed or out of sync by the time it would
-        start, since work queued in the background may start after the document broke."""
-        doc = self.documents.get(uri) if uri in self.documents else None
-        if doc is None or doc.desynced:
-            why = "the document is not open" if doc is None else str(self._declined(doc))
-            raise GenerationCancelled(why)
-        return await self.scheduler.submit(lane, job, background)
+    async def _loading_progress(self, reason: str, done: asyncio.Event, final: list[str]) -> None:
+        async with self.progress(ProgressBegin("Enclave", reason)) as progress:
+            await done.wait()
+            progress.end_message = final[0]
 
-    # -- documents --------------------------------------------------------------------------
+    # -- the gate, and model jobs -----------------------------------------------------------
 
-    def _declined(self, doc: Document) -> DocumentError | None:
-        """Why nothing may be asked of the model about `doc`, or None."""
-        if self.ignore.is_ignored(doc.uri):
+    def _declined(self, uri: str) -> DocumentError | None:
+        """Why nothing may be asked of the model about the open document `uri`, or None."""
+        if self.ignore.is_ignored(uri):
             return IgnoredDocument("Enclave is off for this file (ignore rules)")
+        doc = self.documents.get(uri)
         if doc.desynced:
             return OutOfSync(
                 f"document out of sync with the editor ({doc.desync_reason}); "
@@ -208,11 +264,12 @@ class Session:
             )
         return None
 
-    def model_snapshot(self, uri: str) -> DocumentSnapshot:
-        """A snapshot of a document the model may be asked about: open, not ignored, in sync.
-        Raises UnknownDocument, IgnoredDocument or OutOfSync, whose reason the status shows."""
+    def model_view(self, uri: str) -> DocumentSnapshot:
+        """The gate every request about a document passes: a snapshot of a document the model
+        may be asked about (open, not ignored, in sync). Raises UnknownDocument, or
+        IgnoredDocument / OutOfSync, whose reason the status shows."""
         doc = self.documents.get(uri)
-        declined = self._declined(doc)
+        declined = self._declined(uri)
         if declined is not None:
             self.report_empty(str(declined))
             raise declined
@@ -226,61 +283,59 @@ class Session:
         doc = self.documents.get(snap.uri)
         return doc.index is snap.index and doc.version == snap.version and not doc.desynced
 
-    def open_document(self, uri: str, language_id: str, version: int, text: str) -> None:
-        """didOpen. Of a document already open (LSP forbids it) the new text replaces the old,
-        as a close and an open: the editor's text is the one to trust."""
-        if uri in self.documents:
-            logger.info("didOpen of a document already open: it is replaced")
-            self.close_document(uri)
-        self.documents.open(uri, language_id, version, text)
-        self.context.on_open(uri)
+    async def submit(self, lane: Lane, job: Job) -> GenerationResult:
+        """Every model job about a document goes through here (completions, prefetch, warm-up,
+        actions): none for a document that is closed, ignored or out of sync by the time it
+        would start, since work queued in the background may start after the document broke."""
+        if lane.uri not in self.documents:
+            raise GenerationCancelled("the document is not open")
+        declined = self._declined(lane.uri)
+        if declined is not None:
+            raise GenerationCancelled(str(declined))
+        return await self.scheduler.submit(lane, job)
 
-    def reject_change(self, uri: str, reason: str) -> None:
-        """A change to `uri` was lost (unreadable): the document is out of sync from now on."""
-        if uri in self.documents:
-            self.documents.get(uri).desync_reason = reason
-            self._cancel_jobs(uri)
-        self.report_empty(f"document out of sync: {reason}")
+    async def _submit_completion(
+        self, uri: str, job: CompletionJob, background: bool
+    ) -> GenerationResult:
+        kind = LaneKind.BACKGROUND if background else LaneKind.COMPLETION
+        return await self.submit(Lane(kind, uri), job)
 
-    def _cancel_jobs(self, uri: str) -> None:
-        self.scheduler.cancel_lane(uri)
-        self.scheduler.cancel_lane(f"action:{uri}")
-
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _on_model_state(self, state: ModelState, reason: str) -> None:
-        if state is ModelState.STOPPED and self.model.state is not ModelState.STOPPED:
-            return  # a replaced backend stopping
-        self.publish_status(Status(state.value, reason))
-        self.on_model_state(state, reason)
-        if state is ModelState.READY and self._focus is not None:
-            # The editor said where its cursor was while the model was loading.
-            with contextlib.suppress(DocumentError):
-                self.focus(*self._focus)
+    # -- completion and focus ---------------------------------------------------------------
 
-    def change_document(self, uri: str, version: int, changes: Sequence[TextChange]) -> None:
-        """Apply an editor's change; raises DocumentError when it cannot be applied (the
-        document is then out of sync and its running jobs are cancelled)."""
-        try:
-            doc = self.documents.change(uri, version, changes)
-        except DocumentError:
-            if uri in self.documents and self.documents.get(uri).desynced:
-                self._cancel_jobs(uri)
-            raise
-        for listener in self.document_listeners:
-            listener(uri, changes)
-        self._warm_on_switch(uri, doc, changes)
-
-    def _warm_on_switch(self, uri: str, doc: Document, changes: Sequence[TextChange]) -> None:
-        """When editing moves to another document, evaluate its prompt at the edit while the
-        model is idle, before the editor's debounced request arrives."""
-        last = changes[-1] if changes else None
-        if uri == self._last_served or last is None or last.range is None or self.scheduler.busy:
-            return
-        self._warm(doc, doc.offset_at(last.range.start) + len(last.text))
+    async def complete(self, uri: str, position: Position) -> CompletionOutcome:
+        """The inline completion at `position` (a position inside the document: handlers clamp
+        what the client sent), or an empty one with the reason published."""
+        self.documents.get(uri)  # a request about a document never opened is invalid
+        await self.workspace.check_ignore_rules()
+        settings = self.settings.completion
+        declined = self._declined(uri) if uri in self.documents else None
+        if not settings.enabled:
+            outcome = CompletionOutcome("", "completions are turned off", CompletionMode.NONE)
+        elif uri not in self.documents:  # closed meanwhile
+            outcome = CompletionOutcome("", "the document is not open", CompletionMode.NONE)
+        elif declined is not None:
+            outcome = CompletionOutcome("", str(declined), CompletionMode.NONE)
+        else:
+            snap = self.documents.snapshot(uri)
+            self._last_served = uri
+            outcome = await self.completer.complete(snap, position, settings)
+            if outcome.text and not self.is_current(snap):
+                declined = self._declined(uri) if uri in self.documents else None
+                why = str(declined) if declined else "the document changed meanwhile"
+                outcome = CompletionOutcome("", why, outcome.mode)
+            elif outcome.text and settings.cache and settings.prefetch:
+                offset = snap.offset_at(position)
+                self.in_background(self.completer.prefetch(snap, offset, outcome.text, settings))
+        if outcome.text:
+            self.report_ok()
+        else:
+            self.report_empty(outcome.reason)
+        return outcome
 
     def focus(self, uri: str, position: Position) -> None:
         """The editor shows `uri` with the cursor at `position` (enclave/didFocus): warm the
@@ -301,70 +356,68 @@ class Session:
             return
         self._warm(doc, offset)
 
+    def _warm_on_switch(self, uri: str, doc: Document, changes: Sequence[TextChange]) -> None:
+        """When editing moves to another document, evaluate its prompt at the edit while the
+        model is idle, before the editor's debounced request arrives."""
+        last = changes[-1] if changes else None
+        if uri == self._last_served or last is None or last.range is None or self.scheduler.busy:
+            return
+        self._warm(doc, doc.offset_at(last.range.start) + len(last.text))
+
     def _warm(self, doc: Document, offset: int) -> None:
         settings = self.settings.completion
         if (
             not (settings.enabled and settings.cache)
-            or doc.desynced
-            or self.ignore.is_ignored(doc.uri)
+            or self._declined(doc.uri) is not None
             or not self.model.ready
         ):
             logger.debug("no warm-up for %s (off, ignored, out of sync or no model)", doc.uri)
             return
         self._last_served = doc.uri
-        self._in_background(self._warm_within_rules(doc.snapshot(), offset, settings))
+        self.in_background(self._warm_within_rules(doc.snapshot(), offset, settings))
 
     async def _warm_within_rules(
         self, snap: DocumentSnapshot, offset: int, settings: CompletionSettings
     ) -> None:
-        await self.check_ignore_rules()
+        await self.workspace.check_ignore_rules()
         if not self.ignore.is_ignored(snap.uri):
             await self.completer.warm(snap, offset, settings)
 
-    # -- ignore rules -----------------------------------------------------------------------
+    # -- documents --------------------------------------------------------------------------
 
-    async def check_ignore_rules(self, stat_files: bool = True) -> None:
-        """Bring what the session holds in line with the ignore rules: with `stat_files`,
-        re-stat the ignore files (off the loop, at most every RULES_CHECK_S); when the rules
-        changed, drop the prompt anchors and the index entries, recent chunks and similar-code
-        windows of files that are now ignored."""
-        now = time.monotonic()
-        if stat_files and now - self._rules_checked >= RULES_CHECK_S:
-            self._rules_checked = now
-            await asyncio.to_thread(self.ignore.refresh)
-        if self.ignore.generation == self._rules_seen:
-            return
-        self._rules_seen = self.ignore.generation
-        self.completer.anchors.clear()
-        context = self.context
-        held = list(context.index.files) + [c.path for c in context.recent.chunks()]
-        ignored = self.ignore.is_ignored
-        gone = await asyncio.to_thread(lambda: [p for p in held if ignored(p)])
-        for path in gone:
-            context.index.remove(path)
-            context.recent.forget(path)
-            context.similar.forget(path)
-        if gone:
-            logger.info("ignore rules changed: %d files dropped from the context", len(gone))
+    def open_document(self, uri: str, language_id: str, version: int, text: str) -> None:
+        """didOpen. Of a document already open (LSP forbids it) the new text replaces the old,
+        as a close and an open: the editor's text is the one to trust."""
+        if uri in self.documents:
+            logger.info("didOpen of a document already open: it is replaced")
+            self.close_document(uri)
+        self.documents.open(uri, language_id, version, text)
+        self.context.on_open(uri)
 
-    def ignore_file_changed(self) -> None:
-        """An ignore file changed on disk (a watched-file event or a save of it)."""
-        self.ignore.invalidate()
-        self._in_background(self.check_ignore_rules(stat_files=False))
+    def change_document(self, uri: str, version: int, changes: Sequence[TextChange]) -> None:
+        """Apply an editor's change; raises DocumentError when it cannot be applied (the
+        document is then out of sync and its running jobs are cancelled)."""
+        try:
+            doc = self.documents.change(uri, version, changes)
+        except DocumentError:
+            if uri in self.documents and self.documents.get(uri).desynced:
+                self.scheduler.cancel_document(uri)
+            raise
+        for listener in self.document_listeners:
+            listener(uri, changes)
+        self._warm_on_switch(uri, doc, changes)
 
-    def change_workspace_folders(self, added: list[str], removed: list[str]) -> None:
-        """A removed folder's .enclaveignore rules stay in force (forgetting them could only
-        expose more); the prompt anchors go, as their context may come from a removed folder.
-        The caller indexes the folders again."""
-        for folder in added:
-            self.ignore.add_root(folder)
-        self.context.change_roots(added, removed)
-        self.completer.anchors.clear()
+    def reject_change(self, uri: str, reason: str) -> None:
+        """A change to `uri` was lost (unreadable): the document is out of sync from now on."""
+        if uri in self.documents:
+            self.documents.get(uri).desync_reason = reason
+            self.scheduler.cancel_document(uri)
+        self.report_empty(f"document out of sync: {reason}")
 
     def close_document(self, uri: str) -> None:
         if self._focus and self._focus[0] == uri:
             self._focus = None
-        self._cancel_jobs(uri)
+        self.scheduler.cancel_document(uri)
         self.completer.forget(uri)
         if uri in self.documents:
             self.documents.close(uri)
@@ -381,7 +434,7 @@ class Session:
         status = Status(status.state, status.message, info.path if info else "", self._last_empty)
         if status != self._last_status:
             self._last_status = status
-            self._notify(STATUS_METHOD, asdict(status))
+            self.client.notify(STATUS_METHOD, asdict(status))
 
     def report_empty(self, reason: str) -> None:
         """Say why a completion was empty (once per distinct reason in a row)."""

@@ -39,14 +39,25 @@
 
 (defcustom enclave-command '("enclave" "serve")
   "Command starting the Enclave language server on stdio.
-Give the full path (to .venv/bin/enclave) if `enclave' is not on `exec-path'."
+Give the full path (to .venv/bin/enclave) if `enclave' is not on `exec-path'.
+Only the global value counts: a repository's .dir-locals.el cannot choose
+what runs."
   :type '(repeat string))
+(put 'enclave-command 'risky-local-variable t)
 
 (defcustom enclave-settings nil
   "Enclave settings sent as initializationOptions.
 A plist such as (:model (:size \"0.5b\")); nil: the server's defaults.
-Later changes go in `eglot-workspace-configuration', under :enclave."
+The settings that decide where code goes, which model file is read and
+where logs are written (backend.kind, backend.url, backend.model,
+backend.allowHosts, model.path, log.file) belong here and only here: the
+server takes them from initializationOptions alone.  Other later changes
+may go in `eglot-workspace-configuration', under :enclave (a repository's
+.dir-locals.el can set that variable, so the server ignores user-only
+settings there).  Only the global value counts: a buffer-local one (from
+.dir-locals.el, say) is never sent."
   :type 'sexp)
+(put 'enclave-settings 'risky-local-variable t)
 
 (defcustom enclave-completion-deadline-ms 8000
   "The server setting completion.deadlineMs, sent before `enclave-settings'.
@@ -68,15 +79,18 @@ Eglot's own requests give up after 10 s."
   "The last enclave/status notification, a plist (:state :message ...).")
 
 (defun enclave--contact (&optional _interactive)
-  "The Eglot contact for Enclave, made from the options at each start."
-  `(,@enclave-command
-    :initializationOptions
-    ,(lambda (_server)
-       (or (append (and enclave-completion-deadline-ms
-                        `(:completion.deadlineMs
-                          ,enclave-completion-deadline-ms))
-                   enclave-settings)
-           (make-hash-table)))))
+  "The Eglot contact for Enclave, made from the options at each start.
+The global values: Eglot calls this in the buffer being connected, where a
+repository's .dir-locals.el may have set buffer-local ones."
+  (let ((command (default-value 'enclave-command))
+        (settings (default-value 'enclave-settings))
+        (deadline (default-value 'enclave-completion-deadline-ms)))
+    `(,@command
+      :initializationOptions
+      ,(lambda (_server)
+         (or (append (and deadline `(:completion.deadlineMs ,deadline))
+                     settings)
+             (make-hash-table))))))
 
 (add-to-list 'eglot-server-programs `(,enclave-major-modes . enclave--contact))
 
@@ -126,7 +140,7 @@ MESSAGE tells why, for an error."
 
 (defun enclave--execute (command arguments)
   "Run the server COMMAND with ARGUMENTS (a vector); show its result."
-  (when (and (equal command "enclave.rewrite")
+  (when (and (equal command "enclave.lsp.rewrite")
              (not (plist-get (aref arguments 0) :instruction)))
     (setq arguments
           (vector (append (aref arguments 0)
@@ -134,12 +148,12 @@ MESSAGE tells why, for an error."
   (let ((result (enclave--request :workspace/executeCommand
                                   `(:command ,command :arguments ,arguments))))
     (pcase command
-      ("enclave.explain"
+      ("enclave.lsp.explain"
        (enclave--show-explanation (plist-get result :markdown)))
-      ("enclave.review"
+      ("enclave.lsp.review"
        (eglot--message "Enclave: %s finding(s), shown by Flymake"
                        (plist-get result :findings)))
-      ("enclave.rewrite"
+      ("enclave.lsp.rewrite"
        (eglot--message "Enclave: %s" (plist-get result :message))))
     result))
 
@@ -181,7 +195,7 @@ Their fixes are quick fixes: `eglot-code-actions' on a finding."
   (interactive (if (use-region-p)
                    (list (region-beginning) (region-end))
                  (list nil nil)))
-  (enclave--execute "enclave.review"
+  (enclave--execute "enclave.lsp.review"
                     (vector (if beg (enclave--argument beg end)
                               `(:uri ,(eglot--path-to-uri buffer-file-name))))))
 
@@ -189,12 +203,12 @@ Their fixes are quick fixes: `eglot-code-actions' on a finding."
   "Explain BEG..END (the region, else the definition at point).
 The explanation goes to the buffer *Enclave explanation*."
   (interactive (enclave--bounds))
-  (enclave--execute "enclave.explain" (vector (enclave--argument beg end))))
+  (enclave--execute "enclave.lsp.explain" (vector (enclave--argument beg end))))
 
 (defun enclave-rewrite (beg end instruction)
   "Rewrite BEG..END (region, else definition at point) following INSTRUCTION."
   (interactive `(,@(enclave--bounds) ,(read-string "Rewrite: ")))
-  (enclave--execute "enclave.rewrite"
+  (enclave--execute "enclave.lsp.rewrite"
                     (vector `(,@(enclave--argument beg end)
                               :instruction ,instruction))))
 

@@ -92,7 +92,8 @@ def parse_findings(text: str) -> list[dict[str, str]]:
         raw = json.loads(text)
     except ValueError:
         return []
-    items = raw.get("findings") if isinstance(raw, dict) else None
+    # A bare list is what the review asks for; an object with "findings" is accepted too.
+    items = raw if isinstance(raw, list) else raw.get("findings") if isinstance(raw, dict) else None
     if not isinstance(items, list):
         return []
     good: list[dict[str, str]] = []
@@ -140,7 +141,10 @@ async def review(
         context=context,
         target=target.text[:MAX_TARGET_CHARS],
     )
-    result = await generate(prompt.job(DEADLINE_S, FINDINGS_SCHEMA))
+    # The answer is constrained to a bare list of findings: held to an object that must open
+    # with {"findings":, the 1.5B answered [] to all of 10 plain bugs (SQL injection, eval,
+    # os.system, ...); asked for the list it found them (the code-server test's eval).
+    result = await generate(prompt.job(DEADLINE_S, FINDINGS_SCHEMA["properties"]["findings"]))
     parsed = parse_findings(result.text)
     findings: list[Finding] = []
     for item in parsed:

@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from lsp_server.errors import DocumentError
-from lsp_server.handlers.positions import field_of, position_in
+from lsp_server.handlers.lsp import field_of, position_in
 
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer

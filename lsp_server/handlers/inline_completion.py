@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from lsp_server.handlers.positions import position_in, to_lsp_position
+from lsp_server.handlers.lsp import position_in, to_lsp_position
 
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from pygls.exceptions import JsonRpcInvalidParams
 
+from lsp_server.handlers.lsp import field_of
+
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer
 
@@ -19,7 +21,7 @@ def get_status(ls: EnclaveServer, params: Any = None) -> dict[str, Any]:
     """With {"after": job id}, "recent" and "lastPrompts" hold only the jobs after it: a client
     polling while the model works (the typing benchmark) then costs the server and itself a
     few entries per poll instead of the last 50 prompts each time."""
-    raw = params.get("after") if isinstance(params, dict) else getattr(params, "after", None)
+    raw = field_of(params, "after")
     if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
         raise JsonRpcInvalidParams("enclave/getStatus: 'after' must be a job id (an integer)")
     after = -1 if raw is None else raw
@@ -56,7 +58,7 @@ DOCUMENT_STATE_REQUEST = "enclave/documentState"
 def document_state(ls: EnclaveServer, params: Any = None) -> dict[str, Any]:
     """The server's copy of a document, as a hash: clients and tests check that it matches
     their own copy."""
-    uri = params.get("uri") if isinstance(params, dict) else getattr(params, "uri", None)
+    uri = field_of(params, "uri")
     if not isinstance(uri, str):
         raise JsonRpcInvalidParams("enclave/documentState needs {uri}")
     doc = ls.session.documents.get(uri)

@@ -7,19 +7,14 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from lsp_server.context.documents import Position, Range, TextChange
+from lsp_server.context.documents import TextChange
 from lsp_server.errors import DocumentError, OutOfSync
+from lsp_server.handlers.lsp import edit_range
 
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer
 
 logger = logging.getLogger(__name__)
-
-
-def to_range(r: types.Range) -> Range:
-    # Not clamped (unlike handlers/positions.py): an edit range that does not fit is a sync
-    # fault, and the document store must see it as it came.
-    return Range(Position(r.start.line, r.start.character), Position(r.end.line, r.end.character))
 
 
 def did_open(ls: EnclaveServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -30,7 +25,7 @@ def did_open(ls: EnclaveServer, params: types.DidOpenTextDocumentParams) -> None
 def did_change(ls: EnclaveServer, params: types.DidChangeTextDocumentParams) -> None:
     changes = [
         TextChange(
-            to_range(c.range) if isinstance(c, types.TextDocumentContentChangePartial) else None,
+            edit_range(c.range) if isinstance(c, types.TextDocumentContentChangePartial) else None,
             c.text,
         )
         for c in params.content_changes

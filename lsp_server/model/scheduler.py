@@ -1,9 +1,11 @@
 """Scheduling of model jobs: latest-wins lanes per document, user work before background work.
 
-A newer job in a lane cancels the older one; the older request is then answered with an empty
-result (GenerationCancelled), not an error. A `$/cancelRequest` from the client cancels the
-awaiting task, which cancels the job in the worker too. Background jobs (prefetch, warm-up)
-start only when no user job is running and are cancelled by the next user job.
+A lane is a kind of work and a document (`Lane`). A newer job in a lane cancels the older one;
+the older request is then answered with an empty result (GenerationCancelled), not an error.
+Completions and actions have separate lanes, so a keystroke never cancels a refactor. A
+`$/cancelRequest` from the client cancels the awaiting task, which cancels the job in the
+worker too. Background jobs (prefetch, warm-up) start only when no user job is running and are
+cancelled by the next user job.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
 
 from lsp_server.errors import GenerationCancelled, ModelUnavailable
 from lsp_server.model.protocol import GenerationResult, Job
@@ -27,18 +31,35 @@ REDACT_INLINE_CHARS = 16_000
 Runner = Callable[[Job], Awaitable[GenerationResult]]
 
 
+class LaneKind(Enum):
+    COMPLETION = "completion"  # the editor's completion requests: the newest one wins
+    ACTION = "action"  # explain, refactor, rewrite, fix, review
+    BACKGROUND = "background"  # prefetch and warm-up: only when idle, first to go
+
+
+@dataclass(frozen=True)
+class Lane:
+    kind: LaneKind
+    uri: str
+
+    @property
+    def background(self) -> bool:
+        return self.kind is LaneKind.BACKGROUND
+
+
 class Scheduler:
     def __init__(self, run: Runner) -> None:
         self._run = run
-        self._lanes: dict[str, asyncio.Task[GenerationResult]] = {}
+        self._lanes: dict[Lane, asyncio.Task[GenerationResult]] = {}
         self._background: set[asyncio.Task[GenerationResult]] = set()
-        self._submitted: dict[str, int] = {}  # per lane: user jobs submitted so far
+        self._submitted: dict[Lane, int] = {}  # per user lane: jobs submitted so far
 
     @property
     def busy(self) -> bool:
         return any(not task.done() for task in self._lanes.values())
 
-    async def submit(self, lane: str, job: Job, background: bool = False) -> GenerationResult:
+    async def submit(self, lane: Lane, job: Job) -> GenerationResult:
+        background = lane.background
         if not background:
             self._submitted[lane] = number = self._submitted.get(lane, 0) + 1
         job = await self._redacted(job)  # the one path to any model: secrets never leave
@@ -80,8 +101,13 @@ class Scheduler:
             return redact_job(job)
         return await asyncio.to_thread(redact_job, job)
 
-    def cancel_lane(self, lane: str) -> None:
+    def cancel_lane(self, lane: Lane) -> None:
         self._submitted[lane] = self._submitted.get(lane, 0) + 1  # and any being redacted
         task = self._lanes.pop(lane, None)
         if task is not None:
             task.cancel()
+
+    def cancel_document(self, uri: str) -> None:
+        """Cancel the user jobs about `uri` (its completion and its action)."""
+        self.cancel_lane(Lane(LaneKind.COMPLETION, uri))
+        self.cancel_lane(Lane(LaneKind.ACTION, uri))

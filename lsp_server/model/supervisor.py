@@ -15,8 +15,9 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import lsp_server
 from lsp_server.errors import GenerationCancelled, ModelUnavailable
@@ -209,9 +210,10 @@ class WorkerSupervisor(ModelBackend):
                 if exc.id is None:
                     continue
                 event = JobFailed(exc.id, f"the model worker's answer was invalid: {exc}")
-            loop.call_soon_threadsafe(self._on_event, proc, event)
+            if not _hand_over(loop, self._on_event, proc, event):
+                return
         code = proc.wait()
-        loop.call_soon_threadsafe(self._on_exit, proc, code)
+        _hand_over(loop, self._on_exit, proc, code)
 
     def _on_event(self, proc: subprocess.Popen[str], event: Event) -> None:
         if proc is not self._proc:
@@ -270,3 +272,13 @@ class WorkerSupervisor(ModelBackend):
         for fut in self._pending.values():
             if not fut.done():
                 fut.set_exception(exc)
+
+
+def _hand_over(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> bool:
+    """Run `callback` on the loop; False once the loop is closed (the session is over and
+    nobody waits for the worker's events)."""
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:
+        return False
+    return True

@@ -33,6 +33,7 @@ from tests.conftest import (
 )
 
 ACTIONS = DATA / "actions"
+VSCODE_EXTENSION = Path(__file__).resolve().parents[2] / "editor-clients" / "vscode"
 INVENTORY = (ACTIONS / "inventory.py").read_text()
 INJECTED = (ACTIONS / "injected.py").read_text()
 REFACTOR_TITLES = {
@@ -216,11 +217,18 @@ async def test_capabilities_advertise_actions_and_commands(fake_review: Language
     caps = fake_review.init_result.capabilities  # type: ignore[attr-defined]
     assert caps.code_action_provider.resolve_provider is True
     assert types.CodeActionKind.RefactorRewrite in caps.code_action_provider.code_action_kinds
-    assert set(caps.execute_command_provider.commands) >= {
-        "enclave.explain",
-        "enclave.rewrite",
-        "enclave.review",
+    advertised = set(caps.execute_command_provider.commands)
+    assert advertised == {
+        "enclave.lsp.explain",
+        "enclave.lsp.refactor",
+        "enclave.lsp.rewrite",
+        "enclave.lsp.review",
     }
+    # VS Code's client registers every advertised command; the extension registers its own
+    # (package.json): the two sets must never meet, or the client refuses to start.
+    manifest = json.loads((VSCODE_EXTENSION / "package.json").read_text())
+    own = {c["command"] for c in manifest["contributes"]["commands"]}
+    assert own and not advertised & own, advertised & own
 
 
 async def test_listing_is_cheap_and_complete(fake_review: LanguageClient) -> None:
@@ -234,7 +242,7 @@ async def test_listing_is_cheap_and_complete(fake_review: LanguageClient) -> Non
         assert action.kind == types.CodeActionKind.RefactorRewrite
         assert action.edit is None and action.data["enclave"]  # the model runs on resolve
     rewrite = by_title(actions, "Enclave: Rewrite with instruction...")
-    assert rewrite.command is not None and rewrite.command.command == "enclave.rewrite"
+    assert rewrite.command is not None and rewrite.command.command == "enclave.lsp.rewrite"
     fix = next(a for a in actions if a.title.startswith("Fix with Enclave"))
     assert fix.kind == types.CodeActionKind.QuickFix and list(fix.diagnostics or []) == [foreign]
     status = await fake_review.protocol.send_request_async("enclave/getStatus", {})
@@ -246,7 +254,7 @@ async def test_review_publishes_located_findings_that_follow_edits(
 ) -> None:
     uri = open_doc(fake_review, "/tmp/enclave-actions/review.py", INVENTORY, "python")
     result = await fake_review.workspace_execute_command_async(
-        types.ExecuteCommandParams("enclave.review", [{"uri": uri}])
+        types.ExecuteCommandParams("enclave.lsp.review", [{"uri": uri}])
     )
     assert result["findings"] == 1 and result["dropped"] == 1  # the made-up quote is gone
     [diag] = fake_review.diagnostics[uri]
@@ -302,7 +310,7 @@ async def test_explain_sanitizes_writes_private_file_and_shows_it(
     uri = open_doc(fake_review, "/tmp/enclave-actions/explain.py", INVENTORY, "python")
     result = await fake_review.workspace_execute_command_async(
         types.ExecuteCommandParams(
-            "enclave.explain", [{"uri": uri, "range": range_json(lsp_range(4, 0, 4, 0))}]
+            "enclave.lsp.explain", [{"uri": uri, "range": range_json(lsp_range(4, 0, 4, 0))}]
         )
     )
     markdown = result["markdown"]
@@ -347,14 +355,14 @@ async def test_network_import_is_refused_for_actions_and_rewrite(
     assert action.edit is None and "network" in action.data["error"]
     result = await fake_network.workspace_execute_command_async(
         types.ExecuteCommandParams(
-            "enclave.rewrite",
+            "enclave.lsp.rewrite",
             [{"uri": uri, "range": range_json(lsp_range(3, 0, 8, 0)), "instruction": "faster"}],
         )
     )
     assert result["applied"] is False and "network" in result["message"]
     missing = await fake_network.workspace_execute_command_async(
         types.ExecuteCommandParams(
-            "enclave.rewrite", [{"uri": uri, "range": range_json(lsp_range(3, 0, 8, 0))}]
+            "enclave.lsp.rewrite", [{"uri": uri, "range": range_json(lsp_range(3, 0, 8, 0))}]
         )
     )
     assert missing["applied"] is False and "instruction" in missing["message"]
@@ -396,7 +404,7 @@ async def test_without_resolve_support_refactors_come_as_commands(
     actions = await code_actions(fake_no_resolve, uri, lsp_range(3, 0, 8, 0))
     action = by_title(actions, REFACTOR_TITLES["docstring"])
     assert action.data is None and action.command is not None
-    assert action.command.command == "enclave.refactor"
+    assert action.command.command == "enclave.lsp.refactor"
     result = await fake_no_resolve.workspace_execute_command_async(
         types.ExecuteCommandParams(action.command.command, action.command.arguments)
     )
@@ -465,7 +473,7 @@ async def test_real_explain_mentions_the_function(small: LanguageClient) -> None
     uri = open_doc(small, ACTIONS / "inventory.py", INVENTORY, "python")
     result = await small.workspace_execute_command_async(
         types.ExecuteCommandParams(
-            "enclave.explain", [{"uri": uri, "range": range_json(lsp_range(11, 4, 11, 4))}]
+            "enclave.lsp.explain", [{"uri": uri, "range": range_json(lsp_range(11, 4, 11, 4))}]
         )
     )
     markdown = result["markdown"]
@@ -504,7 +512,7 @@ async def test_real_injected_comment_cannot_escape_the_range(small: LanguageClie
 async def test_real_review_ranges_point_at_quoted_text(small: LanguageClient) -> None:
     uri = open_doc(small, ACTIONS / "inventory.py", INVENTORY, "python")
     result = await small.workspace_execute_command_async(
-        types.ExecuteCommandParams("enclave.review", [{"uri": uri}])
+        types.ExecuteCommandParams("enclave.lsp.review", [{"uri": uri}])
     )
     assert isinstance(result["findings"], int)
     diags = small.diagnostics.get(uri, [])
@@ -532,7 +540,7 @@ async def test_progress_cancel_stops_the_explanation(fake_slow: LanguageClient) 
     request = asyncio.ensure_future(
         fake_slow.workspace_execute_command_async(
             types.ExecuteCommandParams(
-                "enclave.explain", [{"uri": uri, "range": range_json(lsp_range(4, 0, 4, 0))}]
+                "enclave.lsp.explain", [{"uri": uri, "range": range_json(lsp_range(4, 0, 4, 0))}]
             )
         )
     )

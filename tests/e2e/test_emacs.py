@@ -133,10 +133,10 @@ def test_eglot_connects_and_sees_the_capabilities(review_run: dict[str, Any]) ->
     assert r["server_name"] == "enclave"
     caps = r["capabilities"]
     assert set(caps["executeCommandProvider"]["commands"]) == {
-        "enclave.explain",
-        "enclave.refactor",
-        "enclave.review",
-        "enclave.rewrite",
+        "enclave.lsp.explain",
+        "enclave.lsp.refactor",
+        "enclave.lsp.review",
+        "enclave.lsp.rewrite",
     }
     assert caps["codeActionProvider"]["resolveProvider"] is True
     assert "refactor.rewrite" in caps["codeActionProvider"]["codeActionKinds"]
@@ -158,9 +158,9 @@ def test_code_actions_at_a_function_include_the_refactors(review_run: dict[str, 
         assert title in titles, titles
     refactors = [a for a in actions if a["title"] in REFACTOR_TITLES]
     # Eglot 1.9 does not announce codeAction/resolve support, so the model-backed actions come
-    # as the enclave.refactor command (the server makes and applies the edit when chosen).
+    # as the enclave.lsp.refactor command (the server makes and applies the edit when chosen).
     assert all(
-        a["kind"] == "refactor.rewrite" and a["command"] == "enclave.refactor" and not a["edit"]
+        a["kind"] == "refactor.rewrite" and a["command"] == "enclave.lsp.refactor" and not a["edit"]
         for a in refactors
     )
     assert spec("explain").title in titles
@@ -186,7 +186,7 @@ def test_review_fills_flymake_and_its_quick_fix_applies(review_run: dict[str, An
 
 @needs_emacs
 def test_refactor_rewrite_and_explain_through_the_config(tmp_path: Path) -> None:
-    """A refactor chosen in M-x eglot-code-actions runs (as the enclave.refactor command), as
+    """A refactor chosen in M-x eglot-code-actions runs (as the enclave.lsp.refactor command), as
     it does from M-x enclave-code-actions; the rewrite action asks the instruction and comes
     back as a server edit; the explanation is shown in a buffer."""
     file = tmp_path / "shapes.py"
@@ -210,6 +210,38 @@ def test_refactor_rewrite_and_explain_through_the_config(tmp_path: Path) -> None
     # eglot-workspace-configuration reaches the server: completion turned off there.
     assert r["completion_when_off"]["items"] == []
     assert r["status_when_off"]["lastEmptyReason"] == "completions are turned off"
+
+
+@needs_emacs
+def test_dir_locals_cannot_choose_the_server_or_its_settings(tmp_path: Path) -> None:
+    """A repository's .dir-locals.el sets enclave-command (a script leaving a marker) and
+    enclave-settings (a model path that is not a model); the user accepts every local
+    variable. Eglot still starts the user's server with the user's settings."""
+    project = tmp_path / "repo"
+    project.mkdir()
+    file = project / "shapes.py"
+    file.write_text(SHAPES)
+    marker = project / "server-script-ran"
+    script = project / "evil.sh"
+    script.write_text(f"#!/bin/sh\ntouch '{marker}'\nexec \"$@\"\n")
+    script.chmod(0o755)
+    not_a_model = project / "not-a-model.gguf"
+    not_a_model.write_text("not a model\n")
+    evil_command = json.dumps([str(script), *enclave_command()])
+    (project / ".dir-locals.el").write_text(
+        f"((nil . ((enclave-command . {evil_command.replace(',', '')})\n"
+        f'         (enclave-settings . (:model (:path "{not_a_model}"))))))\n'
+    )
+    r = run_script("dirlocals.el", tmp_path, file, fake_env(""), timeout=120)
+
+    # The buffer got the repository's values (so the test attacks something)...
+    assert r["local_command"] and r["local_command"][0] == str(script), r
+    assert r["local_settings"] and "not-a-model" in r["local_settings"], r
+    # ...and none of them was used: the user's server, the user's (fake) model, ready.
+    assert r["server_command"] == enclave_command(), r["server_command"]
+    assert not marker.exists()
+    assert r["status"]["state"] == "ready", r["status"]
+    assert "not-a-model" not in json.dumps(r["status"])
 
 
 @needs_emacs

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from lsp_server import settings as settings_module
 from lsp_server.model import provision
 from tests.conftest import EDITOR_SAMPLE, FAKE_MODEL, enclave_command, real_env
 
@@ -129,6 +130,74 @@ def test_commands_against_a_stub_server(tmp_path: Path) -> None:
     assert r["rewrite"]["line"] == "# rewritten: make it shorter"
     assert any("state: ready" in m for m in r["messages"])
     assert r["statusline"] == "Enclave ready"
+
+
+def user_only_in_lua() -> list[str]:
+    assert NVIM is not None
+    code = "io.stdout:write(vim.json.encode(require('enclave.config').user_only))"
+    args = ["--clean", "--headless", "-i", "NONE", "--cmd", f"set rtp^={PLUGIN}"]
+    proc = subprocess.run(
+        [NVIM, *args, "-c", f"lua {code}", "-c", "qall!"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    keys: list[str] = json.loads(proc.stdout)
+    return keys
+
+
+@needs_nvim
+def test_user_only_list_is_the_servers() -> None:
+    """The plugin's one list of user-only settings is the server schema's x-userOnly."""
+    schema = settings_module.json_schema()["properties"]
+    marked = {k.removeprefix("enclave.") for k, v in schema.items() if v.get("x-userOnly")}
+    assert marked and set(user_only_in_lua()) == marked
+
+
+def flat(settings: Any) -> dict[str, Any]:
+    """The server's reading of a settings object (nested, dotted, under "enclave")."""
+    if isinstance(settings, dict) and isinstance(settings.get("enclave"), dict):
+        settings = settings["enclave"]
+    out: dict[str, Any] = {}
+    for key, value in (settings or {}).items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in flat(value).items()})
+        else:
+            out[key] = value
+    return out
+
+
+@needs_nvim
+def test_user_only_settings_reach_the_server_only_at_start(tmp_path: Path) -> None:
+    """set_settings(): an ordinary change is sent without user-only keys; a user-only change
+    restarts the server with it in initializationOptions (the server takes them from there
+    only). Through the stand-in server, which records what it receives."""
+    file = tmp_path / "area.py"
+    file.write_text("def area(w, h):\n    return w * h\n")
+    log = tmp_path / "stub.jsonl"
+    env = {
+        **real_env(),
+        "ENCLAVE_TEST_CMD": json.dumps([sys.executable, str(SCRIPTS / "stub_server.py")]),
+        "ENCLAVE_STUB_LOG": str(log),
+    }
+    r = run_script("settings_stub.lua", tmp_path, file, env, timeout=120)
+    got = [json.loads(line) for line in log.read_text().splitlines()]
+    inits = [flat(g["init"]) for g in got if "init" in g]
+    changes = [flat(g["change"]) for g in got if "change" in g]
+    user_only = set(user_only_in_lua())
+
+    assert r["same_client"] and r["second_client"] != r["first_client"], r
+    assert len(inits) == 2, got
+    assert inits[0]["backend.url"] == "http://10.0.0.1:8080"
+    assert inits[0]["model.path"] == "/models/mine.gguf"
+    assert inits[1]["backend.url"] == "http://10.0.0.2:8080"
+    assert inits[1]["log.file"] == "/tmp/enclave-mine.log"
+    assert any(c.get("completion.enabled") is False for c in changes), got
+    for change in changes:
+        assert not user_only & set(change), change
+    for settings in (r["first_settings"], r["second_settings"]):
+        assert not user_only & set(flat(settings)), settings
 
 
 def require_model(size: str) -> None:

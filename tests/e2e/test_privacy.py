@@ -100,7 +100,7 @@ async def test_actions_refuse_ignored_files(client: LanguageClient) -> None:
     text = f"TOKEN = '{CANARY}'\n"
     uri = open_doc(client, root / "private" / "keys.py", text, "python")
     whole = {"start": {"line": 0, "character": 0}, "end": {"line": 1, "character": 0}}
-    for command in ("enclave.explain", "enclave.review"):
+    for command in ("enclave.lsp.explain", "enclave.lsp.review"):
         with pytest.raises(Exception, match="ignore rules"):
             await client.workspace_execute_command_async(
                 types.ExecuteCommandParams(

@@ -18,6 +18,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from lsp_server.settings import USER_ONLY
 from tests.conftest import (
     FAKE_MODEL,
     end_of,
@@ -29,7 +30,6 @@ from tests.conftest import (
 )
 
 SERVER = [sys.executable, "-m", "lsp_server", "serve"]
-USER_ONLY = ("backend.kind", "backend.url", "backend.allowHosts", "model.path", "log.file")
 
 
 class Trap:
@@ -90,6 +90,7 @@ def attacks(trap_url: str, other_model: str, log_file: str) -> list[dict[str, An
         "backend.kind": "openai",
         "backend.url": trap_url,
         "backend.allowHosts": ["127.0.0.1", "attacker.example"],
+        "backend.model": "an-upstream-of-the-attackers-choice",
         "model.path": other_model,
         "log.file": log_file,
     }

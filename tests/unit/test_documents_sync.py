@@ -105,9 +105,10 @@ async def test_no_model_job_starts_for_a_document_out_of_sync() -> None:
     broke: the one gate every job passes (Session.submit) refuses it then."""
     from lsp_server.errors import GenerationCancelled
     from lsp_server.model.protocol import CompletionJob
+    from lsp_server.model.scheduler import Lane, LaneKind
     from lsp_server.session import Session
 
-    session = Session(lambda method, params: None)
+    session = Session()
     started: list[str] = []
 
     async def run(job: object) -> object:
@@ -119,12 +120,12 @@ async def test_no_model_job_starts_for_a_document_out_of_sync() -> None:
     with pytest.raises(DocumentError):
         session.change_document(URI, 5, [TextChange(None, "y = 2\n")])  # a repeated version
     job = CompletionJob(prefix="x", suffix="")
-    for lane, background in ((URI, False), (f"background:{URI}", True), (f"action:{URI}", False)):
+    for kind in LaneKind:
         with pytest.raises(GenerationCancelled, match=r"out of sync.*version 5 is not newer"):
-            await session.submit(URI, lane, job, background)
+            await session.submit(Lane(kind, URI), job)
     with pytest.raises(GenerationCancelled, match="not open"):
-        await session.submit("file:///never.py", "file:///never.py", job)
+        await session.submit(Lane(LaneKind.COMPLETION, "file:///never.py"), job)
     assert started == []
     with pytest.raises(OutOfSync):
-        session.model_snapshot(URI)
+        session.model_view(URI)
     assert "version 5 is not newer" in session.status().lastEmptyReason

@@ -10,9 +10,10 @@ import pytest
 from lsprotocol import types
 
 from lsp_server.context.index import WorkspaceIndex, extract_file, is_secret, scan
-from lsp_server.handlers.workspace import folders_of, is_ignore_file, named_folders
+from lsp_server.handlers.lsp import workspace_folders
 from lsp_server.privacy.ignore import MAX_IGNORE_FILE_BYTES, IgnoreRules, is_builtin
 from lsp_server.privacy.paths import probe_case_insensitive
+from lsp_server.workspace import is_ignore_file
 
 SECRET_NAMES = (
     ".env",
@@ -314,17 +315,17 @@ def test_roots_however_initialize_names_them(tmp_path: Path) -> None:
         root_uri=Path(b).as_uri(),
         workspace_folders=folders,
     )
-    assert named_folders(only_path) == folders_of(only_path) == [b]
-    assert named_folders(only_uri) == folders_of(only_uri) == [b]
-    assert named_folders(everything) == [a, b, c]  # every rule set applies
-    assert folders_of(everything) == [a]  # the index reads the workspace folders
+    assert workspace_folders(only_path).named == workspace_folders(only_path).indexed == [b]
+    assert workspace_folders(only_uri).named == workspace_folders(only_uri).indexed == [b]
+    assert workspace_folders(everything).named == [a, b, c]  # every rule set applies
+    assert workspace_folders(everything).indexed == [a]  # the index reads the workspace folders
     odd = types.InitializeParams(
         capabilities=types.ClientCapabilities(),
         root_uri="untitled:x",
         root_path="relative/path",
         workspace_folders=[types.WorkspaceFolder("vscode-remote://h/ws", "ws")],
     )
-    assert named_folders(odd) == folders_of(odd) == []
+    assert workspace_folders(odd).named == workspace_folders(odd).indexed == []
 
 
 def test_ignore_file_names_in_any_case() -> None:

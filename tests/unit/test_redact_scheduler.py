@@ -13,9 +13,13 @@ import pytest
 from lsp_server.errors import GenerationCancelled
 from lsp_server.model import scheduler as scheduler_module
 from lsp_server.model.protocol import CompletionJob, GenerationResult, Job
-from lsp_server.model.scheduler import REDACT_INLINE_CHARS, Scheduler
+from lsp_server.model.scheduler import REDACT_INLINE_CHARS, Lane, LaneKind, Scheduler
 
 TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+
+
+def lane(uri: str) -> Lane:
+    return Lane(LaneKind.COMPLETION, uri)
 
 
 def big_job(tag: str) -> CompletionJob:
@@ -55,7 +59,7 @@ async def test_a_large_job_is_redacted_in_a_thread_while_the_loop_runs(
     monkeypatch.setattr(scheduler_module, "redact_job", spy)
     run = Recorder()
     task = asyncio.ensure_future(ticker())
-    result = await Scheduler(run).submit("a", big_job("large"))
+    result = await Scheduler(run).submit(lane("a"), big_job("large"))
     await task
     assert result.text == "ok"
     ((before, after),) = seen
@@ -74,8 +78,8 @@ async def test_a_small_job_is_redacted_on_the_loop(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(scheduler_module, "redact_job", spy)
     run = Recorder()
-    await Scheduler(run).submit("a", CompletionJob(prefix=f'token = "{TOKEN}"\n', suffix=""))
-    await Scheduler(run).submit("b", big_job("x"))
+    await Scheduler(run).submit(lane("a"), CompletionJob(prefix=f'token = "{TOKEN}"\n', suffix=""))
+    await Scheduler(run).submit(lane("b"), big_job("x"))
     assert threads[0] is threading.main_thread()
     assert threads[1] is not threading.main_thread()
     assert all(TOKEN not in j.prefix for j in run.jobs if isinstance(j, CompletionJob))
@@ -94,9 +98,9 @@ async def test_a_request_superseded_during_its_redaction_never_runs(
     monkeypatch.setattr(scheduler_module, "redact_job", slow)
     run = Recorder()
     sched = Scheduler(run)
-    old = asyncio.ensure_future(sched.submit("doc", big_job("old")))
+    old = asyncio.ensure_future(sched.submit(lane("doc"), big_job("old")))
     await asyncio.sleep(0.05)
-    new = await sched.submit("doc", CompletionJob(prefix="x = ", suffix="", middle="new"))
+    new = await sched.submit(lane("doc"), CompletionJob(prefix="x = ", suffix="", middle="new"))
     with pytest.raises(GenerationCancelled):
         await old
     assert new.text == "ok"
@@ -106,9 +110,9 @@ async def test_a_request_superseded_during_its_redaction_never_runs(
 async def test_cancelling_a_lane_drops_a_job_still_being_redacted() -> None:
     run = Recorder()
     sched = Scheduler(run)
-    pending = asyncio.ensure_future(sched.submit("doc", big_job("late")))
+    pending = asyncio.ensure_future(sched.submit(lane("doc"), big_job("late")))
     await asyncio.sleep(0)
-    sched.cancel_lane("doc")
+    sched.cancel_lane(lane("doc"))
     with pytest.raises(GenerationCancelled):
         await pending
     assert run.jobs == []

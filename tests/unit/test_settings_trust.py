@@ -23,6 +23,7 @@ ROUTES = {
     "backend.kind": "openai",
     "backend.url": "http://10.9.9.9:8080",
     "backend.allowHosts": ["attacker.example"],
+    "backend.model": "upstream-of-the-attackers-choice",
     "model.path": "/tmp/other.gguf",
     "log.file": "/tmp/enclave-trap.log",
 }

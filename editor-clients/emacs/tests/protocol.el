@@ -27,7 +27,7 @@
                        (vconcat (mapcar #'enclave-test-action-summary
                                         (apply #'eglot-code-actions (eglot--region-bounds)))))
 
-     ;; M-x eglot-code-actions, choosing a refactor: it runs as the enclave.refactor command
+     ;; M-x eglot-code-actions, choosing a refactor: it runs as the enclave.lsp.refactor command
      ;; (Eglot 1.9 cannot resolve); the fake answer here is a review, so the server refuses it.
      (let ((before (buffer-string)))
        (enclave-test-choose (enclave-test-env "ENCLAVE_TEST_REFACTOR_TITLE")

@@ -19,7 +19,7 @@
      (enclave-test-put "original" original)
 
      ;; M-x eglot-code-actions, choosing the refactor: Eglot 1.9 cannot resolve, so the
-     ;; server offers it as the enclave.refactor command and applies the edit itself.
+     ;; server offers it as the enclave.lsp.refactor command and applies the edit itself.
      (enclave-test-goto "^def area")
      (enclave-test-choose title (lambda () (call-interactively #'eglot-code-actions)))
      (enclave-test-wait "the refactor's edit" 30
@@ -37,7 +37,7 @@
      ;; The "Rewrite with instruction..." action: the instruction is asked, the server sends
      ;; the edit with workspace/applyEdit, Eglot asks before applying it.
      (enclave-test-goto "^def area")
-     (let ((rewrite (cl-find "enclave.rewrite" (eglot-code-actions (point))
+     (let ((rewrite (cl-find "enclave.lsp.rewrite" (eglot-code-actions (point))
                              :key (lambda (a) (plist-get (plist-get a :command) :command))
                              :test #'equal)))
        (cl-letf (((symbol-function 'read-string) (lambda (&rest _) "add a docstring")))

@@ -66,7 +66,7 @@ R.run(function()
   vim.ui.select = orig_select
   results.refactor = { offered = offered, first_line = R.line(1) }
 
-  -- :EnclaveRefactor {instruction} on a range: enclave.rewrite, applied by workspace/applyEdit.
+  -- :EnclaveRefactor {instruction} on a range: enclave.lsp.rewrite, applied by workspace/applyEdit.
   vim.cmd('2,2EnclaveRefactor make it shorter')
   wait_for('rewrite applied', 10000, function() return R.line(2) == '# rewritten: make it shorter' end)
   results.rewrite = { line = R.line(2) }

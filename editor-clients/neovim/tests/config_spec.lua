@@ -42,6 +42,35 @@ expect('cmd list kept', vim.deep_equal(config.server_cmd({ cmd = { 'a', 'b' } })
 local found = config.find_executable()
 expect('executable found (PATH or checkout .venv): ' .. tostring(found), found ~= nil)
 
+-- User-only settings (where code goes, which model file, where logs go): never in `settings`.
+local hostile = {
+  model = { size = '0.5b', path = '/x.gguf' },
+  ['log.file'] = '/tmp/x.log',
+  backend = { kind = 'openai', url = 'http://10.0.0.9:1', model = 'm', allowHosts = { 'a' } },
+  enclave = { backend = { url = 'http://10.0.0.8:1' }, ['model.path'] = '/y', completion = { enabled = false } },
+}
+local stripped = config.without_user_only(hostile)
+-- The server reads under `enclave` when it is there; look at both places.
+local outer = vim.deepcopy(stripped)
+outer.enclave = nil
+local leaked = {}
+for _, flat in ipairs({ config.flatten(stripped), config.flatten(outer) }) do
+  for _, key in ipairs(config.user_only) do
+    if flat[key] ~= nil then leaked[#leaked + 1] = key end
+  end
+end
+expect('no user-only key left: ' .. vim.inspect(leaked), #leaked == 0)
+expect('other settings kept', stripped.model.size == '0.5b' and stripped.enclave.completion.enabled == false)
+expect('the input is not changed', hostile.backend.url == 'http://10.0.0.9:1')
+expect('flatten reads under enclave', config.flatten(hostile)['backend.url'] == 'http://10.0.0.8:1')
+expect('flatten keeps lists', vim.deep_equal(config.flatten({ backend = { allowHosts = { 'h' } } })['backend.allowHosts'], { 'h' }))
+expect('a user-only change is seen, nested or dotted',
+  config.user_only_changed({ backend = { url = 'a' } }, { ['backend.url'] = 'b' })
+  and config.user_only_changed({}, { model = { path = '/m' } })
+  and config.user_only_changed({ backend = { allowHosts = { 'a' } } }, { backend = { allowHosts = { 'a', 'b' } } }))
+expect('the same values in another form are no change',
+  not config.user_only_changed({ backend = { url = 'a' } }, { enclave = { ['backend.url'] = 'a' }, model = { size = '1.5b' } }))
+
 -- setup() raises the same error.
 local ok, err = pcall(require('enclave').setup, { debounce_ms = 'x' })
 expect('setup raises: ' .. tostring(err), not ok and tostring(err):find('debounce_ms', 1, true) ~= nil)

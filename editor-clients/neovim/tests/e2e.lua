@@ -64,7 +64,7 @@ R.run(function()
   vim.cmd.write()
 
   -- :EnclaveExplain on the first function (visual line range) opens a Markdown float.
-  if vim.tbl_contains(commands, 'enclave.explain') then
+  if vim.tbl_contains(commands, 'enclave.lsp.explain') then
     vim.api.nvim_win_set_cursor(0, { 1, 0 })
     keys('Vjj:EnclaveExplain<CR>')
     local win = wait_for('explain window', 180000, function()
@@ -79,11 +79,11 @@ R.run(function()
     }
     vim.api.nvim_win_close(win, true)
   else
-    results.explain = { skipped = 'the server does not offer enclave.explain' }
+    results.explain = { skipped = 'the server does not offer enclave.lsp.explain' }
   end
 
   -- :EnclaveReview fills vim.diagnostic through publishDiagnostics.
-  if vim.tbl_contains(commands, 'enclave.review') then
+  if vim.tbl_contains(commands, 'enclave.lsp.review') then
     vim.api.nvim_set_current_buf(bufnr)
     local findings
     vim.api.nvim_create_autocmd('User', {
@@ -103,7 +103,7 @@ R.run(function()
       messages = vim.tbl_map(function(d) return d.message end, ours()),
     }
   else
-    results.review = { skipped = 'the server does not offer enclave.review' }
+    results.review = { skipped = 'the server does not offer enclave.lsp.review' }
   end
 
   vim.cmd('checkhealth enclave')

@@ -1,9 +1,13 @@
 """A stand-in LSP server for the plugin's command plumbing (tests/commands_stub.lua): it offers
-enclave.explain / enclave.review / enclave.rewrite, Enclave code actions (resolved lazily) and
-enclave/getStatus with canned answers, the shapes the real server is specified to use."""
+enclave.lsp.explain / .review / .rewrite, Enclave code actions (resolved lazily) and
+enclave/getStatus with canned answers, the shapes the real server is specified to use. With
+ENCLAVE_STUB_LOG set it appends each initializationOptions and didChangeConfiguration there
+(one JSON line each) for tests/settings_stub.lua."""
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 from lsprotocol import types
@@ -17,6 +21,23 @@ def _range(raw: dict[str, Any]) -> types.Range:
     return types.Range(
         types.Position(s["line"], s["character"]), types.Position(e["line"], e["character"])
     )
+
+
+def record(kind: str, value: Any) -> None:
+    path = os.environ.get("ENCLAVE_STUB_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({kind: value, "pid": os.getpid()}) + "\n")
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+def changed(ls: LanguageServer, params: types.DidChangeConfigurationParams) -> None:
+    record("change", params.settings)
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: LanguageServer, params: types.InitializeParams) -> None:
+    record("init", params.initialization_options)
 
 
 @server.feature(types.INITIALIZED)
@@ -38,7 +59,7 @@ def get_status(ls: LanguageServer, params: Any) -> dict[str, Any]:
     }
 
 
-@server.command("enclave.explain")
+@server.command("enclave.lsp.explain")
 def explain(ls: LanguageServer, *args: Any) -> dict[str, Any]:
     arg = args[0]
     r = arg["range"]
@@ -46,7 +67,7 @@ def explain(ls: LanguageServer, *args: Any) -> dict[str, Any]:
     return {"markdown": f"# Explanation\n\nThe code at {lines} of `{arg['uri']}`.", "path": None}
 
 
-@server.command("enclave.review")
+@server.command("enclave.lsp.review")
 def review(ls: LanguageServer, *args: Any) -> dict[str, Any]:
     uri = args[0]["uri"]
     diagnostics = [
@@ -62,7 +83,7 @@ def review(ls: LanguageServer, *args: Any) -> dict[str, Any]:
     return {"findings": len(diagnostics)}
 
 
-@server.command("enclave.rewrite")
+@server.command("enclave.lsp.rewrite")
 async def rewrite(ls: LanguageServer, *args: Any) -> None:
     arg = args[0]
     text = f"# rewritten: {arg['instruction']}\n"

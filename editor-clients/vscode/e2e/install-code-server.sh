@@ -20,7 +20,7 @@ command -v make >/dev/null || need_apt+=(make)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
 export npm_config_yes=true npm_config_audit=false npm_config_fund=false
@@ -50,7 +50,10 @@ ln -sf code-linux.sh bin/remote-cli/code-server
 ln -sf browser-linux.sh bin/helpers/browser.sh
 
 cd "$DEST/lib/vscode/extensions"
-npm install --omit=dev --no-save --loglevel=error
+# Its postinstall script names every file it prunes: keep that in a log, shown on failure.
+if ! npm install --omit=dev --no-save --loglevel=error >"$HERE/.e2e/install-extensions.log" 2>&1; then
+  tail -40 "$HERE/.e2e/install-extensions.log"; exit 1
+fi
 
 touch "$DEST/.installed-$VERSION"
 echo "code-server $VERSION installed in $DEST ($(du -sh "$DEST" | cut -f1))"

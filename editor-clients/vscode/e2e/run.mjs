@@ -1,29 +1,39 @@
 #!/usr/bin/env node
 // The real-editor test: code-server (VS Code 1.100.3) with the packaged extension and the real
-// Enclave server (0.5B model), driven by Playwright with Debian's chromium.
-//   1. ghost text from the server appears in a Python file, Tab accepts it, the file has it;
-//   2. Enclave: Review File puts the server's diagnostics in the editor (skipped, and said so,
-//      when the server does not offer enclave.review);
-//   3. Enclave: Explain Selection opens a Markdown preview beside (skipped likewise).
-// Screenshots and logs go to .e2e/. Exits non-zero on failure. Run through `make e2e`.
-import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+// Enclave server and default model (1.5B), driven by Playwright with Debian's chromium, as a
+// user works. The workspace's .vscode/settings.json sets every user-only setting to something
+// hostile (a trap backend, a file that is not a model, a log file and a server script inside
+// the workspace); none of it may take effect.
+//   Session 1, workspace trust on and the folder trusted: status ready with the bundled model;
+//   ghost text, Tab accepts it (the saved file has it); Explain Selection opens a Markdown
+//   preview with the explanation's text; a refactor from the light bulb menu (Ctrl+.) adds a
+//   docstring (the file still parses); Review File puts findings in the Problems view.
+//   Session 2, the folder not trusted (Restricted Mode): status ready with the bundled model and
+//   ghost text, the same hostile settings changing nothing.
+// Evidence in .e2e/: screenshots, the extension's output channel and the server's log (its
+// log.file is set in the USER settings) per session, code-server's logs. Exit status 1 when
+// anything failed; the closing line counts passed, failed and skipped (a skip is a failure).
+import { spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { Editor, newestFile, openCodeServer, Report, trap } from "./lib.mjs";
 
 const EXT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(EXT_DIR, ".e2e");
 const SHOTS = join(OUT, "screenshots");
+const LOGS = join(OUT, "logs");
 const CODE_SERVER = join(OUT, "code-server", "out", "node", "entry.js");
 const VSIX = join(EXT_DIR, "enclave.vsix");
 const ENCLAVE = process.env.ENCLAVE ?? resolve(EXT_DIR, "..", "..", ".venv", "bin", "enclave");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const MODEL_SIZE = process.env.ENCLAVE_E2E_MODEL ?? "0.5b";
+const MODEL_SIZE = process.env.ENCLAVE_E2E_MODEL ?? "1.5b";
+const MODEL_NAME = `qwen2.5-coder-${MODEL_SIZE}`;
+const SLOW = 420000; // one model answer on 2 busy cores
+const EXPLANATIONS = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "enclave", "explanations");
 
-const SAMPLE = `import math
+const SHAPES = `import math
 
 
 def circle_area(radius):
@@ -31,40 +41,27 @@ def circle_area(radius):
     return math.pi * radius ** 2
 
 
+def scale(values, factor):
+    result = []
+    for value in values:
+        result.append(value * factor)
+    return result
+
+
 def rectangle_area(width, height):
     """Return the area of a rectangle."""
 `;
+const SCALE_LINE = SHAPES.split("\n").indexOf("def scale(values, factor):") + 1;
 
-const results = [];
-function step(name, status, detail = "") {
-  results.push({ name, status, detail });
-  console.log(`${status.toUpperCase().padEnd(4)} ${name}${detail ? ": " + detail : ""}`);
-}
+// A plain bug for Review File: user input goes to eval. (The 1.5B, asked with a bare JSON array
+// schema, reports it with an exact quote; an off-by-one loop it did not.)
+const CALC = `def calculate(expression):
+    """Evaluate an arithmetic expression typed by the user."""
+    return eval(expression)
+`;
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
-
-async function waitForHttp(url, ms) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${url} did not answer within ${ms} ms`);
-}
+const report = new Report();
+const CLASH_LOG = join(LOGS, "clash-commands.jsonl");
 
 for (const [what, file] of [["code-server", CODE_SERVER], ["the .vsix", VSIX], ["the enclave server", ENCLAVE], ["chromium", CHROMIUM]]) {
   if (!existsSync(file)) {
@@ -72,250 +69,364 @@ for (const [what, file] of [["code-server", CODE_SERVER], ["the .vsix", VSIX], [
     process.exit(2);
   }
 }
+rmSync(SHOTS, { recursive: true, force: true });
+rmSync(LOGS, { recursive: true, force: true });
 mkdirSync(SHOTS, { recursive: true });
+mkdirSync(LOGS, { recursive: true });
 const tmp = mkdtempSync(join(tmpdir(), "enclave-e2e-"));
-const userData = join(tmp, "user-data");
-const extensions = join(tmp, "extensions");
-const workspace = join(tmp, "workspace");
-mkdirSync(join(userData, "User"), { recursive: true });
-mkdirSync(workspace);
-const samplePath = join(workspace, "shapes.py");
-writeFileSync(samplePath, SAMPLE);
-writeFileSync(
-  join(userData, "User", "settings.json"),
-  JSON.stringify(
-    {
-      "enclave.server.path": ENCLAVE,
-      "enclave.model.size": MODEL_SIZE,
-      "enclave.log.level": "debug",
-      "enclave.trace.server": process.env.ENCLAVE_E2E_TRACE ?? "messages",
-      "editor.inlineSuggest.enabled": true,
-      "editor.minimap.enabled": false,
-      "editor.quickSuggestions": { other: false, comments: false, strings: false },
-      "workbench.startupEditor": "none",
-      "workbench.tips.enabled": false,
-      "workbench.enableExperiments": false,
-      "security.workspace.trust.enabled": false,
-      "telemetry.telemetryLevel": "off",
-      "extensions.autoCheckUpdates": false,
-      "extensions.autoUpdate": false,
-      "update.mode": "none",
-      "git.enabled": false,
-      "chat.commandCenter.enabled": false,
-      "window.commandCenter": false,
-    },
-    null,
-    2,
-  ),
-);
+const traps = await trap();
 
-const node = process.execPath;
-const common = ["--user-data-dir", userData, "--extensions-dir", extensions];
-const install = spawnSync(node, [CODE_SERVER, ...common, "--install-extension", VSIX], {
-  encoding: "utf8",
-});
-if (install.status !== 0) {
-  console.error(install.stdout, install.stderr);
-  process.exit(1);
-}
-step("install the .vsix into code-server", "ok");
-
-const port = await freePort();
-const serverLog = join(OUT, "code-server.log");
-const logFd = (await import("node:fs")).openSync(serverLog, "w");
-const codeServer = spawn(
-  node,
-  [
-    CODE_SERVER,
-    ...common,
-    "--bind-addr",
-    `127.0.0.1:${port}`,
-    "--auth",
-    "none",
-    "--disable-telemetry",
-    "--disable-update-check",
-    "--disable-workspace-trust",
-    "--disable-getting-started-override",
-    ...(process.env.ENCLAVE_E2E_TRACE ? ["--log", "trace"] : []),
-    workspace,
-  ],
-  { stdio: ["ignore", logFd, logFd], detached: true },
-);
-
-let browser;
-let page;
-let failed = false;
-const shot = async (name) => {
-  const file = join(SHOTS, name);
-  await page.screenshot({ path: file });
-  console.log(`     screenshot ${file}`);
-};
-
-async function runCommand(title) {
-  await page.keyboard.press("F1");
-  const input = page.locator(".quick-input-widget input");
-  await input.waitFor({ state: "visible", timeout: 10000 });
-  await input.fill(">" + title);
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor({ timeout: 10000 });
-  await page.keyboard.press("Enter");
+/** A workspace whose .vscode/settings.json sets every user-only setting to something hostile. */
+function hostileWorkspace(name) {
+  const ws = join(tmp, name);
+  mkdirSync(join(ws, ".vscode"), { recursive: true });
+  writeFileSync(join(ws, "shapes.py"), SHAPES);
+  writeFileSync(join(ws, "calc.py"), CALC);
+  writeFileSync(join(ws, "not-a-model.gguf"), "this is not a model\n");
+  const marker = join(ws, "server-script-ran");
+  const script = join(ws, "evil-server.sh");
+  writeFileSync(script, `#!/bin/sh\ntouch '${marker}'\nexec '${ENCLAVE}' "$@"\n`);
+  chmodSync(script, 0o755);
+  const hostile = {
+    "enclave.backend.kind": "llama-server",
+    "enclave.backend.url": `http://127.0.0.1:${traps.port}`,
+    "enclave.backend.allowHosts": ["127.0.0.1", "trap.example"],
+    "enclave.backend.model": "trap-model",
+    "enclave.model.path": join(ws, "not-a-model.gguf"),
+    "enclave.log.file": join(ws, "enclave-from-workspace.log"),
+    "enclave.server.path": script,
+    "enclave.server.args": ["serve"],
+  };
+  writeFileSync(join(ws, ".vscode", "settings.json"), JSON.stringify({ ...hostile, "[python]": hostile }, null, 2));
+  return { ws, marker, workspaceLog: hostile["enclave.log.file"], hostile };
 }
 
-/** The editor's text as rendered (spaces normalised). */
-async function editorText() {
-  return (await page.locator(".monaco-editor .view-lines").first().innerText()).replace(/\u00a0/g, " ");
+/** User settings: the real server, the default model, a server log under .e2e/, trust on. */
+function userSettings(dir, serverLog, extra) {
+  mkdirSync(join(dir, "User"), { recursive: true });
+  const settings = {
+    "enclave.server.path": ENCLAVE,
+    "enclave.model.size": MODEL_SIZE,
+    "enclave.log.file": serverLog,
+    "enclave.log.level": "debug",
+    // The test is about the editor, not latency: the 1.5B on 2 shared cores may be slow.
+    "enclave.completion.deadlineMs": 180000,
+    // The browser, code-server and the server share the cores with the model: with a thread
+    // per core, generation on a loaded machine fell to 0.6 tokens/s (threads wait for each
+    // other), with one thread it made 3.2 (measured here, load 9 on 2 cores).
+    "enclave.model.threads": Number(process.env.ENCLAVE_E2E_THREADS ?? 1),
+    "enclave.trace.server": process.env.ENCLAVE_E2E_TRACE ? "verbose" : "messages",
+    "security.workspace.trust.enabled": true,
+    "security.workspace.trust.startupPrompt": "always",
+    "security.workspace.trust.untrustedFiles": "open",
+    "editor.inlineSuggest.enabled": true,
+    "editor.minimap.enabled": false,
+    "editor.quickSuggestions": { other: false, comments: false, strings: false },
+    "editor.lightbulb.enabled": "on",
+    "markdown.preview.typographer": false,
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": false,
+    "workbench.enableExperiments": false,
+    "telemetry.telemetryLevel": "off",
+    "extensions.autoCheckUpdates": false,
+    "extensions.autoUpdate": false,
+    "update.mode": "none",
+    "git.enabled": false,
+    "chat.commandCenter.enabled": false,
+    "window.commandCenter": false,
+    ...extra,
+  };
+  writeFileSync(join(dir, "User", "settings.json"), JSON.stringify(settings, null, 2));
 }
 
-try {
-  await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60000);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update"],
-  });
-  page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
-  await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
-  await page.locator(".monaco-workbench").waitFor({ timeout: 60000 });
-  step("open code-server in chromium", "ok");
+/** Answer the workspace trust dialog as a user would. */
+async function answerTrust(page, trust) {
+  const button = page.getByRole("button", { name: trust ? /Yes, I trust/ : /No, I don.t trust/ });
+  await button.first().waitFor({ timeout: 60000 });
+  await button.first().click();
+}
 
-  // Open the Python file through Quick Open.
-  await page.keyboard.press("Control+P");
-  await page.locator(".quick-input-widget input").waitFor({ state: "visible", timeout: 15000 });
-  await page.keyboard.type("shapes.py");
-  await page.locator(".quick-input-list .monaco-list-row", { hasText: "shapes.py" }).first().waitFor({ timeout: 15000 });
-  await page.keyboard.press("Enter");
-  await page.locator(".monaco-editor .view-lines", { hasText: "rectangle_area" }).waitFor({ timeout: 20000 });
+function normalise(text) {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, " ").trim();
+}
 
-  // The status bar item says the model is ready.
-  const status = page.locator(".statusbar-item", { hasText: "Enclave" }).first();
-  await status.waitFor({ timeout: 60000 });
-  const readyBy = Date.now() + 180000;
-  let label = "";
-  while (Date.now() < readyBy) {
-    label = (await status.locator("a").first().getAttribute("aria-label")) ?? (await status.getAttribute("aria-label")) ?? "";
-    if (/ready|error|stopped/.test(label)) break;
-    await page.waitForTimeout(500);
+/** What the hostile settings must not have done, checked after a session. */
+function checkNothingTaken(label, w, serverLog) {
+  if (traps.connections.length) {
+    report.fail(`${label}: no connection reaches the trap backend`, JSON.stringify(traps.connections));
+  } else report.ok(`${label}: no connection reaches the trap backend`, `127.0.0.1:${traps.port}`);
+  if (existsSync(w.marker)) report.fail(`${label}: the workspace's server script never ran`, w.marker);
+  else report.ok(`${label}: the workspace's server script never ran`);
+  if (existsSync(w.workspaceLog)) report.fail(`${label}: no log file in the workspace`, w.workspaceLog);
+  else report.ok(`${label}: no log file in the workspace`);
+  const log = existsSync(serverLog) ? readFileSync(serverLog, "utf8") : "";
+  if (!log) report.fail(`${label}: the server logs to the USER's log.file`, `${serverLog} missing or empty`);
+  else if (/not-a-model|trap-model|llama-server/.test(log)) {
+    report.fail(`${label}: the server log names no workspace value`, serverLog);
+  } else report.ok(`${label}: the server logs to the USER's log.file, naming no workspace value`, `${serverLog} (${log.length} bytes)`);
+}
+
+/** Keep the extension's output channel of a session beside the server log. */
+function keepExtensionLog(logsDir, name) {
+  const file = newestFile(logsDir, /Enclave\.log$/);
+  if (!file) {
+    report.fail(`${name}: the extension's output channel log is kept`, `none under ${logsDir}`);
+    return "";
   }
-  if (!/ready/.test(label)) throw new Error(`status bar never said ready: "${label}"`);
-  step("status bar: model ready", "ok", label);
+  const kept = join(LOGS, `${name}-extension.log`);
+  copyFileSync(file, kept);
+  return readFileSync(kept, "utf8");
+}
 
-  // Type at the end of the file; the server's suggestion shows as ghost text.
+function checkStartedUsersServer(name, extensionLog) {
+  const started = /Starting (\S+) serve/.exec(extensionLog);
+  if (!started || started[1] !== ENCLAVE) {
+    report.fail(`${name}: the extension started the USER's server.path`, started ? started[0] : "no 'Starting' line");
+  } else report.ok(`${name}: the extension started the USER's server.path`, started[0]);
+}
+
+/** One code-server session in a hostile workspace; `user` adds to the user settings. */
+async function withSession(name, { trust, user = {}, hostileChecks = true }, body) {
+  const w = hostileWorkspace(`ws-${name}`);
+  const userData = join(tmp, `user-data-${name}`);
+  const serverLog = join(LOGS, `${name}-server.log`);
+  userSettings(userData, serverLog, user);
+  const logsTo = join(LOGS, `${name}-code-server-logs`);
+  let session;
+  const editor = { shot: async () => undefined };
+  try {
+    session = await openCodeServer({
+      codeServer: CODE_SERVER,
+      vsix: VSIX,
+      chromiumPath: CHROMIUM,
+      userData,
+      extensions: join(tmp, `extensions-${name}`),
+      workspace: w.ws,
+      logFile: join(LOGS, `${name}-code-server.log`),
+      logsTo,
+      trace: Boolean(process.env.ENCLAVE_E2E_TRACE),
+    });
+    const ed = new Editor(session.page, SHOTS);
+    editor.shot = (n) => ed.shot(`${name}-${n}`);
+    await answerTrust(session.page, trust);
+    report.ok(`${name}: code-server opened the folder`, trust ? "trusted" : "not trusted (Restricted Mode)");
+    await body(ed, w, (n) => editor.shot(n));
+  } catch (err) {
+    report.fail(`${name}: session`, err instanceof Error ? err.message.split("\n")[0] : String(err));
+    console.log(`     screenshot ${await editor.shot("failure.png")}`);
+  } finally {
+    await session?.close();
+  }
+  const extensionLog = keepExtensionLog(logsTo, name);
+  if (!hostileChecks) return extensionLog;
+  checkStartedUsersServer(name, extensionLog);
+  checkNothingTaken(name, w, serverLog);
+  return extensionLog;
+}
+
+/** Status ready, with the bundled model's name (tooltip and accessible label). */
+async function checkReady(ed, name, model = MODEL_NAME) {
+  await ed.open("shapes.py", "rectangle_area"); // the extension starts with a Python file
+  const label = await ed.waitSettled(300000);
+  if (!/ready/.test(label)) throw new Error(`the status bar never said ready: "${label}"`);
+  const tooltip = await ed.tooltip();
+  if (!label.includes(model) || !tooltip.includes(model)) {
+    throw new Error(`the status does not name ${model}: "${label}" / "${tooltip}"`);
+  }
+  report.ok(`${name}: status bar says ready with the model`, label);
+}
+
+async function ghostText(ed, name, shot, accept) {
+  const { page } = ed;
+  await ed.open("shapes.py", "rectangle_area");
   await page.locator(".monaco-editor .view-lines").first().click();
   await page.keyboard.press("Control+End");
-  await page.keyboard.type("    return ", { delay: 40 });
-  const ghost = page.locator(".monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text").first();
-  try {
-    await ghost.waitFor({ state: "visible", timeout: 45000 });
-  } catch {
-    await page.keyboard.press("Alt+Backslash"); // editor.action.inlineSuggest.trigger
-    await ghost.waitFor({ state: "visible", timeout: 60000 });
-  }
-  const ghostText = (await page.locator(".monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text").allInnerTexts())
-    .join("")
-    .replace(/\u00a0/g, " ")
-    .trim();
-  await shot("1-ghost-text.png");
-  if (!ghostText) throw new Error("ghost text is empty");
-  step("ghost text shown", "ok", JSON.stringify(ghostText));
-
+  const ghost = (await ed.ghostAfterTyping("    return ", SLOW)).trim();
+  await shot("ghost-text.png");
+  if (!ghost) throw new Error("the ghost text is empty");
+  report.ok(`${name}: ghost text shown`, JSON.stringify(ghost));
+  if (!accept) return;
   await page.keyboard.press("Tab");
   await page.waitForTimeout(500);
   await page.keyboard.press("Control+S");
-  const firstGhostLine = ghostText.split("\n")[0].trim();
-  const saveBy = Date.now() + 10000;
-  let saved = readFileSync(samplePath, "utf8");
-  while (!saved.includes(firstGhostLine) && Date.now() < saveBy) {
-    await page.waitForTimeout(250); // the save may be mid-write
-    saved = readFileSync(samplePath, "utf8");
-  }
-  const lastLine = saved.trimEnd().split("\n").pop() ?? "";
-  await shot("2-accepted.png");
-  if (!lastLine.startsWith("    return ") || !lastLine.includes(firstGhostLine)) {
-    throw new Error(`Tab did not accept the suggestion; the file ends with ${JSON.stringify(lastLine)}`);
-  }
-  step("Tab accepted it; the saved file has it", "ok", JSON.stringify(lastLine));
-  if (/return {2,}\S/.test(lastLine)) {
-    // Not the extension's doing: the server's own answer starts with a space here (see the
-    // LSP trace with ENCLAVE_E2E_TRACE=1). Reported; shown, not failed.
-    step("no doubled space after the accepted text", "warn", "the server's suggestion began with a space after 'return '");
-  }
+  return ghost;
+}
 
-  // Hover the status bar item: the tooltip shows the state and the last empty reason.
-  await status.hover();
-  await page.waitForTimeout(1500);
-  await shot("3-status-tooltip.png");
-  const hover = page.locator(".monaco-hover, .workbench-hover", { hasText: "Enclave" }).first();
-  const hoverText = (await hover.isVisible()) ? await hover.innerText() : "";
-  if (!/Model:/.test(hoverText)) throw new Error(`status tooltip not shown: ${JSON.stringify(hoverText)}`);
-  step("status tooltip", "ok", hoverText.replace(/\s*\n+\s*/g, " | "));
-  await page.mouse.move(700, 400);
+async function acceptedIsSaved(ed, w, ghost, shot) {
+  const path = join(w.ws, "shapes.py");
+  const first = ghost.split("\n")[0].trim();
+  const end = Date.now() + 15000;
+  let saved = readFileSync(path, "utf8");
+  while (!saved.includes(first) && Date.now() < end) {
+    await ed.page.waitForTimeout(250);
+    saved = readFileSync(path, "utf8");
+  }
+  const last = saved.trimEnd().split("\n").pop() ?? "";
+  await shot("accepted.png");
+  if (!last.startsWith("    return ") || !last.includes(first)) {
+    throw new Error(`Tab did not accept the suggestion; the file ends with ${JSON.stringify(last)}`);
+  }
+  report.ok("trusted: Tab accepted it; the saved file has it", JSON.stringify(last));
+}
 
-  // Review: diagnostics from the server appear, unless the server does not offer it yet.
-  await runCommand("Enclave: Review File");
-  const notOffered = page.locator(".notification-toast", { hasText: "does not offer enclave.review" });
-  const reviewed = page.locator(".notification-toast", { hasText: "Enclave review:" });
-  await Promise.race([
-    notOffered.waitFor({ timeout: 240000 }),
-    reviewed.waitFor({ timeout: 240000 }),
-  ]);
-  if (await notOffered.isVisible()) {
-    step("review diagnostics", "skip", "this server does not offer enclave.review yet");
-  } else {
-    const message = await reviewed.first().innerText();
-    const squiggles = page.locator(".monaco-editor .squiggly-error, .monaco-editor .squiggly-warning, .monaco-editor .squiggly-info, .monaco-editor .squiggly-hint");
-    if (/no findings/.test(message)) {
-      step("review diagnostics", "ok", "the review ran and found nothing (no diagnostics to show)");
-    } else {
-      await squiggles.first().waitFor({ timeout: 20000 });
-      step("review diagnostics", "ok", `${message.split("\n")[0]}; ${await squiggles.count()} marked in the editor`);
+async function explain(ed, shot) {
+  const { page } = ed;
+  await ed.open("shapes.py", "rectangle_area");
+  await ed.goToLine(4);
+  for (let i = 0; i < 3; i++) await page.keyboard.press("Shift+ArrowDown");
+  const since = Date.now();
+  await ed.command("Enclave: Explain Selection");
+  await page.locator(".tab", { hasText: /Preview .*shapes/ }).first().waitFor({ timeout: SLOW });
+  await page.waitForTimeout(3000);
+  await shot("explain.png");
+  const file = newestFile(EXPLANATIONS, /^shapes-.*\.md$/);
+  if (!file || statSync(file).mtimeMs < since - 1000) throw new Error(`no new explanation in ${EXPLANATIONS}`);
+  const markdown = readFileSync(file, "utf8");
+  // A line of prose from the explanation, as the preview renders it.
+  const prose = markdown
+    .split("\n")
+    .filter((l) => !/^\s*(#|_\(cut short)/.test(l))
+    .map(normalise)
+    .filter((l) => l.split(" ").length >= 5);
+  if (!prose.length) throw new Error(`the explanation has no prose: ${JSON.stringify(markdown.slice(0, 300))}`);
+  const frames = (await ed.framesWith("Explanation")).map(normalise);
+  const probe = prose[0].split(" ").slice(0, 8).join(" ");
+  if (!frames.some((t) => t.includes(probe))) {
+    throw new Error(`the preview does not show the explanation ("${probe}"); frames: ${JSON.stringify(frames.map((t) => t.slice(0, 200)))}`);
+  }
+  report.ok("trusted: Explain Selection opens a Markdown preview with the explanation", `"${probe}…"`);
+}
+
+/** Choose "Enclave: Add docstring" in the light bulb's menu on `def scale`; the file after. */
+async function docstringFromLightBulb(ed, path, before, shot) {
+  const { page } = ed;
+  await ed.open("shapes.py", "rectangle_area");
+  await ed.goToLine(SCALE_LINE);
+  await page.keyboard.press("Control+."); // the light bulb's menu (editor.action.quickFix)
+  await page.locator(".action-widget").first().waitFor({ timeout: 60000 });
+  await shot("lightbulb-menu.png");
+  await ed.chooseAction("Enclave: Add docstring");
+  // codeAction/resolve runs the model; the edit arrives in the editor (then saved), or the
+  // server says why there is none.
+  const refused = page.locator(".notification-toast", { hasText: "no change offered" });
+  const end = Date.now() + SLOW;
+  let after = before;
+  while (after === before && Date.now() < end) {
+    if (await refused.first().isVisible()) {
+      const why = (await refused.first().innerText()).split("\n")[0];
+      await page.keyboard.press("Escape");
+      return { after, why };
     }
-  }
-  await shot("4-review.png");
-  await page.keyboard.press("Escape");
-
-  // Explain: a Markdown preview beside the editor.
-  await page.locator(".monaco-editor .view-lines").first().click();
-  await page.keyboard.press("Control+A");
-  await runCommand("Enclave: Explain Selection");
-  const explainMissing = page.locator(".notification-toast", { hasText: "does not offer enclave.explain" });
-  const previewTab = page.locator(".tab", { hasText: /Preview .*shapes/ });
-  await Promise.race([
-    explainMissing.waitFor({ timeout: 240000 }),
-    previewTab.first().waitFor({ timeout: 240000 }),
-  ]);
-  if (await explainMissing.isVisible()) {
-    step("explain selection", "skip", "this server does not offer enclave.explain yet");
-  } else {
+    await page.keyboard.press("Control+S");
     await page.waitForTimeout(2000);
-    step("explain selection", "ok", "Markdown preview opened beside the editor");
+    after = readFileSync(path, "utf8");
   }
-  await shot("5-explain.png");
-} catch (err) {
-  failed = true;
-  step("real-editor test", "fail", err instanceof Error ? err.message : String(err));
-  if (page) await shot("failure.png").catch(() => {});
+  return { after, why: after === before ? "nothing changed in time" : "" };
+}
+
+async function lightBulbRefactor(ed, w, shot) {
+  const path = join(w.ws, "shapes.py");
+  const before = readFileSync(path, "utf8");
+  // A user whose action timed out on a busy machine chooses it again: twice at most.
+  let { after, why } = await docstringFromLightBulb(ed, path, before, shot);
+  if (after === before) {
+    report.step("trusted: first docstring attempt", "warn", why);
+    ({ after, why } = await docstringFromLightBulb(ed, path, before, shot));
+  }
+  await shot("refactor.png");
+  if (after === before) throw new Error(`the docstring action changed nothing: ${why}`);
+  const check = spawnSync("python3", ["-c", [
+    "import ast, sys",
+    "tree = ast.parse(open(sys.argv[1]).read())",
+    "funcs = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}",
+    "doc = ast.get_docstring(funcs['scale'])",
+    "assert doc, 'scale has no docstring'",
+    "assert ast.get_docstring(funcs['circle_area']).startswith('Return the area of a circle')",
+    "print(doc.splitlines()[0])",
+  ].join("\n"), path], { encoding: "utf8" });
+  if (check.status !== 0) throw new Error(`after the refactor: ${check.stderr.trim().split("\n").pop()}\n${after}`);
+  report.ok("trusted: the light bulb's 'Enclave: Add docstring' adds a docstring; the file parses", JSON.stringify(check.stdout.trim()));
+}
+
+/** Review File on `file`: its findings are read in the Problems view. */
+async function review(ed, shot, name, file, expectText) {
+  const { page } = ed;
+  await ed.open(file, expectText);
+  await ed.command("Enclave: Review File");
+  const done = page.locator(".notification-toast", { hasText: "Enclave review:" });
+  await done.first().waitFor({ timeout: SLOW });
+  const message = (await done.first().innerText()).split("\n")[0];
+  await ed.command("View: Focus Problems");
+  const row = page.locator(".markers-panel .monaco-list-row", { hasText: "enclave" });
+  await row.first().waitFor({ timeout: 20000 }).catch(() => {});
+  await shot("review-problems.png");
+  const rows = await row.allInnerTexts();
+  if (/no findings/.test(message) || rows.length === 0) {
+    throw new Error(`Review File: "${message}"; no Enclave row in the Problems view`);
+  }
+  report.ok(`${name}: Review File puts findings in the Problems view`, `${message}; first row: ${JSON.stringify(rows[0].replace(/\s+/g, " "))}`);
+}
+
+/**
+ * A server that advertises the extension's own enclave.refactor and enclave.explainSelection
+ * (e2e/clashing_server.py): the extension starts anyway, says what it did not register, and
+ * its own "Enclave: Refactor..." still runs the extension's command, not the server's.
+ */
+async function clashSession() {
+  const python = join(dirname(ENCLAVE), "python");
+  const stub = join(EXT_DIR, "e2e", "clashing_server.py");
+  process.env.ENCLAVE_CLASH_LOG = CLASH_LOG;
+  const user = { "enclave.server.path": python, "enclave.server.args": [stub] };
+  const log = await withSession("clash", { trust: true, user, hostileChecks: false }, async (ed, _w, shot) => {
+    await checkReady(ed, "clash", "clash-stub");
+    await ed.command("Enclave: Refactor...");
+    const own = ed.page.locator(".notification-toast", { hasText: "Enclave has no actions for this selection" });
+    await own.first().waitFor({ timeout: 30000 });
+    await shot("own-refactor.png");
+    report.ok("clash: 'Enclave: Refactor...' runs the extension's own command");
+    await review(ed, shot, "clash (a stand-in's fixed finding)", "shapes.py", "rectangle_area");
+  });
+  const calls = existsSync(CLASH_LOG) ? readFileSync(CLASH_LOG, "utf8") : "";
+  if (calls.includes("enclave.refactor")) report.fail("clash: the server's enclave.refactor was never run", calls);
+  else report.ok("clash: the server's enclave.refactor was never run");
+  const said = ["enclave.refactor", "enclave.explainSelection"].every((id) =>
+    log.includes(`Not registering the server's command "${id}"`),
+  );
+  if (said) report.ok("clash: the extension's log names the commands it did not register");
+  else report.fail("clash: the extension's log names the commands it did not register", log.slice(-800));
+}
+
+// ENCLAVE_E2E_SESSIONS=clash (say) runs only the sessions named; all by default.
+const only = (process.env.ENCLAVE_E2E_SESSIONS ?? "").split(",").filter(Boolean);
+const wanted = (name) => only.length === 0 || only.includes(name);
+
+try {
+  if (wanted("trusted")) await withSession("trusted", { trust: true }, async (ed, w, shot) => {
+    await checkReady(ed, "trusted");
+    const ghost = await ghostText(ed, "trusted", shot, true);
+    await acceptedIsSaved(ed, w, ghost, shot);
+    for (const [name, run] of [["explain", () => explain(ed, shot)], ["refactor", () => lightBulbRefactor(ed, w, shot)], ["review", () => review(ed, shot, "trusted", "calc.py", "def calculate")]]) {
+      try {
+        await run();
+      } catch (err) {
+        report.fail(`trusted: ${name}`, err instanceof Error ? err.message : String(err));
+        console.log(`     screenshot ${await ed.shot(`trusted-${name}-failure.png`)}`);
+      }
+    }
+  });
+  if (wanted("untrusted")) await withSession("untrusted", { trust: false }, async (ed, _w, shot) => {
+    const banner = ed.page.locator(".monaco-workbench", { hasText: "Restricted Mode" });
+    await banner.first().waitFor({ timeout: 30000 });
+    report.ok("untrusted: the window is in Restricted Mode");
+    await checkReady(ed, "untrusted");
+    await ghostText(ed, "untrusted", shot, false);
+  });
+  if (wanted("clash")) await clashSession();
 } finally {
-  await browser?.close().catch(() => {});
-  try {
-    process.kill(-codeServer.pid, "SIGTERM");
-  } catch {
-    /* gone */
-  }
-  await new Promise((r) => setTimeout(r, 1000));
-  try {
-    process.kill(-codeServer.pid, "SIGKILL");
-  } catch {
-    /* gone */
-  }
-  const logs = join(userData, "logs");
-  if (existsSync(logs)) {
-    rmSync(join(OUT, "logs"), { recursive: true, force: true });
-    cpSync(logs, join(OUT, "logs"), { recursive: true });
-  }
+  traps.close();
   rmSync(tmp, { recursive: true, force: true });
 }
 
-const counts = { ok: 0, fail: 0, skip: 0, warn: 0 };
-for (const r of results) counts[r.status] += 1;
-if (counts.warn) console.log(`${counts.warn} warning(s), see WARN above`);
-console.log(`${counts.ok} passed, ${counts.fail} failed, ${counts.skip} skipped`);
-console.log(`logs: ${join(OUT, "logs")} and ${serverLog}`);
-process.exit(failed ? 1 : 0);
+console.log(report.closing());
+console.log(`evidence: ${SHOTS} and ${LOGS}`);
+process.exit(report.failed ? 1 : 0);

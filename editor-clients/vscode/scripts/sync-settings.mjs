@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Writes the extension's settings (package.json contributes.configuration.properties) from the
 // server's own schema, so the two never drift, plus the client-only enclave.server.* settings.
+// User-only settings (the schema's x-userOnly, and the server command) get scope "application"
+// and are listed in capabilities.untrustedWorkspaces.restrictedConfigurations.
 //
 //   node scripts/sync-settings.mjs                 # run `enclave settings-schema`, update package.json
 //   node scripts/sync-settings.mjs --schema FILE   # read the schema from FILE instead
@@ -18,22 +20,34 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const EXTENSION_DIR = resolve(HERE, "..");
 const CHECKOUT = resolve(EXTENSION_DIR, "..", "..");
 
+/**
+ * The scope of settings a repository must not choose (where code goes, which model file is
+ * parsed, where files are written, what runs). "application": only the user's own settings set
+ * it (the default profile's user settings; in code-server its User/settings.json), never a
+ * workspace or folder, and never remote-machine settings, which a repository's dev container
+ * definition can write. ("machine" would take remote settings; "machine-overridable" workspace.)
+ */
+export const USER_ONLY_SCOPE = "application";
+
+const USER_ONLY_NOTE = "User settings only: a workspace cannot set it.";
+
 /** Settings only the extension reads (never sent to the server). */
 export const CLIENT_SETTINGS = {
   "enclave.server.path": {
     type: "string",
     default: "",
-    scope: "machine",
+    scope: USER_ONLY_SCOPE,
     description:
       "The Enclave server executable. Empty: the checkout's .venv/bin/enclave when the " +
-      "extension runs from an Enclave checkout, else `enclave` on PATH.",
+      "extension runs from an Enclave checkout, else `enclave` on PATH. " +
+      USER_ONLY_NOTE,
   },
   "enclave.server.args": {
     type: "array",
     items: { type: "string" },
     default: ["serve"],
-    scope: "machine",
-    description: "Arguments for the server executable (the client adds --stdio).",
+    scope: USER_ONLY_SCOPE,
+    description: `Arguments for the server executable (the client adds --stdio). ${USER_ONLY_NOTE}`,
   },
   "enclave.trace.server": {
     type: "string",
@@ -42,9 +56,6 @@ export const CLIENT_SETTINGS = {
     description: "Log the LSP messages between VS Code and the server to the Enclave output.",
   },
 };
-
-/** Settings that name files: a workspace must not set them (see restrictedConfigurations). */
-const MACHINE_OVERRIDABLE = new Set(["enclave.model.path", "enclave.log.file"]);
 
 const ALLOWED = ["type", "default", "enum", "minimum", "maximum", "description", "items"];
 
@@ -60,7 +71,10 @@ export function configurationProperties(schema) {
     if (key in CLIENT_SETTINGS) throw new Error(`server setting ${key} clashes with the client's`);
     const prop = {};
     for (const field of ALLOWED) if (field in value) prop[field] = value[field];
-    if (MACHINE_OVERRIDABLE.has(key)) prop.scope = "machine-overridable";
+    if (value["x-userOnly"] === true) {
+      prop.scope = USER_ONLY_SCOPE;
+      prop.description = `${prop.description ?? ""} ${USER_ONLY_NOTE}`.trim();
+    }
     prop.order = order++;
     props[key] = prop;
   }
@@ -75,7 +89,16 @@ export function updatedManifest(manifestText, schema) {
   const manifest = JSON.parse(manifestText);
   manifest.contributes ??= {};
   manifest.contributes.configuration ??= { title: "Enclave" };
-  manifest.contributes.configuration.properties = configurationProperties(schema);
+  const props = configurationProperties(schema);
+  manifest.contributes.configuration.properties = props;
+  manifest.capabilities ??= {};
+  manifest.capabilities.untrustedWorkspaces = {
+    supported: "limited",
+    description:
+      "Settings that choose where code goes, which model file is read, where files are " +
+      "written or what runs come only from user settings, never from a workspace.",
+    restrictedConfigurations: Object.keys(props).filter((k) => props[k].scope === USER_ONLY_SCOPE),
+  };
   return JSON.stringify(manifest, null, 2) + "\n";
 }
 

@@ -20,10 +20,30 @@ import {
   WorkspaceEdit as LspWorkspaceEdit,
 } from "vscode-languageclient/node";
 import { enclaveActions, findingsText, isWorkspaceEdit, safeName } from "./actions";
+import {
+  CommandFeature,
+  CommandGuard,
+  contributedCommands,
+  guardFeature,
+  needsInstruction,
+  SERVER_COMMANDS,
+} from "./commands";
 import { FOCUS_NOTIFICATION, FocusReporter } from "./focus";
 import { sanitizeMarkdown } from "./markdown";
 import { resolveServer } from "./serverPath";
-import { classifyChange, SECTION, serverKeys, serverSettings } from "./settings";
+import {
+  classifyChange,
+  ignoredPlaces,
+  sameValues,
+  scrubAnswer,
+  SECTION,
+  serverKeys,
+  serverSettings,
+  SettingsReader,
+  userOnlyKeys,
+  userValue,
+  userValues,
+} from "./settings";
 import { formatStatus, ServerStatus } from "./status";
 
 const LANGUAGES = [
@@ -36,7 +56,12 @@ let client: LanguageClient | undefined;
 let log: vscode.LogOutputChannel;
 let statusItem: vscode.StatusBarItem;
 let lastStatus: ServerStatus | undefined;
-let keys: string[] = [];
+let keys: string[] = []; // the server's settings
+let manifestKeys: string[] = [];
+let userOnly = new Set<string>(); // taken from the user's own settings only
+let sentUserValues: Record<string, unknown> = {}; // the user-only values the server started with
+const warnedIgnored = new Set<string>();
+let ownCommands = new Set<string>();
 let extensionPath = "";
 let focus: FocusReporter;
 
@@ -52,9 +77,30 @@ function config(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration(SECTION);
 }
 
-function currentServerSettings(): Record<string, unknown> {
-  const cfg = config();
-  return serverSettings(keys, (key) => cfg.get(key));
+function reader(scope?: vscode.Uri): SettingsReader {
+  const cfg = vscode.workspace.getConfiguration(SECTION, scope);
+  return { get: (key) => cfg.get(key), inspect: (key) => cfg.inspect(key) };
+}
+
+/** The user's own value of a user-only setting (a key without "enclave."). */
+function userSetting<T>(key: string): T | undefined {
+  return userValue(reader().inspect(key)) as T | undefined;
+}
+
+/** Say once per key when a workspace or folder value of a user-only setting is not taken. */
+function warnIgnored(): void {
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  const scopes = [undefined, ...(folders.length > 1 ? folders.map((f) => f.uri) : [])];
+  for (const key of userOnly) {
+    if (warnedIgnored.has(key)) continue;
+    const short = key.slice(SECTION.length + 1);
+    const places = new Set(scopes.flatMap((scope) => ignoredPlaces(reader(scope).inspect(short))));
+    if (places.size === 0) continue;
+    warnedIgnored.add(key);
+    log.warn(
+      `Ignoring ${key} from ${[...places].join(", ")}: it is taken from your user settings only.`,
+    );
+  }
 }
 
 // -- status -----------------------------------------------------------------------------------
@@ -87,11 +133,11 @@ function isExecutable(file: string): boolean {
   }
 }
 
-function makeClient(): LanguageClient {
-  const cfg = config();
+function makeClient(reserved: ReadonlySet<string>): LanguageClient {
+  warnIgnored();
   const server = resolveServer({
-    configuredPath: cfg.get<string>("server.path"),
-    configuredArgs: cfg.get<string[]>("server.args"),
+    configuredPath: userSetting<string>("server.path"),
+    configuredArgs: userSetting<string[]>("server.args"),
     extensionPath,
     envPath: process.env.PATH,
     platform: process.platform,
@@ -109,7 +155,7 @@ function makeClient(): LanguageClient {
       { scheme: "file", language },
       { scheme: "untitled", language },
     ]),
-    initializationOptions: currentServerSettings(),
+    initializationOptions: serverSettings(keys, userOnly, reader(), true),
     outputChannel: log,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
     connectionOptions: { maxRestartCount: 4 },
@@ -121,9 +167,30 @@ function makeClient(): LanguageClient {
         vscode.workspace.getConfiguration("editor", document).get("inlineSuggest.enabled", true)
           ? undefined
           : next(document, position, context, token),
+      // The server's pulls (workspace/configuration) get the user's own user-only values.
+      workspace: {
+        configuration: async (params, token, next) => {
+          const answers = await next(params, token);
+          if (!Array.isArray(answers)) return answers;
+          const user = userValues(userOnly, reader());
+          return answers.map((answer, i) => scrubAnswer(params.items[i]?.section, answer, user));
+        },
+      },
+      // "Rewrite with instruction" from the light bulb comes without its instruction.
+      executeCommand: async (command, args, next) => {
+        if (!needsInstruction(command, args)) return next(command, args);
+        const instruction = await askInstruction();
+        return instruction ? next(command, [{ ...args[0], instruction }]) : undefined;
+      },
     },
   };
   const c = new LanguageClient("enclave", "Enclave", serverOptions, clientOptions);
+  sentUserValues = userValues(userOnly, reader());
+  guardFeature(
+    c.getFeature(ExecuteCommandRequest.method) as unknown as CommandFeature,
+    new CommandGuard(reserved),
+    (message) => log.warn(message),
+  );
   c.onDidChangeState((e) => {
     void vscode.commands.executeCommand("setContext", "enclave.running", e.newState === State.Running);
     if (e.newState === State.Starting) showStatus({ state: "starting", message: "" });
@@ -136,8 +203,11 @@ function makeClient(): LanguageClient {
 
 async function startClient(): Promise<void> {
   let c: LanguageClient;
+  // Every command VS Code has now, the extension's own included: the server's list may not
+  // take any of them (a clash would stop the client from starting).
+  const reserved = new Set([...ownCommands, ...(await vscode.commands.getCommands(false))]);
   try {
-    c = makeClient();
+    c = makeClient(reserved);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log.error(message);
@@ -264,7 +334,7 @@ async function explainSelection(explanations: ExplanationProvider): Promise<void
   const selection = editor.selection;
   const result = await serverCommand<{ markdown?: string; path?: string | null }>(
     "Enclave: explaining...",
-    "enclave.explain",
+    SERVER_COMMANDS.explain,
     {
       uri: c.code2ProtocolConverter.asUri(editor.document.uri),
       range: c.code2ProtocolConverter.asRange(selection),
@@ -296,7 +366,11 @@ async function reviewFile(): Promise<void> {
   const [editor, c] = pair;
   const arg: Record<string, unknown> = { uri: c.code2ProtocolConverter.asUri(editor.document.uri) };
   if (!editor.selection.isEmpty) arg.range = c.code2ProtocolConverter.asRange(editor.selection);
-  const result = await serverCommand<{ findings?: number }>("Enclave: reviewing...", "enclave.review", arg);
+  const result = await serverCommand<{ findings?: number }>(
+    "Enclave: reviewing...",
+    SERVER_COMMANDS.review,
+    arg,
+  );
   if (!result) return;
   const n = result.findings ?? 0;
   if (n > 0) {
@@ -305,6 +379,13 @@ async function reviewFile(): Promise<void> {
   } else {
     void vscode.window.showInformationMessage("Enclave review: no findings.");
   }
+}
+
+function askInstruction(): Thenable<string | undefined> {
+  return vscode.window.showInputBox({
+    prompt: "How should Enclave rewrite the selection?",
+    placeHolder: "e.g. use a list comprehension",
+  });
 }
 
 interface ActionPick extends vscode.QuickPickItem {
@@ -342,7 +423,7 @@ async function refactor(): Promise<void> {
     description: action.disabled ? action.disabled.reason : action.kind,
     action,
   }));
-  if (offers(c, "enclave.rewrite")) {
+  if (offers(c, SERVER_COMMANDS.rewrite)) {
     picks.push({ label: "Enclave: Rewrite with an instruction...", custom: true });
   }
   if (picks.length === 0) {
@@ -352,12 +433,9 @@ async function refactor(): Promise<void> {
   const pick = await vscode.window.showQuickPick(picks, { placeHolder: "Enclave: refactor the selection" });
   if (!pick) return;
   if (pick.custom) {
-    const instruction = await vscode.window.showInputBox({
-      prompt: "How should Enclave rewrite the selection?",
-      placeHolder: "e.g. use a list comprehension",
-    });
+    const instruction = await askInstruction();
     if (!instruction) return;
-    const result = await serverCommand<unknown>("Enclave: rewriting...", "enclave.rewrite", {
+    const result = await serverCommand<unknown>("Enclave: rewriting...", SERVER_COMMANDS.rewrite, {
       uri: c.code2ProtocolConverter.asUri(document.uri),
       range: c.code2ProtocolConverter.asRange(range),
       instruction,
@@ -406,7 +484,11 @@ async function toggleCompletions(): Promise<void> {
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   extensionPath = context.extensionPath;
-  keys = serverKeys(context.extension.packageJSON?.contributes?.configuration?.properties);
+  const properties = context.extension.packageJSON?.contributes?.configuration?.properties;
+  keys = serverKeys(properties);
+  manifestKeys = Object.keys(properties ?? {});
+  userOnly = userOnlyKeys(context.extension.packageJSON);
+  ownCommands = contributedCommands(context.extension.packageJSON);
   log = vscode.window.createOutputChannel("Enclave", { log: true });
   statusItem = vscode.window.createStatusBarItem("enclave.status", vscode.StatusBarAlignment.Right, 100);
   statusItem.name = "Enclave";
@@ -428,14 +510,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("enclave.showLog", () => log.show(true)),
     vscode.commands.registerCommand("enclave.restartServer", restartClient),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      const change = classifyChange((section) => e.affectsConfiguration(section), keys);
-      if (change === "restart") {
+      const change = classifyChange((s) => e.affectsConfiguration(s), manifestKeys, userOnly);
+      if (change.userOnly) warnIgnored();
+      // User-only settings reach the server only when it starts (initializationOptions).
+      const userChanged =
+        change.userOnly && !sameValues(userValues(userOnly, reader()), sentUserValues);
+      if (change.restart || userChanged) {
         void restartClient();
-      } else if (change === "server") {
+      } else if (change.server) {
         showStatus(lastStatus);
         if (client?.state === State.Running) {
           void client.sendNotification(DidChangeConfigurationNotification.type, {
-            settings: currentServerSettings(),
+            settings: serverSettings(keys, userOnly, reader(), false),
           });
         }
       }

@@ -55,14 +55,20 @@ export function formatStatus(
   const message = status?.message?.trim() ?? "";
   const newsInMessage = message !== "" && message.toLowerCase() !== state && message.toLowerCase() !== word;
   if (newsInMessage) lines.push(escapeMarkdown(message));
-  if (status?.model) lines.push(`Model: \`${baseName(status.model).replace(/`/g, "'")}\``);
+  const model = status?.model ? baseName(status.model) : "";
+  if (model) lines.push(`Model: \`${model.replace(/`/g, "'")}\``);
   if (!completionsEnabled) lines.push("Inline completions are turned off.");
   if (status?.lastEmptyReason) {
     lines.push(`Last empty answer: ${escapeMarkdown(status.lastEmptyReason)}`);
   }
   lines.push("Click to show the log.");
   const level = state === "error" ? "error" : state === "stopped" ? "warning" : "normal";
-  const accessibility = [`Enclave: ${word}`, newsInMessage ? message : "", status?.lastEmptyReason]
+  const accessibility = [
+    `Enclave: ${word}`,
+    model ? `model ${model}` : "",
+    newsInMessage ? message : "",
+    status?.lastEmptyReason,
+  ]
     .filter((s) => s)
     .join(". ");
   return {

@@ -43,7 +43,7 @@ function M.range_of(bufnr, line1, line2, encoding)
   return { start = { line = line1 - 1, character = 0 }, ['end'] = { line = line2 - 1, character = character } }
 end
 
---- Run `enclave.<name>` with one argument table; `on_result(result)` on success.
+--- Run the server command `command` (enclave.lsp.*) with one argument table; `on_result(result)` on success.
 function M.execute(bufnr, command, argument, on_result)
   local client = client_for(bufnr)
   if not client then return false end
@@ -102,7 +102,7 @@ function M.explain(opts)
   local client = client_for(bufnr)
   if not client then return end
   local range = M.range_of(bufnr, opts.line1, opts.line2, client.offset_encoding)
-  local started = M.execute(bufnr, 'enclave.explain', { uri = uri_of(bufnr), range = range },
+  local started = M.execute(bufnr, 'enclave.lsp.explain', { uri = uri_of(bufnr), range = range },
     function(result)
       if type(result) ~= 'table' or type(result.markdown) ~= 'string' then
         notify('no explanation', vim.log.levels.WARN)
@@ -123,7 +123,7 @@ function M.review(opts)
     argument.range = M.range_of(bufnr, opts.line1, opts.line2, client.offset_encoding)
   end
   -- Findings arrive as textDocument/publishDiagnostics, i.e. in vim.diagnostic.
-  local started = M.execute(bufnr, 'enclave.review', argument, function(result)
+  local started = M.execute(bufnr, 'enclave.lsp.review', argument, function(result)
     local n = type(result) == 'table' and result.findings or 0
     notify(('review done: %d finding%s'):format(n, n == 1 and '' or 's'))
     api.nvim_exec_autocmds('User', {
@@ -148,7 +148,7 @@ function M.refactor(opts)
     -- :EnclaveRefactor {instruction}: a free-form rewrite of the range.
     local range = M.range_of(bufnr, opts.line1, opts.line2, client.offset_encoding)
     local argument = { uri = uri_of(bufnr), range = range, instruction = opts.args }
-    if M.execute(bufnr, 'enclave.rewrite', argument) then notify('rewriting…') end
+    if M.execute(bufnr, 'enclave.lsp.rewrite', argument) then notify('rewriting…') end
     return
   end
   local action_opts = { filter = is_enclave_action }

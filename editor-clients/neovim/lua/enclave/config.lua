@@ -107,6 +107,66 @@ function M.resolve(opts)
   return merged
 end
 
+-- -- user-only settings -----------------------------------------------------------------
+
+--- Server settings a repository must not choose: where code goes, which model file is read,
+--- where logs are written. The server's user-only settings (`x-userOnly` in
+--- `enclave settings-schema`; tests/e2e/test_neovim.py checks that the two lists agree). They
+--- reach the server only in initializationOptions: changing one restarts the server.
+M.user_only = {
+  'model.path', 'log.file', 'backend.kind', 'backend.url', 'backend.model', 'backend.allowHosts',
+}
+
+--- Settings as the server reads them (nested or dotted, optionally under `enclave`), as one
+--- table of dotted keys; lists are values.
+function M.flatten(settings)
+  local flat = {}
+  if type(settings) ~= 'table' then return flat end
+  if type(settings.enclave) == 'table' and not vim.islist(settings.enclave) then
+    settings = settings.enclave
+  end
+  local function walk(tbl, prefix)
+    for key, value in pairs(tbl) do
+      local name = prefix .. tostring(key)
+      if type(value) == 'table' and not vim.islist(value) then
+        walk(value, name .. '.')
+      else
+        flat[name] = value
+      end
+    end
+  end
+  walk(settings, '')
+  return flat
+end
+
+--- Whether `a` and `b` give any user-only setting a different value.
+function M.user_only_changed(a, b)
+  local fa, fb = M.flatten(a), M.flatten(b)
+  for _, key in ipairs(M.user_only) do
+    if not vim.deep_equal(fa[key], fb[key]) then return true end
+  end
+  return false
+end
+
+--- A copy of `settings` without any user-only setting, in whichever form it was written.
+function M.without_user_only(settings)
+  if type(settings) ~= 'table' then return settings end
+  local copy = vim.deepcopy(settings)
+  local function strip(tbl)
+    for _, key in ipairs(M.user_only) do
+      tbl[key] = nil
+      local section, name = key:match('^([^.]+)%.(.+)$')
+      if type(tbl[section]) == 'table' then
+        tbl[section][name] = nil
+        if next(tbl[section]) == nil then tbl[section] = nil end
+      end
+    end
+  end
+  strip(copy)
+  if type(copy.enclave) == 'table' then strip(copy.enclave) end
+  return copy
+end
+
 --- The checkout this plugin lives in (editor-clients/neovim/lua/enclave/config.lua -> root).
 local function checkout_root()
   local source = debug.getinfo(1, 'S').source:gsub('^@', '')

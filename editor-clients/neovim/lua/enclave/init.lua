@@ -106,8 +106,10 @@ function M.start(bufnr)
     name = 'enclave',
     cmd = cmd,
     root_dir = root,
+    -- User-only settings go in initializationOptions alone; `settings` (sent as
+    -- didChangeConfiguration and answering workspace/configuration) never carries them.
     init_options = M.options.settings,
-    settings = M.options.settings,
+    settings = config.without_user_only(M.options.settings),
     handlers = { ['enclave/status'] = status.handler },
     on_attach = on_attach,
     on_exit = function(_, _, client_id)
@@ -123,15 +125,35 @@ function M.start(bufnr)
   })
 end
 
---- Send new settings to the running server (workspace/didChangeConfiguration).
+--- Stop the Enclave server and start it again for the buffers it served.
+function M.restart()
+  local buffers = {}
+  for _, client in ipairs(vim.lsp.get_clients({ name = 'enclave' })) do
+    vim.list_extend(buffers, vim.tbl_keys(client.attached_buffers or {}))
+    if has_011 then client:stop() else client.stop() end
+  end
+  for _, bufnr in ipairs(buffers) do
+    if api.nvim_buf_is_valid(bufnr) then M.start(bufnr) end
+  end
+end
+
+--- Send new settings to the running server (workspace/didChangeConfiguration). A change of a
+--- user-only setting (config.user_only) restarts the server instead: the server takes those
+--- from initializationOptions only.
 function M.set_settings(settings)
   if type(settings) ~= 'table' then
     error(('enclave.set_settings: settings: expected table, got %s'):format(type(settings)), 2)
   end
+  local old = M.options.settings
   M.options.settings = vim.deepcopy(settings)
+  if config.user_only_changed(old, settings) then
+    M.restart()
+    return
+  end
+  local shared = config.without_user_only(M.options.settings)
   for _, client in ipairs(vim.lsp.get_clients({ name = 'enclave' })) do
-    client.settings = M.options.settings
-    local params = { settings = M.options.settings }
+    client.settings = shared
+    local params = { settings = shared }
     if has_011 then
       client:notify('workspace/didChangeConfiguration', params)
     else

@@ -17,7 +17,7 @@ test("ready shows the model file and the reason for the last empty answer", () =
   assert.match(view.tooltip, /\*\*Enclave\*\*: ready/);
   assert.match(view.tooltip, /Model: `qwen2\.5-coder-0\.5b\.gguf`/);
   assert.match(view.tooltip, /Last empty answer: inside a string/);
-  assert.match(view.accessibility, /Enclave: ready\. model loaded\. inside a string/);
+  assert.match(view.accessibility, /^Enclave: ready\. model qwen2\.5-coder-0\.5b\.gguf\. model loaded\. inside a string$/);
 });
 
 test("a message that only repeats the state is not shown twice", () => {

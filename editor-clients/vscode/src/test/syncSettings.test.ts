@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { isClientKey } from "../settings";
+import { SERVER_USER_ONLY } from "./expected";
 
 const EXT_DIR = resolve(__dirname, "..", "..");
 const SCRIPT = join(EXT_DIR, "scripts", "sync-settings.mjs");
@@ -27,7 +28,12 @@ const SCHEMA = {
       type: "string",
       enum: ["1.5b", "0.5b"],
     },
-    "enclave.model.path": { description: "A GGUF file.", default: null, type: ["string", "null"] },
+    "enclave.model.path": {
+      description: "A GGUF file.",
+      default: null,
+      type: ["string", "null"],
+      "x-userOnly": true,
+    },
     "enclave.completion.deadlineMs": {
       description: "Deadline.",
       default: 30000,
@@ -56,8 +62,13 @@ test("server properties keep their fields and order; client settings follow", as
     description: "Deadline.",
     order: 2,
   });
-  assert.equal(props["enclave.model.path"].scope, "machine-overridable");
-  assert.equal(props["enclave.server.path"].scope, "machine");
+  // User-only: scope "application" (never a workspace or folder); the marker itself is dropped.
+  assert.equal(props["enclave.model.path"].scope, "application");
+  assert.ok(!("x-userOnly" in props["enclave.model.path"]));
+  assert.equal(props["enclave.model.size"].scope, undefined);
+  assert.equal(props["enclave.server.path"].scope, "application");
+  assert.equal(props["enclave.server.args"].scope, "application");
+  assert.equal(props["enclave.trace.server"].scope, undefined);
   assert.deepEqual(props["enclave.server.args"].default, ["serve"]);
 });
 
@@ -82,6 +93,29 @@ test("the manifest keeps everything else", async () => {
   assert.deepEqual(out.contributes.commands, [1]);
   assert.equal(out.contributes.configuration.title, "Enclave");
   assert.ok("enclave.model.size" in out.contributes.configuration.properties);
+  // Restricted in untrusted workspaces: exactly the user-only settings.
+  assert.deepEqual(out.capabilities.untrustedWorkspaces.restrictedConfigurations, [
+    "enclave.model.path",
+    "enclave.server.path",
+    "enclave.server.args",
+  ]);
+  assert.equal(out.capabilities.untrustedWorkspaces.supported, "limited");
+});
+
+test("the checkout's schema marks what routes code, reads a model file or writes files", () => {
+  const code =
+    "import json; from lsp_server.settings import json_schema; print(json.dumps(json_schema()))";
+  const schema = JSON.parse(
+    execFileSync("python3", ["-c", code], {
+      encoding: "utf8",
+      env: { ...process.env, PYTHONPATH: resolve(EXT_DIR, "..", "..") },
+    }),
+  );
+  const marked = Object.entries(schema.properties as Record<string, Record<string, unknown>>)
+    .filter(([, prop]) => prop["x-userOnly"] === true)
+    .map(([key]) => key)
+    .sort();
+  assert.deepEqual(marked, SERVER_USER_ONLY);
 });
 
 test("--check fails on a stale package.json and passes after a sync (in a copy)", () => {
