@@ -16,7 +16,7 @@ from bench.actions_explain import parameters, remove_doc, returns_something
 from bench.actions_mutate import OPERATORS, Mutation, sites, still_parses
 from bench.actions_pure import compare, purity
 from bench.actions_tasks import Function, discover, draw, node_of, parse
-from bench.quality import REPOS, copy_repo
+from bench.quality_tasks import REPOS, copy_repo
 from lsp_server.context.documents import Document
 
 MAX_PER_FILE = 2  # functions per file and action: generated files (pygls' client) hold hundreds

@@ -23,7 +23,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.quality import DEFAULT_SHARE, REPOS, Task, copy_repo, make_tasks, task_key
+from bench.quality import DEFAULT_SHARE, task_key
+from bench.quality_tasks import REPOS, Task, copy_repo, make_tasks
 from lsp_server.context.documents import Position
 from lsp_server.context.languages import lsp_language_id
 from lsp_server.model.protocol import CompletionJob, GenerationResult

@@ -25,6 +25,8 @@ class PlainAnswer:
     text: str  # what the model wrote (its first line)
     prompt_tokens: int  # all evaluated: every request is cold
     seconds: float
+    generated_tokens: int = 0  # the line break that stopped it included
+    shown_tokens: int = 0
 
 
 def plain_prompt(text: str, line: int, column: int) -> str:
@@ -71,5 +73,7 @@ class PlainArm:
             stop=["\n"],
         )
         seconds = time.monotonic() - start
-        generated = str(out["choices"][0]["text"])
-        return PlainAnswer(generated.split("\n")[0], len(tokens), seconds)
+        first = str(out["choices"][0]["text"]).split("\n")[0]
+        generated = int(out["usage"]["completion_tokens"])
+        shown = len(self.llm.tokenize(first.encode(), add_bos=False, special=False)) if first else 0
+        return PlainAnswer(first, len(tokens), seconds, generated, shown)

@@ -31,12 +31,12 @@ import asyncio
 import difflib
 import hashlib
 import json
-import random
 import re
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,59 +44,11 @@ from typing import Any
 from lsprotocol import types
 
 from bench.lsp_client import BenchServer
-from bench.plain_arm import PlainArm
-from lsp_server.context.documents import Document
-from lsp_server.context.index import extract_file, scan
+from bench.plain_arm import MAX_TOKENS, PlainArm
+from bench.quality_tasks import REPOS, RESULTS, Task, copy_repo, make_tasks
 from lsp_server.context.languages import lsp_language_id
 from lsp_server.model.provision import MODELS, model_path
 from lsp_server.settings import CompletionSettings
-
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
-SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-NODE_MODULES = HERE.parent / "editor-clients" / "vscode" / "node_modules"
-GO_SRC = Path("/usr/share/go-1.19/src")
-
-# (language, name, source folder): real projects found on this machine.
-REPOS: tuple[tuple[str, str, Path], ...] = (
-    ("python", "pygls", SITE / "site-packages" / "pygls"),
-    ("python", "click", SITE / "site-packages" / "click"),
-    ("python", "cattrs", SITE / "site-packages" / "cattrs"),
-    ("typescript", "secretlint-core", NODE_MODULES / "@secretlint" / "core" / "src"),
-    ("typescript", "cheerio", NODE_MODULES / "cheerio" / "src"),
-    ("typescript", "htmlparser2", NODE_MODULES / "htmlparser2" / "src"),
-    ("typescript", "textlint-linter-formatter", NODE_MODULES / "@textlint/linter-formatter/src"),
-    ("typescript", "secretlint-config-loader", NODE_MODULES / "@secretlint/config-loader/src"),
-    ("go", "git-persistent-https", Path("/usr/share/doc/git/contrib/persistent-https")),
-    # Debian's golang-1.19-src: packages of several files that call each other.
-    ("go", "go-text-template", GO_SRC / "text" / "template"),
-    ("go", "go-archive-tar", GO_SRC / "archive" / "tar"),
-)
-FUNCTION_TYPES = frozenset(
-    {
-        "function_definition",
-        "function_declaration",
-        "method_definition",
-        "method_declaration",
-        "arrow_function",
-        "function_expression",
-        "func_literal",
-    }
-)
-SKIP_LINE = re.compile(r"^\s*(#|//|/\*|\*|\}|\)|\]|\?|:|return;?$|else|pass$|break|continue|\"|')")
-
-
-@dataclass
-class Task:
-    language: str
-    repo: str
-    file: str  # relative to the repository
-    line: int  # 0-based
-    answer: str  # the original line, stripped
-    indent: str
-    # Symbols of the answer defined only in other files and reached from this one: imported by
-    # name, in Go defined in the same package, or called as a method (`x.name(`).
-    cross_file: list[str]
 
 
 @dataclass
@@ -115,6 +67,11 @@ class Outcome:
     prompt_sha: str = ""
     empty_reason: str = ""  # the server's lastEmptyReason when the answer was empty
     prompt_tokens: int = 0  # tokens of the prompt (caches off: all evaluated, as cold)
+    # Tokens the model generated, and the tokens of the whole suggestion shown (all its
+    # lines, not only the first one scored): the difference is work nobody saw (item 6).
+    generated_tokens: int = 0
+    shown_tokens: int = 0
+    max_tokens: int = 0  # the request's token limit (a "length" stop reached it)
 
 
 @dataclass
@@ -123,162 +80,30 @@ class Result:
     outcomes: dict[str, Outcome] = field(default_factory=dict)
 
 
-def copy_repo(src: Path, dest: Path) -> Path:
-    """A private copy: the workspace is the repository folder alone (no outer ignores), without
-    tests (Go's sit beside the code and are mostly tables of cases)."""
-    shutil.copytree(
-        src,
-        dest,
-        ignore=shutil.ignore_patterns(
-            "__pycache__", "*.pyc", "node_modules", "*_test.go", "testdata"
-        ),
-    )
-    return dest
-
-
-@dataclass
-class FileInfo:
-    defs: set[str]
-    imported: set[str]
-
-
-def definitions_by_file(root: Path) -> dict[str, FileInfo]:
-    out: dict[str, FileInfo] = {}
-    for path, rel in scan(root):
-        entry = extract_file(path, rel)
-        if entry is not None:
-            out[rel] = FileInfo({d.name for d in entry.definitions}, set(entry.imported_names))
-    return out
-
-
-MEMBER_TYPES = frozenset({"attribute", "member_expression", "selector_expression"})
-CALL_TYPES = frozenset({"call", "call_expression"})
-
-
-def cross_file_names(
-    doc: Document, line: int, rel: str, language: str, defs: dict[str, FileInfo]
-) -> list[str]:
-    """The answer line's identifiers (not in strings or comments) that are defined only in
-    other files of the repository and that this file reaches: imported by name, in Go defined
-    in the same package (folder), or called as a member (`obj.name(...)`). A local variable or
-    an attribute that shares a name with a definition elsewhere does not count."""
-    mine = defs[rel]
-    others = {n for k, v in defs.items() if k != rel for n in v.defs} - mine.defs
-    package = {
-        n
-        for k, v in defs.items()
-        if k != rel and Path(k).parent == Path(rel).parent
-        for n in v.defs
-    }
-    assert doc.tree is not None
-    found: set[str] = set()
-    stack = [doc.tree.root_node]
-    while stack:
-        node = stack.pop()
-        if node.start_point.row > line or node.end_point.row < line:
-            continue
-        if node.child_count:
-            stack.extend(node.children)
-            continue
-        if not node.type.endswith("identifier") or node.start_point.row != line:
-            continue
-        name = (node.text or b"").decode("utf-8", "replace")
-        if len(name) <= 2 or name not in others:
-            continue
-        parent = node.parent
-        member_call = (
-            parent is not None
-            and parent.type in MEMBER_TYPES
-            and parent.parent is not None
-            and parent.parent.type in CALL_TYPES
-            and node == parent.children[-1]
-        )
-        if name in mine.imported or (language == "go" and name in package) or member_call:
-            found.add(name)
-    return sorted(found)
-
-
-def candidate_lines(root: Path, rel: str, language: str) -> list[tuple[int, str, str]]:
-    text = (root / rel).read_text("utf-8", errors="replace")
-    doc = Document((root / rel).as_uri(), lsp_language_id(rel), 1, text)
-    if doc.tree is None:
-        return []
-    lines = text.split("\n")
-    info = doc.language
-    skip_types = info.string_types | info.comment_types if info is not None else frozenset()
-    out: list[tuple[int, str, str]] = []
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if not (12 <= len(stripped) <= 100) or SKIP_LINE.match(line) or not line[:1].isspace():
-            continue
-        indent = line[: len(line) - len(line.lstrip())]
-        if i > 0 and lines[i - 1].rstrip().endswith((",", "(", "[", "=", "+", "&&", "||")):
-            continue  # the middle of a longer expression
-        node = doc.tree.root_node.descendant_for_point_range((i, len(indent)), (i, len(line)))
-        inside, first_line = False, False
-        while node is not None:
-            if node.type in skip_types:
-                break
-            if node.type in FUNCTION_TYPES:
-                inside = True
-                first_line = node.start_point.row == i
-                break
-            node = node.parent
-        if inside and not first_line and i + 1 < len(lines):
-            out.append((i, stripped, indent))
-    return out
-
-
-def parse_file(root: Path, rel: str) -> Document:
-    text = (root / rel).read_text("utf-8", errors="replace")
-    return Document((root / rel).as_uri(), lsp_language_id(rel), 1, text)
-
-
-def make_tasks(workspaces: dict[str, tuple[str, Path]], per_language: int, seed: int) -> list[Task]:
-    """Per language, half cross-file tasks (when there are enough), half others."""
-    rng = random.Random(seed)
-    by_language: dict[str, tuple[list[Task], list[Task]]] = {}
-    for repo, (language, root) in sorted(workspaces.items()):
-        defs = definitions_by_file(root)
-        for rel in sorted(defs):
-            doc = parse_file(root, rel)
-            for line, answer, indent in candidate_lines(root, rel, language):
-                names = cross_file_names(doc, line, rel, language, defs)
-                task = Task(language, repo, rel, line, answer, indent, names)
-                cross, plain = by_language.setdefault(language, ([], []))
-                (cross if names else plain).append(task)
-    tasks: list[Task] = []
-    for language in sorted(by_language):
-        cross, plain = by_language[language]
-        rng.shuffle(cross)
-        rng.shuffle(plain)
-        n_cross = min(len(cross), per_language // 2)
-        chosen = cross[:n_cross] + plain[: per_language - n_cross]
-        tasks += sorted(chosen, key=lambda t: (t.repo, t.file, t.line))
-    return tasks
-
-
 class Server(BenchServer):
     """One `enclave serve` over stdio for one repository."""
 
-    def __init__(self, root: Path, size: str, cache: bool) -> None:
+    def __init__(self, root: Path, size: str, cache: bool, count: Callable[[str], int]) -> None:
         options = {
             "model": {"size": size},
             # Quality, not latency: a busy machine must not cut answers short.
             "completion": {"deadlineMs": 600000},
         }
         super().__init__(root, options, name="enclave-quality")
+        self.count = count  # the model's tokens in a text
         self.size = size
         self.cache = cache
 
     def configure(self, arm: str) -> None:
-        """`file-only`, `context` (the default share) or `context-<tokens>`."""
+        """`file-only`, `context` (the defaults), `context-<tokens>` (another share for the
+        repository context) or `window-<tokens>` (another completion.contextTokens)."""
         share = int(arm.split("-")[1]) if arm.startswith("context-") else DEFAULT_SHARE
+        window = int(arm.split("-")[1]) if arm.startswith("window-") else DEFAULT_WINDOW
         settings = {
             # Quality, not latency: a busy machine must not cut the context short either (the
             # typing replay measures what gathering costs at the default budget).
             "context": {"enabled": arm != "file-only", "timeBudgetMs": 1000},
-            "completion": {"contextFiles": share, "cache": self.cache},
+            "completion": {"contextFiles": share, "contextTokens": window, "cache": self.cache},
         }
         self.client.workspace_did_change_configuration(
             types.DidChangeConfigurationParams(settings=settings)
@@ -340,11 +165,15 @@ class Server(BenchServer):
             hashlib.sha256(prompt.encode()).hexdigest() if prompt else "",
             "" if first else str(status.get("lastEmptyReason", "")),
             int(stats.get("prompt_tokens", 0)),
+            int(stats.get("generated_tokens", 0)),
+            self.count(str(raw)) if raw else 0,
+            int(stats.get("max_tokens", 0)),
         )
 
 
 ARMS = ("file-only", "context")
 DEFAULT_SHARE = CompletionSettings().contextFiles
+DEFAULT_WINDOW = CompletionSettings().contextTokens
 
 
 def arms_of(results: list[Result]) -> list[str]:
@@ -355,6 +184,10 @@ def summarize(results: list[Result]) -> dict[str, Any]:
     def agg(rs: list[Result], arm: str) -> dict[str, float]:
         outs = [r.outcomes[arm] for r in rs if arm in r.outcomes]
         n = len(outs)
+        gen = sum(o.generated_tokens for o in outs)
+        # Per answer: what was shown of what was generated (a suggestion longer than what the
+        # model generated is the typed-through rest, not more work).
+        shown = sum(min(o.shown_tokens, o.generated_tokens) for o in outs)
         return {
             "n": n,
             "exact": round(sum(o.exact for o in outs) / n, 3) if n else 0.0,
@@ -362,11 +195,21 @@ def summarize(results: list[Result]) -> dict[str, Any]:
             "seconds": round(sum(o.seconds for o in outs) / n, 2) if n else 0.0,
             "empty": round(sum(not o.suggestion for o in outs) / n, 3) if n else 0.0,
             "prompt_tokens": round(sum(o.prompt_tokens for o in outs) / n) if n else 0,
+            "generated": gen,
+            "not_shown": round(max(0, gen - shown) / gen, 3) if gen else 0.0,
+            "limit_empty": sum(
+                o.stop_reason == "length" and not o.suggestion and o.generated_tokens > 0
+                for o in outs
+            ),
         }
 
     table: dict[str, Any] = {}
     groups: dict[str, list[Result]] = {}
     for r in results:
+        if r.task.kind == "prose":
+            groups.setdefault(f"{r.task.language} prose", []).append(r)
+            groups.setdefault("all prose", []).append(r)
+            continue
         groups.setdefault(r.task.language, []).append(r)
         if r.task.cross_file:
             groups.setdefault(f"{r.task.language} (cross-file)", []).append(r)
@@ -376,16 +219,20 @@ def summarize(results: list[Result]) -> dict[str, Any]:
         table[name] = {arm: agg(rs, arm) for arm in arms_of(results)}
     helps, hurts = [], []
     for r in results:
-        if not all(a in r.outcomes for a in ARMS):
+        # The enclave arm against the floor (the plain arm), else against the file alone.
+        base = "plain" if "plain" in r.outcomes else "file-only"
+        if "context" not in r.outcomes or base not in r.outcomes:
             continue
-        delta = r.outcomes["context"].similarity - r.outcomes["file-only"].similarity
+        delta = r.outcomes["context"].similarity - r.outcomes[base].similarity
         entry = {
             "task": task_key(r.task),
             "answer": r.task.answer,
-            "file-only": r.outcomes["file-only"].suggestion,
+            "base": base,
+            base: r.outcomes[base].suggestion,
             "context": r.outcomes["context"].suggestion,
             "delta": round(delta, 3),
             "context_files": r.outcomes["context"].context_files,
+            "empty_reason": r.outcomes["context"].empty_reason,
         }
         if delta > 0.05:
             helps.append(entry)
@@ -403,25 +250,27 @@ def summarize(results: list[Result]) -> dict[str, Any]:
 def print_table(summary: dict[str, Any]) -> None:
     print(
         f"\n{'group':28} {'arm':11} {'n':>3} {'exact':>6} {'edit sim':>8} {'empty':>6}"
-        f" {'prompt':>6} {'s/task':>7}"
+        f" {'prompt':>6} {'s/task':>7} {'gen':>6} {'unseen':>6} {'lim∅':>4}"
     )
     for name, arms in summary["table"].items():
         for arm, a in arms.items():
             print(
                 f"{name:28} {arm:11} {a['n']:>3} {a['exact']:>6.2f} {a['similarity']:>8.3f}"
                 f" {a.get('empty', 0):>6.2f} {a.get('prompt_tokens', 0):>6} {a['seconds']:>7.1f}"
+                f" {a.get('generated', 0):>6} {a.get('not_shown', 0):>6.2f}"
+                f" {a.get('limit_empty', 0):>4}"
             )
     for arm, reasons in summary.get("empty_reasons", {}).items():
         print(f"\nempty answers of {arm}:")
         for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
             print(f"  {n:3} {reason or '(no reason given)'}")
-    print(f"\ncontext helps on {len(summary['helps'])} tasks, hurts on {len(summary['hurts'])}")
+    print(f"\ncontext better on {len(summary['helps'])} tasks, worse on {len(summary['hurts'])}")
     for label in ("helps", "hurts"):
         for e in summary[label]:
             print(f"  {label[:-1]:4} {e['delta']:+.2f} {e['task']}")
             print(f"       want: {e['answer']}")
-            print(f"       off:  {e['file-only']}")
-            print(f"       on:   {e['context']}")
+            print(f"       {e['base'][:5]}: {e[e['base']]}")
+            print(f"       ctx:  {e['context']}  {e['empty_reason']}")
 
 
 def task_key(t: Task) -> str:
@@ -433,18 +282,26 @@ def reuse_key(t: Task) -> str:
     return f"{task_key(t)}\0{t.answer}"
 
 
-def reused_outcomes(path: Path, size: str) -> dict[str, Outcome]:
-    """The file-only outcomes of an earlier run, by task, for the same task text only."""
+def reused_outcomes(path: Path, size: str, arm: str = "file-only") -> dict[str, Outcome]:
+    """One arm's outcomes of an earlier run, by task, for the same task text only."""
     report = json.loads(path.read_text())
     if report.get("cache", False) or report.get("size", size) != size:
         raise SystemExit(f"{path}: not a run without caches of the {size} model")
     out: dict[str, Outcome] = {}
     for r in report["results"]:
         t = Task(**r["task"])
-        o = r["outcomes"].get("file-only")
+        o = r["outcomes"].get(arm)
         if o is not None:
             out[reuse_key(t)] = Outcome(**o)
     return out
+
+
+def token_counter(size: str) -> Callable[[str], int]:
+    """The model's own token count (its vocabulary alone is loaded)."""
+    from llama_cpp import Llama
+
+    vocab = Llama(str(model_path(MODELS[size])), vocab_only=True, verbose=False)
+    return lambda text: len(vocab.tokenize(text.encode(), add_bos=False, special=False))
 
 
 def ask_plain(arm: PlainArm, root: Path, task: Task) -> Outcome:
@@ -463,6 +320,9 @@ def ask_plain(arm: PlainArm, root: Path, task: Task) -> Outcome:
         raw=answer.text,
         empty_reason="" if first else "the model wrote nothing",
         prompt_tokens=answer.prompt_tokens,
+        generated_tokens=answer.generated_tokens,
+        shown_tokens=answer.shown_tokens,
+        max_tokens=MAX_TOKENS,
     )
 
 
@@ -482,29 +342,42 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 missing.append(f"{name} ({src})")
                 continue
             workspaces[name] = (language, copy_repo(src, tmp / name))
-        tasks = make_tasks(workspaces, args.tasks, args.seed)
+        tasks = make_tasks(workspaces, args.tasks, args.seed, args.prose)
         if args.only:
             wanted = set(args.only)
             tasks = [t for t in tasks if task_key(t) in wanted]
         print(f"{len(tasks)} tasks; missing repositories: {missing or 'none'}", flush=True)
-        reused = reused_outcomes(args.reuse_file_only, args.size) if args.reuse_file_only else {}
+        reused = {
+            arm: reused_outcomes(path, args.size, arm)
+            for arm, path in (("file-only", args.reuse_file_only), ("plain", args.reuse_plain))
+            if path
+        }
         plain_arm = None if args.no_plain else PlainArm(str(model_path(MODELS[args.size])))
+        count = token_counter(args.size)
+        arms = [
+            *(ARMS if args.arms is None else args.arms),
+            *(f"context-{n}" for n in args.share or ()),
+            *(f"window-{n}" for n in args.window or ()),
+        ]
         results: list[Result] = []
         for repo in sorted({t.repo for t in tasks}):
-            server = Server(workspaces[repo][1], args.size, args.cache)
+            server = Server(workspaces[repo][1], args.size, args.cache, count)
             await server.start()
             try:
                 for task in [t for t in tasks if t.repo == repo]:
                     result = Result(task)
-                    for arm in (*ARMS, *(f"context-{n}" for n in args.share or ())):
-                        earlier = reused.get(reuse_key(task)) if arm == "file-only" else None
+                    for arm in arms:
+                        earlier = reused.get(arm, {}).get(reuse_key(task))
                         if earlier is not None:
                             result.outcomes[arm] = earlier
                             continue
                         server.configure(arm)
                         await asyncio.sleep(0.05)
                         result.outcomes[arm] = await server.complete(task, arm)
-                    if plain_arm is not None:
+                    earlier = reused.get("plain", {}).get(reuse_key(task))
+                    if earlier is not None:
+                        result.outcomes["plain"] = earlier
+                    elif plain_arm is not None:
                         result.outcomes["plain"] = ask_plain(plain_arm, workspaces[repo][1], task)
                     results.append(result)
                     partial = {
@@ -528,6 +401,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "seed": args.seed,
             "cache": args.cache,
             "reused_file_only": str(args.reuse_file_only or ""),
+            "reused_plain": str(args.reuse_plain or ""),
+            "prose": args.prose,
             "repos": {n: str(src) for _, n, src in REPOS},
             "missing": missing,
             "summary": summary,
@@ -549,6 +424,26 @@ def main() -> None:
         action="append",
         metavar="TOKENS",
         help="also an arm `context-TOKENS` with this completion.contextFiles share",
+    )
+    parser.add_argument(
+        "--window",
+        type=int,
+        action="append",
+        metavar="TOKENS",
+        help="also an arm `window-TOKENS` with this completion.contextTokens (code window)",
+    )
+    parser.add_argument(
+        "--arms",
+        nargs="*",
+        choices=ARMS,
+        help=f"the server arms to run (default: {' '.join(ARMS)}; none: only --share/--window)",
+    )
+    parser.add_argument(
+        "--prose",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also N prose tasks per language (a docstring or comment line to write back)",
     )
     parser.add_argument(
         "--cache",
@@ -575,6 +470,13 @@ def main() -> None:
         help="take the file-only answers from an earlier run without caches instead of asking "
         "again (valid while the file-only prompt is unchanged: a change to the context arm "
         "alone); tasks it lacks are asked",
+    )
+    parser.add_argument(
+        "--reuse-plain",
+        type=Path,
+        metavar="RESULTS.json",
+        help="take the plain arm's answers from an earlier run (they depend on the task and "
+        "the model only); tasks it lacks are asked",
     )
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -76,10 +76,12 @@ class FakeEngine:
         json_schema: dict[str, Any] | None = None,
         reuse_cache: bool = True,
         slot: str = "",
+        ends: Callable[[str], int | None] | None = None,
     ) -> GenerationResult:
         if CRASH_MARKER in prompt.rsplit("<|fim_prefix|>", 1)[-1]:
             os.abort()
         text = ""
+        written = 0  # tokens generated, whatever is kept of them
         reason = "length"
         for ch in self.answer[:max_tokens]:
             check = should_stop(False)
@@ -88,15 +90,20 @@ class FakeEngine:
                 break
             time.sleep(self.delay)
             text += ch
+            written += 1
             hit = first_stop(text, stop)
             if hit is not None:
                 text, reason = text[:hit], "stop"
+                break
+            cut = ends(text) if ends is not None else None
+            if cut is not None:
+                text, reason = text[:cut], "block_end"
                 break
         else:
             reason = "eos"
         stats = GenerationStats(
             prompt_tokens=self.count_tokens(prompt),
-            generated_tokens=len(text),
+            generated_tokens=written,
             stop_reason=reason,
         )
         return GenerationResult(text, stats)

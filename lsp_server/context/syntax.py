@@ -12,17 +12,14 @@ import tree_sitter
 
 from lsp_server.context.documents import DocumentSnapshot
 from lsp_server.context.languages import LanguageInfo, new_parser, parse
+from lsp_server.model.block_end import BlockEnd, block_end, indent_width
 
 logger = logging.getLogger(__name__)
 
-MAX_COMPLETION_LINES = 64
 MAX_IMPORTS = 50
 MAX_IMPORT_CHARS = 300
 MAX_HEADER_CHARS = 300
 
-_TOKEN = re.compile(
-    r"""[A-Za-z_]\w*|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?|`[^`]*`?|//[^\n]*|--[^\n]*|#[^\n]*|."""
-)
 _WORD_BOUNDARY = re.compile(r"\b|(?<=\s)(?=\S)|(?<=\S)(?=\s)")
 
 
@@ -50,11 +47,6 @@ def _line_bounds(text: str, offset: int) -> tuple[int, int]:
         if i != -1:
             end = min(end, i)
     return start, end
-
-
-def _indent_width(line: str) -> int:
-    expanded = line.expandtabs(4)
-    return len(expanded) - len(expanded.lstrip(" \t"))
 
 
 def _previous_lines(text: str, line_start: int) -> Iterator[str]:
@@ -106,17 +98,55 @@ def _is_docstring(node: tree_sitter.Node, info: LanguageInfo) -> bool:
     return body.parent is not None and body.parent.type in info.docstring_parents
 
 
-def _syntactic_context(snap: DocumentSnapshot, offset: int, info: LanguageInfo) -> str | None:
-    """Whether the cursor is in a string, docstring, comment, or (None) in code."""
+def _syntactic_context(
+    snap: DocumentSnapshot, offset: int, info: LanguageInfo
+) -> tuple[str | None, tree_sitter.Node | None]:
+    """Whether the cursor is in a string, docstring, comment, or (None) in code, and the
+    string or comment node."""
     b = snap.byte_offset(offset)
     for node in _ancestors(_node_at(snap, offset)):
         if node.type in info.string_code_types and node.start_byte < b < node.end_byte:
-            return None
+            return None, None
         if node.type in info.string_types and node.start_byte < b < node.end_byte:
-            return "docstring" if _is_docstring(node, info) else "string"
+            return ("docstring" if _is_docstring(node, info) else "string"), node
         if node.type in info.comment_types and node.start_byte < b <= node.end_byte:
-            return "comment"
-    return None
+            return "comment", node
+    return None, None
+
+
+# Closing delimiters of the prose blocks whose body can be written as a block.
+_DOC_CLOSERS = ('"""', "'''")
+_BLOCK_COMMENT = ("/*", "*/")
+
+
+def _body_closer(snap: DocumentSnapshot, offset: int, info: LanguageInfo) -> str:
+    """The closing delimiter when the cursor is on a blank line of a docstring (or a `/* */`
+    comment, a JSDoc `*` allowed) with nothing after it but that delimiter: the body is
+    still to write, and a block may be offered. Else ""."""
+    context, node = _syntactic_context(snap, offset, info)
+    if node is None or context not in ("docstring", "comment"):
+        return ""
+    text = snap.text
+    line_start, line_end = _line_bounds(text, offset)
+    if text[line_start:offset].strip() not in ("", "*") or text[offset:line_end].strip():
+        return ""
+    if context == "docstring":
+        closer = next((d for d in _DOC_CLOSERS if (node.text or b"").endswith(d.encode())), "")
+    else:
+        opener, closer = _BLOCK_COMMENT
+        if not (node.text or b"").startswith(opener.encode()):
+            return ""
+    if not closer or node.start_point.row == snap.position_at(offset).line:
+        return ""
+    # Blank lines, then the delimiter (a bounded look: no copy of the rest of a large file).
+    return closer if text[line_end : line_end + 4096].lstrip().startswith(closer) else ""
+
+
+def _in_text_block(snap: DocumentSnapshot, offset: int, node: tree_sitter.Node) -> bool:
+    """Whether the cursor is on a line of a multi-line string other than its first: a line of
+    a script, a query or a message that a user writes as code (a shell script in a Python
+    string), not the inside of a one-line literal."""
+    return node.start_point.row < snap.position_at(offset).line
 
 
 def _after_block_opener(prev: str, info: LanguageInfo) -> bool:
@@ -143,13 +173,16 @@ def classify_position(snap: DocumentSnapshot, offset: int) -> Gate:
     info = snap.language
     if info is None:
         return Gate(CompletionMode.SINGLE_LINE, "plain text")
-    context = _syntactic_context(snap, offset, info)
+    context, node = _syntactic_context(snap, offset, info)
     if context == "string":
+        assert node is not None
+        if _in_text_block(snap, offset, node):
+            return Gate(CompletionMode.SINGLE_LINE, "line of a multi-line string")
         return Gate(CompletionMode.NONE, "inside string")
-    if context == "comment":
-        return Gate(CompletionMode.SINGLE_LINE, "inside comment")
-    if context == "docstring":
-        return Gate(CompletionMode.SINGLE_LINE, "inside docstring")
+    if context in ("comment", "docstring"):
+        if _body_closer(snap, offset, info):
+            return Gate(CompletionMode.MULTI_LINE, f"{context} body")
+        return Gate(CompletionMode.SINGLE_LINE, f"inside {context}")
 
     line_start, line_end = _line_bounds(text, offset)
     before = text[line_start:offset]
@@ -162,7 +195,7 @@ def classify_position(snap: DocumentSnapshot, offset: int) -> Gate:
             len(prev_lines) == 2
             and prev_lines[0].strip() in info.empty_body_statements
             and _after_block_opener(prev_lines[1], info)
-            and _indent_width(before) >= _indent_width(prev_lines[0])
+            and indent_width(before) >= indent_width(prev_lines[0])
         ):
             return Gate(CompletionMode.MULTI_LINE, "empty line in body")
     opens = "{" in info.block_open_tokens and before.rstrip().endswith("{")
@@ -193,44 +226,27 @@ def count_error_nodes(tree: tree_sitter.Tree | None) -> int:
                 return count
 
 
-def _cut_at_block_end(snap: DocumentSnapshot, offset: int, completion: str) -> str:
+def block_rule(snap: DocumentSnapshot, offset: int) -> BlockEnd:
+    """How a block answer at `offset` ends (model/block_end.py): a docstring's or block
+    comment's body at its closing delimiter, code by indentation or by its closing token."""
     info = snap.language
-    lines = completion.split("\n")[:MAX_COMPLETION_LINES]
     if info is None:
-        return "\n".join(lines)
+        return BlockEnd()
+    closer = _body_closer(snap, offset, info)
+    if closer:
+        return BlockEnd("until", close=(closer,))
     if info.indent_based:
-        line_start, _ = _line_bounds(snap.text, offset)
-        prefix = snap.text[line_start:offset]
-        first = prefix + lines[0]
-        if prefix.strip():
-            body_indent = _indent_width(prefix)
-        elif first.strip():
-            body_indent = _indent_width(first)
-        else:
-            body_indent = next((_indent_width(x) for x in lines[1:] if x.strip()), 0)
-        kept = [lines[0]]
-        for line in lines[1:]:
-            if line.strip() and _indent_width(line) < body_indent:
-                break
-            kept.append(line)
-        return "\n".join(kept)
-    # Token languages: stop where the completion closes the block the cursor is in.
-    depth = 0
-    joined = "\n".join(lines)
-    for m in _TOKEN.finditer(joined):
-        tok = m.group()
-        if tok in info.block_open_tokens:
-            depth += 1
-        elif tok in info.block_close_tokens:
-            depth -= 1
-            if depth < 0:
-                cut = joined[: m.start()]
-                last_break = cut.rfind("\n")
-                # Keep code before the closer on its line; drop the line if it is only the closer.
-                if last_break != -1 and not cut[last_break + 1 :].strip():
-                    cut = cut[:last_break]
-                return cut
-    return joined
+        return BlockEnd("indent")
+    return BlockEnd(
+        "braces", tuple(sorted(info.block_open_tokens)), tuple(sorted(info.block_close_tokens))
+    )
+
+
+def _cut_at_block_end(snap: DocumentSnapshot, offset: int, completion: str) -> str:
+    line_start, _ = _line_bounds(snap.text, offset)
+    head = snap.text[line_start:offset]
+    cut = block_end(block_rule(snap, offset), head, completion)
+    return completion if cut is None else completion[:cut]
 
 
 def _strip_trailing_blank_lines(text: str) -> str:
@@ -293,10 +309,12 @@ def truncate_completion(
     single = mode is CompletionMode.SINGLE_LINE
     # A whole line that ends opening a block or a call (`if x:`, `if err != nil {`, `f(`) is
     # a good start to accept and go on from: check it as if closed. Not a cut-back prefix,
-    # which would be a fragment of what the model meant.
+    # which would be a fragment of what the model meant. In a block, its first whole line
+    # gets the same chance (the block's body broke, its header did not).
     head = snap.text[snap.text.rfind("\n", 0, offset) + 1 : offset]
-    closure = _closure(head + candidate, info) if single else ""
-    if closure and checker.ok(candidate + closure):
+    first = candidate if single else candidate.split("\n", 1)[0]
+    closure = _closure(head + first, info) if first.strip() else ""
+    if single and closure and checker.ok(candidate + closure):
         return candidate
     if single:
         cuts = sorted({m.start() for m in _WORD_BOUNDARY.finditer(candidate)}, reverse=True)
@@ -312,6 +330,8 @@ def truncate_completion(
         seen.add(prefix)
         if checker.ok(prefix):
             return prefix
+    if not single and closure and checker.ok(first + closure):
+        return first
     return ""
 
 
@@ -374,7 +394,7 @@ def definition_chain(snap: DocumentSnapshot, offset: int) -> list[str]:
     anchor = max(anchor - 1, 0)
     line_start, _ = _line_bounds(text, offset)
     prefix = text[line_start:offset]
-    cursor_indent = _indent_width(prefix if not prefix.strip() else prefix + "x")
+    cursor_indent = indent_width(prefix if not prefix.strip() else prefix + "x")
     b = snap.byte_offset(offset)
     chain: list[str] = []
     for node in _ancestors(_node_at(snap, anchor)):
@@ -383,7 +403,7 @@ def definition_chain(snap: DocumentSnapshot, offset: int) -> list[str]:
         inside = node.start_byte <= b <= node.end_byte
         if not inside and info.indent_based:
             header_line = snap.index.line_text(node.start_point.row)
-            inside = cursor_indent > _indent_width(header_line)
+            inside = cursor_indent > indent_width(header_line)
         if inside:
             chain.append(_header(snap, node))
     chain.reverse()

@@ -12,9 +12,11 @@ from lsp_server.model.protocol import GenerationStats
 ALPHA = 0.3
 INITIAL_PROMPT_RATE = 100.0
 INITIAL_GEN_RATE = 20.0
-# A line is not cut short to save time: most lines take fewer tokens than this, and a cut line
-# reaches the user as a fragment (`x = net.Listen` for `x = net.Listen("tcp", addr)`; seen in
-# bench/quality.py, where cold prompts got 8-15 tokens).
+# A block cut short to save time gets at least this many tokens. A line is never cut short: it
+# stops at its newline anyway, so the limit only saves time on long lines, and a cut line
+# reaches the user as a fragment or not at all (`x = net.Listen` for `x = net.Listen("tcp",
+# addr)`; seen in bench/quality.py, where cold prompts got 8-15 tokens, then 32, which still
+# cut the longest lines: an answer must not depend on how busy the machine is).
 MIN_LINE_TOKENS = 32
 
 
@@ -58,9 +60,11 @@ class AdaptiveBudget:
         affordable = int(left_s * self.gen_rate)
         if affordable >= wanted:
             return Plan(mode, wanted, deadline_s)
-        if mode is CompletionMode.MULTI_LINE and affordable < max_line:
+        if mode is CompletionMode.SINGLE_LINE:
+            return Plan(mode, wanted, deadline_s)
+        if affordable < max_line:
             mode, wanted = CompletionMode.SINGLE_LINE, max_line
-        tokens = min(wanted, max(MIN_LINE_TOKENS, affordable))
+        tokens = wanted if mode is CompletionMode.SINGLE_LINE else max(MIN_LINE_TOKENS, affordable)
         reason = (
             f"slow machine: {self.gen_rate:.0f} tokens/s, asking for {tokens} "
             f"{'line' if mode is CompletionMode.SINGLE_LINE else 'block'} tokens"

@@ -15,14 +15,16 @@ from lsp_server.context.documents import Document, DocumentSnapshot, Position, f
 from lsp_server.context.gather.pipeline import GatheredContext
 from lsp_server.context.syntax import (
     CompletionMode,
+    block_rule,
     classify_position,
     definition_chain,
     imports,
 )
 from lsp_server.errors import GenerationCancelled, ModelUnavailable
 from lsp_server.features.budget import AdaptiveBudget
-from lsp_server.features.postprocess import postprocess
+from lsp_server.features.postprocess import postprocess, postprocess_why
 from lsp_server.features.suggestions import Anchor, Anchors, Suggestion, SuggestionCache
+from lsp_server.model.block_end import BlockEnd
 from lsp_server.model.protocol import CompletionJob, GenerationResult, GenerationStats
 from lsp_server.prompts.fim import WINDOW_SNAP_LINES
 from lsp_server.settings import CompletionSettings
@@ -74,6 +76,12 @@ def extra_context(snap: DocumentSnapshot, offset: int, window_chars: int) -> str
     window = snap.text[max(0, offset - window_chars) : offset]
     lines = [*imports(snap), *definition_chain(snap, offset)]
     return "\n".join(line for line in lines if line.strip() and line not in window)
+
+
+def _ends_in_one_space(prefix: str) -> bool:
+    """Whether the cursor's line has text and ends in exactly one space."""
+    line = prefix[prefix.rfind("\n") + 1 :]
+    return line.endswith(" ") and not line.endswith("  ") and bool(line.strip())
 
 
 def heal(text: str, job: CompletionJob) -> str:
@@ -144,7 +152,7 @@ class Completer:
         self.counters.count(stats)
         self.budget.observe(stats)
         mode = CompletionMode.SINGLE_LINE if job.stop else CompletionMode.MULTI_LINE
-        text = postprocess(snap, offset, mode, heal(result.text, job))
+        text, dropped = postprocess_why(snap, offset, mode, heal(result.text, job))
         if text:
             if settings.cache:
                 self.cache.add(
@@ -153,8 +161,8 @@ class Completer:
             return CompletionOutcome(text, "ok", mode, stats)
         if stats.stop_reason == "deadline":
             reason = "the model was too slow (deadline reached)"
-        elif result.text.strip():
-            reason = "the suggestion was dropped (it repeated the code or broke the syntax)"
+        elif dropped:
+            reason = dropped
         else:
             reason = "the model suggested nothing"
         logger.info("empty completion: %s (%s)", reason, stats.stop_reason)
@@ -223,12 +231,25 @@ class Completer:
         if plan.reason:
             logger.info("%s", plan.reason)
         single = plan.mode is CompletionMode.SINGLE_LINE
+        # A block stops where the server would cut it anyway (generate only what is shown); a
+        # prefetched line at its end (see prefetch).
+        end = block_rule(snap, offset) if not single else None
+        if single and kind == "prefetch":
+            end = BlockEnd("line")
         max_chars = settings.contextTokens * MAX_CHARS_PER_TOKEN
         # Trailing blanks stay out of the middle (see heal): a lone space token there makes
         # the model write its usual " word" token, a second space.
         healed = typed.rstrip(" \t")
+        # The same for a space ending the anchor's own line (`# `, `return `): the model
+        # writes its usual " word" token (prose after a comment marker, issue 21). The space
+        # goes into the middle once something is typed after it, so the prompt before the
+        # middle stays the same while the user types.
+        space = " " if _ends_in_one_space(anchor.prefix) else ""
+        prompt_prefix = anchor.prefix[: len(anchor.prefix) - len(space)]
+        middle = space + healed if healed else ""
+        healing = typed[len(healed) :] if healed else space + typed
         return CompletionJob(
-            prefix=cut_prefix(anchor.prefix, max_chars),
+            prefix=cut_prefix(prompt_prefix, max_chars),
             suffix=cut_suffix(anchor.suffix, max_chars),
             path=(anchor.context_files and anchor.context_path) or file_name(snap.uri),
             extra_context=anchor.extra_context,
@@ -236,8 +257,8 @@ class Completer:
             max_tokens=plan.max_tokens,
             stop=("\n",) if single and kind == "user" else (),
             deadline_s=plan.deadline_s,
-            middle=healed,
-            heal=typed[len(healed) :],
+            middle=middle,
+            heal=healing,
             reuse_cache=settings.cache,
             kind=kind,
             context_files=anchor.context_files,
@@ -245,6 +266,9 @@ class Completer:
             repo=anchor.repo,
             comment_prefix=snap.language.comment_prefix if snap.language else "#",
             document=snap.uri,
+            block_end=end.rule if end else "",
+            block_open=end.open if end else (),
+            block_close=end.close if end else (),
         )
 
     async def prefetch(

@@ -51,16 +51,49 @@ def strip_trailing_suffix_lines(text: str, suffix: str) -> str:
     return text
 
 
-def postprocess(snap: DocumentSnapshot, offset: int, mode: CompletionMode, raw: str) -> str:
+def repeats_following(text: str, suffix: str) -> bool:
+    """Whether `text` only repeats what follows the cursor: the start of the rest of its line,
+    or whole lines that come next (blank lines skipped). A line that merely starts like the
+    next one is not a repeat (`return x` above `return x + 1`): it was dropped until issue 21
+    and was sometimes the right line."""
+    rest, _, after = suffix.partition("\n")
+    wanted = text.strip()
+    if rest.strip():
+        return rest.strip().startswith(wanted)
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    following = [line.strip() for line in after.split("\n") if line.strip()][: len(lines)]
+    return bool(lines) and lines == following
+
+
+# Why an answer the model wrote was not offered (the status's lastEmptyReason).
+DROPPED_REPEAT = "the suggestion was dropped (it repeated the code after the cursor)"
+DROPPED_SYNTAX = "the suggestion was dropped (it broke the syntax)"
+DROPPED_SECRET = "the suggestion was dropped (it held a redacted secret)"
+
+
+def postprocess_why(
+    snap: DocumentSnapshot, offset: int, mode: CompletionMode, raw: str
+) -> tuple[str, str]:
+    """The cleaned answer, and when it is empty although the model wrote something, why."""
     suffix = snap.text[offset:]
     text = stop_repetition(raw.rstrip())
     if mode is CompletionMode.SINGLE_LINE:
         text = strip_suffix_overlap(text.split("\n", 1)[0], suffix)
     else:
         text = strip_trailing_suffix_lines(text, suffix)
+    if not text.strip():
+        return "", DROPPED_REPEAT if raw.strip() else ""
+    if repeats_following(text, suffix):
+        return "", DROPPED_REPEAT
     text = truncate_completion(snap, offset, text, mode)
-    if not text.strip() or suffix.lstrip().startswith(text.strip()):
-        return ""  # nothing, or a repeat of the text after the cursor
+    if not text.strip():
+        return "", DROPPED_SYNTAX
+    if repeats_following(text, suffix):
+        return "", DROPPED_REPEAT
     if contains_placeholder(text):
-        return ""  # never insert a redaction placeholder (nor guess the value behind it)
-    return text
+        return "", DROPPED_SECRET  # never insert a placeholder (nor guess the value behind it)
+    return text, ""
+
+
+def postprocess(snap: DocumentSnapshot, offset: int, mode: CompletionMode, raw: str) -> str:
+    return postprocess_why(snap, offset, mode, raw)[0]

@@ -55,6 +55,11 @@ class CompletionJob:
     # The document (URI) the prompt is for: the worker keeps the model's state per document,
     # so coming back to a file does not evaluate its prompt again.
     document: str = ""
+    # Where a block answer ends (model/block_end.py, the rule the server cuts it by): the
+    # worker stops generating there. "" = no rule.
+    block_end: str = ""
+    block_open: tuple[str, ...] = ()
+    block_close: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ class GenerationStats:
     restored_tokens: int = 0  # of reused_tokens: from a document's saved state
     evaluated_tokens: int = 0
     generated_tokens: int = 0
-    stop_reason: str = ""  # stop | eos | length | cancelled | deadline
+    stop_reason: str = ""  # stop | eos | length | block_end | cancelled | deadline
     prompt_ms: float = 0.0
     generate_ms: float = 0.0
     queued_ms: float = 0.0

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from lsp_server.model.block_end import RULES, BlockEnd, block_end
 from lsp_server.model.kv_states import MIN_SAVED_TOKENS, SavedState, StateStore, common_prefix
 from lsp_server.model.protocol import (
     DEBUG_PROMPTS,
@@ -77,6 +78,8 @@ COUNT_CACHE_CHARS = 4 << 20
 # cancel (the editor typed on, and the next prompt starts the same) lets the prompt evaluation
 # finish, since the next job reuses it, but stops generation at once.
 StopCheck = Callable[[bool], str | None]
+# Asked with the answer so far: the length to keep when it is complete (its block has ended).
+EndCheck = Callable[[str], int | None]
 
 
 ABORT_POLL_S = 0.005  # how often the watcher asks whether the running decode must stop
@@ -152,6 +155,7 @@ class Engine(Protocol):
         json_schema: dict[str, Any] | None = None,
         reuse_cache: bool = True,
         slot: str = "",
+        ends: EndCheck | None = None,
     ) -> GenerationResult: ...
 
 
@@ -274,6 +278,7 @@ class LlamaEngine:
         json_schema: dict[str, Any] | None = None,
         reuse_cache: bool = True,
         slot: str = "",
+        ends: EndCheck | None = None,
     ) -> GenerationResult:
         llm = self.llm
         grammar = None
@@ -328,6 +333,11 @@ class LlamaEngine:
                     if hit is not None:
                         text = text[:hit]
                         reason = "stop"
+                        break
+                    cut = ends(text) if ends is not None else None
+                    if cut is not None:
+                        text = text[:cut]
+                        reason = "block_end"
                         break
                     if generated >= max_tokens:
                         break
@@ -558,6 +568,7 @@ class Worker:
                     job.json_schema if isinstance(job, GenerateJob) else None,
                     job.reuse_cache,
                     job.document if isinstance(job, CompletionJob) else "",
+                    end_check(job) if isinstance(job, CompletionJob) else None,
                 )
         except Exception as exc:
             logger.exception("worker: generation failed")
@@ -591,6 +602,16 @@ class Worker:
             return job.prompt
         engine = self.engine
         return prompt_for_job(engine.template, job, engine.count_tokens, engine.context_length).text
+
+
+def end_check(job: CompletionJob) -> EndCheck | None:
+    """The job's block rule as a check on the answer so far, or None without one."""
+    if not job.block_end or job.block_end not in RULES:
+        return None
+    end = BlockEnd(job.block_end, job.block_open, job.block_close)
+    text = job.prefix + job.middle
+    head = text[text.rfind("\n") + 1 :]
+    return lambda answer: block_end(end, head, answer, final=False)
 
 
 def main() -> None:

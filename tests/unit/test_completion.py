@@ -4,12 +4,22 @@
 from __future__ import annotations
 
 import asyncio
+from keyword import iskeyword
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lsp_server.context.documents import Document, Position
 from lsp_server.context.syntax import CompletionMode
 from lsp_server.errors import GenerationCancelled, ModelUnavailable
 from lsp_server.features.completion import Completer
-from lsp_server.features.postprocess import postprocess, strip_suffix_overlap
+from lsp_server.features.postprocess import (
+    DROPPED_REPEAT,
+    DROPPED_SYNTAX,
+    postprocess,
+    repeats_following,
+    strip_suffix_overlap,
+)
 from lsp_server.model.protocol import CompletionJob, GenerationResult, GenerationStats
 from lsp_server.settings import CompletionSettings
 
@@ -48,7 +58,9 @@ def test_single_line_job_stops_at_newline_and_budgets() -> None:
     job = jobs[0]
     assert job.stop == ("\n",)
     assert job.max_tokens == CompletionSettings().maxTokensLine
-    assert job.prefix.endswith("return ") and job.suffix == "\n"
+    # The space ending the line stays out of the prompt (the model writes " x" after
+    # `return`), and out of the answer (heal).
+    assert job.prefix.endswith("return") and job.heal == " " and job.suffix == "\n"
     assert job.path == "m.py"
 
 
@@ -119,3 +131,76 @@ def test_postprocess_keeps_indentation_of_following_lines() -> None:
         s, offset, CompletionMode.MULTI_LINE, "for i in items:\n        print(i)\n    return None\n"
     )
     assert out == "for i in items:\n        print(i)\n    return None"
+
+
+# -- issue 21, item 2: no empty answer without a reason a user would accept ----------------
+
+NAMES = st.from_regex(r"[a-z][a-z_]{0,7}", fullmatch=True).filter(lambda n: not iskeyword(n))
+LINES = st.one_of(
+    st.builds("return {}".format, NAMES),
+    st.builds("{} = {}".format, NAMES, NAMES),
+    st.builds("{}({})".format, NAMES, NAMES),
+)
+MORE = st.sampled_from([" + 1", "(x)", ".y", "[0]", " or z", "_2 = 1"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(LINES, MORE)
+def test_a_line_that_starts_like_the_next_one_is_kept(line: str, more: str) -> None:
+    """The model writes the right line and the line after it happens to start the same way:
+    it was dropped as a repeat until issue 21."""
+    text = f"def f(x):\n    y = 1\n    \n    {line}{more}\n"
+    outcome, _ = run(text, "y = 1\n    ", line + "\n")
+    assert outcome.text == line, outcome.reason
+
+
+@settings(max_examples=25, deadline=None)
+@given(LINES, LINES)
+def test_a_repeat_of_whole_following_lines_is_dropped(line: str, other: str) -> None:
+    text = f"def f(x):\n    y = 1\n    \n    {line}\n\n    {other}\n"
+    outcome, _ = run(text, "y = 1\n    ", line + "\n")
+    assert outcome.text == "" and outcome.reason == DROPPED_REPEAT
+    block = f"{line}\n\n    {other}\n"
+    assert not repeats_following("", "\n") and repeats_following(block, f"\n    {block}")
+
+
+def test_a_line_only_repeating_the_rest_of_its_line_is_dropped() -> None:
+    assert repeats_following("b)", "b)\n") and not repeats_following("a", "b)\n")
+
+
+def test_each_dropped_answer_says_why() -> None:
+    outcome, _ = run("total = \n", "total = ", ")))(((")
+    assert outcome.reason == DROPPED_SYNTAX
+    outcome, _ = run("def f():\n    \n    return 1\n", "def f():\n    ", "return 1\n")
+    assert outcome.reason == DROPPED_REPEAT
+
+
+def test_a_block_whose_body_breaks_keeps_its_whole_first_line() -> None:
+    # The header is a good start to accept; the broken body is not shown.
+    text = "def f(x):\n    \n    return x\n"
+    outcome, jobs = run(text, "def f(x):\n    ", "if x:\n        y = )(\n")
+    assert jobs[0].stop == () and outcome.text == "if x:"
+
+
+def test_block_jobs_carry_the_rule_the_worker_stops_by() -> None:
+    _, jobs = run("def f(x):\n    \n", "def f(x):\n    ", "return x\n")
+    assert (jobs[0].block_end, jobs[0].stop) == ("indent", ())
+    _, jobs = run("function f() {\n  \n}\n", "function f() {\n  ", "return 1;\n", "typescript")
+    assert jobs[0].block_end == "braces" and "}" in jobs[0].block_close
+    _, jobs = run("x = \n", "x = ", "1")
+    assert (jobs[0].block_end, jobs[0].stop) == ("", ("\n",))
+
+
+def test_a_docstring_body_is_offered_as_a_block_up_to_its_closing_quotes() -> None:
+    text = 'def f(x):\n    """Double x.\n\n    \n    """\n    return 2 * x\n'
+    answer = 'Args:\n        x: a number.\n    """\n    return 2 * x\n'
+    outcome, jobs = run(text, "Double x.\n\n    ", answer)
+    assert jobs[0].block_end == "until" and jobs[0].block_close == ('"""',)
+    assert outcome.mode is CompletionMode.MULTI_LINE
+    assert outcome.text == "Args:\n        x: a number."
+
+
+def test_a_line_of_a_shell_script_in_a_string_is_completed() -> None:
+    text = 'def f():\n    run("""\n    set -e\n    \n    """)\n'
+    outcome, jobs = run(text, "set -e\n    ", "echo done\n")
+    assert outcome.text == "echo done" and jobs[0].stop == ("\n",)

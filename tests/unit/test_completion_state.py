@@ -69,7 +69,8 @@ def test_typing_off_the_suggestion_asks_again_with_the_same_prompt() -> None:
     # Same prefix, suffix and context: only the typed text is new, fed after the middle marker.
     assert second.prefix == first.prefix and second.suffix == first.suffix
     assert second.extra_context == first.extra_context
-    assert second.middle == "le"
+    # The anchor's line ends in one space, kept out of the prompt's prefix: it leads the middle.
+    assert second.middle == " le" and second.heal == ""
 
 
 def test_cache_off_means_stateless() -> None:
@@ -93,6 +94,8 @@ def test_prefetch_answers_the_line_after_an_accepted_one() -> None:
     s = snap(text)
     asyncio.run(completer.prefetch(s, cursor, first.text, CompletionSettings()))
     assert model.jobs[1][1] is True and model.jobs[1][0].kind == "prefetch"
+    # It stops at the end of the one line it keeps (generate only what is shown).
+    assert model.jobs[1][0].block_end == "line" and model.jobs[1][0].stop == ()
     # The user accepts "0", presses Enter, the editor indents.
     accepted = text[:cursor] + "0\n    " + text[cursor:]
     nxt = at(completer, accepted, cursor + len("0\n    "))
@@ -131,9 +134,20 @@ def test_budget_shrinks_on_a_slow_machine() -> None:
             )
         )
     slow = budget.plan(CompletionMode.MULTI_LINE, 48, 160, 4.0, 30.0, 20)
-    assert slow.mode is CompletionMode.SINGLE_LINE and slow.max_tokens < 48 and slow.reason
-    # Never so few tokens that an ordinary line is cut into a fragment.
-    assert slow.max_tokens >= MIN_LINE_TOKENS
+    assert slow.mode is CompletionMode.SINGLE_LINE and slow.reason
+    # A line is never cut short: it stops at its newline, and a cut line is a fragment.
+    assert slow.max_tokens == 48
+    line = budget.plan(CompletionMode.SINGLE_LINE, 48, 160, 4.0, 30.0, 2000)
+    assert line.mode is CompletionMode.SINGLE_LINE and line.max_tokens == 48
+    # A block that still fits in part keeps at least MIN_LINE_TOKENS.
+    for _ in range(5):
+        budget.observe(
+            GenerationStats(
+                evaluated_tokens=300, prompt_ms=1000, generated_tokens=200, generate_ms=1000
+            )
+        )
+    some = budget.plan(CompletionMode.MULTI_LINE, 48, 2000, 4.0, 30.0, 20)
+    assert some.mode is CompletionMode.MULTI_LINE and MIN_LINE_TOKENS <= some.max_tokens < 2000
 
 
 def test_repetition_loop_is_cut() -> None:
@@ -177,7 +191,7 @@ def test_prefetch_leaves_the_real_documents_anchor() -> None:
     at(completer, typed, cursor + 2)
     user_jobs = [job for job, background in model.jobs if not background]
     assert first.text and user_jobs[1].prefix == user_jobs[0].prefix
-    assert user_jobs[1].middle == "su"
+    assert user_jobs[1].middle == " su"
 
 
 def test_a_warm_up_is_the_start_of_the_request_typed_on_from_it() -> None:

@@ -210,7 +210,9 @@ async def test_a_completion_goes_through_its_lane_then_prefetches_in_the_backgro
     assert Lane(LaneKind.BACKGROUND, URI) in h.lanes[1:]  # the next suggestion, prefetched
     assert all(lane.uri == URI for lane in h.lanes)
     completion = h.backend.jobs[0]
-    assert isinstance(completion, CompletionJob) and completion.prefix.endswith("return ")
+    assert isinstance(completion, CompletionJob)
+    # The job is for the cursor after "return " (the space is healed from the answer).
+    assert (completion.prefix + completion.middle + completion.heal).endswith("return ")
     assert h.port.statuses()[-1]["lastEmptyReason"] == ""
 
 

@@ -43,6 +43,37 @@ NONE, SINGLE, MULTI = CompletionMode.NONE, CompletionMode.SINGLE_LINE, Completio
         ("python", "def f():\n    x = 1\n    y = 'no doc |'\n", NONE, "inside string"),
         ("python", "x = f'{a|}'\n", SINGLE, "mid line"),
         ("python", "# a comment |\n", SINGLE, "inside comment"),
+        # Issue 21: a line of a shell script, a query or a message in a multi-line string is
+        # code a user writes; a one-line literal (or a string's first line) stays gated.
+        (
+            "python",
+            'def f():\n    s = """\n    echo |\n    """\n',
+            SINGLE,
+            "line of a multi-line string",
+        ),
+        (
+            "python",
+            'def f():\n    s = """\n    |\n    """\n',
+            SINGLE,
+            "line of a multi-line string",
+        ),
+        ("python", 'x = """first |\nsecond"""\n', NONE, "inside string"),
+        ("typescript", "const q = `\n  SELECT |\n`;\n", SINGLE, "line of a multi-line string"),
+        ("go", "package a\nvar s = `\n  line |\n`\n", SINGLE, "line of a multi-line string"),
+        # A docstring or JSDoc body still to write is offered as a block; prose among other
+        # prose is a line.
+        ("python", 'def f():\n    """Sum.\n\n    |\n    """\n', MULTI, "docstring body"),
+        ("python", 'def f():\n    """\n    |\n    """\n', MULTI, "docstring body"),
+        (
+            "python",
+            'def f():\n    """Sum.\n    |\n    More.\n    """\n',
+            SINGLE,
+            "inside docstring",
+        ),
+        ("python", 'def f():\n    """Sum.\n    See |\n    """\n', SINGLE, "inside docstring"),
+        ("typescript", "/**\n * Sum.\n * |\n */\nfunction f() {}\n", MULTI, "comment body"),
+        ("typescript", "/**\n * Sum.\n * |\n * More.\n */\n", SINGLE, "inside comment"),
+        ("go", "package a\n// Sum.\n// |\nfunc f() {}\n", SINGLE, "inside comment"),
         ("python", "def f():\n    |\n", MULTI, "after block opener"),
         ("python", "class A:\n    def f(self):  # note\n        |\n", MULTI, "after block opener"),
         ("python", "def f():\n    pass\n    |\n", MULTI, "empty line in body"),
