@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import real_env
+from tests.helpers import real_env
 
 ROOT = Path(__file__).resolve().parents[2]
 ENCLAVE = [sys.executable, "-m", "lsp_server"]

@@ -11,7 +11,6 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.conftest import open_doc
 from tests.e2e.test_actions import (
     by_title,
     code_actions,
@@ -20,6 +19,7 @@ from tests.e2e.test_actions import (
     range_json,
     start_fake,
 )
+from tests.helpers import open_doc
 
 PY_ANSWER = """```python
 def total(items):

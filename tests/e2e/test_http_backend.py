@@ -35,7 +35,7 @@ from lsp_server.model import provision
 from lsp_server.model.backend import ModelState
 from lsp_server.model.http_backend import HttpBackend, HttpSpec
 from lsp_server.model.protocol import CompletionJob
-from tests.conftest import (
+from tests.helpers import (
     SERVER_COMMAND,
     end_of,
     get_status,

@@ -14,7 +14,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.conftest import (
+from tests.e2e.test_real_model import require_model
+from tests.helpers import (
     SERVER_COMMAND,
     end_of,
     get_status,
@@ -23,7 +24,6 @@ from tests.conftest import (
     real_env,
     wait_for_state,
 )
-from tests.e2e.test_real_model import require_model
 
 pytestmark = pytest.mark.model
 
