@@ -138,8 +138,8 @@ def test_hostile_paths_are_refused_and_logging_falls_back_to_stderr(
 
 
 def test_the_server_says_so_in_a_message_and_on_stderr(tmp_path: Path) -> None:
-    from tests.e2e.test_hardening import RawClient
     from tests.helpers import FAKE_MODEL
+    from tests.server.test_hardening import RawClient
 
     link = tmp_path / "enclave.log"
     link.symlink_to(tmp_path / "target.log")

@@ -14,7 +14,6 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.e2e.test_real_model import require_model
 from tests.helpers import (
     SERVER_COMMAND,
     end_of,
@@ -24,6 +23,7 @@ from tests.helpers import (
     real_env,
     wait_for_state,
 )
+from tests.model.test_real_model import require_model
 
 pytestmark = pytest.mark.model
 

@@ -11,7 +11,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.e2e.test_actions import (
+from tests.helpers import open_doc
+from tests.server.test_actions import (
     by_title,
     code_actions,
     fake_config,
@@ -19,7 +20,6 @@ from tests.e2e.test_actions import (
     range_json,
     start_fake,
 )
-from tests.helpers import open_doc
 
 PY_ANSWER = """```python
 def total(items):
