@@ -1,5 +1,6 @@
-"""Fixtures and hooks for the whole suite: the no-egress guard. Shared helpers are in
-tests/helpers.py."""
+"""Fixtures and hooks for the whole suite: the no-egress guard, and the tiers (a marker from each
+test's folder, checked placement, no server in the unit tier). Shared helpers are in
+tests/helpers.py; the tier rules in tests/tiers.py."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import EGRESS_LOG
+from tests.tiers import SERVER_GUARD, misplaced, tier_of
 
 # No egress: every process of the run (server, worker, test servers, this one) loads the guard
 # in egress_guard/sitecustomize.py, which refuses and records any non-loopback connection or
@@ -32,3 +34,48 @@ def no_egress() -> Any:
     EGRESS_LOG.write_text("")
     if attempts:
         pytest.fail(f"network access outside loopback during this test:\n{attempts}")
+
+
+# -- tiers: a marker per folder (tests/tiers.py), real-model tests only where they may run, and no
+# server started by a unit test ----------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    SERVER_GUARD.install()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wrong = []
+    for item in items:
+        path = Path(str(item.path))
+        why = misplaced(path, {m.name for m in item.iter_markers()})
+        if why is not None:
+            wrong.append(f"{item.nodeid}: {why}")
+            continue
+        tier = tier_of(path)
+        assert tier is not None
+        item.add_marker(tier)
+    if wrong:
+        raise pytest.UsageError("tests in the wrong tier:\n" + "\n".join(wrong))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    # Setup and teardown included: a module fixture of a unit test may not start one either.
+    SERVER_GUARD.active = tier_of(Path(str(item.path))) == "unit"
+    try:
+        return (yield)
+    finally:
+        SERVER_GUARD.active = False
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if SERVER_GUARD.refused:  # even if the test caught the refusal
+        refused = "\n".join(SERVER_GUARD.refused)
+        SERVER_GUARD.refused.clear()
+        if not report.failed:
+            report.outcome = "failed"
+            report.longrepr = f"a unit test started a server (move it to tests/server):\n{refused}"
+    return report
