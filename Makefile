@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DEMO_FILE := docs/demo/primes.py
 DEMO_AT := $(DEMO_FILE):16:12
 
-.PHONY: install models demo test unit lint clients editors vscode-e2e clean
+.PHONY: install models demo test unit server editor model lint clients editors vscode-e2e clean
 
 # The distribution is enclave-lsp (its command is `enclave`); constraints.txt pins what CI runs.
 # A venv made before the rename holds a distribution "enclave" of this checkout: it goes first.
@@ -36,15 +36,25 @@ lint: install
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
+# The test tiers (tests/README.md). `model` also runs the editor tests that need the model.
 unit: install
 	$(BIN)/pytest tests/unit -q
+
+server: install
+	$(BIN)/pytest tests/server -q
+
+editor: install editors
+	$(BIN)/pytest -m editor -q
+
+model: models
+	$(BIN)/pytest -m model -q
 
 # The VS Code extension: typecheck, unit tests, settings schema check, .vsix build.
 clients: install
 	PATH="$(abspath $(BIN)):$$PATH" $(MAKE) -C editor-clients/vscode ci
 
-# Emacs with Eglot for tests/e2e/test_emacs.py, from the system packages when `emacs` is
-# missing and apt-get can run (as root). Without it that test skips, or fails if CI is set.
+# Emacs with Eglot for the Emacs editor tests, from the system packages when `emacs` is
+# missing and apt-get can run (as root). Without it those tests skip, or fail if CI is set.
 editors:
 	@if ! command -v emacs >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
 		&& [ "$$(id -u)" = 0 ]; then \

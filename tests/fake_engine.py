@@ -1,7 +1,7 @@
 """The scripted engine the model worker runs in Enclave's own tests instead of a model.
 
 The worker loads this file, by its path and no other, when ENCLAVE_FAKE_MODEL holds a script
-(`lsp_server/model/worker.py`, the test hook); tests write the script with `conftest.fake_env`.
+(`lsp_server/model/worker.py`, the test hook); tests write the script with `tests.helpers.fake_env`.
 It writes a fixed answer one character per "token", with a delay, and honours cancellation,
 stop strings and max_tokens as the real engine does.
 """

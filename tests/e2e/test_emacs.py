@@ -25,7 +25,7 @@ import pytest
 from lsp_server.features import refactor as refactor_feature
 from lsp_server.model import provision
 from lsp_server.prompts.actions import spec
-from tests.conftest import EDITOR_SAMPLE, FAKE_MODEL, enclave_command, real_env
+from tests.helpers import EDITOR_SAMPLE, FAKE_MODEL, enclave_command, real_env
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "editor-clients" / "emacs" / "enclave-eglot.el"

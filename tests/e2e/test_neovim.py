@@ -19,7 +19,7 @@ import pytest
 
 from lsp_server import settings as settings_module
 from lsp_server.model import provision
-from tests.conftest import EDITOR_SAMPLE, FAKE_MODEL, enclave_command, real_env
+from tests.helpers import EDITOR_SAMPLE, FAKE_MODEL, enclave_command, real_env
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "editor-clients" / "neovim"

@@ -12,7 +12,6 @@ import pytest
 
 from lsp_server.model.build import build_info, parse_system_info
 from lsp_server.model.protocol import LoadSpec, Ready, decode_command, decode_event, encode
-from lsp_server.model.provision import MODELS, model_path
 from lsp_server.model.worker import gpu_layers_for
 from lsp_server.settings import Settings, parse_settings
 
@@ -51,19 +50,6 @@ def test_backends_are_read_from_the_system_info(info: str, backends: tuple[str, 
 def test_this_build_is_cpu_only() -> None:
     build = build_info()
     assert build.backends == ("CPU",) and build.gpu_offload is False
-
-
-@pytest.mark.model
-def test_the_layer_count_reaches_llama_cpp() -> None:
-    from lsp_server.model.worker import LlamaEngine
-
-    path = str(model_path(MODELS["0.5b"]))
-    for asked, given in ((-1, 0), (0, 0), (7, 7)):  # this build cannot offload: -1 means 0
-        engine = LlamaEngine(path, 512, 1, gpu_layers=asked)
-        assert engine.llm.model_params.n_gpu_layers == given
-        info = engine.info()
-        assert info.gpu_layers == given and info.backends == ("CPU",)
-        engine.llm.close()
 
 
 def test_the_worker_imports_and_loads_without_the_resource_module() -> None:

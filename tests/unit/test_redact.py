@@ -25,7 +25,7 @@ from lsp_server.privacy.redact import (
     redact_fields,
     redact_job,
 )
-from tests.conftest import DATA
+from tests.helpers import DATA
 
 WINDOW = 8  # a secret's substring this long must not get through
 

@@ -17,7 +17,7 @@ import pytest
 from lsp_server.privacy.patterns import Pattern
 from lsp_server.privacy.redact import SCANNER, redact
 from lsp_server.privacy.scanner import RULES_DIR, Rule
-from tests.conftest import DATA
+from tests.helpers import DATA
 
 EXAMPLES = DATA / "secrets" / "gitleaks_examples.json"
 COMMIT = "b58d3f102cf3a2c84cb7f923d05c25c9b1aed84b"

@@ -11,7 +11,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.conftest import (
+from tests.helpers import (
     FAKE_MODEL,
     SERVER_COMMAND,
     end_of,

@@ -20,7 +20,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from lsp_server.context.documents import Document
 from lsp_server.context.syntax import count_error_nodes
 from lsp_server.model import provision
-from tests.conftest import (
+from tests.helpers import (
     DATA,
     SERVER_COMMAND,
     get_status,

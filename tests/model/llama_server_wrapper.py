@@ -3,7 +3,7 @@ same load patch as Enclave's worker: on this project's CPUs llama.cpp 0.3.36 seg
 repacking weights for AMX unless extra buffer types are off (see
 lsp_server.model.worker._disable_extra_buffer_types).
 
-Usage: python tests/e2e/llama_server_wrapper.py --model PATH --host 127.0.0.1 --port N ...
+Usage: python tests/model/llama_server_wrapper.py --model PATH --host 127.0.0.1 --port N ...
 """
 
 from __future__ import annotations

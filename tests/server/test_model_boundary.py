@@ -29,7 +29,7 @@ from lsp_server.model.protocol import (
     encode,
 )
 from lsp_server.model.supervisor import WORKER_COMMAND, WorkerSupervisor
-from tests.conftest import FAKE_MODEL, fake_env
+from tests.helpers import FAKE_MODEL, fake_env
 
 SPEC = LoadSpec(FAKE_MODEL, 4096, 1)
 

@@ -14,7 +14,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.conftest import (
+from tests.helpers import (
     SERVER_COMMAND,
     end_of,
     get_status,
@@ -23,7 +23,7 @@ from tests.conftest import (
     real_env,
     wait_for_state,
 )
-from tests.e2e.test_real_model import require_model
+from tests.model.test_real_model import require_model
 
 pytestmark = pytest.mark.model
 

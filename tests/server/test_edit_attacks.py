@@ -11,8 +11,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.conftest import open_doc
-from tests.e2e.test_actions import (
+from tests.helpers import open_doc
+from tests.server.test_actions import (
     by_title,
     code_actions,
     fake_config,

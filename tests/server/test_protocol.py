@@ -12,7 +12,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.conftest import (
+from tests.helpers import (
     FAKE_MODEL,
     SERVER_COMMAND,
     end_of,
@@ -125,7 +125,7 @@ async def test_incremental_edits_then_completion(client: LanguageClient) -> None
 
 
 async def test_malformed_position_is_an_error(client: LanguageClient) -> None:
-    # Past the end is answered (tests/e2e/test_positions.py); a negative value is malformed.
+    # Past the end is answered (tests/server/test_positions.py); a negative value is malformed.
     uri = open_doc(client, "/tmp/enclave-test/short.py", "x = 1\n", "python")
     params = inline_params(uri, 0, 0)
     object.__setattr__(params.position, "character", -1)  # past lsprotocol's own check

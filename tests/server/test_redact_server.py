@@ -18,7 +18,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.conftest import (
+from tests.helpers import (
     DATA,
     end_of,
     get_status,
@@ -27,7 +27,7 @@ from tests.conftest import (
     position_of,
     start_in_workspace,
 )
-from tests.e2e.test_privacy import env  # the fake engine, prompts kept for reading
+from tests.server.test_privacy import env  # the fake engine, prompts kept for reading
 
 with (DATA / "secrets" / "kinds.toml").open("rb") as f:
     KINDS: list[dict[str, Any]] = tomllib.load(f)["kind"]

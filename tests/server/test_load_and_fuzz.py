@@ -19,8 +19,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.conftest import FAKE_MODEL, SERVER_COMMAND, fake_env, inline_params, wait_for_state
-from tests.e2e.test_hardening import RawClient
+from tests.helpers import FAKE_MODEL, SERVER_COMMAND, fake_env, inline_params, wait_for_state
+from tests.server.test_hardening import RawClient
 
 # Soak bounds: events and the memory growth allowed between the first and last third.
 SOAK_EVENTS = 3000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import EGRESS_LOG
+from tests.helpers import EGRESS_LOG
 
 
 def attempt(code: str) -> subprocess.CompletedProcess[str]:

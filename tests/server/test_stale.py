@@ -18,10 +18,10 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from lsp_server.context.documents import TextChange
-from tests.conftest import SERVER_COMMAND, fake_env, get_status, inline_params, open_doc
-from tests.e2e.test_actions import code_actions, lsp_range, start_fake
-from tests.e2e.test_hardening import RawClient
-from tests.e2e.test_load_and_fuzz import raw_server  # noqa: F401  (a fixture)
+from tests.helpers import SERVER_COMMAND, fake_env, get_status, inline_params, open_doc
+from tests.server.test_actions import code_actions, lsp_range, start_fake
+from tests.server.test_hardening import RawClient
+from tests.server.test_load_and_fuzz import raw_server  # noqa: F401  (a fixture)
 from tests.unit.test_documents_sync import Reference, events, step
 
 TEXT = "def add(a, b):\n    total = a + b\n    return \n"

@@ -19,7 +19,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from lsp_server.settings import USER_ONLY
-from tests.conftest import (
+from tests.helpers import (
     FAKE_MODEL,
     end_of,
     fake_env,

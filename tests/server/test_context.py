@@ -13,7 +13,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.conftest import (
+from tests.helpers import (
     end_of,
     fake_env,
     get_status,

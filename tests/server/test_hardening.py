@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FAKE_MODEL, SERVER_COMMAND, fake_env
+from tests.helpers import FAKE_MODEL, SERVER_COMMAND, fake_env
 
 
 class RawClient:

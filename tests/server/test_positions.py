@@ -17,8 +17,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.conftest import SERVER_COMMAND, fake_env, get_status, inline_params, open_doc
-from tests.e2e.test_actions import code_actions, lsp_range, range_json, start_fake
+from tests.helpers import SERVER_COMMAND, fake_env, get_status, inline_params, open_doc
+from tests.server.test_actions import code_actions, lsp_range, range_json, start_fake
 
 # Lines: 0 a def header, 1 a body line, 2 empty (inside the def), 3 a place to complete,
 # 4 an astral-plane line ending in CRLF, 5 the last line, without a line break.
