@@ -8,7 +8,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from tests.conftest import (
+from tests.helpers import (
     FAKE_MODEL,
     SERVER_COMMAND,
     end_of,
