@@ -49,6 +49,7 @@ class CompletionOutcome:
     mode: CompletionMode
     stats: GenerationStats | None = None
     source: str = "model"  # model | cache | prefetch
+    suggestion_id: str = ""  # set by the session: what an acceptance names (stats)
 
 
 @dataclass
