@@ -195,7 +195,6 @@ SETTINGS: tuple[Setting, ...] = (
         "Keep local statistics (suggestions shown and accepted, latency, cache share, per "
         "language; counts only, never code or file names) in a file on this machine; never "
         "sent anywhere. See `enclave stats`.",
-        user_only=True,  # whether a file is written on this machine is the user's choice
     ),
     Setting(
         "log.level",
