@@ -17,7 +17,6 @@ import json
 import logging
 import math
 import os
-import re
 import secrets
 import stat
 import time
@@ -43,7 +42,11 @@ LATENCY_KEEP = 512  # request times kept per language, for the percentiles
 MAX_FILE_BYTES = 1 << 20
 MAX_COUNT = 2**53  # beyond this a count in the file is corrupt
 
-_LANGUAGE = re.compile(r"[a-z][a-z0-9_+-]{0,23}")
+# The grammar names of context/languages.py (a unit test keeps them in step); any other
+# language counts as "other", so nothing a client names reaches the file.
+LANGUAGES = frozenset(
+    {"python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "lua", "bash"}
+)
 OTHER = "other"
 
 # Why a completion was empty, as a closed set: (prefix of the reason, kind). The reason itself
@@ -79,7 +82,7 @@ def reason_kind(reason: str) -> str:
 
 
 def language_key(name: str) -> str:
-    return name if _LANGUAGE.fullmatch(name) else OTHER
+    return name if name in LANGUAGES else OTHER
 
 
 def percentile(values: list[int], q: float) -> int | None:

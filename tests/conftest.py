@@ -41,6 +41,10 @@ def no_egress() -> Any:
         pytest.fail(f"network access outside loopback during this test:\n{attempts}")
 
 
+# Statistics (lsp_server/stats.py) of every server the tests start go to a folder of this
+# run, never to the user's own state dir.
+os.environ["ENCLAVE_STATE_DIR"] = tempfile.mkdtemp(prefix="enclave-state-")
+
 SERVER_COMMAND = [sys.executable, "-m", "lsp_server", "serve", "--log-level", "debug"]
 
 
