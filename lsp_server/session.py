@@ -342,7 +342,8 @@ class Session:
         if outcome.text:
             self.report_ok()
             elapsed = time.monotonic() - started
-            ident = self.stats.answered(name, uri, outcome.text, outcome.source, elapsed)
+            origin = "cache" if outcome.cached and outcome.source == "model" else outcome.source
+            ident = self.stats.answered(name, uri, outcome.text, origin, elapsed)
             return dataclasses.replace(outcome, suggestion_id=ident)
         self.report_empty(outcome.reason)
         self.stats.empty(name, outcome.reason)
