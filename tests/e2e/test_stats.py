@@ -186,6 +186,14 @@ async def test_typed_through_answers_count_as_cache(client: LanguageClient) -> N
     assert s["fromModel"] == 1 and s["cacheShare"] == 0.5
 
 
+def enclave_stats(*args: str) -> str:
+    """`enclave stats` as the user runs it, in the same home as the server."""
+    command = [sys.executable, "-m", "lsp_server", "stats", *args]
+    return subprocess.run(
+        command, env=user_env(), capture_output=True, text=True, check=True
+    ).stdout
+
+
 async def test_enclave_stats_prints_the_file_written_at_shutdown(client: LanguageClient) -> None:
     STATS_FILE.unlink(missing_ok=True)
     _, item = await suggest(client, "cli")
@@ -197,25 +205,39 @@ async def test_enclave_stats_prints_the_file_written_at_shutdown(client: Languag
     assert STATS_FILE.exists() and (STATS_FILE.stat().st_mode & 0o777) == 0o600
     raw = STATS_FILE.read_text()
     assert "enclave-stats" not in raw and ANSWER not in raw and "file:" not in raw
-    printed = subprocess.run(
-        [sys.executable, "-m", "lsp_server", "stats", "--json"],
-        env=user_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    report = json.loads(printed.stdout)
+    report = json.loads(enclave_stats("--json"))
     assert report["file"] == str(STATS_FILE)
     python = report["languages"]["python"]
     assert python["shown"] == session["shown"] and python["accepted"] == session["accepted"]
     assert python["charsAccepted"] == session["charsAccepted"] == len(ANSWER)
-    text = subprocess.run(
-        [sys.executable, "-m", "lsp_server", "stats"],
-        env=user_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    text = enclave_stats()
     assert "python:" in text
     assert f"accepted {session['accepted']} (100.0%)" in text
     assert f"accepted {len(ANSWER)}" in text and "p50" in text
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=SERVER_COMMAND, server_env=user_env(text=ANSWER + "\n", token_s=0.001)
+    )
+)
+async def stats_off(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            initialization_options={"model": {"path": FAKE_MODEL}, "stats": {"enabled": False}},
+        )
+    )
+    await wait_for_state(lsp_client, {"ready"}, 30)
+    yield
+
+
+async def test_stats_off_records_and_writes_nothing(stats_off: LanguageClient) -> None:
+    client = stats_off
+    STATS_FILE.unlink(missing_ok=True)
+    _, item = await suggest(client, "off")
+    assert item.insert_text == ANSWER and item.command is None  # nothing to report back
+    stats = (await get_status(client))["stats"]
+    assert stats["enabled"] is False and stats["session"] == {}
+    await client.shutdown_session()
+    assert not STATS_FILE.exists()
