@@ -1,4 +1,4 @@
-"""The `enclave` command: serve, model fetch/verify/info, complete."""
+"""The `enclave` command: serve, model fetch/verify/info, complete, stats."""
 
 from __future__ import annotations
 
@@ -66,6 +66,29 @@ def _parse_location(location: str) -> tuple[Path, int, int]:
         raise SystemExit(f"expected FILE:LINE:COL (1-based), got {location!r}") from None
 
 
+def _stats(args: argparse.Namespace) -> int:
+    from lsp_server import stats
+
+    path = stats.default_path()
+    try:
+        table = stats.read_file(path)
+    except (OSError, stats.CorruptStats) as exc:
+        print(f"enclave: statistics file {path} not read ({exc})", file=sys.stderr)
+        table = {}
+    summaries = stats.summaries(table)
+    if args.json:
+        print(json.dumps({"file": str(path), "languages": summaries}, indent=2))
+        return 0
+    print(f"Local statistics (this machine only, never sent anywhere): {path}")
+    if not summaries:
+        print("  nothing recorded yet")
+    for language, s in summaries.items():
+        print(f"  {language}:")
+        for line in stats.describe(s):
+            print(f"    {line}")
+    return 0
+
+
 def _schema(args: argparse.Namespace) -> int:
     from lsp_server.settings import json_schema
 
@@ -100,6 +123,10 @@ def main(argv: list[str] | None = None) -> None:
     complete.add_argument("--model", help="path to another GGUF model")
     complete.add_argument("--timeout", type=float, default=300.0, help="seconds to wait")
     complete.set_defaults(run=_complete)
+
+    stats = sub.add_parser("stats", help="print the local completion statistics per language")
+    stats.add_argument("--json", action="store_true", help="as JSON")
+    stats.set_defaults(run=_stats)
 
     schema = sub.add_parser("settings-schema", help="print the JSON schema of the settings")
     schema.set_defaults(run=_schema)

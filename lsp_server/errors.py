@@ -58,6 +58,10 @@ class ModelUnavailable(ModelError):
     """The worker is loading, restarting or has given up."""
 
 
+class UnknownSuggestion(EnclaveError):
+    """An acceptance named a suggestion id the server did not issue (or has forgotten)."""
+
+
 class GenerationCancelled(EnclaveError):
     """A generation was cancelled or superseded by a newer request."""
 

@@ -180,6 +180,7 @@ ROUTES: tuple[Route, ...] = (
     _command(commands.REWRITE, commands.rewrite),
     _command(commands.REFACTOR, commands.refactor),
     _command(commands.REVIEW, commands.review),
+    _command(commands.ACCEPTED, commands.accepted),
 )
 
 

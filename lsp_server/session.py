@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -60,6 +62,7 @@ from lsp_server.settings import (
     refusal_message,
     refused_changes,
 )
+from lsp_server.stats import Stats
 from lsp_server.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -97,6 +100,7 @@ class Session:
         self.context.index.excluded = self.ignore.is_ignored
         self.completer = Completer(self._submit_completion, self.context.gather)
         self.reviews = ReviewStore()  # review findings per document
+        self.stats = Stats()  # local statistics of completion (stats.enabled)
         self.actions = Actions(self)
         self.workspace = Workspace(self)
         self._background: set[asyncio.Task[None]] = set()
@@ -152,6 +156,7 @@ class Session:
                     self.refused_settings.add(key)
                     warnings.append(refusal_message(key))
         self.settings = settings
+        self.stats.enabled = settings.stats.enabled
         log_problem = log.configure(settings.log.level, settings.log.file)  # logged there
         for warning in warnings:
             logger.warning("%s", warning)
@@ -309,8 +314,10 @@ class Session:
 
     async def complete(self, uri: str, position: Position) -> CompletionOutcome:
         """The inline completion at `position` (a position inside the document: handlers clamp
-        what the client sent), or an empty one with the reason published."""
-        self.documents.get(uri)  # a request about a document never opened is invalid
+        what the client sent), or an empty one with the reason published. An answer carries
+        the id of its suggestion in the statistics (for `accepted`)."""
+        started = time.monotonic()
+        language = self.documents.get(uri).language  # a document never opened is invalid
         await self.workspace.check_ignore_rules()
         settings = self.settings.completion
         declined = self._declined(uri) if uri in self.documents else None
@@ -331,11 +338,21 @@ class Session:
             elif outcome.text and settings.cache and settings.prefetch:
                 offset = snap.offset_at(position)
                 self.in_background(self.completer.prefetch(snap, offset, outcome.text, settings))
+        name = language.name if language else "other"
         if outcome.text:
             self.report_ok()
-        else:
-            self.report_empty(outcome.reason)
+            elapsed = time.monotonic() - started
+            origin = "cache" if outcome.cached and outcome.source == "model" else outcome.source
+            ident = self.stats.answered(name, uri, outcome.text, origin, elapsed)
+            return dataclasses.replace(outcome, suggestion_id=ident)
+        self.report_empty(outcome.reason)
+        self.stats.empty(name, outcome.reason)
         return outcome
+
+    def accepted(self, suggestion_id: str, uri: str, chars: int | None) -> int:
+        """The client accepted suggestion `suggestion_id` of `uri` (all of it, or its first
+        `chars` characters). Raises UnknownSuggestion."""
+        return self.stats.accepted(suggestion_id, uri, chars)
 
     def focus(self, uri: str, position: Position) -> None:
         """The editor shows `uri` with the cursor at `position` (enclave/didFocus): warm the
@@ -448,4 +465,5 @@ class Session:
         self.publish_status(Status(current.state, current.message))
 
     async def shutdown(self) -> None:
+        self.stats.flush(force=True)
         await self.model.stop()

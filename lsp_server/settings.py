@@ -189,6 +189,14 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=2000,
     ),
     Setting(
+        "stats.enabled",
+        "boolean",
+        True,
+        "Keep local statistics (suggestions shown and accepted, latency, cache share, per "
+        "language; counts only, never code or file names) in a file on this machine; never "
+        "sent anywhere. See `enclave stats`.",
+    ),
+    Setting(
         "log.level",
         "string",
         "info",
@@ -282,6 +290,11 @@ class ContextSettings:
 
 
 @dataclass(frozen=True)
+class StatsSettings:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "info"
     file: str | None = None
@@ -302,6 +315,7 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     context: ContextSettings = field(default_factory=ContextSettings)
+    stats: StatsSettings = field(default_factory=StatsSettings)
     log: LogSettings = field(default_factory=LogSettings)
     backend: BackendSettings = field(default_factory=BackendSettings)
 

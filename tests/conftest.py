@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,11 @@ def no_egress() -> Any:
     EGRESS_LOG.write_text("")
     if attempts:
         pytest.fail(f"network access outside loopback during this test:\n{attempts}")
+
+
+# Statistics (lsp_server/stats.py) of every server the tests start go to a folder of this
+# run, never to the user's own state dir.
+os.environ["ENCLAVE_STATE_DIR"] = tempfile.mkdtemp(prefix="enclave-state-")
 
 
 # -- tiers: a marker per folder (tests/tiers.py), real-model tests only where they may run, and no

@@ -48,7 +48,9 @@ class CompletionOutcome:
     reason: str  # why the text is empty, or "ok"
     mode: CompletionMode
     stats: GenerationStats | None = None
-    source: str = "model"  # model | cache | prefetch
+    source: str = "model"  # who wrote it: model | prefetch (computed ahead)
+    cached: bool = False  # answered from the suggestion cache, with no model call
+    suggestion_id: str = ""  # set by the session: what an acceptance names (stats)
 
 
 @dataclass
@@ -184,7 +186,7 @@ class Completer:
             self.counters.answeredFromPrefetch += 1
         else:
             self.counters.answeredFromCache += 1
-        return CompletionOutcome(text, "ok", mode, source=item.source)
+        return CompletionOutcome(text, "ok", mode, source=item.source, cached=True)
 
     def _job(
         self,

@@ -10,7 +10,7 @@ from typing import Any, TypeVar, cast
 
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
-from lsp_server.errors import DocumentError, EnclaveError
+from lsp_server.errors import DocumentError, EnclaveError, UnknownSuggestion
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _convert(exc: EnclaveError) -> Exception:
-    if isinstance(exc, DocumentError):
+    if isinstance(exc, DocumentError | UnknownSuggestion):  # the request's params are wrong
         return JsonRpcInvalidParams(str(exc))
     return JsonRpcInternalError(str(exc))
 

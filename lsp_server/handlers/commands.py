@@ -1,4 +1,5 @@
-"""workspace/executeCommand: enclave.lsp.explain, .rewrite, .refactor, .review. Adapters only:
+"""workspace/executeCommand: enclave.lsp.explain, .rewrite, .refactor, .review, .accepted.
+Adapters only:
 the policy is in the session's actions (lsp_server/actions.py).
 
 The server's commands live under "enclave.lsp." so that they never collide with a client's own
@@ -9,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server.actions import MODEL_EDITS, ActionRequest, Applied
-from lsp_server.handlers.lsp import action_request, range_in
+from lsp_server.handlers.lsp import MAX_UINTEGER, action_request, range_in
 
 if TYPE_CHECKING:
     from lsp_server.server import EnclaveServer
@@ -21,6 +23,7 @@ EXPLAIN = "enclave.lsp.explain"
 REWRITE = "enclave.lsp.rewrite"
 REFACTOR = "enclave.lsp.refactor"
 REVIEW = "enclave.lsp.review"
+ACCEPTED = "enclave.lsp.accepted"
 
 
 def _argument(arguments: Sequence[Any]) -> dict[str, Any]:
@@ -71,3 +74,23 @@ async def review(ls: EnclaveServer, *arguments: Any) -> dict[str, Any]:
     rng = range_in(doc, arg["range"]) if arg.get("range") is not None else None
     result = await session.actions.review(arg["uri"], rng)
     return {"findings": result.findings, "dropped": result.dropped}
+
+
+def accepted_command(suggestion_id: str, uri: str) -> types.Command:
+    """The command a completion item carries: the client runs it when the user accepts it."""
+    arg = {"id": suggestion_id, "uri": uri}
+    return types.Command(title="Enclave: suggestion accepted", command=ACCEPTED, arguments=[arg])
+
+
+async def accepted(ls: EnclaveServer, *arguments: Any) -> dict[str, Any]:
+    """{"id", "uri"} from the item's command, and optionally "acceptedChars": the characters
+    accepted so far when the user took only part of it (a word, a line)."""
+    arg = _argument(arguments)
+    ident, chars = arg.get("id"), arg.get("acceptedChars")
+    if not isinstance(ident, str):
+        raise JsonRpcInvalidParams(f"{ACCEPTED}: the argument needs the suggestion's 'id'")
+    if chars is not None and (
+        isinstance(chars, bool) or not isinstance(chars, int) or not 0 < chars <= MAX_UINTEGER
+    ):
+        raise JsonRpcInvalidParams(f"{ACCEPTED}: 'acceptedChars' must be a positive integer")
+    return {"acceptedChars": ls.session.accepted(ident, arg["uri"], chars)}

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from lsp_server.handlers.commands import accepted_command
 from lsp_server.handlers.lsp import position_in, to_lsp_position
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ async def completion(ls: EnclaveServer, params: types.CompletionParams) -> types
         insert_text_format=types.InsertTextFormat.PlainText,
         filter_text=first_line,
         sort_text="0",
+        # Run by the client after inserting the item (local statistics).
+        command=accepted_command(outcome.suggestion_id, uri) if outcome.suggestion_id else None,
     )
     # Incomplete: the next keystroke must ask again, the suggestion depends on it.
     return types.CompletionList(is_incomplete=True, items=[item])

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from lsp_server.handlers.commands import accepted_command
 from lsp_server.handlers.lsp import position_in, to_lsp_position
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ async def inline_completion(
     if not outcome.text:
         return types.InlineCompletionList(items=[])
     here = types.Range(to_lsp_position(pos), to_lsp_position(pos))
-    return types.InlineCompletionList(
-        items=[types.InlineCompletionItem(insert_text=outcome.text, range=here)]
-    )
+    # The client runs the command when the user accepts the item (local statistics).
+    command = accepted_command(outcome.suggestion_id, uri) if outcome.suggestion_id else None
+    item = types.InlineCompletionItem(insert_text=outcome.text, range=here, command=command)
+    return types.InlineCompletionList(items=[item])

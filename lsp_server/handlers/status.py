@@ -34,6 +34,7 @@ def get_status(ls: EnclaveServer, params: Any = None) -> dict[str, Any]:
         "counters": asdict(session.completer.counters),
         "workerPid": session.model.pid,
         "index": session.context.stats(),
+        "stats": session.stats.report(),  # this session and all time, per language
     }
     if session.model.last_prompts:  # only filled with ENCLAVE_DEBUG_PROMPTS=1
         result["lastPrompts"] = [

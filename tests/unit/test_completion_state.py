@@ -54,7 +54,8 @@ def test_typing_through_a_suggestion_needs_no_model_call() -> None:
     typed = BASE[:CURSOR] + "sum(it" + BASE[CURSOR:]
     second = at(completer, typed, CURSOR + len("sum(it"))
     assert second.text == "em.price for item in items)"
-    assert second.source == "model"  # from the cache of model answers
+    assert second.source == "model" and second.cached  # from the cache of model answers
+    assert not first.cached
     assert len(model.jobs) == 1
     assert completer.counters.answeredFromCache == 1
 
