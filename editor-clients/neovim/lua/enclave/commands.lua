@@ -182,21 +182,63 @@ end
 
 function M.status()
   local bufnr = api.nvim_get_current_buf()
-  local client = client_for(bufnr)
-  if not client then return end
+  local switches = require('enclave.toggle').describe(bufnr)
+  local client = vim.lsp.get_clients({ bufnr = bufnr, name = 'enclave' })[1]
+  if not client then
+    notify(switches .. '\nno Enclave server is attached to this buffer', vim.log.levels.WARN)
+    return
+  end
   request(client, 'enclave/getStatus', {}, function(err, result)
     vim.schedule(function()
       if err or type(result) ~= 'table' then
         notify('enclave/getStatus failed: ' .. (err and err.message or 'no answer'), vim.log.levels.ERROR)
         return
       end
-      notify(table.concat(M.describe(result), '\n'))
+      notify(table.concat(vim.list_extend({ switches }, M.describe(result)), '\n'))
     end)
   end, bufnr)
 end
 
+local switch_verbs = { enable = true, disable = false, toggle = 'toggle' }
+local scopes = { 'global', 'buffer', 'filetype' }
+
+--- :Enclave {enable|disable|toggle} [global|buffer|filetype], :Enclave status, :Enclave restart
+function M.enclave(opts)
+  local verb, scope, extra = unpack(opts.fargs)
+  verb = verb or 'status'
+  if verb == 'status' and not scope then return M.status() end
+  if verb == 'restart' and not scope then return require('enclave').restart() end
+  local value = switch_verbs[verb]
+  scope = scope or 'global'
+  if value == nil or extra or not vim.tbl_contains(scopes, scope) then
+    notify(('usage: :Enclave {enable|disable|toggle} [global|buffer|filetype] | status | restart'
+      .. ' (got %q)'):format(opts.args), vim.log.levels.ERROR)
+    return
+  end
+  local ok, err = pcall(require('enclave.toggle').set, scope, value ~= 'toggle' and value or nil)
+  if not ok then return notify(tostring(err), vim.log.levels.ERROR) end
+  notify(require('enclave.toggle').describe(0))
+end
+
+function M.complete(arg_lead, cmdline)
+  local words = vim.split(vim.trim(cmdline), '%s+')
+  local n = #words + (cmdline:match('%s$') and 1 or 0)
+  local list = {}
+  if n == 2 then
+    list = { 'enable', 'disable', 'toggle', 'status', 'restart' }
+  elseif n == 3 and switch_verbs[words[2]] ~= nil then
+    list = scopes
+  end
+  return vim.tbl_filter(function(c) return vim.startswith(c, arg_lead) end, list)
+end
+
 function M.create()
   local create = api.nvim_create_user_command
+  create('Enclave', M.enclave, {
+    nargs = '*',
+    complete = M.complete,
+    desc = 'Enclave: switch completions on/off (global, buffer, filetype), status, restart',
+  })
   create('EnclaveExplain', M.explain, { range = true, desc = 'Enclave: explain the selected code' })
   create('EnclaveReview', M.review, { range = true, desc = 'Enclave: review the buffer or range' })
   create('EnclaveRefactor', M.refactor, {

@@ -12,10 +12,14 @@ M.defaults = {
     'java', 'c', 'cpp', 'lua', 'sh', 'bash',
   },
   root_markers = { '.git', 'pyproject.toml', 'package.json', 'go.mod', 'Cargo.toml' },
+  -- Insert-mode keys in attached buffers; without a suggestion each does what it did before
+  -- (keys.lua). The <Plug>(enclave-*) mappings are there either way.
   keymaps = {
     accept = '<Tab>',
-    accept_line = '<M-Right>',
+    accept_word = '<M-Right>',
+    accept_line = '<M-C-Right>',
     next = '<M-]>',
+    prev = '<M-[>',
     dismiss = '<C-]>',
   },
   auto_trigger = true,
@@ -101,7 +105,7 @@ function M.resolve(opts)
     if opts[key] ~= nil then merged[key] = opts[key] end
   end
   if opts.keymaps == false then
-    merged.keymaps = { accept = false, accept_line = false, next = false, dismiss = false }
+    merged.keymaps = vim.tbl_map(function() return false end, M.defaults.keymaps)
   end
   merged.settings = vim.deepcopy(opts.settings or {})
   return merged
