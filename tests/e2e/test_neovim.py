@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -86,8 +87,8 @@ def test_option_validation() -> None:
 
 @needs_nvim
 def test_ghost_text_keymaps_with_fake_engine(tmp_path: Path) -> None:
-    """next, dismiss, typing through the ghost, accept-line and accept, against the server
-    with its scripted fake engine (no model: seconds)."""
+    """next, dismiss, typing through the ghost, accept word, accept line and accept with the
+    default keys, against the real server with its scripted fake engine (no model: seconds)."""
     file = tmp_path / "sign.py"
     file.write_text("def sign(x):\n    \n")
     env = real_env()
@@ -100,6 +101,12 @@ def test_ghost_text_keymaps_with_fake_engine(tmp_path: Path) -> None:
     first = r["first"]["text"]
     assert first == "if x > 0:\n        return 1\n    return -1", r
     assert r["first"]["virt_lines"] == 2  # first line inline, the others as virtual lines
+    # <M-Right> after typing "i": the rest of the word, then " x".
+    assert r["after_word"] == {
+        "line": "    if",
+        "ghost": " x > 0:\n        return 1\n    return -1",
+    }
+    assert r["after_word2"]["line"] == "    if x"
     assert r["after_line"]["line"] == "    if x > 0:"
     assert r["after_line"]["ghost"] == "\n        return 1\n    return -1"
     assert r["after_line"]["cursor"] == [2, len("    if x > 0:")]
@@ -198,6 +205,302 @@ def test_user_only_settings_reach_the_server_only_at_start(tmp_path: Path) -> No
         assert not user_only & set(change), change
     for settings in (r["first_settings"], r["second_settings"]):
         assert not user_only & set(flat(settings)), settings
+
+
+def stub_env(**extra: str) -> dict[str, str]:
+    return {
+        **real_env(),
+        "ENCLAVE_TEST_CMD": json.dumps([sys.executable, str(SCRIPTS / "stub_server.py")]),
+        **extra,
+    }
+
+
+@needs_nvim
+def test_default_keys_fall_back_to_the_mappings_they_replaced(tmp_path: Path) -> None:
+    """With no suggestion, Enclave's default keys run what the key did before: a buffer-local
+    mapping it replaced (Lua callback, Lua expr, rhs: as nvim-cmp and blink.cmp map), else the
+    global mapping of the moment (callback, expr, LuaSnip's remapping <Plug> expr, a <SID>
+    function), else the key itself; with a suggestion Tab accepts and nothing else runs."""
+    r = run_script(
+        "keys_stub.lua", tmp_path, None, stub_env(ENCLAVE_STUB_ITEMS='["SUGGESTED"]'), 180
+    )
+    cases = r["cases"]
+    expected = {
+        "global_callback": "<G-CB>",
+        "global_lua_expr": "<G-EXPR>",
+        "global_plug_chain": "<SNIP>",
+        "global_sid_expr": "<SID-EXPR>",
+        "global_none": cases["baseline"]["line"],  # Tab as the ftplugin sets it up
+        "global_later": "<LATE>",
+        "local_callback": "<B-CB>",
+        "local_lua_expr": "<B-EXPR>",
+        "local_rhs": "<B-RHS>",
+        "ghost_local": "SUGGESTED",
+        "after_second_attach": "<B-CB>",
+        "wrapped_no_ghost": "<B-CB>",
+        "wrapped_ghost": "SUGGESTED",
+        "popup_menu": "alpha<G-CB>",
+        "user_expr_accept": "SUGGESTED",
+        "user_expr_no_ghost": "<NO>",
+    }
+    assert cases["baseline"]["line"].strip() == "", cases["baseline"]
+    assert {k: cases[k]["line"] for k in expected} == expected
+    assert not any(cases[k]["ghost_left"] for k in expected), cases
+    assert r["wrapper_calls"] == 2
+    for name, case in r["default_keys"].items():
+        if name in ("next", "prev"):  # with no suggestion they ask for one
+            assert case["line"] == "" and case["ghost_left"], (name, case)
+        else:
+            assert case["line"] == f"<{name}>", (name, case)
+    assert r["restored"] == {"rhs": "<lt>B-RHS>", "buffer": 1}
+
+
+CYCLE_ITEMS = {
+    "automatic": ["ONE"],
+    "invoked": ["alpha beta", "gamma(delta)\n  epsilon zeta\nomega", "ünï wörd"],
+}
+
+
+@needs_nvim
+def test_cycling_partial_accepts_plugs_and_switches(tmp_path: Path) -> None:
+    """<Plug>(enclave-next/prev) cycle through a list (one item: ask now, show another);
+    accept word / line / all and dismiss through their <Plug>s; :Enclave switches completions
+    globally, per buffer and per filetype (no request, no ghost, keys fall back)."""
+    log = tmp_path / "stub.jsonl"
+    env = stub_env(ENCLAVE_STUB_ITEMS=json.dumps(CYCLE_ITEMS), ENCLAVE_STUB_LOG=str(log))
+    r = run_script("cycle_stub.lua", tmp_path, None, env, 180)
+    a, b, c = CYCLE_ITEMS["invoked"]
+    assert r["cycle"]["seen"] == ["ONE", a, b, c, a, c, b], r["cycle"]
+    assert (r["cycle"]["index"], r["cycle"]["count"]) == (2, 3)
+    kinds = [
+        json.loads(line)["inline"]["kind"]
+        for line in log.read_text().splitlines()
+        if "inline" in line
+    ]
+    assert kinds[:2] == [2, 1], kinds  # automatic, then one invoked request for next
+    pieces = [(p["buffer"], p["ghost"]) for p in r["pieces"]]
+    assert pieces == [
+        ("vgamma", "(delta)\n  epsilon zeta\nomega"),
+        ("vgamma(delta", ")\n  epsilon zeta\nomega"),
+        ("vgamma(delta)", "\n  epsilon zeta\nomega"),
+        ("vgamma(delta)\n  epsilon zeta", "\nomega"),
+        ("vgamma(delta)\n  epsilon zeta\nomega", ""),
+    ]
+    on = [True, True]
+    off = [False, False]
+    want = {
+        "start": (on, on, on),
+        "global_off": (off, off, off),
+        "global_on": (on, on, on),
+        "buffer_off": (off, on, on),
+        "filetype_off": (off, off, on),
+        "buffer_on_in_off_filetype": (off, on, on),
+        "filetype_on": (off, on, on),
+        "buffer_on": (on, on, on),
+        "buffer_disable": (on, on, off),
+        "global_disable": (off, off, off),
+        "global_enable": (on, on, off),
+        "buffer_enable": (on, on, on),
+    }
+    steps = r["steps_switch"]
+    got = {k: (v["one"], v["two"], v["three"]) for k, v in steps.items()}
+    assert got == want
+    for step in steps.values():
+        for label in ("one", "two", "three"):
+            assert (step["statusline"][label] == "Enclave off") == (not step[label][0]), step
+    assert steps["buffer_off"]["message"] == "Enclave: completions off in this buffer"
+    assert steps["filetype_off"]["message"] == "Enclave: completions off for filetype python"
+    assert r["next_when_off"] == "<next>"
+    assert "completions on" in r["status_message"] and "state: ready" in r["status_message"]
+    assert not r["bad_usage"]["ok"] and "usage: :Enclave" in r["bad_usage"]["message"]
+    assert r["completion"] == ["enable", "disable", "toggle", "status", "restart"]
+    assert r["completion_scope"] == ["global", "buffer", "filetype"]
+
+
+# -- installation from a clone of the repository ----------------------------------------
+
+
+def clone_of_the_plugin(tmp: Path) -> Path:
+    """A git repository holding this working tree's editor-clients/neovim, cloned (as a user
+    clones Enclave); returns the clone."""
+    src = tmp / "origin"
+    shutil.copytree(
+        PLUGIN,
+        src / "editor-clients" / "neovim",
+        ignore=shutil.ignore_patterns("__pycache__", "tags"),
+    )
+    git = [
+        "git",
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@localhost",
+        "-c",
+        "init.defaultBranch=main",
+    ]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "plugin"]):
+        subprocess.run([*git, *args], cwd=src, check=True, capture_output=True)
+    clone = tmp / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", src.as_uri(), str(clone)], check=True, capture_output=True
+    )
+    return clone
+
+
+def run_installed(tmp: Path, init: str, env: dict[str, str]) -> dict[str, Any]:
+    """Neovim with `init` as its init.lua and its own XDG folders, then install_check.lua."""
+    assert NVIM is not None
+    out, file = tmp / "results.json", tmp / "work" / "area.py"
+    file.parent.mkdir(exist_ok=True)
+    (tmp / "init.lua").write_text(init)
+    xdg = {f"XDG_{k}_HOME": str(tmp / k.lower()) for k in ("CONFIG", "DATA", "STATE", "CACHE")}
+    env = {**env, **xdg, "ENCLAVE_TEST_OUT": str(out), "ENCLAVE_TEST_FILE": str(file)}
+    env.pop("ENCLAVE_NVIM_PLUGIN", None)
+    cmd = [NVIM, "--headless", "-i", "NONE", "-u", str(tmp / "init.lua")]
+    cmd += ["-c", f"luafile {SCRIPTS / 'install_check.lua'}"]
+    proc = subprocess.run(
+        cmd, env=env, cwd=file.parent, capture_output=True, text=True, timeout=180
+    )
+    results: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+    assert proc.returncode == 0, (results.get("error"), results.get("steps"), proc.stderr[-2000:])
+    return results
+
+
+def check_installed(r: dict[str, Any], plugin_dir: Path) -> None:
+    """Every part came from the installed clone and works: commands, <Plug>s, lsp/enclave.lua,
+    the Lua modules, :help, a suggestion accepted with Tab, :checkhealth."""
+    where = str(plugin_dir.resolve())
+    found = r["found"]
+    assert found["command"] and found["plug"], found
+    assert found["lsp_files"] == [f"{where}/lsp/enclave.lua"], found
+    assert found["module"] == f"{where}/lua/enclave/init.lua", found
+    assert found["doc"] == [f"{where}/doc/enclave.txt"], found
+    assert r["help"] and r["help_file"] == f"{where}/doc/enclave.txt"
+    assert r["accepted"] == "SUGGESTED"
+    assert "ERROR" not in r["health"] and "the server starts: enclave-stub" in r["health"], r[
+        "health"
+    ]
+
+
+STUB_CMD_INIT = "vim.lsp.config('enclave', {{ cmd = {cmd} }})\n"
+
+
+def lua_list(items: list[str]) -> str:
+    return "{ " + ", ".join(json.dumps(i) for i in items) + " }"
+
+
+@needs_nvim
+def test_install_as_a_package_and_vim_lsp_enable(tmp_path: Path) -> None:
+    """`pack/*/start` from a clone (a link to its editor-clients/neovim), nothing in init.lua:
+    vim.lsp.enable('enclave') finds lsp/enclave.lua and the plugin does the rest. A user-only
+    setting put in `settings` never reaches the server; init_options carry it."""
+    clone = clone_of_the_plugin(tmp_path)
+    plugin = clone / "editor-clients" / "neovim"
+    start = tmp_path / "data" / "nvim" / "site" / "pack" / "enclave" / "start"
+    start.mkdir(parents=True)
+    (start / "enclave").symlink_to(plugin)
+    log = tmp_path / "stub.jsonl"
+    env = stub_env(
+        ENCLAVE_STUB_ITEMS='["SUGGESTED"]',
+        ENCLAVE_STUB_LOG=str(log),
+        ENCLAVE_INSTALL_START="enable",
+    )
+    r = run_installed(tmp_path, "-- nothing: the package loads itself\n", env)
+    check_installed(r, plugin)
+    assert not r["found"]["setup_called"]
+    assert r["client"]["filetypes"][0] == "python"
+    got = [json.loads(line) for line in log.read_text().splitlines()]
+    served = {g["pid"] for g in got if "inline" in g}  # not :checkhealth's own probe
+    inits = [flat(g["init"]) for g in got if "init" in g and g["pid"] in served]
+    changes = [flat(g["change"]) for g in got if "change" in g]
+    assert inits == [{"model.path": "/models/mine.gguf", "completion.enabled": True}], got
+    assert changes and all("backend.url" not in c for c in changes), got
+    assert "backend.url" not in flat(r["client"]["settings"])
+    assert any("backend.url in `settings` ignored" in m for m in r["messages"]), r["messages"]
+
+
+@needs_nvim
+def test_install_as_an_optional_package_with_setup(tmp_path: Path) -> None:
+    """`pack/*/opt` and `:packadd enclave` in init.lua, then require("enclave").setup()."""
+    clone = clone_of_the_plugin(tmp_path)
+    plugin = clone / "editor-clients" / "neovim"
+    opt = tmp_path / "data" / "nvim" / "site" / "pack" / "enclave" / "opt"
+    opt.mkdir(parents=True)
+    (opt / "enclave").symlink_to(plugin)
+    env = stub_env(ENCLAVE_STUB_ITEMS='["SUGGESTED"]')
+    stub = lua_list(json.loads(env["ENCLAVE_TEST_CMD"]))
+    init = (
+        STUB_CMD_INIT.format(cmd=stub)
+        + "vim.cmd.packadd('enclave')\nrequire('enclave').setup({})\n"
+    )
+    r = run_installed(tmp_path, init, env)
+    check_installed(r, plugin)
+    assert r["found"]["setup_called"]
+
+
+def readme_lazy_specs() -> dict[str, str]:
+    """The lazy.nvim specs of editor-clients/neovim/README.md, by their first comment line."""
+    text = (PLUGIN / "README.md").read_text()
+    specs = {}
+    for block in text.split("```lua\n")[1:]:
+        body = block.split("```", 1)[0]
+        first = body.splitlines()[0]
+        if first.startswith("-- lazy.nvim:"):
+            specs[first.removeprefix("-- lazy.nvim:").strip()] = body
+    return specs
+
+
+def lazy_init(spec: str, clone: Path, stub: str, loader: str) -> str:
+    spec = spec.replace("~/src/enclave", str(clone)).replace(
+        "https://example.invalid/enclave.git", clone.as_uri()
+    )
+    return STUB_CMD_INIT.format(cmd=stub) + loader.replace("SPEC", spec.strip().rstrip(","))
+
+
+STANDIN = "dofile({standin}).setup({{ SPEC }}, {{ root = {root} }})\n"
+
+
+@needs_nvim
+@pytest.mark.parametrize("which", ["local clone", "from the repository"])
+def test_install_with_the_lazy_nvim_spec(tmp_path: Path, which: str) -> None:
+    """The README's lazy.nvim specs, loaded by a stand-in that does what lazy.nvim does with
+    `dir`/`url`, `name`, `main`, `opts` and `config` (lazy.nvim itself is not installable here;
+    ENCLAVE_LAZY_NVIM=<a lazy.nvim checkout> runs the real one, see the next test)."""
+    clone = clone_of_the_plugin(tmp_path)
+    spec = readme_lazy_specs()[which]
+    env = stub_env(ENCLAVE_STUB_ITEMS='["SUGGESTED"]')
+    stub = lua_list(json.loads(env["ENCLAVE_TEST_CMD"]))
+    root = tmp_path / "lazy"
+    loader = STANDIN.format(
+        standin=json.dumps(str(SCRIPTS / "lazy_standin.lua")), root=json.dumps(str(root))
+    )
+    r = run_installed(tmp_path, lazy_init(spec, clone, stub, loader), env)
+    base = clone if which == "local clone" else root / "enclave"
+    check_installed(r, base / "editor-clients" / "neovim")
+    assert r["found"]["setup_called"]
+
+
+@needs_nvim
+@pytest.mark.parametrize("which", ["local clone", "from the repository"])
+def test_install_with_real_lazy_nvim(tmp_path: Path, which: str) -> None:
+    """The same specs with the real lazy.nvim, when ENCLAVE_LAZY_NVIM names a checkout of it."""
+    lazy_dir = os.environ.get("ENCLAVE_LAZY_NVIM")
+    if not lazy_dir:
+        pytest.skip("set ENCLAVE_LAZY_NVIM to a lazy.nvim checkout to run lazy.nvim itself")
+    clone = clone_of_the_plugin(tmp_path)
+    spec = readme_lazy_specs()[which]
+    env = stub_env(ENCLAVE_STUB_ITEMS='["SUGGESTED"]')
+    stub = lua_list(json.loads(env["ENCLAVE_TEST_CMD"]))
+    root = tmp_path / "lazy"
+    loader = (
+        f"vim.opt.rtp:prepend({json.dumps(lazy_dir)})\n"
+        "require('lazy').setup({ spec = { SPEC }, root = " + json.dumps(str(root)) + ",\n"
+        "  rocks = { enabled = false }, checker = { enabled = false },\n"
+        "  change_detection = { enabled = false }, install = { missing = true } })\n"
+    )
+    r = run_installed(tmp_path, lazy_init(spec, clone, stub, loader), env)
+    base = clone if which == "local clone" else root / "enclave"
+    check_installed(r, base / "editor-clients" / "neovim")
 
 
 def require_model(size: str) -> None:

@@ -215,7 +215,8 @@ function M.enclave(opts)
       .. ' (got %q)'):format(opts.args), vim.log.levels.ERROR)
     return
   end
-  local ok, err = pcall(require('enclave.toggle').set, scope, value ~= 'toggle' and value or nil)
+  if value == 'toggle' then value = nil end
+  local ok, err = pcall(require('enclave.toggle').set, scope, value)
   if not ok then return notify(tostring(err), vim.log.levels.ERROR) end
   notify(require('enclave.toggle').describe(0))
 end

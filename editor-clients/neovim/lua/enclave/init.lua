@@ -111,13 +111,13 @@ function M.start(bufnr)
   bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
   if not M.options then error('enclave: call require("enclave").setup() first', 0) end
   if vim.bo[bufnr].buftype ~= '' then return nil end
-  local cmd, why = config.server_cmd(M.options)
-  if not cmd then
+  local conf = lsp.for_buffer(bufnr, M.options)
+  local why = lsp.cmd_problem(conf.cmd, M.options)
+  if why then
     if not M._warned then notify(why, vim.log.levels.ERROR) end
     M._warned = true
     return nil
   end
-  local conf = lsp.for_buffer(bufnr, M.options)
   return vim.lsp.start(conf, { bufnr = bufnr, reuse_client = lsp.reuse_client })
 end
 
@@ -131,11 +131,8 @@ function M.restart()
   lsp.invalidate()
   for _, bufnr in ipairs(buffers) do
     if api.nvim_buf_is_valid(bufnr) then
-      if M.options then
-        M.start(bufnr)
-      else
-        vim.lsp.start(lsp.for_buffer(bufnr, M.get_options()), { bufnr = bufnr, reuse_client = lsp.reuse_client })
-      end
+      local conf = lsp.for_buffer(bufnr, M.get_options())
+      vim.lsp.start(conf, { bufnr = bufnr, reuse_client = lsp.reuse_client })
     end
   end
 end

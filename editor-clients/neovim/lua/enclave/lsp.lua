@@ -64,21 +64,13 @@ function M.reuse_client(client, conf)
   return client.name == conf.name and not client:is_stopped()
 end
 
-local warned_cmd = false
-
 --- The configuration for `options` (resolved plugin options; default: setup()'s or defaults).
 function M.config(options)
   -- Ghost text and keys attach on LspAttach, so that a user's on_attach cannot replace them.
   require('enclave').define()
   options = options or require('enclave').get_options()
-  local cmd, why = config.server_cmd(options)
-  if not cmd then
-    if not warned_cmd then
-      warned_cmd = true
-      vim.schedule(function() vim.notify(why, vim.log.levels.ERROR) end)
-    end
-    cmd = { 'enclave', 'serve' }
-  end
+  -- Without an executable, `enclave` (PATH at start time); start() and :checkhealth say why.
+  local cmd = config.server_cmd(options) or { 'enclave', 'serve' }
   local markers = options.root_markers
   return {
     name = M.name,
@@ -110,6 +102,21 @@ function M.for_buffer(bufnr, options)
   conf = conf or M.config(options)
   conf.root_dir = M.root(bufnr, conf.root_markers or options.root_markers)
   return conf
+end
+
+--- Why `cmd` cannot start the server, or nil.
+function M.cmd_problem(cmd, options)
+  if type(cmd) == 'function' then return nil end
+  if type(cmd) ~= 'table' or type(cmd[1]) ~= 'string' then return 'enclave: no server command' end
+  if vim.fn.executable(cmd[1]) == 1 then return nil end
+  local _, why = config.server_cmd(options)
+  return why or ('enclave: server executable not found: %s'):format(cmd[1])
+end
+
+--- The server command a new client would run (the resolved configuration's `cmd`).
+function M.cmd(options)
+  local conf = M.has_config() and vim.lsp.config[M.name] or M.config(options)
+  return conf and conf.cmd
 end
 
 --- Forget the resolved vim.lsp.config, so the next start reads lsp/enclave.lua again.

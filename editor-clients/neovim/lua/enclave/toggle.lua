@@ -20,10 +20,10 @@ end
 function M.state(bufnr)
   bufnr = resolve(bufnr)
   if vim.g.enclave_enabled == false then return false, 'global' end
-  local b = api.nvim_buf_is_valid(bufnr) and vim.b[bufnr].enclave_enabled or nil
+  if not api.nvim_buf_is_valid(bufnr) then return true, 'default' end
+  local b = vim.b[bufnr].enclave_enabled
   if b ~= nil then return b ~= false, 'buffer' end
-  local ft = api.nvim_buf_is_valid(bufnr) and vim.bo[bufnr].filetype or ''
-  if filetypes()[ft] == false then return false, 'filetype' end
+  if filetypes()[vim.bo[bufnr].filetype] == false then return false, 'filetype' end
   return true, 'default'
 end
 
