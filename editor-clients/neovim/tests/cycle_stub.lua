@@ -91,21 +91,18 @@ R.run(function()
   wait_for('ghost for dismiss', 10000, function() return ghost() ~= '' end)
   keys('<C-g>d')
   wait_for('dismissed', 5000, function() return ghost() == '' end)
-  keys('<Esc>')
-  wait_for('normal', 5000, function() return api.nvim_get_mode().mode == 'n' end)
+  R.normal()
 
   -- Switches. Each step: type in a buffer, wait past the debounce, count requests.
   local function typing_asks(b)
     api.nvim_set_current_buf(b)
-    api.nvim_buf_set_lines(b, 0, -1, false, { 'x = 1', '' })
-    api.nvim_win_set_cursor(0, { 2, 0 })
+    R.insert_on_empty_line(2)
     local before = requests()
-    keys('Ay')
+    keys('y')
     R.sleep(600)
     local asked = requests() > before
     local shown = ghost() ~= ''
-    keys('<Esc>')
-    wait_for('normal', 5000, function() return api.nvim_get_mode().mode == 'n' end)
+    R.normal()
     return asked, shown
   end
   vim.cmd.edit(dir .. '/two.py')
@@ -114,12 +111,7 @@ R.run(function()
   local buf3 = api.nvim_get_current_buf()
   wait_for('attach all', 20000, function() return enclave.client(buf2) and enclave.client(buf3) end)
 
-  local messages = {}
-  local orig_notify = vim.notify
-  vim.notify = function(msg, ...)
-    messages[#messages + 1] = tostring(msg)
-    return orig_notify(msg, ...)
-  end
+  local messages = R.capture_notify()
   local steps = {}
   local function step(name, command)
     if command then vim.cmd(command) end
@@ -137,12 +129,10 @@ R.run(function()
   -- With completions off, <M-]> (next) falls back to its earlier mapping.
   vim.keymap.set('i', '<M-]>', '<lt>next>')
   api.nvim_set_current_buf(buf)
-  api.nvim_buf_set_lines(buf, 0, -1, false, { 'x = 1', '' })
-  api.nvim_win_set_cursor(0, { 2, 0 })
-  keys('A<M-]>')
+  R.insert_on_empty_line(2)
+  keys('<M-]>')
   wait_for('next falls back', 5000, function() return R.line(2) == '<next>' end)
-  keys('<Esc>')
-  wait_for('normal', 5000, function() return api.nvim_get_mode().mode == 'n' end)
+  R.normal()
   results.next_when_off = R.line(2)
   step('global_on', 'Enclave toggle global')
   api.nvim_set_current_buf(buf)
@@ -164,16 +154,12 @@ R.run(function()
 
   -- A shown ghost goes away when completions are switched off.
   api.nvim_set_current_buf(buf)
-  api.nvim_buf_set_lines(buf, 0, -1, false, { 'x = 1', '' })
-  api.nvim_win_set_cursor(0, { 2, 0 })
-  keys('A')
-  wait_for('insert', 5000, function() return api.nvim_get_mode().mode == 'i' end)
+  R.insert_on_empty_line(2)
   keys('<C-g>n')
   wait_for('ghost before switch', 10000, function() return ghost() ~= '' end)
   keys('<Cmd>Enclave disable<CR>')
   wait_for('ghost hidden by switch', 5000, function() return ghost() == '' end)
-  keys('<Esc>')
-  wait_for('normal', 5000, function() return api.nvim_get_mode().mode == 'n' end)
+  R.normal()
   vim.cmd('Enclave enable')
 
   vim.cmd('Enclave status')

@@ -69,20 +69,10 @@ local function open_case(local_kind)
   return buf
 end
 
-local function insert_at_end()
-  api.nvim_win_set_cursor(0, { 2, 0 })
-  keys('A')
-  wait_for('insert mode', 5000, function() return api.nvim_get_mode().mode == 'i' end)
-end
-
-local function leave()
-  keys('<Esc>')
-  wait_for('normal mode', 5000, function() return api.nvim_get_mode().mode == 'n' end)
-end
+local insert_at_end, leave = function() R.insert_on_empty_line(2) end, R.normal
 
 --- Press `key` on an empty line 2 and record the line once it changed (or after 1.5 s).
 local function press(name, key, with_ghost)
-  api.nvim_buf_set_lines(0, 1, 2, false, { '' })
   insert_at_end()
   if with_ghost then
     keys('<M-]>')

@@ -5,62 +5,25 @@ local M = {}
 
 local api = vim.api
 
-local function native()
-  local enclave = require('enclave')
-  return enclave.native_inline() and require('enclave.native') or nil
-end
+--- name = { native call, ghost call, whether it may ask the server (off when switched off) }
+local table_of = {
+  visible = { function(n) return n.visible(0) end, function(g) return g.visible(0) end },
+  accept = { function(n) return n.accept(0, 'all') end, function(g) return g.accept(0) end },
+  accept_word = { function(n) return n.accept(0, 'word') end, function(g) return g.accept_word(0) end },
+  accept_line = { function(n) return n.accept(0, 'line') end, function(g) return g.accept_line(0) end },
+  next = { function(n) return n.cycle(0, 1) end, function(g) return g.next(0) end, true },
+  prev = { function(n) return n.cycle(0, -1) end, function(g) return g.prev(0) end, true },
+  dismiss = { function(n) return n.dismiss(0) end, function(g) return g.dismiss(0) end },
+}
 
-local function ghost()
-  return require('enclave.ghost')
-end
-
-local function enabled()
-  return require('enclave.toggle').enabled(api.nvim_get_current_buf())
-end
-
---- Whether a suggestion is shown in the current buffer.
-function M.visible()
-  local n = native()
-  if n then return n.visible(0) end
-  return ghost().visible(0)
-end
-
-function M.accept()
-  local n = native()
-  if n then return n.accept(0, 'all') end
-  return ghost().accept(0)
-end
-
-function M.accept_word()
-  local n = native()
-  if n then return n.accept(0, 'word') end
-  return ghost().accept_word(0)
-end
-
-function M.accept_line()
-  local n = native()
-  if n then return n.accept(0, 'line') end
-  return ghost().accept_line(0)
-end
-
-function M.next()
-  if not enabled() then return false end
-  local n = native()
-  if n then return n.cycle(0, 1) end
-  return ghost().next(0)
-end
-
-function M.prev()
-  if not enabled() then return false end
-  local n = native()
-  if n then return n.cycle(0, -1) end
-  return ghost().prev(0)
-end
-
-function M.dismiss()
-  local n = native()
-  if n then return n.dismiss(0) end
-  return ghost().dismiss(0)
+for name, calls in pairs(table_of) do
+  M[name] = function()
+    if calls[3] and not require('enclave.toggle').enabled(api.nvim_get_current_buf()) then
+      return false
+    end
+    if require('enclave').native_inline() then return calls[1](require('enclave.native')) end
+    return calls[2](require('enclave.ghost'))
+  end
 end
 
 return M
