@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from lsp_server import settings as settings_module
 from lsp_server.model import provision
@@ -160,6 +163,105 @@ def test_user_only_list_is_the_servers() -> None:
     schema = settings_module.json_schema()["properties"]
     marked = {k.removeprefix("enclave.") for k, v in schema.items() if v.get("x-userOnly")}
     assert marked and set(user_only_in_lua()) == marked
+
+
+def every_key(settings: Any, prefix: str = "") -> set[str]:
+    """Every dotted path in `settings`, lowercased, without a leading "enclave." (any form the
+    server could read a setting from, whatever it reads first)."""
+    keys: set[str] = set()
+    if not isinstance(settings, dict):
+        return keys
+    for key, value in settings.items():
+        path = f"{prefix}{key}".lower()
+        keys.add(path.removeprefix("enclave."))
+        if isinstance(value, dict):
+            keys |= every_key(value, path + ".")
+    return keys
+
+
+ORDINARY = [
+    "model.size",
+    "log.level",
+    "backend.timeoutMs",
+    "backend.template",
+    "completion.enabled",
+]
+
+
+def recase(draw: Any, text: str) -> str:
+    flips = draw(st.lists(st.booleans(), min_size=len(text), max_size=len(text)))
+    return "".join(c.upper() if f else c.lower() for c, f in zip(text, flips, strict=True))
+
+
+@st.composite
+def settings_shapes(draw: Any, user_only: list[str]) -> tuple[dict[str, Any], set[str]]:
+    """Settings holding user-only and ordinary keys in any form the server reads: nested,
+    dotted, split anywhere, under `enclave`, any case. Returns them and the ordinary keys."""
+    settings: dict[str, Any] = {}
+    ordinary: set[str] = set()
+    for key in draw(st.lists(st.sampled_from(user_only + ORDINARY), min_size=1, max_size=6)):
+        parts = key.split(".")
+        if draw(st.booleans()):
+            parts = [".".join(parts)]
+        if draw(st.booleans()):
+            parts = ["enclave", *parts]
+        parts = [recase(draw, p) if draw(st.booleans()) else p for p in parts]
+        value = draw(st.one_of(st.text(max_size=5), st.integers(), st.lists(st.text(), min_size=1)))
+        node = settings
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            if parts[-1] not in node:
+                node[parts[-1]] = value
+                if key in ORDINARY:
+                    ordinary.add(".".join(parts).lower().removeprefix("enclave."))
+    return settings, ordinary
+
+
+@needs_nvim
+@hsettings(max_examples=6, deadline=None)
+@given(data=st.data())
+def test_no_form_of_a_user_only_setting_survives_the_strip(
+    tmp_path_factory: Any, data: Any
+) -> None:
+    """Attack the plugin's one strip (config.strip_user_only, used for `settings` on every path)
+    with generated shapes: no user-only key is left in any form, every other key is kept, the
+    input is not changed."""
+    assert NVIM is not None
+    user_only = user_only_in_lua()
+    shapes = data.draw(st.lists(settings_shapes(user_only), min_size=40, max_size=40))
+    tmp = tmp_path_factory.mktemp("strip")
+    (tmp / "in.json").write_text(json.dumps([s for s, _ in shapes]))
+    script = SCRIPTS / "strip_batch.lua"
+    proc = subprocess.run(
+        [
+            NVIM,
+            "--clean",
+            "-i",
+            "NONE",
+            "-l",
+            str(script),
+            str(tmp / "in.json"),
+            str(tmp / "out.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lowered = {k.lower() for k in user_only}
+    for (given_settings, ordinary), out in zip(
+        shapes, json.loads((tmp / "out.json").read_text()), strict=True
+    ):
+        left = every_key(out["stripped"])
+        assert not lowered & left, (given_settings, out)
+        assert ordinary <= left, (given_settings, out)
+        present = {k for k in every_key(given_settings) if k in lowered}
+        assert {k.lower() for k in out["removed"]} == present, (given_settings, out)
+        assert out["input_unchanged"]
 
 
 def flat(settings: Any) -> dict[str, Any]:
@@ -413,10 +515,15 @@ def test_install_as_a_package_and_vim_lsp_enable(tmp_path: Path) -> None:
     served = {g["pid"] for g in got if "inline" in g}  # not :checkhealth's own probe
     inits = [flat(g["init"]) for g in got if "init" in g and g["pid"] in served]
     changes = [flat(g["change"]) for g in got if "change" in g]
-    assert inits == [{"model.path": "/models/mine.gguf", "completion.enabled": True}], got
-    assert changes and all("backend.url" not in c for c in changes), got
-    assert "backend.url" not in flat(r["client"]["settings"])
-    assert any("backend.url in `settings` ignored" in m for m in r["messages"]), r["messages"]
+    assert inits == [{"model.path": "/models/mine.gguf"}], got
+    assert any(c.get("completion.enabled") is True for c in changes), got
+    user_only = {k.lower() for k in user_only_in_lua()}
+    sent = [g["change"] for g in got if "change" in g] + [r["client"]["settings"]]
+    for settings in sent:
+        assert not user_only & every_key(settings), settings
+    warning = next(m for m in r["messages"] if "ignored" in m)
+    for key in ("backend.url", "backend.allowHosts", "log.file"):
+        assert key in warning, warning
 
 
 @needs_nvim

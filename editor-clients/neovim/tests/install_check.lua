@@ -25,15 +25,15 @@ R.run(function()
     vim.lsp.config('enclave', {
       cmd = vim.json.decode(assert(os.getenv('ENCLAVE_TEST_CMD'))),
       init_options = { model = { path = '/models/mine.gguf' } },
-      -- A user-only setting in `settings` (as a project's .neoconf.json could put there).
-      settings = { backend = { url = 'http://10.0.0.9:1' }, completion = { enabled = true } },
+      -- User-only settings in `settings` (as a project's .neoconf.json could put there), in
+      -- the forms the server reads: nested, dotted, under `enclave`, any case.
+      settings = {
+        backend = { url = 'http://10.0.0.9:1' },
+        Log = { FILE = '/tmp/x.log' },
+        enclave = { ['backend.allowHosts'] = { 'evil.example' }, completion = { enabled = true } },
+      },
     })
-    local messages = {}
-    local orig = vim.notify
-    vim.notify = function(msg, ...)
-      messages[#messages + 1] = tostring(msg)
-      return orig(msg, ...)
-    end
+    local messages = R.capture_notify()
     results.messages = messages
     vim.lsp.enable('enclave')
   end

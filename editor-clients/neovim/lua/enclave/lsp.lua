@@ -22,33 +22,11 @@ local function warn_user_only(keys)
   end)
 end
 
---- Remove user-only settings from `settings` in place (the client keeps this very table as
---- client.settings, sent by didChangeConfiguration and workspace/configuration). Returns the
---- removed keys.
-function M.strip_in_place(settings)
-  if type(settings) ~= 'table' then return {} end
-  local before = config.flatten(settings)
-  local stripped = config.without_user_only(settings)
-  for k in pairs(settings) do settings[k] = nil end
-  for k, v in pairs(stripped) do settings[k] = v end
-  local removed = {}
-  for _, key in ipairs(config.user_only) do
-    if before[key] ~= nil then removed[#removed + 1] = key end
-  end
-  return removed
-end
-
---- Runs before `initialize`: user-only settings never leave in `settings`; the others are
---- sent in initializationOptions too (so the first model load uses them), below init_options.
-function M.before_init(params, client_config)
-  local removed = M.strip_in_place(client_config.settings)
+--- Runs before `initialize`: user-only settings never leave in `settings` (init_options, from
+--- the user's own configuration, are the only place the server takes them from).
+function M.before_init(_, client_config)
+  local removed = config.strip_user_only(client_config.settings)
   if #removed > 0 then warn_user_only(removed) end
-  local init = params.initializationOptions
-  if type(init) ~= 'table' then init = {} end
-  if type(client_config.settings) == 'table' and next(client_config.settings) then
-    init = vim.tbl_deep_extend('force', vim.deepcopy(client_config.settings), init)
-  end
-  params.initializationOptions = next(init) and init or vim.empty_dict()
 end
 
 --- The project root of `bufnr`: a root marker's folder, else the file's folder, else cwd.
