@@ -31,7 +31,6 @@ import asyncio
 import difflib
 import hashlib
 import json
-import os
 import random
 import re
 import shutil
@@ -43,8 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
-from pygls.lsp.client import LanguageClient
 
+from bench.lsp_client import BenchServer
 from bench.plain_arm import PlainArm
 from lsp_server.context.documents import Document
 from lsp_server.context.index import extract_file, scan
@@ -259,66 +258,18 @@ def make_tasks(workspaces: dict[str, tuple[str, Path]], per_language: int, seed:
     return tasks
 
 
-def plain(obj: Any) -> Any:
-    if hasattr(obj, "_asdict"):
-        return plain(obj._asdict())
-    if isinstance(obj, dict):
-        return {k: plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [plain(v) for v in obj]
-    if hasattr(obj, "__dict__") and not isinstance(obj, type):
-        return {k: plain(v) for k, v in vars(obj).items()}
-    return obj
-
-
-class Server:
+class Server(BenchServer):
     """One `enclave serve` over stdio for one repository."""
 
     def __init__(self, root: Path, size: str, cache: bool) -> None:
-        self.root = root
+        options = {
+            "model": {"size": size},
+            # Quality, not latency: a busy machine must not cut answers short.
+            "completion": {"deadlineMs": 600000},
+        }
+        super().__init__(root, options, name="enclave-quality")
         self.size = size
         self.cache = cache
-        self.client = LanguageClient("enclave-quality", "0")
-        self.version = 0
-        self.last_job = 0  # the newest model job seen: a task reads only the jobs after it
-
-        @self.client.feature("enclave/status")  # type: ignore[untyped-decorator]
-        def _on_status(params: Any) -> None:
-            pass
-
-    async def status(self, after: int | None = None) -> dict[str, Any]:
-        params = {} if after is None else {"after": after}
-        result = await self.client.protocol.send_request_async("enclave/getStatus", params)
-        return plain(result) or {}
-
-    async def start(self) -> None:
-        env = {**os.environ, "ENCLAVE_DEBUG_PROMPTS": "1"}
-        await self.client.start_io(
-            sys.executable, "-m", "lsp_server", "serve", "--log-level", "warning", env=env
-        )
-        uri = self.root.as_uri()
-        await self.client.initialize_async(
-            types.InitializeParams(
-                capabilities=types.ClientCapabilities(),
-                initialization_options={
-                    "model": {"size": self.size},
-                    # Quality, not latency: a busy machine must not cut answers short.
-                    "completion": {"deadlineMs": 600000},
-                },
-                root_uri=uri,
-                workspace_folders=[types.WorkspaceFolder(uri, self.root.name)],
-            )
-        )
-        self.client.initialized(types.InitializedParams())
-        deadline = time.monotonic() + 600
-        while True:
-            st = await self.status()
-            index = st.get("index") or {}
-            if st.get("state") == "ready" and index.get("files") and not index.get("building"):
-                break
-            if st.get("state") == "error" or time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready: {st.get('message')} {index}")
-            await asyncio.sleep(0.5)
 
     def configure(self, arm: str) -> None:
         """`file-only`, `context` (the default share) or `context-<tokens>`."""
@@ -390,13 +341,6 @@ class Server:
             "" if first else str(status.get("lastEmptyReason", "")),
             int(stats.get("prompt_tokens", 0)),
         )
-
-    async def stop(self) -> None:
-        try:
-            await asyncio.wait_for(self.client.shutdown_async(None), 30)
-            self.client.exit(None)
-        finally:
-            await self.client.stop()  # type: ignore[no-untyped-call]
 
 
 ARMS = ("file-only", "context")
