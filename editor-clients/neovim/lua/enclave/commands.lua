@@ -4,6 +4,14 @@
 local M = {}
 
 local api = vim.api
+
+--- The server's workspace/executeCommand names this plugin calls (lsp_server/handlers/commands.py).
+M.server_commands = {
+  explain = 'enclave.lsp.explain',
+  review = 'enclave.lsp.review',
+  rewrite = 'enclave.lsp.rewrite',
+}
+
 local has_011 = vim.fn.has('nvim-0.11') == 1
 
 local function notify(msg, level)
@@ -102,7 +110,7 @@ function M.explain(opts)
   local client = client_for(bufnr)
   if not client then return end
   local range = M.range_of(bufnr, opts.line1, opts.line2, client.offset_encoding)
-  local started = M.execute(bufnr, 'enclave.lsp.explain', { uri = uri_of(bufnr), range = range },
+  local started = M.execute(bufnr, M.server_commands.explain, { uri = uri_of(bufnr), range = range },
     function(result)
       if type(result) ~= 'table' or type(result.markdown) ~= 'string' then
         notify('no explanation', vim.log.levels.WARN)
@@ -123,7 +131,7 @@ function M.review(opts)
     argument.range = M.range_of(bufnr, opts.line1, opts.line2, client.offset_encoding)
   end
   -- Findings arrive as textDocument/publishDiagnostics, i.e. in vim.diagnostic.
-  local started = M.execute(bufnr, 'enclave.lsp.review', argument, function(result)
+  local started = M.execute(bufnr, M.server_commands.review, argument, function(result)
     local n = type(result) == 'table' and result.findings or 0
     notify(('review done: %d finding%s'):format(n, n == 1 and '' or 's'))
     api.nvim_exec_autocmds('User', {
@@ -148,7 +156,7 @@ function M.refactor(opts)
     -- :EnclaveRefactor {instruction}: a free-form rewrite of the range.
     local range = M.range_of(bufnr, opts.line1, opts.line2, client.offset_encoding)
     local argument = { uri = uri_of(bufnr), range = range, instruction = opts.args }
-    if M.execute(bufnr, 'enclave.lsp.rewrite', argument) then notify('rewriting…') end
+    if M.execute(bufnr, M.server_commands.rewrite, argument) then notify('rewriting…') end
     return
   end
   local action_opts = { filter = is_enclave_action }
