@@ -442,6 +442,14 @@ def test_cycling_partial_accepts_plugs_and_switches(tmp_path: Path) -> None:
     assert not r["bad_usage"]["ok"] and "usage: :Enclave" in r["bad_usage"]["message"]
     assert r["completion"] == ["enable", "disable", "toggle", "status", "restart"]
     assert r["completion_scope"] == ["global", "buffer", "filetype"]
+    restart = r["restart"]
+    assert restart["old"][0] == restart["old"][1] == restart["old"][2], restart  # one server
+    assert restart["new"][0] not in restart["old"], restart
+    assert restart["old_stopped"], restart
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    inits = [g["pid"] for g in logged if "init" in g]
+    assert len(inits) == 2 and inits[0] != inits[1], inits  # a new process
+    assert [g["pid"] for g in logged if "inline" in g][-1] == inits[1]
 
 
 # -- installation from a clone of the repository ----------------------------------------

@@ -173,5 +173,32 @@ R.run(function()
   results.completion = vim.fn.getcompletion('Enclave ', 'cmdline')
   results.completion_scope = vim.fn.getcompletion('Enclave toggle ', 'cmdline')
   results.steps_switch = steps
+
+  -- :Enclave restart: a new server process serves every buffer the old one served.
+  local function served()
+    local ids = {}
+    for _, b in ipairs({ buf, buf2, buf3 }) do
+      local c = enclave.client(b)
+      ids[#ids + 1] = c and not c:is_stopped() and c.id or false
+    end
+    return ids
+  end
+  local old = served()
+  vim.cmd('Enclave restart')
+  wait_for('restarted', 20000, function()
+    local ids = served()
+    return ids[1] and ids[1] ~= old[1] and ids[1] == ids[2] and ids[2] == ids[3]
+  end)
+  -- The new server answers (the stub logs which process did).
+  api.nvim_set_current_buf(buf)
+  R.insert_on_empty_line(2)
+  keys('<C-g>n')
+  wait_for('ghost after restart', 10000, function() return ghost() ~= '' end)
+  R.normal()
+  results.restart = {
+    old = old, new = served(),
+    old_stopped = vim.lsp.get_client_by_id(old[1]) == nil
+      or vim.lsp.get_client_by_id(old[1]):is_stopped(),
+  }
   results.g = { enabled = vim.g.enclave_enabled, filetypes = vim.g.enclave_filetypes }
 end)
