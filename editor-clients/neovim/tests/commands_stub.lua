@@ -8,12 +8,7 @@ local results, wait_for, keys = R.results, R.wait_for, R.keys
 R.run(function()
   local enclave = require('enclave')
   enclave.setup({ cmd = vim.json.decode(assert(os.getenv('ENCLAVE_TEST_CMD'))) })
-  local messages = {}
-  local orig_notify = vim.notify
-  vim.notify = function(msg, ...)
-    messages[#messages + 1] = tostring(msg)
-    return orig_notify(msg, ...)
-  end
+  local messages = R.capture_notify()
   vim.cmd.edit(vim.fn.fnameescape((assert(R.file, 'ENCLAVE_TEST_FILE'))))
   local bufnr = vim.api.nvim_get_current_buf()
   wait_for('attach', 20000, function() return enclave.client(bufnr) end)

@@ -92,7 +92,7 @@ R.run(function()
       callback = function(args) findings = args.data.findings end,
     })
     vim.cmd('EnclaveReview')
-    wait_for('review result', 180000, function() return findings ~= nil end)
+    wait_for('review result', 420000, function() return findings ~= nil end)
     local function ours()
       return vim.tbl_filter(function(d) return d.source == 'enclave' end, vim.diagnostic.get(bufnr))
     end

@@ -1,5 +1,6 @@
 -- Ghost text behaviour against the server with its scripted fake engine (no model, seconds):
--- next (request now), dismiss, typing what the ghost shows, accept-line, accept.
+-- next (request now), dismiss, typing what the ghost shows, accept word (twice), accept line,
+-- accept, all with the default keys.
 -- Env as in e2e.lua, plus ENCLAVE_FAKE_MODEL (the fake engine's script) and
 -- ENCLAVE_TEST_MODEL_PATH (a file that passes the server's GGUF check).
 local R = dofile(vim.fs.dirname(debug.getinfo(1, 'S').source:gsub('^@', '')) .. '/runner.lua')
@@ -47,8 +48,17 @@ R.run(function()
     return R.line(row) == '    ' .. char and t == first:sub(2)
   end)
 
-  -- accept-line: the rest of the first line goes in, the other lines stay shown.
+  -- accept word (<M-Right>): the rest of the word, then the next word with its space.
   keys('<M-Right>')
+  wait_for('accept word', 5000, function() return R.line(row) ~= '    ' .. char end)
+  local _, after_word = R.ghost_text(bufnr)
+  results.after_word = { line = R.line(row), ghost = after_word }
+  keys('<M-Right>')
+  wait_for('accept word 2', 5000, function() return R.line(row) ~= results.after_word.line end)
+  results.after_word2 = { line = R.line(row) }
+
+  -- accept line (<M-C-Right>): the rest of the first line goes in, the others stay shown.
+  keys('<M-C-Right>')
   local first_line = first:match('^[^\n]*')
   wait_for('accept line', 5000, function() return R.line(row) == '    ' .. first_line end)
   local _, rest = R.ghost_text(bufnr)

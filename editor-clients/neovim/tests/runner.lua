@@ -4,10 +4,11 @@
 local R = { results = { steps = {} } }
 local co
 
-R.plugin = assert(os.getenv('ENCLAVE_NVIM_PLUGIN'), 'ENCLAVE_NVIM_PLUGIN')
+-- Without ENCLAVE_NVIM_PLUGIN the plugin must already be installed (tests/install_check.lua).
+R.plugin = os.getenv('ENCLAVE_NVIM_PLUGIN')
 R.file = os.getenv('ENCLAVE_TEST_FILE')
 R.out = assert(os.getenv('ENCLAVE_TEST_OUT'), 'ENCLAVE_TEST_OUT')
-vim.opt.runtimepath:prepend(R.plugin)
+if R.plugin and R.plugin ~= '' then vim.opt.runtimepath:prepend(R.plugin) end
 
 function R.finish(code)
   local f = assert(io.open(R.out, 'w'))
@@ -68,6 +69,31 @@ end
 function R.has_ghost(bufnr)
   local n, text = R.ghost_text(bufnr)
   return n > 0 and text ~= ''
+end
+
+--- Messages given to vim.notify from now on (still shown).
+function R.capture_notify()
+  local messages = {}
+  local orig = vim.notify
+  vim.notify = function(msg, ...)
+    messages[#messages + 1] = tostring(msg)
+    return orig(msg, ...)
+  end
+  return messages
+end
+
+--- Empty line `row` of the current buffer (below `x = 1` lines above it) and start insert
+--- mode at its end; R.normal() leaves it.
+function R.insert_on_empty_line(row)
+  vim.api.nvim_buf_set_lines(0, row - 1, row, false, { '' })
+  vim.api.nvim_win_set_cursor(0, { row, 0 })
+  R.keys('A')
+  R.wait_for('insert mode', 5000, function() return vim.api.nvim_get_mode().mode == 'i' end)
+end
+
+function R.normal()
+  R.keys('<Esc>')
+  R.wait_for('normal mode', 5000, function() return vim.api.nvim_get_mode().mode == 'n' end)
 end
 
 function R.line(row)

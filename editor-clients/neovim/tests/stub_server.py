@@ -1,8 +1,10 @@
 """A stand-in LSP server for the plugin's command plumbing (tests/commands_stub.lua): it offers
 enclave.lsp.explain / .review / .rewrite, Enclave code actions (resolved lazily) and
-enclave/getStatus with canned answers, the shapes the real server is specified to use. With
-ENCLAVE_STUB_LOG set it appends each initializationOptions and didChangeConfiguration there
-(one JSON line each) for tests/settings_stub.lua."""
+enclave/getStatus with canned answers, the shapes the real server is specified to use, and
+textDocument/inlineCompletion answering the items in ENCLAVE_STUB_ITEMS (a JSON list of texts,
+or {"automatic": [...], "invoked": [...]} by trigger kind). With ENCLAVE_STUB_LOG set it appends
+each initializationOptions, didChangeConfiguration and inline completion request there (one
+JSON line each) for the tests."""
 
 from __future__ import annotations
 
@@ -38,6 +40,25 @@ def changed(ls: LanguageServer, params: types.DidChangeConfigurationParams) -> N
 @server.feature(types.INITIALIZE)
 def initialize(ls: LanguageServer, params: types.InitializeParams) -> None:
     record("init", params.initialization_options)
+
+
+def stub_items(kind: types.InlineCompletionTriggerKind) -> list[str]:
+    raw = json.loads(os.environ.get("ENCLAVE_STUB_ITEMS") or "[]")
+    if isinstance(raw, dict):
+        key = "invoked" if kind == types.InlineCompletionTriggerKind.Invoked else "automatic"
+        raw = raw.get(key, [])
+    return [str(text) for text in raw]
+
+
+@server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION)
+def inline_completion(
+    ls: LanguageServer, params: types.InlineCompletionParams
+) -> types.InlineCompletionList:
+    kind = params.context.trigger_kind
+    pos = params.position
+    record("inline", {"kind": int(kind), "line": pos.line, "character": pos.character})
+    items = [types.InlineCompletionItem(insert_text=text) for text in stub_items(kind)]
+    return types.InlineCompletionList(items=items)
 
 
 @server.feature(types.INITIALIZED)

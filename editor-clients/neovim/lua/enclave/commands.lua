@@ -4,6 +4,14 @@
 local M = {}
 
 local api = vim.api
+
+--- The server's workspace/executeCommand names this plugin calls (lsp_server/handlers/commands.py).
+M.server_commands = {
+  explain = 'enclave.lsp.explain',
+  review = 'enclave.lsp.review',
+  rewrite = 'enclave.lsp.rewrite',
+}
+
 local has_011 = vim.fn.has('nvim-0.11') == 1
 
 local function notify(msg, level)
@@ -102,7 +110,7 @@ function M.explain(opts)
   local client = client_for(bufnr)
   if not client then return end
   local range = M.range_of(bufnr, opts.line1, opts.line2, client.offset_encoding)
-  local started = M.execute(bufnr, 'enclave.lsp.explain', { uri = uri_of(bufnr), range = range },
+  local started = M.execute(bufnr, M.server_commands.explain, { uri = uri_of(bufnr), range = range },
     function(result)
       if type(result) ~= 'table' or type(result.markdown) ~= 'string' then
         notify('no explanation', vim.log.levels.WARN)
@@ -123,7 +131,7 @@ function M.review(opts)
     argument.range = M.range_of(bufnr, opts.line1, opts.line2, client.offset_encoding)
   end
   -- Findings arrive as textDocument/publishDiagnostics, i.e. in vim.diagnostic.
-  local started = M.execute(bufnr, 'enclave.lsp.review', argument, function(result)
+  local started = M.execute(bufnr, M.server_commands.review, argument, function(result)
     local n = type(result) == 'table' and result.findings or 0
     notify(('review done: %d finding%s'):format(n, n == 1 and '' or 's'))
     api.nvim_exec_autocmds('User', {
@@ -148,7 +156,7 @@ function M.refactor(opts)
     -- :EnclaveRefactor {instruction}: a free-form rewrite of the range.
     local range = M.range_of(bufnr, opts.line1, opts.line2, client.offset_encoding)
     local argument = { uri = uri_of(bufnr), range = range, instruction = opts.args }
-    if M.execute(bufnr, 'enclave.lsp.rewrite', argument) then notify('rewriting…') end
+    if M.execute(bufnr, M.server_commands.rewrite, argument) then notify('rewriting…') end
     return
   end
   local action_opts = { filter = is_enclave_action }
@@ -182,21 +190,64 @@ end
 
 function M.status()
   local bufnr = api.nvim_get_current_buf()
-  local client = client_for(bufnr)
-  if not client then return end
+  local switches = require('enclave.toggle').describe(bufnr)
+  local client = vim.lsp.get_clients({ bufnr = bufnr, name = 'enclave' })[1]
+  if not client then
+    notify(switches .. '\nno Enclave server is attached to this buffer', vim.log.levels.WARN)
+    return
+  end
   request(client, 'enclave/getStatus', {}, function(err, result)
     vim.schedule(function()
       if err or type(result) ~= 'table' then
         notify('enclave/getStatus failed: ' .. (err and err.message or 'no answer'), vim.log.levels.ERROR)
         return
       end
-      notify(table.concat(M.describe(result), '\n'))
+      notify(table.concat(vim.list_extend({ switches }, M.describe(result)), '\n'))
     end)
   end, bufnr)
 end
 
+local switch_verbs = { enable = true, disable = false, toggle = 'toggle' }
+local scopes = { 'global', 'buffer', 'filetype' }
+
+--- :Enclave {enable|disable|toggle} [global|buffer|filetype], :Enclave status, :Enclave restart
+function M.enclave(opts)
+  local verb, scope, extra = unpack(opts.fargs)
+  verb = verb or 'status'
+  if verb == 'status' and not scope then return M.status() end
+  if verb == 'restart' and not scope then return require('enclave').restart() end
+  local value = switch_verbs[verb]
+  scope = scope or 'global'
+  if value == nil or extra or not vim.tbl_contains(scopes, scope) then
+    notify(('usage: :Enclave {enable|disable|toggle} [global|buffer|filetype] | status | restart'
+      .. ' (got %q)'):format(opts.args), vim.log.levels.ERROR)
+    return
+  end
+  if value == 'toggle' then value = nil end
+  local ok, err = pcall(require('enclave.toggle').set, scope, value)
+  if not ok then return notify(tostring(err), vim.log.levels.ERROR) end
+  notify(require('enclave.toggle').describe(0))
+end
+
+function M.complete(arg_lead, cmdline)
+  local words = vim.split(vim.trim(cmdline), '%s+')
+  local n = #words + (cmdline:match('%s$') and 1 or 0)
+  local list = {}
+  if n == 2 then
+    list = { 'enable', 'disable', 'toggle', 'status', 'restart' }
+  elseif n == 3 and switch_verbs[words[2]] ~= nil then
+    list = scopes
+  end
+  return vim.tbl_filter(function(c) return vim.startswith(c, arg_lead) end, list)
+end
+
 function M.create()
   local create = api.nvim_create_user_command
+  create('Enclave', M.enclave, {
+    nargs = '*',
+    complete = M.complete,
+    desc = 'Enclave: switch completions on/off (global, buffer, filetype), status, restart',
+  })
   create('EnclaveExplain', M.explain, { range = true, desc = 'Enclave: explain the selected code' })
   create('EnclaveReview', M.review, { range = true, desc = 'Enclave: review the buffer or range' })
   create('EnclaveRefactor', M.refactor, {

@@ -12,10 +12,14 @@ M.defaults = {
     'java', 'c', 'cpp', 'lua', 'sh', 'bash',
   },
   root_markers = { '.git', 'pyproject.toml', 'package.json', 'go.mod', 'Cargo.toml' },
+  -- Insert-mode keys in attached buffers; without a suggestion each does what it did before
+  -- (keys.lua). The <Plug>(enclave-*) mappings are there either way.
   keymaps = {
     accept = '<Tab>',
-    accept_line = '<M-Right>',
+    accept_word = '<M-Right>',
+    accept_line = '<M-C-Right>',
     next = '<M-]>',
+    prev = '<M-[>',
     dismiss = '<C-]>',
   },
   auto_trigger = true,
@@ -101,7 +105,7 @@ function M.resolve(opts)
     if opts[key] ~= nil then merged[key] = opts[key] end
   end
   if opts.keymaps == false then
-    merged.keymaps = { accept = false, accept_line = false, next = false, dismiss = false }
+    merged.keymaps = vim.tbl_map(function() return false end, M.defaults.keymaps)
   end
   merged.settings = vim.deepcopy(opts.settings or {})
   return merged
@@ -148,22 +152,41 @@ function M.user_only_changed(a, b)
   return false
 end
 
+local function user_only_name(dotted)
+  local name = dotted:lower():gsub('^enclave%.', '')
+  for _, key in ipairs(M.user_only) do
+    if name == key:lower() then return key end
+  end
+end
+
+--- Remove every user-only setting from `settings` in place, in any form the server could read
+--- (nested, dotted, under `enclave`, any case). Returns the removed keys, sorted, once each.
+function M.strip_user_only(settings)
+  local removed = {}
+  local function walk(tbl, prefix)
+    for key, value in pairs(tbl) do
+      local dotted = prefix .. tostring(key)
+      local name = user_only_name(dotted)
+      if name then
+        tbl[key] = nil
+        removed[#removed + 1] = name
+      elseif type(value) == 'table' and not vim.islist(value) then
+        local before = #removed
+        walk(value, dotted .. '.')
+        if #removed > before and next(value) == nil then tbl[key] = nil end
+      end
+    end
+  end
+  if type(settings) == 'table' then walk(settings, '') end
+  table.sort(removed)
+  return vim.fn.uniq(removed)
+end
+
 --- A copy of `settings` without any user-only setting, in whichever form it was written.
 function M.without_user_only(settings)
   if type(settings) ~= 'table' then return settings end
   local copy = vim.deepcopy(settings)
-  local function strip(tbl)
-    for _, key in ipairs(M.user_only) do
-      tbl[key] = nil
-      local section, name = key:match('^([^.]+)%.(.+)$')
-      if type(tbl[section]) == 'table' then
-        tbl[section][name] = nil
-        if next(tbl[section]) == nil then tbl[section] = nil end
-      end
-    end
-  end
-  strip(copy)
-  if type(copy.enclave) == 'table' then strip(copy.enclave) end
+  M.strip_user_only(copy)
   return copy
 end
 

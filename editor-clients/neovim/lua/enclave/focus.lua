@@ -14,6 +14,8 @@ local last = ''
 
 local function send(bufnr)
   if not api.nvim_buf_is_valid(bufnr) or api.nvim_get_current_buf() ~= bufnr then return end
+  -- Completions off here: no warm-up for them either.
+  if not require('enclave.toggle').enabled(bufnr) then return end
   local client = vim.lsp.get_clients({ bufnr = bufnr, name = 'enclave' })[1]
   if not client then return end
   local params = vim.lsp.util.make_position_params(0, client.offset_encoding)

@@ -125,15 +125,17 @@ local function fit(bufnr, row, col, item, encoding)
   return g
 end
 
-local function show(bufnr, state, index)
+--- Show the first item that fits at the cursor, from `index` on in direction `step` (1 or -1).
+local function show(bufnr, state, index, step)
   local row, col = cursor()
   local n = #state.items
-  for step = 0, n - 1 do
-    local i = (index - 1 + step) % n + 1
+  step = step or 1
+  for k = 0, n - 1 do
+    local i = (index - 1 + k * step) % n + 1
     local g = fit(bufnr, row, col, state.items[i], state.encoding)
     if g then
       M.clear(bufnr)
-      g.index = i
+      g.index, g.count = i, n
       state.ghost = g
       draw(bufnr, g)
       return true
@@ -143,11 +145,29 @@ local function show(bufnr, state, index)
   return false
 end
 
+--- Where to start showing a new answer: after next/previous asked with a suggestion shown,
+--- the first item (in that direction) that shows something else.
+local function first_index(bufnr, state, cyc)
+  local n = #state.items
+  if not cyc then return 1, 1 end
+  local start = cyc.step < 0 and n or 1
+  if cyc.from and n > 1 then
+    local row, col = cursor()
+    for k = 0, n - 1 do
+      local i = (start - 1 + k * cyc.step) % n + 1
+      local g = fit(bufnr, row, col, state.items[i], state.encoding)
+      if g and g.display ~= cyc.from then return i, cyc.step end
+    end
+  end
+  return start, cyc.step
+end
+
 --- Ask the server for a suggestion at the cursor now (cancelling the previous request).
 function M.request(bufnr, trigger_kind)
   bufnr = bufnr == 0 and api.nvim_get_current_buf() or bufnr
   local state = states[bufnr]
   if not state or bufnr ~= api.nvim_get_current_buf() or not in_insert() then return end
+  if not require('enclave.toggle').enabled(bufnr) then return end
   local client = client_of(bufnr)
   if not client then return end
   M.cancel(bufnr)
@@ -169,12 +189,14 @@ function M.request(bufnr, trigger_kind)
         return -- stale: the buffer or the cursor moved meanwhile
       end
       local items = result and (result.items or result) or {}
+      local cyc = state.cycle
+      state.cycle = nil
       if type(items) ~= 'table' or #items == 0 then
         M.clear(bufnr)
         return
       end
       state.items, state.encoding = items, client.offset_encoding
-      show(bufnr, state, 1)
+      show(bufnr, state, first_index(bufnr, state, cyc))
     end)
   end, bufnr)
   if ok and id then
@@ -195,7 +217,7 @@ function M.schedule(bufnr)
   end))
 end
 
---- The suggestion shown in `bufnr`: { text, display, row, col, index } or nil.
+--- The suggestion shown in `bufnr`: { text, display, row, col, index, count } or nil.
 function M.get(bufnr)
   bufnr = bufnr == 0 and api.nvim_get_current_buf() or bufnr
   local state = states[bufnr]
@@ -215,48 +237,96 @@ local function set_text(bufnr, srow, scol, erow, ecol, text)
   return end_row, end_col
 end
 
+local function resolve(bufnr)
+  return (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+end
+
+--- Run `edit` now, or just after the expr mapping that called us (text is locked there).
+local function run_edit(edit)
+  local ok, err = pcall(edit)
+  if ok then return end
+  if tostring(err):find('E565', 1, true) then
+    vim.schedule(edit)
+  else
+    error(err, 0)
+  end
+end
+
+--- The next piece of `display` to accept: a word (what separates it, then its letters, digits,
+--- underscores or non-ASCII characters; a line break and the indent after it count as
+--- separation) or a line (up to the end of the next non-empty line).
+function M.piece(display, kind)
+  if kind == 'word' then return display:match('^\n?[^%w_\128-\255\n]*[%w_\128-\255]*') end
+  return display:match('^\n*[^\n]*')
+end
+
 --- Insert the whole suggestion (replacing the item's range) and move the cursor to its end.
 --- Returns false when nothing is shown.
 function M.accept(bufnr)
-  bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+  bufnr = resolve(bufnr)
   local state, g = states[bufnr], M.get(bufnr)
   if not g then return false end
-  M.cancel(bufnr)
-  M.clear(bufnr)
-  set_text(bufnr, g.srow, g.scol, g.erow, g.ecol, g.text)
-  state.own_tick = api.nvim_buf_get_changedtick(bufnr)
+  run_edit(function()
+    M.cancel(bufnr)
+    M.clear(bufnr)
+    set_text(bufnr, g.srow, g.scol, g.erow, g.ecol, g.text)
+    state.own_tick = api.nvim_buf_get_changedtick(bufnr)
+  end)
   return true
 end
 
---- Insert the suggestion up to the end of its first non-empty line; keep showing the rest.
-function M.accept_line(bufnr)
-  bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+--- Insert the next word or line (`kind`) of the suggestion; keep showing the rest.
+local function accept_piece(bufnr, kind)
+  bufnr = resolve(bufnr)
   local state, g = states[bufnr], M.get(bufnr)
   if not g then return false end
-  local part = g.display:match('^\n*[^\n]*')
+  local part = M.piece(g.display, kind)
   local rest = g.display:sub(#part + 1)
+  -- An item that replaces text after the cursor goes in whole.
   if rest == '' or g.erow ~= g.row or g.ecol ~= g.col then return M.accept(bufnr) end
-  M.cancel(bufnr)
-  M.clear(bufnr)
-  set_text(bufnr, g.row, g.col, g.row, g.col, part)
-  state.own_tick = api.nvim_buf_get_changedtick(bufnr)
-  state.items, state.encoding = { { insertText = rest } }, 'utf-8'
-  show(bufnr, state, 1)
+  run_edit(function()
+    M.cancel(bufnr)
+    M.clear(bufnr)
+    set_text(bufnr, g.row, g.col, g.row, g.col, part)
+    state.own_tick = api.nvim_buf_get_changedtick(bufnr)
+    state.items, state.encoding = { { insertText = rest } }, 'utf-8'
+    show(bufnr, state, 1)
+  end)
   return true
 end
 
---- Show the next item of the last answer, or ask again when there is only one.
-function M.next(bufnr)
-  bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+function M.accept_word(bufnr)
+  return accept_piece(bufnr, 'word')
+end
+
+function M.accept_line(bufnr)
+  return accept_piece(bufnr, 'line')
+end
+
+--- Show the next (`step` 1) or previous (-1) item of the last answer; with one item or none,
+--- ask now (an invoked request) and show the first item that differs from the one shown.
+local function cycle(bufnr, step)
+  bufnr = resolve(bufnr)
   local state, g = states[bufnr], M.get(bufnr)
-  if g and state.items and #state.items > 1 then return show(bufnr, state, g.index + 1) end
+  if not state then return false end
+  if g and state.items and #state.items > 1 then return show(bufnr, state, g.index + step, step) end
   M.request(bufnr, TRIGGER_INVOKED)
+  if not state.req then return false end
+  state.cycle = { step = step, from = g and g.display }
   return true
+end
+
+function M.next(bufnr)
+  return cycle(bufnr, 1)
+end
+
+function M.prev(bufnr)
+  return cycle(bufnr, -1)
 end
 
 --- Hide the suggestion and cancel any request. Returns false when there was nothing to do.
 function M.dismiss(bufnr)
-  bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+  bufnr = resolve(bufnr)
   local state = states[bufnr]
   local had = state ~= nil and (state.ghost ~= nil or state.req ~= nil)
   M.cancel(bufnr)
@@ -323,7 +393,8 @@ function M.attach(bufnr, opts)
   on('InsertCharPre', on_char)
   on('TextChangedI', on_changed)
   on('CursorMovedI', on_moved)
-  on({ 'InsertLeave', 'BufLeave' }, M.dismiss)
+  -- The popup menu owns the keys while it is open: no ghost text beside it.
+  on({ 'InsertLeave', 'BufLeave', 'CompleteChanged' }, M.dismiss)
   on({ 'BufUnload', 'BufWipeout' }, M.detach)
 end
 

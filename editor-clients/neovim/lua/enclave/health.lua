@@ -67,16 +67,25 @@ function M.check()
 
   health.start('Server')
   local enclave = require('enclave')
-  local config = require('enclave.config')
-  local options = enclave.options or config.resolve({})
-  if not enclave.options then health.warn('require("enclave").setup() has not been called') end
-  local cmd, why = config.server_cmd(options)
-  if not cmd then
+  local lsp = require('enclave.lsp')
+  local options = enclave.get_options()
+  local enabled = lsp.has_config() and vim.lsp.is_enabled and vim.lsp.is_enabled('enclave')
+  if enclave.options then
+    health.ok('started by require("enclave").setup()' .. (enabled and ' and vim.lsp.enable("enclave")' or ''))
+  elseif enabled then
+    health.ok('started by vim.lsp.enable("enclave") (lsp/enclave.lua); plugin options: defaults')
+  else
+    health.warn('neither require("enclave").setup() nor vim.lsp.enable("enclave") was called')
+  end
+  health.info(require('enclave.toggle').describe(0))
+  local cmd = lsp.cmd(options)
+  local why = lsp.cmd_problem(cmd, options)
+  if why then
     health.error(why)
     return
   end
-  if vim.fn.executable(cmd[1]) == 0 then
-    health.error(('server executable not found: %s'):format(cmd[1]))
+  if type(cmd) == 'function' then
+    health.info('server command: a function (not probed)')
     return
   end
   health.ok('server command: ' .. table.concat(cmd, ' '))

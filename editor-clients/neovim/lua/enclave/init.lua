@@ -1,9 +1,11 @@
 --- Enclave: inline code completions from a local model, through the `enclave serve` LSP server.
 ---
---- require("enclave").setup({ ... }) starts the server for the configured filetypes. This
---- plugin only wires Neovim to the server: all prompting and context logic lives in the server.
+--- require("enclave").setup({ ... }) starts the server for the configured filetypes; on Neovim
+--- 0.11+ vim.lsp.enable('enclave') does the same from lsp/enclave.lua. This plugin only wires
+--- Neovim to the server: all prompting and context logic lives in the server.
 local config = require('enclave.config')
 local status = require('enclave.status')
+local lsp = require('enclave.lsp')
 
 local M = {}
 
@@ -13,12 +15,21 @@ local has_011 = vim.fn.has('nvim-0.11') == 1
 --- The resolved options (after setup()).
 M.options = nil
 
+local defaults = nil
+
+--- setup()'s options, or the defaults when setup() was not called (vim.lsp.enable alone).
+function M.get_options()
+  if M.options then return M.options end
+  defaults = defaults or config.resolve({})
+  return defaults
+end
+
 local function notify(msg, level)
   vim.notify('Enclave: ' .. msg, level or vim.log.levels.INFO)
 end
 
-local function native_inline()
-  return M.options.native and vim.lsp.inline_completion ~= nil
+function M.native_inline()
+  return M.get_options().native and vim.lsp.inline_completion ~= nil
 end
 
 --- The Enclave client attached to `bufnr` (default: current buffer), or nil.
@@ -26,66 +37,73 @@ function M.client(bufnr)
   return vim.lsp.get_clients({ bufnr = bufnr or 0, name = 'enclave' })[1]
 end
 
--- -- keymaps -----------------------------------------------------------------------------
+-- -- keys and commands (also defined by plugin/enclave.lua) --------------------------------
 
-local function feed(lhs)
-  api.nvim_feedkeys(vim.keycode(lhs), 'n', false)
+local actions = require('enclave.actions')
+M.accept = actions.accept
+M.accept_word = actions.accept_word
+M.accept_line = actions.accept_line
+M.next = actions.next
+M.prev = actions.prev
+M.dismiss = actions.dismiss
+M.visible = actions.visible
+
+--- Completions on or off. scope: 'global' (default), 'buffer' or 'filetype'; value: true,
+--- false or nil (toggle). See :help enclave-toggle.
+function M.toggle(scope, value)
+  return require('enclave.toggle').set(scope or 'global', value)
 end
 
-local function actions()
-  if native_inline() then
-    local ic = vim.lsp.inline_completion
-    return {
-      accept = function() return ic.get() end,
-      accept_line = function() return ic.get() end, -- the native API accepts whole items only
-      next = function()
-        ic.select({ count = 1 })
-        return true
-      end,
-      dismiss = function() return false end,
-    }
-  end
-  local ghost = require('enclave.ghost')
-  return {
-    accept = function() return ghost.accept(0) end,
-    accept_line = function() return ghost.accept_line(0) end,
-    next = function() return ghost.next(0) end,
-    dismiss = function() return ghost.dismiss(0) end,
-  }
+function M.enabled(bufnr)
+  return require('enclave.toggle').enabled(bufnr or 0)
 end
 
-local descriptions = {
-  accept = 'Enclave: accept the suggestion',
-  accept_line = 'Enclave: accept one line of the suggestion',
-  next = 'Enclave: next suggestion',
-  dismiss = 'Enclave: dismiss the suggestion',
-}
-
-local function set_keymaps(bufnr)
-  local acts = actions()
-  for name, lhs in pairs(M.options.keymaps) do
-    if lhs then
-      vim.keymap.set('i', lhs, function()
-        -- Without a suggestion the key does what it does without Enclave.
-        if not acts[name]() then feed(lhs) end
-      end, { buffer = bufnr, desc = descriptions[name], silent = true })
-    end
-  end
+--- User commands, <Plug> mappings and the attach autocommands (idempotent).
+function M.define()
+  require('enclave.commands').create()
+  require('enclave.keys').plugs()
+  local group = api.nvim_create_augroup('enclave.attach', { clear = true })
+  api.nvim_create_autocmd('LspAttach', {
+    group = group,
+    callback = function(args)
+      local client = vim.lsp.get_client_by_id(args.data.client_id)
+      if client and client.name == lsp.name then M.on_attach(client, args.buf) end
+    end,
+  })
+  api.nvim_create_autocmd('LspDetach', {
+    group = group,
+    callback = function(args)
+      local client = vim.lsp.get_client_by_id(args.data.client_id)
+      if client and client.name == lsp.name then M.on_detach(args.buf) end
+    end,
+  })
 end
 
 -- -- client ------------------------------------------------------------------------------
 
-local function on_attach(client, bufnr)
-  if native_inline() then
-    vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
+--- Attach ghost text, keys and focus to `bufnr` (from the LspAttach autocommand).
+function M.on_attach(_, bufnr)
+  local options = M.get_options()
+  if M.native_inline() then
+    vim.lsp.inline_completion.enable(require('enclave.toggle').enabled(bufnr), { bufnr = bufnr })
   else
     require('enclave.ghost').attach(bufnr, {
-      auto_trigger = M.options.auto_trigger,
-      debounce_ms = M.options.debounce_ms,
+      auto_trigger = options.auto_trigger,
+      debounce_ms = options.debounce_ms,
     })
   end
-  set_keymaps(bufnr)
+  require('enclave.keys').attach(bufnr, options.keymaps)
   require('enclave.focus').attach(bufnr)
+end
+
+function M.on_detach(bufnr)
+  require('enclave.keys').unmap(bufnr)
+  require('enclave.ghost').detach(bufnr)
+end
+
+function M.on_exit(client_id)
+  status.forget(client_id)
+  require('enclave.focus').reset()
 end
 
 --- Start (or reuse) the server and attach it to `bufnr`. Returns the client id or nil.
@@ -93,36 +111,14 @@ function M.start(bufnr)
   bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
   if not M.options then error('enclave: call require("enclave").setup() first', 0) end
   if vim.bo[bufnr].buftype ~= '' then return nil end
-  local cmd, why = config.server_cmd(M.options)
-  if not cmd then
+  local conf = lsp.for_buffer(bufnr, M.options)
+  local why = lsp.cmd_problem(conf.cmd, M.options)
+  if why then
     if not M._warned then notify(why, vim.log.levels.ERROR) end
     M._warned = true
     return nil
   end
-  local root = vim.fs.root(bufnr, M.options.root_markers)
-    or vim.fs.dirname(api.nvim_buf_get_name(bufnr))
-  if root == nil or root == '' or root == '.' then root = vim.fn.getcwd() end
-  return vim.lsp.start({
-    name = 'enclave',
-    cmd = cmd,
-    root_dir = root,
-    -- User-only settings go in initializationOptions alone; `settings` (sent as
-    -- didChangeConfiguration and answering workspace/configuration) never carries them.
-    init_options = M.options.settings,
-    settings = config.without_user_only(M.options.settings),
-    handlers = { ['enclave/status'] = status.handler },
-    on_attach = on_attach,
-    on_exit = function(_, _, client_id)
-      status.forget(client_id)
-      require('enclave.focus').reset()
-    end,
-  }, {
-    bufnr = bufnr,
-    -- One server (one model in memory) for the whole editor, whatever the project root.
-    reuse_client = function(client, conf)
-      return client.name == conf.name and not client:is_stopped()
-    end,
-  })
+  return vim.lsp.start(conf, { bufnr = bufnr, reuse_client = lsp.reuse_client })
 end
 
 --- Stop the Enclave server and start it again for the buffers it served.
@@ -132,8 +128,12 @@ function M.restart()
     vim.list_extend(buffers, vim.tbl_keys(client.attached_buffers or {}))
     if has_011 then client:stop() else client.stop() end
   end
+  lsp.invalidate()
   for _, bufnr in ipairs(buffers) do
-    if api.nvim_buf_is_valid(bufnr) then M.start(bufnr) end
+    if api.nvim_buf_is_valid(bufnr) then
+      local conf = lsp.for_buffer(bufnr, M.get_options())
+      vim.lsp.start(conf, { bufnr = bufnr, reuse_client = lsp.reuse_client })
+    end
   end
 end
 
@@ -144,13 +144,15 @@ function M.set_settings(settings)
   if type(settings) ~= 'table' then
     error(('enclave.set_settings: settings: expected table, got %s'):format(type(settings)), 2)
   end
-  local old = M.options.settings
-  M.options.settings = vim.deepcopy(settings)
+  local options = M.get_options()
+  local old = options.settings
+  options.settings = vim.deepcopy(settings)
+  lsp.invalidate()
   if config.user_only_changed(old, settings) then
     M.restart()
     return
   end
-  local shared = config.without_user_only(M.options.settings)
+  local shared = config.without_user_only(options.settings)
   for _, client in ipairs(vim.lsp.get_clients({ name = 'enclave' })) do
     client.settings = shared
     local params = { settings = shared }
@@ -169,13 +171,14 @@ function M.setup(opts)
   local options = config.resolve(opts)
   local old_settings = M.options and M.options.settings
   M.options = options
+  lsp.invalidate()
+  M.define()
   local group = api.nvim_create_augroup('enclave', { clear = true })
   api.nvim_create_autocmd('FileType', {
     group = group,
     pattern = options.filetypes,
     callback = function(args) M.start(args.buf) end,
   })
-  require('enclave.commands').create()
   -- Buffers already open with a matching filetype.
   for _, buf in ipairs(api.nvim_list_bufs()) do
     if api.nvim_buf_is_loaded(buf) and vim.tbl_contains(options.filetypes, vim.bo[buf].filetype) then
@@ -187,7 +190,8 @@ function M.setup(opts)
   end
 end
 
---- Statusline component: "Enclave ready", "Enclave loading …", "" without a client.
+--- Statusline component: "Enclave ready", "Enclave loading …", "Enclave off" when completions
+--- are switched off for the buffer, "" without a client.
 function M.statusline()
   return status.statusline()
 end

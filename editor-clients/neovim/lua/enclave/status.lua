@@ -40,6 +40,7 @@ end
 function M.statusline()
   local status = M.get(0)
   if not status then return '' end
+  if not require('enclave.toggle').enabled(0) then return 'Enclave off' end
   local text = 'Enclave ' .. (status.state or '?')
   local icon = icons[status.state]
   if icon and icon ~= '' then text = text .. ' ' .. icon end
