@@ -1,7 +1,7 @@
 -- Cycling, partial accepts, the <Plug> mappings and the :Enclave switches, against
 -- tests/stub_server.py (no model). ENCLAVE_STUB_ITEMS gives one item to automatic requests and
 -- several to invoked ones; the stub logs every request in ENCLAVE_STUB_LOG. Observations go to
--- the results; the assertions are in tests/e2e/test_neovim.py.
+-- the results; the assertions are in tests/editors/test_neovim.py.
 local R = dofile(vim.fs.dirname(debug.getinfo(1, 'S').source:gsub('^@', '')) .. '/runner.lua')
 local results, wait_for, keys = R.results, R.wait_for, R.keys
 local api = vim.api

@@ -3,7 +3,7 @@
 -- mapping that was (buffer-local or global; Lua callback, Lua expr, Vimscript expr with <SID>,
 -- a remapping <Plug> chain as LuaSnip's, a plain rhs), or the key itself; with a suggestion,
 -- Tab accepts and nothing else runs. Each case gets its own buffer; what the line holds after
--- the key press is recorded, the assertions are in tests/e2e/test_neovim.py.
+-- the key press is recorded, the assertions are in tests/editors/test_neovim.py.
 local R = dofile(vim.fs.dirname(debug.getinfo(1, 'S').source:gsub('^@', '')) .. '/runner.lua')
 local results, wait_for, keys = R.results, R.wait_for, R.keys
 local api = vim.api

@@ -1,7 +1,7 @@
 -- set_settings() against tests/stub_server.py (no model, seconds): a change of an ordinary
 -- setting goes to the running server without the user-only ones; a change of a user-only
 -- setting restarts the server with it in initializationOptions. The stub records what it gets
--- in $ENCLAVE_STUB_LOG; the assertions are in tests/e2e/test_neovim.py.
+-- in $ENCLAVE_STUB_LOG; the assertions are in tests/editors/test_neovim.py.
 local R = dofile(vim.fs.dirname(debug.getinfo(1, 'S').source:gsub('^@', '')) .. '/runner.lua')
 local results, wait_for = R.results, R.wait_for
 

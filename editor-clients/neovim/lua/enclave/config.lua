@@ -115,7 +115,7 @@ end
 
 --- Server settings a repository must not choose: where code goes, which model file is read,
 --- where logs are written. The server's user-only settings (`x-userOnly` in
---- `enclave settings-schema`; tests/e2e/test_neovim.py checks that the two lists agree). They
+--- `enclave settings-schema`; tests/editors/test_neovim.py checks that the two lists agree). They
 --- reach the server only in initializationOptions: changing one restarts the server.
 M.user_only = {
   'model.path', 'log.file', 'backend.kind', 'backend.url', 'backend.model', 'backend.allowHosts',
