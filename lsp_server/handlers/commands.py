@@ -24,6 +24,9 @@ REWRITE = "enclave.lsp.rewrite"
 REFACTOR = "enclave.lsp.refactor"
 REVIEW = "enclave.lsp.review"
 ACCEPTED = "enclave.lsp.accepted"
+# The actions a client calls by name (editor configurations are checked against this list);
+# ACCEPTED comes with each completion item instead.
+COMMANDS = (EXPLAIN, REWRITE, REFACTOR, REVIEW)
 
 
 def _argument(arguments: Sequence[Any]) -> dict[str, Any]:
