@@ -66,15 +66,23 @@ def fake_env(answer: str) -> dict[str, str]:
 
 
 def run_script(
-    script: str, workdir: Path, file: Path, env: dict[str, str], timeout: float
+    script: str,
+    workdir: Path,
+    file: Path,
+    env: dict[str, str],
+    timeout: float,
+    config: Path = CONFIG,
+    overrides: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """Run editor-clients/emacs/tests/SCRIPT in a batch Emacs with CONFIG, on FILE, in the
+    environment ENV with the test's variables (OVERRIDES replace them); return its
+    observations, and its messages under "emacs_messages"."""
     if EMACS is None:
         pytest.fail("emacs is not installed and CI is set: run `make editors`", pytrace=False)
     out = workdir / "results.json"
     (workdir / "home").mkdir(exist_ok=True)
     env = {
         **env,
-        "ENCLAVE_EMACS_CONFIG": str(CONFIG),
         "ENCLAVE_TEST_CMD": json.dumps(enclave_command()),
         "ENCLAVE_TEST_FILE": str(file),
         "ENCLAVE_TEST_OUT": str(out),
@@ -82,6 +90,8 @@ def run_script(
         "ENCLAVE_TEST_EVENTS": str(workdir / "events.log"),
         "HOME": str(workdir / "home"),  # Emacs' own files stay out of the real home...
         "XDG_CACHE_HOME": platformdirs.user_cache_dir(),  # ...the models are in the real cache
+        "ENCLAVE_EMACS_CONFIG": str(config),
+        **(overrides or {}),
     }
     cmd = [EMACS, "--batch", "-q", "-l", str(SCRIPTS / script)]
     try:
@@ -89,15 +99,15 @@ def run_script(
             cmd, env=env, cwd=workdir, capture_output=True, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired as exc:
-        said = exc.stderr or b""
-        said = said.decode(errors="replace") if isinstance(said, bytes) else said
+        raw: str | bytes = exc.stderr or b""
+        said = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
         raise AssertionError(f"emacs timed out after {timeout} s:\n{said[-3000:]}") from exc
     results: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
     events = workdir / "events.log"
     assert proc.returncode == 0, (
         f"emacs exited {proc.returncode}: {results.get('error')}\n"
         f"steps: {results.get('steps')}\nstderr: {proc.stderr[-3000:]}\n"
-        f"Eglot's events: {events.read_text()[-4000:] if events.exists() else '(none)'}"
+        f"the client's log: {events.read_text()[-4000:] if events.exists() else '(none)'}"
     )
     results["emacs_messages"] = proc.stderr  # a batch Emacs prints its messages on stderr
     return results
