@@ -18,8 +18,8 @@
 ;; Enclave's buffers) asks for textDocument/inlineCompletion when you pause typing and shows
 ;; the suggestion after point.  While it is shown, and only then:
 ;;
-;;   TAB        accept it all             M-f  accept the next word
-;;   M-<right>  accept the next line      C-g  dismiss it
+;;   TAB  accept it all          M-f  accept its next word
+;;   C-e  accept its next line   C-g  dismiss it
 ;;
 ;; (the keys are in `enclave-lsp-suggestion-map').  Typing what it shows keeps the rest shown;
 ;; moving away dismisses it.  M-x enclave-lsp-suggest asks at point now.
@@ -49,8 +49,8 @@
 (defcustom enclave-command '("enclave" "serve")
   "Command starting the Enclave language server on stdio.
 Give the full path (to .venv/bin/enclave) if `enclave' is not on `exec-path'.
-Only the global values of this and of `exec-path' count: a repository's
-.dir-locals.el cannot choose what runs."
+Only the global values of this, `exec-path' and `process-environment' count:
+a repository's .dir-locals.el cannot choose what runs, nor its environment."
   :type '(repeat string))
 (put 'enclave-command 'risky-local-variable t)
 
@@ -290,7 +290,7 @@ Also what lsp-mode calls for Enclave's commands (`lsp-execute-code-action')."
     (define-key map (kbd "TAB") #'enclave-lsp-accept)
     (define-key map (kbd "<tab>") #'enclave-lsp-accept)
     (define-key map (kbd "M-f") #'enclave-lsp-accept-word)
-    (define-key map (kbd "M-<right>") #'enclave-lsp-accept-line)
+    (define-key map (kbd "C-e") #'enclave-lsp-accept-line)
     (define-key map (kbd "C-g") #'enclave-lsp-dismiss)
     map)
   "Keys active while a suggestion is shown, and only then (change them with `define-key').")
@@ -319,6 +319,7 @@ Also what lsp-mode calls for Enclave's commands (`lsp-execute-code-action')."
             (ghost (propertize display 'face 'enclave-lsp-suggestion)))
         (put-text-property 0 1 'cursor t ghost)  ; the cursor stays before the ghost text
         (overlay-put overlay 'after-string ghost)
+        (add-hook 'post-command-hook #'enclave-lsp--post-command nil t) ; also without the mode
         (setq enclave-lsp--shown t
               enclave-lsp--suggestion (list :start start :end end :text text :point here
                                             :display display :overlay overlay))))))
@@ -430,7 +431,7 @@ Also what lsp-mode calls for Enclave's commands (`lsp-execute-code-action')."
            enclave-lsp--suggestion))    ; the rest is shown
      (changed
       (unless (enclave-lsp--typed-through) (enclave-lsp--clear))
-      (enclave-lsp--schedule))
+      (when enclave-lsp-ghost-mode (enclave-lsp--schedule)))
      ((and enclave-lsp--suggestion (/= (point) (plist-get enclave-lsp--suggestion :point)))
       (enclave-lsp-dismiss)))))
 
@@ -447,12 +448,26 @@ While it is shown, `enclave-lsp-suggestion-map' is active."
 
 ;; -- the client --------------------------------------------------------------------------------
 
+(defun enclave-lsp--program ()
+  "The program of the global `enclave-command' on the global `exec-path', or nil."
+  (let ((exec-path (default-value 'exec-path)))
+    (executable-find (car (default-value 'enclave-command)))))
+
 (defun enclave-lsp--command ()
-  "The global `enclave-command', its program looked up on the global `exec-path'."
-  (let* ((command (default-value 'enclave-command))
-         (program (let ((exec-path (default-value 'exec-path)))
-                    (executable-find (car command)))))
-    (cons (or program (car command)) (cdr command))))
+  (cons (enclave-lsp--program) (cdr (default-value 'enclave-command))))
+
+(defun enclave-lsp--connection ()
+  "lsp-mode's stdio connection, started with the global environment.
+lsp-mode starts servers from the buffer being connected, where a repository's
+.dir-locals.el may have set `exec-path' or `process-environment' (PYTHONPATH,
+LD_PRELOAD, ...)."
+  (let* ((stdio (lsp-stdio-connection #'enclave-lsp--command #'enclave-lsp--program))
+         (connect (plist-get stdio :connect)))
+    (plist-put stdio :connect
+               (lambda (&rest args)
+                 (let ((process-environment (default-value 'process-environment))
+                       (exec-path (default-value 'exec-path)))
+                   (apply connect args))))))
 
 (defun enclave-lsp--initialization-options ()
   "The global `enclave-settings' (lsp-mode calls this in the buffer it connects)."
@@ -479,7 +494,7 @@ While it is shown, `enclave-lsp-suggestion-map' is active."
 
 (lsp-register-client
  (make-lsp-client
-  :new-connection (lsp-stdio-connection #'enclave-lsp--command)
+  :new-connection (enclave-lsp--connection)
   :major-modes enclave-major-modes
   :add-on? t
   :server-id 'enclave

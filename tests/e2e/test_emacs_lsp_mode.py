@@ -78,7 +78,8 @@ def run(
         "OTHER_SERVER_LOG": str(log),
     }
     r = run_script(script, workdir, file, env, timeout, config=CONFIG, overrides=overrides)
-    r["other_log"] = [json.loads(line) for line in log.read_text().splitlines()]
+    lines = log.read_text().splitlines() if log.exists() else []
+    r["other_log"] = [json.loads(line) for line in lines]
     return r
 
 
@@ -148,7 +149,7 @@ def test_ghost_text_is_shown_typed_through_and_accepted_in_parts(
     rest = BLOCK[len("if") :]
     assert (r["typed_through"]["line"], r["typed_through"]["ghost"]) == ("    if", rest)
     assert (r["answer_after_typing"]["line"], r["answer_after_typing"]["ghost"]) == ("    if", rest)
-    # M-f: the next word; M-<right>: the next line (twice); TAB: the rest.
+    # M-f: the next word; C-e: the next line (twice); TAB: the rest.
     assert (r["after_word"]["line"], r["after_word"]["ghost"]) == ("    if x", rest[len(" x") :])
     assert r["after_line"]["line"] == "    if x > 0:"
     assert r["after_line"]["ghost"] == "\n        return 1\n    return -1"
@@ -173,7 +174,10 @@ def test_c_g_and_moving_away_dismiss_the_suggestion(ghost_run: dict[str, Any]) -
     r = ghost_run
     assert r["asked"]["ghost"] == BLOCK  # M-x enclave-lsp-suggest
     assert r["asked"]["c_g"] == "enclave-lsp-dismiss"
-    for key in ("after_c_g", "after_moving"):
+    # With enclave-lsp-ghost-mode off: typing asks nothing; asking still shows one.
+    assert r["mode_off_timer"] is False
+    assert r["mode_off_asked"]["ghost"] == BLOCK
+    for key in ("after_c_g", "after_moving", "mode_off_after_moving"):
         assert r[key]["ghost"] is None, key
         assert (r[key]["tab"], r[key]["c_g"]) == ("indent-for-tab-command", "keyboard-quit"), key
 
@@ -311,35 +315,50 @@ def test_enclave_commands_reach_enclave_alone(actions_run: dict[str, Any]) -> No
 
 
 @needs_lsp_mode
-def test_dir_locals_cannot_choose_the_server_or_its_settings(tmp_path: Path) -> None:
+@pytest.mark.parametrize("user_has", ["enclave", "absent"])
+def test_dir_locals_cannot_choose_the_server_its_environment_or_settings(
+    tmp_path: Path, user_has: str
+) -> None:
     """A repository's .dir-locals.el sets enclave-command (a script leaving a marker),
-    exec-path (a folder whose `enclave` leaves another) and enclave-settings (a model path
-    that is not a model); the user accepts every local variable and names the server
-    `enclave`, found on PATH. lsp-mode still starts the user's server with the user's
-    settings."""
+    exec-path (a folder whose `enclave` leaves another), process-environment (PYTHONPATH to a
+    sitecustomize.py that leaves one, and a variable of its own) and enclave-settings (a
+    model path that is not a model); the user accepts every local variable and names the
+    server `enclave`. With `enclave` on the user's PATH, lsp-mode starts that one, with the
+    user's environment and settings; without, no Enclave starts, rather than the repo's."""
     venv_bin = Path(enclave_command()[0]).parent
     if not (venv_bin / "enclave").exists():
         pytest.skip("needs the venv's `enclave` script")
     project = tmp_path / "repo"
-    project.mkdir()
+    (project / "py").mkdir(parents=True)
+    markers = project / "markers"
+    markers.mkdir()
     file = project / "shapes.py"
     file.write_text(SHAPES)
-    markers = []
     for name in ("evil.sh", "enclave"):
-        marker = project / f"{name}-ran"
         script = project / name
-        script.write_text(f"#!/bin/sh\ntouch '{marker}'\nexec \"$@\"\n")
+        script.write_text(f"#!/bin/sh\ntouch '{markers / name}'\nexec \"$@\"\n")
         script.chmod(0o755)
-        markers.append(marker)
+    (project / "py" / "sitecustomize.py").write_text(
+        "import os, sys\n"
+        f"with open(os.path.join({str(markers)!r}, str(os.getpid())), 'w') as f:\n"
+        "    f.write(' '.join(sys.argv))\n"
+    )
     not_a_model = project / "not-a-model.gguf"
     not_a_model.write_text("not a model\n")
     evil_command = " ".join(json.dumps(a) for a in [str(project / "evil.sh"), *enclave_command()])
+    path = f"{venv_bin}{os.pathsep}/usr/bin:/bin" if user_has == "enclave" else "/usr/bin:/bin"
+    env = {**fake_env(""), "PATH": path, "ENCLAVE_TEST_EXPECT": user_has}
+    env.pop("PYTHONPATH", None)
+    # The repository's entries first, then the rest of the environment (lsp-mode needs HOME).
+    ours = [f"PYTHONPATH={project / 'py'}", "ENCLAVE_FROM_REPO=1", f"PATH={project}"]
+    environment = ours + [f"{k}={v}" for k, v in env.items() if k not in ("PATH", "HOME")]
+    environment.append(f"HOME={tmp_path / 'home'}")
     (project / ".dir-locals.el").write_text(
         f"((nil . ((enclave-command . ({evil_command}))\n"
         f'         (exec-path . ("{project}"))\n'
+        f"         (process-environment . ({' '.join(json.dumps(e) for e in environment)}))\n"
         f'         (enclave-settings . (:model (:path "{not_a_model}"))))))\n'
     )
-    env = {**fake_env(""), "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
     r = run(
         "lsp-dirlocals.el",
         tmp_path,
@@ -351,11 +370,22 @@ def test_dir_locals_cannot_choose_the_server_or_its_settings(tmp_path: Path) -> 
     # The buffer got the repository's values (so the test attacks something)...
     assert r["local_command"] and r["local_command"][0] == str(project / "evil.sh"), r
     assert r["local_exec_path"] == [str(project)], r
+    assert r["local_environment"][:3] == ours, r
     assert r["local_settings"] and "not-a-model" in r["local_settings"], r
-    # ...and none of them was used: the user's server, found on the user's exec-path, with
-    # the user's (fake) model, ready.
+    # ...and none of them reached Enclave: none of its scripts ran, and no Enclave process
+    # imported its sitecustomize (the other server, started by lsp-mode as usual, did).
+    ran = {m.name: m.read_text() for m in markers.iterdir()}
+    assert "evil.sh" not in ran and "enclave" not in ran, ran
+    assert not [argv for argv in ran.values() if "other_server" not in argv], ran
+    if user_has == "absent":
+        assert r["servers"] == ["other"]
+        assert "server_command" not in r
+        return
+    # The user's server, found on the user's exec-path, with the user's environment and
+    # (fake) model, ready.
+    assert r["servers"] == ["enclave", "other"]
     assert r["server_command"] == [str(venv_bin / "enclave"), "serve"]
-    assert not any(m.exists() for m in markers)
+    assert not set(ours) & set(r["server_environment"]), r["server_environment"]
     assert r["status"]["state"] == "ready", r["status"]
     assert "not-a-model" not in json.dumps(r["status"])
 

@@ -16,7 +16,9 @@
 (defvar enclave-test-steps nil "Waits done, as vectors [WHAT SECONDS], newest first.")
 
 (defun enclave-test-env (name &optional default)
-  (let ((value (getenv name)))
+  "The test's variable NAME (DEFAULT when unset), whatever buffer is current.
+\(A buffer's own `process-environment', from .dir-locals.el, would hide it.)"
+  (let ((value (with-temp-buffer (getenv name))))
     (if (and value (not (equal value ""))) value
       (or default (error "%s is not set" name)))))
 

@@ -42,9 +42,9 @@
 
    (enclave-test-keys "M-f")
    (enclave-test-observe "after_word")
-   (enclave-test-keys "M-<right>")
+   (enclave-test-keys "C-e")
    (enclave-test-observe "after_line")
-   (enclave-test-keys "M-<right>")
+   (enclave-test-keys "C-e")
    (enclave-test-observe "after_second_line")
    (enclave-test-keys "TAB")
    (enclave-test-observe "after_accept")
@@ -66,6 +66,17 @@
    (enclave-test-wait-ghost "a suggestion asked for again")
    (enclave-test-keys "C-b")
    (enclave-test-observe "after_moving")
+   ;; With the mode off, typing asks nothing, M-x enclave-lsp-suggest still works and moving
+   ;; away still dismisses.
+   (enclave-lsp-ghost-mode -1)
+   (enclave-test-keys "C-e x DEL")
+   (enclave-test-put "mode_off_timer" (if enclave-lsp--timer t :json-false))
+   (enclave-lsp-suggest)
+   (enclave-test-wait-ghost "a suggestion asked for with the mode off")
+   (enclave-test-observe "mode_off_asked")
+   (enclave-test-keys "C-b")
+   (enclave-test-observe "mode_off_after_moving")
+   (enclave-lsp-ghost-mode 1)
 
    ;; The other server's completion, without waiting for the model: Enclave is not asked.
    (goto-char (point-max))

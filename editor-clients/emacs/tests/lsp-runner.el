@@ -35,9 +35,8 @@
               enclave-test-sent))
     (error (enclave-test-put "record_error" (error-message-string err)))))
 
-(defun enclave-test-connect ()
-  "Load the configuration, open the file, M-x lsp, wait until both servers and the model
-are ready.  Return the buffer."
+(defun enclave-test-start ()
+  "Load the configuration, open the file, M-x lsp.  Return the buffer."
   (load (enclave-test-env "ENCLAVE_EMACS_CONFIG") nil t)
   (setq enclave-command (json-parse-string (enclave-test-env "ENCLAVE_TEST_CMD")
                                            :array-type 'list))
@@ -62,17 +61,25 @@ are ready.  Return the buffer."
     (enclave-test-put "major_mode" (symbol-name major-mode))
     (lsp-workspace-folders-add (file-name-directory buffer-file-name)) ; no question asked
     (call-interactively #'lsp)          ; M-x lsp
+    buffer))
+
+(defun enclave-test-server-ids ()
+  "The server ids of this buffer's workspaces, sorted."
+  (vconcat (sort (mapcar (lambda (w)
+                           (symbol-name (lsp--client-server-id (lsp--workspace-client w))))
+                         (lsp-workspaces))
+                 #'string<)))
+
+(defun enclave-test-connect ()
+  "`enclave-test-start', then wait until both servers and the model are ready."
+  (let ((buffer (enclave-test-start)))
     (enclave-test-wait "both servers initialized" 60
                        (lambda ()
                          (let ((ws (with-current-buffer buffer (lsp-workspaces))))
                            (and (= 2 (length ws))
                                 (cl-every (lambda (w) (eq (lsp--workspace-status w) 'initialized))
                                           ws)))))
-    (enclave-test-put "servers" (vconcat (sort (mapcar (lambda (w) (symbol-name
-                                                                     (lsp--client-server-id
-                                                                      (lsp--workspace-client w))))
-                                                       (lsp-workspaces))
-                                               #'string<)))
+    (enclave-test-put "servers" (enclave-test-server-ids))
     (enclave-test-wait "model ready" 600
                        (lambda ()
                          (let ((state (and enclave-lsp-status (lsp-get enclave-lsp-status :state))))
@@ -131,8 +138,8 @@ are ready.  Return the buffer."
 (setq enclave-test-cleanup
       (lambda ()
         (enclave-test-put "sent" (vconcat (reverse enclave-test-sent)))
-        (let ((file (getenv "ENCLAVE_TEST_EVENTS")))
-          (when (and file (not (equal file "")))
+        (let ((file (enclave-test-env "ENCLAVE_TEST_EVENTS" "")))
+          (unless (equal file "")
             (dolist (buffer (buffer-list))
               (when (string-prefix-p "*lsp-log: " (buffer-name buffer))
                 (with-current-buffer buffer
