@@ -40,8 +40,8 @@
   (load (enclave-test-env "ENCLAVE_EMACS_CONFIG") nil t)
   (setq enclave-command (json-parse-string (enclave-test-env "ENCLAVE_TEST_CMD")
                                            :array-type 'list))
-  (let ((settings (getenv "ENCLAVE_TEST_SETTINGS")))
-    (when (and settings (not (equal settings "")))
+  (let ((settings (enclave-test-env "ENCLAVE_TEST_SETTINGS" "")))
+    (unless (equal settings "")
       (setq enclave-settings (json-parse-string settings :object-type 'plist))))
   ;; The language's own server: a main (not add-on) client for python-mode, as pyright's is.
   (lsp-register-client

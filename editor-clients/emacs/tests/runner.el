@@ -18,8 +18,8 @@ Return the buffer."
   (load (enclave-test-env "ENCLAVE_EMACS_CONFIG") nil t)
   (setq enclave-command (json-parse-string (enclave-test-env "ENCLAVE_TEST_CMD")
                                            :array-type 'list))
-  (let ((settings (getenv "ENCLAVE_TEST_SETTINGS")))
-    (when (and settings (not (equal settings "")))
+  (let ((settings (enclave-test-env "ENCLAVE_TEST_SETTINGS" "")))
+    (unless (equal settings "")
       (setq enclave-settings (json-parse-string settings :object-type 'plist))))
   (setq eglot-autoreconnect nil)
   (let ((buffer (find-file-noselect (enclave-test-env "ENCLAVE_TEST_FILE"))))
@@ -79,8 +79,8 @@ Observation only: REQUEST runs with SERVER, METHOD, PARAMS and ARGS."
 
 (defun enclave-test-save-events (server)
   "Write Eglot's log of the JSON-RPC traffic to $ENCLAVE_TEST_EVENTS, if set."
-  (let ((file (getenv "ENCLAVE_TEST_EVENTS")))
-    (when (and file (not (equal file "")))
+  (let ((file (enclave-test-env "ENCLAVE_TEST_EVENTS" "")))
+    (unless (equal file "")
       (with-current-buffer (jsonrpc-events-buffer server)
         (write-region nil nil file nil 'silent)))))
 
