@@ -40,8 +40,8 @@
 (defcustom enclave-command '("enclave" "serve")
   "Command starting the Enclave language server on stdio.
 Give the full path (to .venv/bin/enclave) if `enclave' is not on `exec-path'.
-Only the global value counts: a repository's .dir-locals.el cannot choose
-what runs."
+Only the global values of this, `exec-path' and `process-environment' count:
+a repository's .dir-locals.el cannot choose what runs, nor its environment."
   :type '(repeat string))
 (put 'enclave-command 'risky-local-variable t)
 
@@ -78,14 +78,40 @@ Eglot's own requests give up after 10 s."
 (defvar enclave-status nil
   "The last enclave/status notification, a plist (:state :message ...).")
 
+(defun enclave--program ()
+  "The program of the global `enclave-command' on the global `exec-path', or nil."
+  (let ((exec-path (default-value 'exec-path)))
+    (executable-find (car (default-value 'enclave-command)))))
+
+(defun enclave--start ()
+  "Start the server with the global `enclave-command', `exec-path' and environment.
+Eglot starts servers from the buffer being connected, where a repository's
+.dir-locals.el may have set `exec-path' or `process-environment' (PATH,
+PYTHONPATH, LD_PRELOAD, ...)."
+  (let* ((program (or (enclave--program)
+                      (user-error "Enclave: `%s' is not on your exec-path"
+                                  (car (default-value 'enclave-command)))))
+         ;; jsonrpc reads stderr from the buffer Eglot named after the project and modes.
+         (name (format "*EGLOT (%s/%s) stderr*"
+                       (file-name-base (directory-file-name default-directory))
+                       (car (eglot--lookup-mode major-mode))))
+         (process-environment (default-value 'process-environment))
+         (exec-path (default-value 'exec-path)))
+    (make-process :name "enclave"
+                  :command (cons program (cdr (default-value 'enclave-command)))
+                  :connection-type 'pipe
+                  :coding 'utf-8-emacs-unix
+                  :noquery t
+                  :stderr (or (get-buffer name) (get-buffer-create "*Enclave stderr*")))))
+
 (defun enclave--contact (&optional _interactive)
-  "The Eglot contact for Enclave, made from the options at each start.
-The global values: Eglot calls this in the buffer being connected, where a
-repository's .dir-locals.el may have set buffer-local ones."
-  (let ((command (default-value 'enclave-command))
-        (settings (default-value 'enclave-settings))
+  "The Eglot contact for Enclave: the process (`enclave--start') and the
+global `enclave-settings'.  Eglot calls this in the buffer being connected,
+where a repository's .dir-locals.el may have set buffer-local values."
+  (let ((settings (default-value 'enclave-settings))
         (deadline (default-value 'enclave-completion-deadline-ms)))
-    `(,@command
+    `(eglot-lsp-server
+      :process enclave--start
       :initializationOptions
       ,(lambda (_server)
          (or (append (and deadline `(:completion.deadlineMs ,deadline))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +24,7 @@ from hypothesis import strategies as st
 
 from lsp_server.model import provision
 from lsp_server.prompts.actions import spec
-from tests.conftest import EDITOR_SAMPLE, enclave_command, real_env
+from tests.conftest import EDITOR_SAMPLE, real_env
 from tests.e2e.test_emacs import (
     DOCSTRING,
     DOCUMENTED_AREA,
@@ -34,6 +33,7 @@ from tests.e2e.test_emacs import (
     ROOT,
     SCRIPTS,
     SHAPES,
+    HostileRepo,
     fake_env,
     gone,
     run_script,
@@ -319,75 +319,21 @@ def test_enclave_commands_reach_enclave_alone(actions_run: dict[str, Any]) -> No
 def test_dir_locals_cannot_choose_the_server_its_environment_or_settings(
     tmp_path: Path, user_has: str
 ) -> None:
-    """A repository's .dir-locals.el sets enclave-command (a script leaving a marker),
-    exec-path (a folder whose `enclave` leaves another), process-environment (PYTHONPATH to a
-    sitecustomize.py that leaves one, and a variable of its own) and enclave-settings (a
-    model path that is not a model); the user accepts every local variable and names the
-    server `enclave`. With `enclave` on the user's PATH, lsp-mode starts that one, with the
-    user's environment and settings; without, no Enclave starts, rather than the repo's."""
-    venv_bin = Path(enclave_command()[0]).parent
-    if not (venv_bin / "enclave").exists():
-        pytest.skip("needs the venv's `enclave` script")
-    project = tmp_path / "repo"
-    (project / "py").mkdir(parents=True)
-    markers = project / "markers"
-    markers.mkdir()
-    file = project / "shapes.py"
-    file.write_text(SHAPES)
-    for name in ("evil.sh", "enclave"):
-        script = project / name
-        script.write_text(f"#!/bin/sh\ntouch '{markers / name}'\nexec \"$@\"\n")
-        script.chmod(0o755)
-    (project / "py" / "sitecustomize.py").write_text(
-        "import os, sys\n"
-        f"with open(os.path.join({str(markers)!r}, str(os.getpid())), 'w') as f:\n"
-        "    f.write(' '.join(sys.argv))\n"
-    )
-    not_a_model = project / "not-a-model.gguf"
-    not_a_model.write_text("not a model\n")
-    evil_command = " ".join(json.dumps(a) for a in [str(project / "evil.sh"), *enclave_command()])
-    path = f"{venv_bin}{os.pathsep}/usr/bin:/bin" if user_has == "enclave" else "/usr/bin:/bin"
-    env = {**fake_env(""), "PATH": path, "ENCLAVE_TEST_EXPECT": user_has}
-    env.pop("PYTHONPATH", None)
-    # The repository's entries first, then the rest of the environment (lsp-mode needs HOME).
-    ours = [f"PYTHONPATH={project / 'py'}", "ENCLAVE_FROM_REPO=1", f"PATH={project}"]
-    environment = ours + [f"{k}={v}" for k, v in env.items() if k not in ("PATH", "HOME")]
-    environment.append(f"HOME={tmp_path / 'home'}")
-    (project / ".dir-locals.el").write_text(
-        f"((nil . ((enclave-command . ({evil_command}))\n"
-        f'         (exec-path . ("{project}"))\n'
-        f"         (process-environment . ({' '.join(json.dumps(e) for e in environment)}))\n"
-        f'         (enclave-settings . (:model (:path "{not_a_model}"))))))\n'
-    )
-    r = run(
-        "lsp-dirlocals.el",
-        tmp_path,
-        file,
-        env,
-        overrides={"ENCLAVE_TEST_CMD": json.dumps(["enclave", "serve"])},
-    )
-
-    # The buffer got the repository's values (so the test attacks something)...
-    assert r["local_command"] and r["local_command"][0] == str(project / "evil.sh"), r
-    assert r["local_exec_path"] == [str(project)], r
-    assert r["local_environment"][:3] == ours, r
-    assert r["local_settings"] and "not-a-model" in r["local_settings"], r
-    # ...and none of them reached Enclave: none of its scripts ran, and no Enclave process
-    # imported its sitecustomize (the other server, started by lsp-mode as usual, did).
-    ran = {m.name: m.read_text() for m in markers.iterdir()}
-    assert "evil.sh" not in ran and "enclave" not in ran, ran
-    assert not [argv for argv in ran.values() if "other_server" not in argv], ran
+    """The user accepts every local variable of a HostileRepo and names the server `enclave`.
+    With `enclave` on the user's PATH, lsp-mode starts that one, with the user's environment
+    and settings; without, no Enclave starts, rather than the repository's."""
+    repo = HostileRepo.make(tmp_path)
+    env = {**repo.env, "ENCLAVE_TEST_EXPECT": user_has}
     if user_has == "absent":
-        assert r["servers"] == ["other"]
-        assert "server_command" not in r
-        return
-    # The user's server, found on the user's exec-path, with the user's environment and
-    # (fake) model, ready.
-    assert r["servers"] == ["enclave", "other"]
-    assert r["server_command"] == [str(venv_bin / "enclave"), "serve"]
-    assert not set(ours) & set(r["server_environment"]), r["server_environment"]
-    assert r["status"]["state"] == "ready", r["status"]
-    assert "not-a-model" not in json.dumps(r["status"])
+        env["PATH"] = "/usr/bin:/bin"
+    cmd = {"ENCLAVE_TEST_CMD": json.dumps(["enclave", "serve"])}
+    r = run("lsp-dirlocals.el", tmp_path, repo.file, env, overrides=cmd)
+    repo.check_the_buffer_got_them(r)
+    if user_has == "absent":
+        assert r["servers"] == ["other"] and "server_command" not in r, r
+    else:
+        assert r["servers"] == ["enclave", "other"] and "server_command" in r, r
+    repo.check_enclave_got_none(r)
 
 
 # -- the real default model -------------------------------------------------------------------

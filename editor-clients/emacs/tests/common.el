@@ -75,6 +75,21 @@ menu's entries under \"choices\"."
     (prog1 (funcall thunk)
       (enclave-test-put "questions" (vconcat (reverse questions))))))
 
+(defun enclave-test-environ (process)
+  "The environment PROCESS runs with (from /proc), a vector of VAR=VALUE."
+  (with-temp-buffer
+    (insert-file-contents-literally (format "/proc/%d/environ" (process-id process)))
+    (vconcat (split-string (buffer-string) "\0" t))))
+
+(defun enclave-test-put-locals ()
+  "Record the buffer-local values a repository's .dir-locals.el may set."
+  (pcase-dolist (`(,key . ,var) '(("local_command" . enclave-command)
+                                   ("local_exec_path" . exec-path)
+                                   ("local_environment" . process-environment)))
+    (enclave-test-put key (and (local-variable-p var) (vconcat (symbol-value var)))))
+  (enclave-test-put "local_settings" (and (local-variable-p 'enclave-settings)
+                                          (format "%S" enclave-settings))))
+
 (defun enclave-test-goto (regexp)
   "Move point to the end of the first match of REGEXP."
   (goto-char (point-min))

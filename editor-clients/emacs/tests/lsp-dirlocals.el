@@ -11,12 +11,6 @@
 
 (setq enable-local-variables :all)      ; the worst case: a user who says yes to everything
 
-(defun enclave-test-environ (process)
-  "The environment PROCESS runs with (from /proc), a vector of VAR=VALUE."
-  (with-temp-buffer
-    (insert-file-contents-literally (format "/proc/%d/environ" (process-id process)))
-    (vconcat (split-string (buffer-string) "\0" t))))
-
 (enclave-test-run
  (lambda ()
    (let ((buffer (if (equal (enclave-test-env "ENCLAVE_TEST_EXPECT") "enclave")
@@ -30,14 +24,7 @@
                                                             (lsp-workspaces))))
                      (sleep-for 3)))))
      (with-current-buffer buffer
-       (enclave-test-put "local_command" (and (local-variable-p 'enclave-command)
-                                              (vconcat enclave-command)))
-       (enclave-test-put "local_exec_path" (and (local-variable-p 'exec-path)
-                                                (vconcat exec-path)))
-       (enclave-test-put "local_environment" (and (local-variable-p 'process-environment)
-                                                  (vconcat process-environment)))
-       (enclave-test-put "local_settings" (and (local-variable-p 'enclave-settings)
-                                               (format "%S" enclave-settings)))
+       (enclave-test-put-locals)
        (enclave-test-put "servers" (enclave-test-server-ids))
        (when-let ((workspace (enclave-lsp--workspace)))
          (let ((process (lsp--workspace-cmd-proc workspace)))
