@@ -12,7 +12,10 @@ under CI where they fail."""
 from __future__ import annotations
 
 import ast
+import functools
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lsp_server.handlers.commands import COMMANDS
 from lsp_server.model import provision
 from lsp_server.prompts.actions import spec
 from tests.conftest import EDITOR_SAMPLE, real_env
@@ -40,12 +44,14 @@ from tests.e2e.test_emacs import (
 )
 
 CONFIG = ROOT / "editor-clients" / "emacs" / "enclave-lsp-mode.el"
+EGLOT_CONFIG = CONFIG.with_name("enclave-eglot.el")
 OTHER_SERVER = SCRIPTS / "other_server.py"
 OTHER_HOVER = "other server: hover on sign"
 OTHER_ACTION = "Other: sort imports"
 OTHER_DIAGNOSTIC = "other server: check this line"
 
 
+@functools.cache
 def _has_lsp_mode() -> bool:
     if EMACS is None:
         return False
@@ -71,6 +77,8 @@ def run(
     overrides: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run an lsp-mode script; the other server's log is read into "other_log"."""
+    if EMACS is not None and not _has_lsp_mode():  # only under CI: needs_lsp_mode skips else
+        pytest.fail("lsp-mode is not installed and CI is set: run `make editors`", pytrace=False)
     log = workdir / "other.log"
     env = {
         **env,
@@ -334,6 +342,52 @@ def test_dir_locals_cannot_choose_the_server_its_environment_or_settings(
     else:
         assert r["servers"] == ["enclave", "other"] and "server_command" in r, r
     repo.check_enclave_got_none(r)
+
+
+# -- both configurations, without Emacs --------------------------------------------------------
+
+
+@pytest.mark.parametrize("config", [EGLOT_CONFIG, CONFIG], ids=["eglot", "lsp-mode"])
+def test_the_configs_call_the_servers_commands_by_their_names(config: Path) -> None:
+    """Every command name the configuration sends is one the server runs, and it sends the
+    explain, review and rewrite commands (the lsp-mode one also handles refactor)."""
+    named = set(re.findall(r'"(enclave\.[a-z.]+)"', config.read_text()))
+    assert named <= set(COMMANDS), named - set(COMMANDS)
+    wanted = set(COMMANDS) if config == CONFIG else set(COMMANDS) - {"enclave.lsp.refactor"}
+    assert named >= wanted, wanted - named
+
+
+@pytest.mark.parametrize("missing", ["emacs", "lsp-mode"])
+def test_under_ci_a_missing_emacs_or_lsp_mode_fails_the_test(tmp_path: Path, missing: str) -> None:
+    """With CI set, an lsp-mode test fails (not skips) when Emacs, or only lsp-mode, is
+    missing: an `emacs` on PATH that hides lsp-mode, or none at all."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    if missing == "lsp-mode":
+        if EMACS is None:
+            pytest.skip("needs emacs")
+        hide = (
+            "(setq package-directory-list nil load-path (seq-remove (lambda (d)"
+            ' (string-match-p "/lsp-mode" d)) load-path))'
+        )
+        wrapper = bin_dir / "emacs"
+        wrapper.write_text(f"#!/bin/sh\nexec {EMACS} --eval '{hide}' \"$@\"\n")
+        wrapper.chmod(0o755)
+    env = {**os.environ, "CI": "1", "PATH": str(bin_dir)}  # no other emacs
+    test = f"{Path(__file__)}::test_both_servers_run_and_the_other_still_answers"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode == 1, said
+    assert "skipped" not in said, said
+    expected = "emacs is not installed" if missing == "emacs" else "lsp-mode is not installed"
+    assert f"{expected} and CI is set" in said, said
 
 
 # -- the real default model -------------------------------------------------------------------
