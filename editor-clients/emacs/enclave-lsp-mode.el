@@ -214,7 +214,7 @@ where lsp-mode's range would be wrong (`enclave-lsp--note-change')."
     result))
 
 (defun enclave-lsp--run-command (command)
-  "Run the Command object COMMAND the server sent, asking for a missing instruction.
+  "Run the Command object COMMAND the server sent; ask for a missing instruction.
 Also what lsp-mode calls for Enclave's commands (`lsp-execute-code-action')."
   (let ((name (lsp-get command :command))
         (arguments (lsp-get command :arguments)))
@@ -259,7 +259,8 @@ Also what lsp-mode calls for Enclave's commands (`lsp-execute-code-action')."
                                   (list :uri (lsp--buffer-uri))))))
 
 (defun enclave-lsp-explain (beg end)
-  "Explain BEG..END (the region, else the definition at point) in *Enclave explanation*."
+  "Explain BEG..END (the region, else the definition at point).
+The explanation goes to the buffer *Enclave explanation*."
   (interactive (enclave-lsp--bounds))
   (enclave-lsp--execute "enclave.lsp.explain" (vector (enclave-lsp--argument beg end))))
 
@@ -283,6 +284,7 @@ Also what lsp-mode calls for Enclave's commands (`lsp-execute-code-action')."
   "The suggestion shown: (:start :end :text :point :display :overlay).")
 (defvar-local enclave-lsp--shown nil "Non-nil while a suggestion is shown.")
 (defvar-local enclave-lsp--timer nil)
+(defvar enclave-lsp-ghost-mode)         ; the minor mode, defined below
 (defvar-local enclave-lsp--tick nil "`buffer-chars-modified-tick' after the last command.")
 
 (defvar enclave-lsp-suggestion-map
@@ -293,7 +295,8 @@ Also what lsp-mode calls for Enclave's commands (`lsp-execute-code-action')."
     (define-key map (kbd "C-e") #'enclave-lsp-accept-line)
     (define-key map (kbd "C-g") #'enclave-lsp-dismiss)
     map)
-  "Keys active while a suggestion is shown, and only then (change them with `define-key').")
+  "Keys active while a suggestion is shown, and only then.
+Change them with `define-key'.")
 
 ;; Above minor modes' maps (Company, Yasnippet), in the buffer showing a suggestion only.
 (defvar enclave-lsp--emulation-alist `((enclave-lsp--shown . ,enclave-lsp-suggestion-map)))
