@@ -33,6 +33,7 @@ from tests.e2e.test_emacs import (
     DOCSTRING,
     DOCUMENTED_AREA,
     EMACS,
+    FINDING,
     IN_CI,
     ROOT,
     SCRIPTS,
@@ -317,6 +318,33 @@ def test_enclave_commands_reach_enclave_alone(actions_run: dict[str, Any]) -> No
     # Enclave alone.
     foreign = [e for e in r["other_log"] if e["method"] == "codeAction/resolve"]
     assert len([e for e in foreign if e.get("data", {}).get("source") != "other"]) == 1, foreign
+
+
+@needs_lsp_mode
+def test_review_findings_beside_the_other_servers_and_their_fix(tmp_path: Path) -> None:
+    """M-x enclave-lsp-review: the finding joins the other server's warning in lsp-mode's
+    diagnostics (neither replaces the other); its quick fix, chosen in M-x
+    enclave-lsp-code-actions on its line, applies and the finding leaves."""
+    file = tmp_path / "sample.py"
+    file.write_text(EDITOR_SAMPLE)
+    fix_title = f"Enclave: apply the suggested fix ({FINDING['category']})"
+    env = {
+        **fake_env(json.dumps({"findings": [FINDING]})),
+        "ENCLAVE_TEST_FIX_TITLE": fix_title,
+    }
+    r = run("lsp-review.el", tmp_path, file, env)
+    assert r["review_result"]["findings"] == 1
+    line = EDITOR_SAMPLE.split("\n").index("    " + FINDING["snippet"]) + 1
+    finding = ["enclave", line, FINDING["message"]]
+    other = ["other", 1, OTHER_DIAGNOSTIC]
+    assert sorted(r["diagnostics_after_review"]) == sorted([finding, other]), r
+    assert fix_title in r["titles_at_finding"] and OTHER_ACTION not in r["titles_at_finding"]
+    assert r["line_after_fix"] == "    " + FINDING["fix"]
+    assert r["diagnostics_after_fix"] == [other]
+    assert r["document"]["server_sha256"] == r["document"]["buffer_sha256"]
+    never_reached_the_other_server(r)
+    commands = [(s, c) for s, m, c in r["sent"] if m == "workspace/executeCommand"]
+    assert commands == [("enclave", "enclave.lsp.review")], commands
 
 
 # -- user-only settings -----------------------------------------------------------------------
