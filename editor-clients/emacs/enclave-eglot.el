@@ -89,7 +89,7 @@ Eglot starts servers from the buffer being connected, where a repository's
 .dir-locals.el may have set `exec-path' or `process-environment' (PATH,
 PYTHONPATH, LD_PRELOAD, ...)."
   (let* ((program (or (enclave--program)
-                      (user-error "Enclave: `%s' is not on your exec-path"
+                      (user-error "Enclave: %s is not on your exec-path"
                                   (car (default-value 'enclave-command)))))
          ;; jsonrpc reads stderr from the buffer Eglot named after the project and modes.
          (name (format "*EGLOT (%s/%s) stderr*"

@@ -298,15 +298,25 @@ class HostileRepo:
 
 
 @needs_emacs
-def test_dir_locals_cannot_choose_the_server_its_environment_or_settings(tmp_path: Path) -> None:
-    """The user accepts every local variable of a HostileRepo and names the server `enclave`,
-    found on PATH: Eglot still starts the user's server with the user's environment and
-    settings."""
+@pytest.mark.parametrize("user_has", ["enclave", "absent"])
+def test_dir_locals_cannot_choose_the_server_its_environment_or_settings(
+    tmp_path: Path, user_has: str
+) -> None:
+    """The user accepts every local variable of a HostileRepo and names the server `enclave`.
+    With `enclave` on the user's PATH, Eglot starts that one, with the user's environment and
+    settings; without, M-x eglot fails rather than start the repository's."""
     repo = HostileRepo.make(tmp_path)
+    env = {**repo.env, "ENCLAVE_TEST_EXPECT": user_has}
+    if user_has == "absent":
+        env["PATH"] = "/usr/bin:/bin"
     cmd = {"ENCLAVE_TEST_CMD": json.dumps(["enclave", "serve"])}
-    r = run_script("dirlocals.el", tmp_path, repo.file, repo.env, timeout=120, overrides=cmd)
+    r = run_script("dirlocals.el", tmp_path, repo.file, env, timeout=120, overrides=cmd)
     repo.check_the_buffer_got_them(r)
-    assert "server_command" in r
+    if user_has == "absent":
+        assert "server_command" not in r, r
+        assert r["connect_error"] == "Enclave: enclave is not on your exec-path", r
+    else:
+        assert "server_command" in r and "connect_error" not in r, r
     repo.check_enclave_got_none(r)
 
 

@@ -11,12 +11,19 @@
 
 (enclave-test-run
  (lambda ()
-   (let ((buffer (enclave-test-connect)))
+   (let ((buffer (if (equal (enclave-test-env "ENCLAVE_TEST_EXPECT" "enclave") "enclave")
+                     (enclave-test-connect)
+                   ;; `enclave' is on no global exec-path: M-x eglot must fail, not run the
+                   ;; repository's.
+                   (condition-case err (enclave-test-connect)
+                     (error (enclave-test-put "connect_error" (error-message-string err))
+                            (get-file-buffer (enclave-test-env "ENCLAVE_TEST_FILE")))))))
      (with-current-buffer buffer
        (enclave-test-put-locals)
-       (let ((process (jsonrpc--process (eglot-current-server))))
-         (enclave-test-put "server_command" (vconcat (process-command process)))
-         (enclave-test-put "server_environment" (enclave-test-environ process)))
-       (enclave-test-put "status" (enclave-status))))))
+       (when-let ((server (eglot-current-server)))
+         (let ((process (jsonrpc--process server)))
+           (enclave-test-put "server_command" (vconcat (process-command process)))
+           (enclave-test-put "server_environment" (enclave-test-environ process)))
+         (enclave-test-put "status" (enclave-status)))))))
 
 ;;; dirlocals.el ends here
