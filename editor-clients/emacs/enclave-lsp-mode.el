@@ -11,6 +11,8 @@
 ;;   (setq enclave-settings '(:model (:size "1.5b")))                       ; optional
 ;;   (add-hook 'python-mode-hook #'lsp-deferred)
 ;;
+;; It loads enclave-common.el from its own folder: keep the two files together.
+;;
 ;; Enclave is an add-on server: lsp-mode starts it beside the buffer's own server (pyright,
 ;; pylsp, ruff, ...), which keeps answering hover, completion and the rest.
 ;;
@@ -41,55 +43,32 @@
 (require 'cl-lib)
 (require 'lsp-mode)
 
-(defgroup enclave nil
-  "Enclave, a code assistant with a local model."
-  :group 'tools
-  :prefix "enclave-")
-
-(defcustom enclave-command '("enclave" "serve")
-  "Command starting the Enclave language server on stdio.
-Give the full path (to .venv/bin/enclave) if `enclave' is not on `exec-path'.
-Only the global values of this, `exec-path' and `process-environment' count:
-a repository's .dir-locals.el cannot choose what runs, nor its environment."
-  :type '(repeat string))
-(put 'enclave-command 'risky-local-variable t)
-
-(defcustom enclave-settings nil
-  "Enclave settings sent as initializationOptions.
-A plist such as (:model (:size \"0.5b\")), lists of values as vectors; nil:
-the server's defaults.  The settings that decide where code goes, which
-model file is read and where logs are written (backend.*, model.path,
-log.file) are taken from here only.  Only the global value counts: a
-buffer-local one (from .dir-locals.el, say) is never sent.  Changing it
-takes effect at the next start (M-x lsp-workspace-restart)."
-  :type 'sexp)
-(put 'enclave-settings 'risky-local-variable t)
-
-(defcustom enclave-major-modes '(python-mode python-ts-mode)
-  "Major modes whose buffers Enclave serves (read when this file loads)."
-  :type '(repeat symbol))
-
-(defcustom enclave-request-timeout 300
-  "Seconds to wait for the model in review, explain, rewrite and refactors.
-lsp-mode's own requests give up after `lsp-response-timeout' (10 s)."
-  :type 'integer)
+(require 'enclave-common
+         (expand-file-name "enclave-common.el"
+                           (file-name-directory
+                            (or load-file-name (bound-and-true-p byte-compile-current-file)
+                                buffer-file-name))))
 
 (defcustom enclave-lsp-ghost-text t
   "Non-nil: turn on `enclave-lsp-ghost-mode' in the buffers Enclave serves."
-  :type 'boolean)
+  :type 'boolean
+  :group 'enclave)
 
 (defcustom enclave-lsp-completion-list nil
   "Non-nil: the suggestion is also an item of `completion-at-point'.
 lsp-mode merges the items of all servers and waits for the slowest, so
 with this on the other server's completion list waits for the model too."
-  :type 'boolean)
+  :type 'boolean
+  :group 'enclave)
 
 (defcustom enclave-lsp-idle-delay 0.3
   "Seconds of pause in typing before a suggestion is asked for."
-  :type 'number)
+  :type 'number
+  :group 'enclave)
 
 (defface enclave-lsp-suggestion '((t :inherit shadow))
-  "Face of the ghost text.")
+  "Face of the ghost text."
+  :group 'enclave)
 
 (defvar enclave-lsp-status nil
   "The last enclave/status notification (state, message, model, lastEmptyReason).")
@@ -188,25 +167,13 @@ where lsp-mode's range would be wrong (`enclave-lsp--note-change')."
       (list (region-beginning) (region-end))
     (list (point) (point))))
 
-(defun enclave-lsp--show-explanation (markdown)
-  (let ((buffer (get-buffer-create "*Enclave explanation*")))
-    (with-current-buffer buffer
-      (let ((inhibit-read-only t))
-        (erase-buffer)
-        (insert markdown))
-      (if (fboundp 'gfm-view-mode) (gfm-view-mode) (text-mode))
-      (goto-char (point-min))
-      (setq buffer-read-only t))
-    (display-buffer buffer)
-    buffer))
-
 (defun enclave-lsp--execute (command arguments)
   "Run Enclave's COMMAND with ARGUMENTS (a vector); show its result."
   (let ((result (enclave-lsp--request "workspace/executeCommand"
                                       (list :command command :arguments arguments))))
     (pcase command
       ("enclave.lsp.explain"
-       (enclave-lsp--show-explanation (lsp-get result :markdown)))
+       (enclave--show-explanation (lsp-get result :markdown)))
       ("enclave.lsp.review"
        (lsp--info "Enclave: %s finding(s)" (lsp-get result :findings)))
       ((and (or "enclave.lsp.rewrite" "enclave.lsp.refactor") (guard result))
@@ -451,26 +418,14 @@ While it is shown, `enclave-lsp-suggestion-map' is active."
 
 ;; -- the client --------------------------------------------------------------------------------
 
-(defun enclave-lsp--program ()
-  "The program of the global `enclave-command' on the global `exec-path', or nil."
-  (let ((exec-path (default-value 'exec-path)))
-    (executable-find (car (default-value 'enclave-command)))))
-
-(defun enclave-lsp--command ()
-  (cons (enclave-lsp--program) (cdr (default-value 'enclave-command))))
-
 (defun enclave-lsp--connection ()
-  "lsp-mode's stdio connection, started with the global environment.
-lsp-mode starts servers from the buffer being connected, where a repository's
-.dir-locals.el may have set `exec-path' or `process-environment' (PYTHONPATH,
-LD_PRELOAD, ...)."
-  (let* ((stdio (lsp-stdio-connection #'enclave-lsp--command #'enclave-lsp--program))
+  "lsp-mode's stdio connection, started as `enclave--command' and
+`enclave--call-with-user-environment' say."
+  (let* ((stdio (lsp-stdio-connection #'enclave--command #'enclave--program))
          (connect (plist-get stdio :connect)))
     (plist-put stdio :connect
                (lambda (&rest args)
-                 (let ((process-environment (default-value 'process-environment))
-                       (exec-path (default-value 'exec-path)))
-                   (apply connect args))))))
+                 (apply #'enclave--call-with-user-environment connect args)))))
 
 (defun enclave-lsp--initialization-options ()
   "The global `enclave-settings' (lsp-mode calls this in the buffer it connects)."
