@@ -36,7 +36,8 @@
 ;;   M-x enclave-lsp-rewrite       rewrite the region (or definition) as told
 ;;   M-x enclave-lsp-status        the model's state
 ;;
-;; lsp-mode's own M-x lsp-execute-code-action lists Enclave's actions too.
+;; lsp-mode's own M-x lsp-execute-code-action lists Enclave's actions too (chosen there,
+;; Enclave alone resolves them).
 
 ;;; Code:
 
@@ -204,6 +205,17 @@ Also what lsp-mode calls for Enclave's commands (`lsp-execute-code-action')."
       (lsp--apply-workspace-edit edit 'code-action))
     (cond ((stringp command) (enclave-lsp--run-command action)) ; a bare Command
           (command (enclave-lsp--run-command command)))))
+
+(defun enclave-lsp--execute-code-action (execute action)
+  "Around lsp-mode's EXECUTE of the code ACTION: Enclave resolves its own alone.
+lsp-mode 8 sends codeAction/resolve to every server that resolves code actions
+and cannot merge two answers: another server's answer broke Enclave's action."
+  (if (and (ignore-errors (lsp-get (lsp-get action :data) :enclave))
+           (enclave-lsp--workspace))
+      (enclave-lsp-run-code-action action)
+    (funcall execute action)))
+
+(advice-add 'lsp-execute-code-action :around #'enclave-lsp--execute-code-action)
 
 (defun enclave-lsp-code-actions (beg end)
   "Choose one of Enclave's code actions for BEG..END (region, else point); run it."

@@ -81,7 +81,9 @@ def code_action(ls: LanguageServer, params: types.CodeActionParams) -> list[type
 
 @server.feature(types.CODE_ACTION_RESOLVE)
 def resolve(ls: LanguageServer, action: types.CodeAction) -> types.CodeAction:
-    action.command = types.Command(ACTION, COMMAND, [])
+    # Any action, its own or not (the worst case for a client that asks every server): a
+    # command of its own.
+    action.command = types.Command(ACTION, COMMAND, arguments=[])
     return action
 
 
