@@ -21,10 +21,6 @@ TIERS = tuple(TIER_DIRS.values())
 MODEL_MARKERS = ("model", "slow")
 MODEL_TIERS = ("model", "editor")
 
-# Editor drivers still in tests/e2e until they are moved to tests/editors (being edited
-# elsewhere); they count as editor tests where they are.
-EDITORS_NOT_YET_MOVED = frozenset({"test_neovim.py", "test_emacs.py", "test_emacs_lsp_mode.py"})
-
 
 def tier_of(path: Path) -> str | None:
     """The tier of a test file, or None if it lies outside every tier folder."""
@@ -32,8 +28,6 @@ def tier_of(path: Path) -> str | None:
         parts = path.resolve().relative_to(TESTS).parts
     except ValueError:
         return None
-    if len(parts) == 2 and parts[0] == "e2e" and parts[1] in EDITORS_NOT_YET_MOVED:
-        return "editor"
     if len(parts) < 2:
         return None
     return TIER_DIRS.get(parts[0])

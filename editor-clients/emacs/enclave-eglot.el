@@ -1,13 +1,15 @@
 ;;; enclave-eglot.el --- Enclave (local code model, LSP) with Eglot  -*- lexical-binding: t; -*-
 
 ;; Tested with Emacs 28.2 and Eglot 1.9 (Debian 12: emacs-nox, elpa-eglot)
-;; against the real server by tests/e2e/test_emacs.py.
+;; against the real server by tests/editors/test_emacs.py.
 ;;
 ;; Usage, in your init file:
 ;;
 ;;   (load "/path/to/enclave/editor-clients/emacs/enclave-eglot.el")
 ;;   (setq enclave-settings '(:model (:size "1.5b")))  ; optional
 ;;   (add-hook 'python-mode-hook #'eglot-ensure)       ; or M-x eglot
+;;
+;; It loads enclave-common.el from its own folder: keep the two files together.
 ;;
 ;; Eglot runs one server per major mode and project: Enclave replaces your
 ;; usual Python server in those buffers.  Commands:
@@ -32,60 +34,48 @@
 (require 'eglot)
 (require 'jsonrpc)
 
-(defgroup enclave nil
-  "Enclave, a code assistant with a local model, through Eglot."
-  :group 'tools
-  :prefix "enclave-")
-
-(defcustom enclave-command '("enclave" "serve")
-  "Command starting the Enclave language server on stdio.
-Give the full path (to .venv/bin/enclave) if `enclave' is not on `exec-path'.
-Only the global value counts: a repository's .dir-locals.el cannot choose
-what runs."
-  :type '(repeat string))
-(put 'enclave-command 'risky-local-variable t)
-
-(defcustom enclave-settings nil
-  "Enclave settings sent as initializationOptions.
-A plist such as (:model (:size \"0.5b\")); nil: the server's defaults.
-The settings that decide where code goes, which model file is read and
-where logs are written (backend.kind, backend.url, backend.model,
-backend.allowHosts, model.path, log.file) belong here and only here: the
-server takes them from initializationOptions alone.  Other later changes
-may go in `eglot-workspace-configuration', under :enclave (a repository's
-.dir-locals.el can set that variable, so the server ignores user-only
-settings there).  Only the global value counts: a buffer-local one (from
-.dir-locals.el, say) is never sent."
-  :type 'sexp)
-(put 'enclave-settings 'risky-local-variable t)
+(require 'enclave-common
+         (expand-file-name "enclave-common.el"
+                           (file-name-directory
+                            (or load-file-name (bound-and-true-p byte-compile-current-file)
+                                buffer-file-name))))
 
 (defcustom enclave-completion-deadline-ms 8000
   "The server setting completion.deadlineMs, sent before `enclave-settings'.
 Eglot's completion request gives up after 10 s (the constant
 `jsonrpc-default-request-timeout'); by this deadline the server answers
 with what the model wrote so far.  Nil: the server's own deadline."
-  :type '(choice (const nil) integer))
-
-(defcustom enclave-major-modes '(python-mode python-ts-mode)
-  "Major modes whose buffers Enclave serves (read when this file loads)."
-  :type '(repeat symbol))
-
-(defcustom enclave-request-timeout 300
-  "Seconds to wait for the model in review, explain, rewrite and refactors.
-Eglot's own requests give up after 10 s."
-  :type 'integer)
+  :type '(choice (const nil) integer)
+  :group 'enclave)
 
 (defvar enclave-status nil
   "The last enclave/status notification, a plist (:state :message ...).")
 
+(defun enclave--start ()
+  "Start the server: `enclave--command', `enclave--call-with-user-environment'."
+  ;; jsonrpc reads stderr from the buffer Eglot named after the project and modes.
+  (let ((name (format "*EGLOT (%s/%s) stderr*"
+                      (file-name-base (directory-file-name default-directory))
+                      (car (eglot--lookup-mode major-mode)))))
+    (enclave--call-with-user-environment
+     #'make-process :name "enclave"
+     :command (enclave--command)
+     :connection-type 'pipe
+     :coding 'utf-8-emacs-unix
+     :noquery t
+     :stderr (or (get-buffer name) (get-buffer-create "*Enclave stderr*")))))
+
 (defun enclave--contact (&optional _interactive)
-  "The Eglot contact for Enclave, made from the options at each start.
-The global values: Eglot calls this in the buffer being connected, where a
-repository's .dir-locals.el may have set buffer-local ones."
-  (let ((command (default-value 'enclave-command))
-        (settings (default-value 'enclave-settings))
+  "The Eglot contact: the process (`enclave--start') and `enclave-settings'.
+Eglot calls this in the buffer being connected, where a repository's
+.dir-locals.el may have set buffer-local values: the global ones count.
+Later changes may go in `eglot-workspace-configuration' under :enclave; a
+repository can set that variable, so the server ignores user-only settings
+there."
+  (let ((settings (default-value 'enclave-settings))
         (deadline (default-value 'enclave-completion-deadline-ms)))
-    `(,@command
+    `(eglot-lsp-server
+      :process enclave--start
       :initializationOptions
       ,(lambda (_server)
          (or (append (and deadline `(:completion.deadlineMs ,deadline))
@@ -125,18 +115,6 @@ MESSAGE tells why, for an error."
   (if (use-region-p)
       (list (region-beginning) (region-end))
     (list (point) (point))))
-
-(defun enclave--show-explanation (markdown)
-  (let ((buffer (get-buffer-create "*Enclave explanation*")))
-    (with-current-buffer buffer
-      (let ((inhibit-read-only t))
-        (erase-buffer)
-        (insert markdown))
-      (if (fboundp 'gfm-view-mode) (gfm-view-mode) (text-mode))
-      (goto-char (point-min))
-      (setq buffer-read-only t))
-    (display-buffer buffer)
-    buffer))
 
 (defun enclave--execute (command arguments)
   "Run the server COMMAND with ARGUMENTS (a vector); show its result."

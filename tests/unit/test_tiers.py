@@ -36,11 +36,9 @@ TRUE = "/bin/true"
         ("server/test_protocol.py", "server"),
         ("editors/test_neovim.py", "editor"),
         ("model/test_real_model.py", "model"),
-        ("e2e/test_neovim.py", "editor"),
-        ("e2e/test_emacs.py", "editor"),
-        ("e2e/test_emacs_lsp_mode.py", "editor"),
-        ("e2e/test_protocol.py", None),  # only the three drivers not yet moved
-        ("e2e/sub/test_neovim.py", None),
+        ("e2e/test_neovim.py", None),  # the old folder is no tier
+        ("e2e/test_protocol.py", None),
+        ("editors/sub/test_neovim.py", "editor"),
         ("test_loose.py", None),
         ("data/stats.py", None),
         ("../test_outside.py", None),
@@ -57,7 +55,6 @@ def test_real_model_markers_belong_to_the_model_and_editor_tiers(markers: set[st
         assert why is not None and "tests/model" in why
     for folder in ("model", "editors"):
         assert misplaced(TESTS / folder / "test_x.py", markers) is None
-    assert misplaced(TESTS / "e2e" / "test_neovim.py", markers) is None
     assert misplaced(TESTS / "e2e" / "test_other.py", set()) is not None
 
 

@@ -1,4 +1,4 @@
-;;; runner.el --- shared by the batch test scripts  -*- lexical-binding: t; -*-
+;;; runner.el --- shared by the Eglot batch test scripts  -*- lexical-binding: t; -*-
 
 ;; Loaded by each script under `emacs --batch -q'.  Environment:
 ;;   ENCLAVE_EMACS_CONFIG  editor-clients/emacs/enclave-eglot.el (the file under test)
@@ -6,73 +6,11 @@
 ;;   ENCLAVE_TEST_SETTINGS initializationOptions, a JSON object (optional)
 ;;   ENCLAVE_TEST_FILE     the Python file to open
 ;;   ENCLAVE_TEST_OUT      where the observations are written (JSON)
-;; A script calls `enclave-test-run' with its body; the body records observations with
-;; `enclave-test-put'; an error is recorded and Emacs exits with code 1.  The assertions are
-;; in tests/e2e/test_emacs.py.
+;; The assertions are in tests/editors/test_emacs.py.
 
 ;;; Code:
 
-(require 'cl-lib)
-(require 'json)
-
-(defvar enclave-test-results nil "Observations, an alist (KEY . VALUE).")
-(defvar enclave-test-steps nil "Waits done, as vectors [WHAT SECONDS], newest first.")
-
-(defun enclave-test-env (name &optional default)
-  (let ((value (getenv name)))
-    (if (and value (not (equal value ""))) value
-      (or default (error "%s is not set" name)))))
-
-(defun enclave-test-put (key value)
-  (setq enclave-test-results (cons (cons key value) (assoc-delete-all key enclave-test-results))))
-
-(defun enclave-test-finish (code)
-  (let ((json-encoding-pretty-print nil))
-    (with-temp-file (enclave-test-env "ENCLAVE_TEST_OUT")
-      (insert (json-encode
-               `(("steps" . ,(vconcat (reverse enclave-test-steps)))
-                 ,@(reverse enclave-test-results))))))
-  (kill-emacs code))
-
-(defun enclave-test-idle ()
-  "Run the idle timers, as Emacs does when the user pauses.
-A batch Emacs never waits for input, so it never runs them by itself;
-Eglot sends its didChange and Flymake starts its checks from them."
-  (dolist (timer (copy-sequence timer-idle-list))
-    (when (memq timer timer-idle-list)
-      (timer-event-handler timer))))
-
-(defun enclave-test-wait (what timeout predicate)
-  "Let Emacs run until PREDICATE returns non-nil; return that.
-Process output and timers run, idle timers every 0.3 s.  Signal an error
-naming WHAT after TIMEOUT seconds."
-  (let ((start (float-time)) (idle (float-time)) value)
-    (while (not (setq value (funcall predicate)))
-      (when (> (- (float-time) start) timeout)
-        (error "Timed out after %s s waiting for %s" timeout what))
-      (accept-process-output nil 0.05)
-      (when (> (- (float-time) idle) 0.3)
-        (setq idle (float-time))
-        (enclave-test-idle)))
-    (push (vector what (- (float-time) start)) enclave-test-steps)
-    value))
-
-(defun enclave-test-choose (title thunk)
-  "Call THUNK, answering any `completing-read' with TITLE and yes to questions.
-As a user would; the questions asked are recorded under \"questions\"."
-  (cl-letf* ((questions nil)
-             (last-nonmenu-event ?\r)  ; keyboard, not mouse: no popup menu
-             ((symbol-function 'completing-read)
-              (lambda (prompt collection &rest _)
-                (push prompt questions)
-                (let ((names (mapcar (lambda (c) (if (consp c) (car c) c)) collection)))
-                  (unless (member title names)
-                    (error "%S is not among the choices %S" title names)))
-                title))
-             ((symbol-function 'y-or-n-p) (lambda (prompt) (push prompt questions) t))
-             ((symbol-function 'yes-or-no-p) (lambda (prompt) (push prompt questions) t)))
-    (prog1 (funcall thunk)
-      (enclave-test-put "questions" (vconcat (reverse questions))))))
+(load (expand-file-name "common.el" (file-name-directory load-file-name)) nil t)
 
 (defun enclave-test-connect ()
   "Load the configuration, open the file, M-x eglot, wait until ready.
@@ -80,8 +18,8 @@ Return the buffer."
   (load (enclave-test-env "ENCLAVE_EMACS_CONFIG") nil t)
   (setq enclave-command (json-parse-string (enclave-test-env "ENCLAVE_TEST_CMD")
                                            :array-type 'list))
-  (let ((settings (getenv "ENCLAVE_TEST_SETTINGS")))
-    (when (and settings (not (equal settings "")))
+  (let ((settings (enclave-test-env "ENCLAVE_TEST_SETTINGS" "")))
+    (unless (equal settings "")
       (setq enclave-settings (json-parse-string settings :object-type 'plist))))
   (setq eglot-autoreconnect nil)
   (let ((buffer (find-file-noselect (enclave-test-env "ENCLAVE_TEST_FILE"))))
@@ -102,12 +40,6 @@ Return the buffer."
     ;; start it once, as the first command of a session would.
     (flymake-start)
     buffer))
-
-(defun enclave-test-goto (regexp)
-  "Move point to the end of the first match of REGEXP."
-  (goto-char (point-min))
-  (re-search-forward regexp)
-  (point))
 
 (defun enclave-test-enclave-diagnostics ()
   "Flymake's diagnostics from Enclave, as [LINE MESSAGE TYPE]."
@@ -147,8 +79,8 @@ Observation only: REQUEST runs with SERVER, METHOD, PARAMS and ARGS."
 
 (defun enclave-test-save-events (server)
   "Write Eglot's log of the JSON-RPC traffic to $ENCLAVE_TEST_EVENTS, if set."
-  (let ((file (getenv "ENCLAVE_TEST_EVENTS")))
-    (when (and file (not (equal file "")))
+  (let ((file (enclave-test-env "ENCLAVE_TEST_EVENTS" "")))
+    (unless (equal file "")
       (with-current-buffer (jsonrpc-events-buffer server)
         (write-region nil nil file nil 'silent)))))
 
@@ -169,19 +101,10 @@ Observation only: REQUEST runs with SERVER, METHOD, PARAMS and ARGS."
                        (lambda () (>= (length (enclave-test-enclave-diagnostics)) findings)))
     (enclave-test-put "review_diagnostics" (vconcat (enclave-test-enclave-diagnostics)))))
 
-(defun enclave-test-run (body)
-  "Run BODY (a function); write the observations; exit 0, or 1 on an error."
-  (condition-case err
-      (progn
-        (funcall body)
-        (let ((server (eglot-current-server)))
-          (when server
-            (enclave-test-save-events server)
-            (ignore-errors (eglot-shutdown server))))
-        (enclave-test-finish 0))
-    (error
-     (enclave-test-put "error" (error-message-string err))
-     (when (eglot-current-server) (enclave-test-save-events (eglot-current-server)))
-     (enclave-test-finish 1))))
+(setq enclave-test-cleanup
+      (lambda ()
+        (when-let ((server (eglot-current-server)))
+          (enclave-test-save-events server)
+          (ignore-errors (eglot-shutdown server)))))
 
 ;;; runner.el ends here

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,15 +67,23 @@ def fake_env(answer: str) -> dict[str, str]:
 
 
 def run_script(
-    script: str, workdir: Path, file: Path, env: dict[str, str], timeout: float
+    script: str,
+    workdir: Path,
+    file: Path,
+    env: dict[str, str],
+    timeout: float,
+    config: Path = CONFIG,
+    overrides: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """Run editor-clients/emacs/tests/SCRIPT in a batch Emacs with CONFIG, on FILE, in the
+    environment ENV with the test's variables (OVERRIDES replace them); return its
+    observations, and its messages under "emacs_messages"."""
     if EMACS is None:
         pytest.fail("emacs is not installed and CI is set: run `make editors`", pytrace=False)
     out = workdir / "results.json"
     (workdir / "home").mkdir(exist_ok=True)
     env = {
         **env,
-        "ENCLAVE_EMACS_CONFIG": str(CONFIG),
         "ENCLAVE_TEST_CMD": json.dumps(enclave_command()),
         "ENCLAVE_TEST_FILE": str(file),
         "ENCLAVE_TEST_OUT": str(out),
@@ -82,6 +91,8 @@ def run_script(
         "ENCLAVE_TEST_EVENTS": str(workdir / "events.log"),
         "HOME": str(workdir / "home"),  # Emacs' own files stay out of the real home...
         "XDG_CACHE_HOME": platformdirs.user_cache_dir(),  # ...the models are in the real cache
+        "ENCLAVE_EMACS_CONFIG": str(config),
+        **(overrides or {}),
     }
     cmd = [EMACS, "--batch", "-q", "-l", str(SCRIPTS / script)]
     try:
@@ -89,15 +100,15 @@ def run_script(
             cmd, env=env, cwd=workdir, capture_output=True, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired as exc:
-        said = exc.stderr or b""
-        said = said.decode(errors="replace") if isinstance(said, bytes) else said
+        raw: str | bytes = exc.stderr or b""
+        said = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
         raise AssertionError(f"emacs timed out after {timeout} s:\n{said[-3000:]}") from exc
     results: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
     events = workdir / "events.log"
     assert proc.returncode == 0, (
         f"emacs exited {proc.returncode}: {results.get('error')}\n"
         f"steps: {results.get('steps')}\nstderr: {proc.stderr[-3000:]}\n"
-        f"Eglot's events: {events.read_text()[-4000:] if events.exists() else '(none)'}"
+        f"the client's log: {events.read_text()[-4000:] if events.exists() else '(none)'}"
     )
     results["emacs_messages"] = proc.stderr  # a batch Emacs prints its messages on stderr
     return results
@@ -212,36 +223,101 @@ def test_refactor_rewrite_and_explain_through_the_config(tmp_path: Path) -> None
     assert r["status_when_off"]["lastEmptyReason"] == "completions are turned off"
 
 
-@needs_emacs
-def test_dir_locals_cannot_choose_the_server_or_its_settings(tmp_path: Path) -> None:
-    """A repository's .dir-locals.el sets enclave-command (a script leaving a marker) and
-    enclave-settings (a model path that is not a model); the user accepts every local
-    variable. Eglot still starts the user's server with the user's settings."""
-    project = tmp_path / "repo"
-    project.mkdir()
-    file = project / "shapes.py"
-    file.write_text(SHAPES)
-    marker = project / "server-script-ran"
-    script = project / "evil.sh"
-    script.write_text(f"#!/bin/sh\ntouch '{marker}'\nexec \"$@\"\n")
-    script.chmod(0o755)
-    not_a_model = project / "not-a-model.gguf"
-    not_a_model.write_text("not a model\n")
-    evil_command = json.dumps([str(script), *enclave_command()])
-    (project / ".dir-locals.el").write_text(
-        f"((nil . ((enclave-command . {evil_command.replace(',', '')})\n"
-        f'         (enclave-settings . (:model (:path "{not_a_model}"))))))\n'
-    )
-    r = run_script("dirlocals.el", tmp_path, file, fake_env(""), timeout=120)
+@dataclass(frozen=True)
+class HostileRepo:
+    """A repository whose .dir-locals.el tries to choose Enclave's server, its environment and
+    its settings: enclave-command (a script leaving a marker), exec-path (a folder whose
+    `enclave` leaves another), process-environment (PYTHONPATH to a sitecustomize.py that
+    leaves one per Python process, with its command line, and a variable of its own) and
+    enclave-settings (a model path that is not a model)."""
 
-    # The buffer got the repository's values (so the test attacks something)...
-    assert r["local_command"] and r["local_command"][0] == str(script), r
-    assert r["local_settings"] and "not-a-model" in r["local_settings"], r
-    # ...and none of them was used: the user's server, the user's (fake) model, ready.
-    assert r["server_command"] == enclave_command(), r["server_command"]
-    assert not marker.exists()
-    assert r["status"]["state"] == "ready", r["status"]
-    assert "not-a-model" not in json.dumps(r["status"])
+    project: Path
+    file: Path
+    markers: Path
+    environment: list[str]  # the repository's entries of process-environment
+    env: dict[str, str]  # Emacs' environment: the fake model, the venv's bin first on PATH
+
+    @classmethod
+    def make(cls, tmp_path: Path) -> HostileRepo:
+        venv_bin = Path(enclave_command()[0]).parent
+        if not (venv_bin / "enclave").exists():
+            pytest.skip("needs the venv's `enclave` script")
+        project = tmp_path / "repo"
+        (project / "py").mkdir(parents=True)
+        markers = project / "markers"
+        markers.mkdir()
+        file = project / "shapes.py"
+        file.write_text(SHAPES)
+        for name in ("evil.sh", "enclave"):
+            script = project / name
+            script.write_text(f"#!/bin/sh\ntouch '{markers / name}'\nexec \"$@\"\n")
+            script.chmod(0o755)
+        (project / "py" / "sitecustomize.py").write_text(
+            "import os, sys\n"
+            f"with open(os.path.join({str(markers)!r}, str(os.getpid())), 'w') as f:\n"
+            "    f.write(' '.join(sys.argv))\n"
+        )
+        not_a_model = project / "not-a-model.gguf"
+        not_a_model.write_text("not a model\n")
+        env = {**fake_env(""), "PATH": f"{venv_bin}{os.pathsep}/usr/bin:/bin"}
+        env.pop("PYTHONPATH", None)
+        ours = [f"PYTHONPATH={project / 'py'}", "ENCLAVE_FROM_REPO=1", f"PATH={project}"]
+        # The rest of the environment after the repository's entries (Emacs needs HOME).
+        rest = [f"{k}={v}" for k, v in env.items() if k not in ("PATH", "HOME")]
+        rest.append(f"HOME={tmp_path / 'home'}")
+        command = [str(project / "evil.sh"), *enclave_command()]
+        (project / ".dir-locals.el").write_text(
+            f"((nil . ((enclave-command . ({' '.join(json.dumps(a) for a in command)}))\n"
+            f'         (exec-path . ("{project}"))\n'
+            f"         (process-environment . ({' '.join(json.dumps(e) for e in ours + rest)}))\n"
+            f'         (enclave-settings . (:model (:path "{not_a_model}"))))))\n'
+        )
+        return cls(project, file, markers, ours, env)
+
+    def check_the_buffer_got_them(self, r: dict[str, Any]) -> None:
+        """The buffer has the repository's values: the test attacks something."""
+        assert r["local_command"] and r["local_command"][0] == str(self.project / "evil.sh"), r
+        assert r["local_exec_path"] == [str(self.project)], r
+        assert r["local_environment"][:3] == self.environment, r
+        assert r["local_settings"] and "not-a-model" in r["local_settings"], r
+
+    def check_enclave_got_none(self, r: dict[str, Any]) -> None:
+        """None of the scripts ran, no Enclave process imported the sitecustomize (the
+        stand-in for another language server may have), and an Enclave that runs has the
+        user's command, environment and (fake) model."""
+        ran = {m.name: m.read_text() for m in self.markers.iterdir()}
+        assert "evil.sh" not in ran and "enclave" not in ran, ran
+        assert not [argv for argv in ran.values() if "other_server" not in argv], ran
+        if "server_command" not in r:
+            return
+        venv_bin = Path(enclave_command()[0]).parent
+        assert r["server_command"] == [str(venv_bin / "enclave"), "serve"]
+        assert not set(self.environment) & set(r["server_environment"]), r["server_environment"]
+        assert r["status"]["state"] == "ready", r["status"]
+        assert "not-a-model" not in json.dumps(r["status"])
+
+
+@needs_emacs
+@pytest.mark.parametrize("user_has", ["enclave", "absent"])
+def test_dir_locals_cannot_choose_the_server_its_environment_or_settings(
+    tmp_path: Path, user_has: str
+) -> None:
+    """The user accepts every local variable of a HostileRepo and names the server `enclave`.
+    With `enclave` on the user's PATH, Eglot starts that one, with the user's environment and
+    settings; without, M-x eglot fails rather than start the repository's."""
+    repo = HostileRepo.make(tmp_path)
+    env = {**repo.env, "ENCLAVE_TEST_EXPECT": user_has}
+    if user_has == "absent":
+        env["PATH"] = "/usr/bin:/bin"
+    cmd = {"ENCLAVE_TEST_CMD": json.dumps(["enclave", "serve"])}
+    r = run_script("dirlocals.el", tmp_path, repo.file, env, timeout=120, overrides=cmd)
+    repo.check_the_buffer_got_them(r)
+    if user_has == "absent":
+        assert "server_command" not in r, r
+        assert r["connect_error"] == "Enclave: enclave is not on your exec-path", r
+    else:
+        assert "server_command" in r and "connect_error" not in r, r
+    repo.check_enclave_got_none(r)
 
 
 @needs_emacs

@@ -1,0 +1,78 @@
+;;; enclave-common.el --- what enclave-eglot.el and enclave-lsp-mode.el share  -*- lexical-binding: t; -*-
+
+;; Loaded by either configuration from its own folder; not meant to be loaded alone.
+;; The user-only options and how the server is started: from their global values only, so
+;; that a repository's .dir-locals.el cannot choose what runs, its environment or its settings.
+
+;;; Code:
+
+(defgroup enclave nil
+  "Enclave, a code assistant with a local model."
+  :group 'tools
+  :prefix "enclave-")
+
+(defcustom enclave-command '("enclave" "serve")
+  "Command starting the Enclave language server on stdio.
+Give the full path (to .venv/bin/enclave) if `enclave' is not on `exec-path'.
+Only the global values of this, `exec-path' and `process-environment' count:
+a repository's .dir-locals.el cannot choose what runs, nor its environment."
+  :type '(repeat string))
+(put 'enclave-command 'risky-local-variable t)
+
+(defcustom enclave-settings nil
+  "Enclave settings sent as initializationOptions.
+A plist such as (:model (:size \"0.5b\")), lists of values as vectors; nil:
+the server's defaults.  The settings that decide where code goes, which
+model file is read and where logs are written (backend.kind, backend.url,
+backend.model, backend.allowHosts, model.path, log.file) belong here and
+only here: the server takes them from initializationOptions alone.  Only
+the global value counts: a buffer-local one (from .dir-locals.el, say) is
+never sent.  A change takes effect when the server starts again."
+  :type 'sexp)
+(put 'enclave-settings 'risky-local-variable t)
+
+(defcustom enclave-major-modes '(python-mode python-ts-mode)
+  "Major modes whose buffers Enclave serves (read when the configuration loads)."
+  :type '(repeat symbol))
+
+(defcustom enclave-request-timeout 300
+  "Seconds to wait for the model in review, explain, rewrite and refactors.
+The LSP clients' own requests give up after 10 s."
+  :type 'integer)
+
+(defun enclave--program ()
+  "The program of the global `enclave-command' on the global `exec-path', or nil."
+  (let ((exec-path (default-value 'exec-path)))
+    (executable-find (car (default-value 'enclave-command)))))
+
+(defun enclave--command ()
+  "The global `enclave-command' with its program found on the global `exec-path'.
+An error when it is found on none: never a program of the buffer's `exec-path'."
+  (cons (or (enclave--program)
+            (user-error "Enclave: %s is not on your exec-path"
+                        (car (default-value 'enclave-command))))
+        (cdr (default-value 'enclave-command))))
+
+(defun enclave--call-with-user-environment (function &rest args)
+  "Call FUNCTION with ARGS under the global `process-environment' and `exec-path'.
+Clients start servers from the buffer being connected, where a repository's
+.dir-locals.el may have set them (PATH, PYTHONPATH, LD_PRELOAD, ...)."
+  (let ((process-environment (default-value 'process-environment))
+        (exec-path (default-value 'exec-path)))
+    (apply function args)))
+
+(defun enclave--show-explanation (markdown)
+  "Show MARKDOWN in the buffer *Enclave explanation*; return that buffer."
+  (let ((buffer (get-buffer-create "*Enclave explanation*")))
+    (with-current-buffer buffer
+      (let ((inhibit-read-only t))
+        (erase-buffer)
+        (insert markdown))
+      (if (fboundp 'gfm-view-mode) (gfm-view-mode) (text-mode))
+      (goto-char (point-min))
+      (setq buffer-read-only t))
+    (display-buffer buffer)
+    buffer))
+
+(provide 'enclave-common)
+;;; enclave-common.el ends here

@@ -1,0 +1,36 @@
+;;; lsp-model.el --- ghost text from the real model beside another server  -*- lexical-binding: t; -*-
+
+;; The server with its default settings (the default model).  A space typed after `return'
+;; in the first function; the pause asks Enclave; TAB accepts.
+
+(load (expand-file-name "lsp-runner.el" (file-name-directory load-file-name)) nil t)
+
+(enclave-test-run
+ (lambda ()
+   (enclave-test-connect)
+   (enclave-test-goto "^    return$")
+   (enclave-test-keys "SPC")
+   (enclave-test-put "line_before" (enclave-test-line))
+   ;; On a loaded machine the first answer can come back empty (the model had not finished
+   ;; reading the prompt by completion.deadlineMs); a user asks again (M-x
+   ;; enclave-lsp-suggest), and the server reuses the prompt it read.  At most three asks.
+   (let ((started (float-time)) (asks 1) (empty-reasons nil))
+     (enclave-test-wait-answer "the answer to the pause" 300)
+     (while (and (not (enclave-test-ghost)) (< asks 3))
+       (push (lsp-get (enclave-lsp-status) :lastEmptyReason) empty-reasons)
+       (cl-incf asks)
+       (enclave-lsp-suggest)
+       (enclave-test-wait-answer "the answer to M-x enclave-lsp-suggest" 300))
+     (enclave-test-put "asks" asks)
+     (enclave-test-put "empty_reasons" (vconcat (reverse empty-reasons)))
+     (enclave-test-put "seconds" (- (float-time) started)))
+   (enclave-test-put "ghost" (enclave-test-ghost))
+   (let ((start (point)))
+     (enclave-test-keys "TAB")
+     (enclave-test-put "inserted" (buffer-substring-no-properties start (point))))
+   (enclave-test-put "buffer" (buffer-string))
+   (enclave-test-wait-synced "Enclave has the accepted text")
+   (enclave-test-put "document" (enclave-test-document-state))
+   (enclave-test-put "status" (enclave-lsp-status))))
+
+;;; lsp-model.el ends here

@@ -1,0 +1,451 @@
+"""The lsp-mode configuration (editor-clients/emacs/enclave-lsp-mode.el) in a real Emacs with
+lsp-mode, beside another language server, against the real server.
+
+Each test runs `emacs --batch -q` with an Elisp script from editor-clients/emacs/tests/
+(lsp-*.el): the configuration is loaded, a Python file opened, `M-x lsp` starts the stand-in
+for the language's own server (editor-clients/emacs/tests/other_server.py, a main client as
+pyright's is) and Enclave as an add-on; the script works like a user (keys pressed through the
+command loop, menus answered) and writes what it saw; the assertions are here. Emacs and
+lsp-mode come from the system packages (`make editors`); without them the tests skip, except
+under CI where they fail."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lsp_server.handlers.commands import COMMANDS
+from lsp_server.model import provision
+from lsp_server.prompts.actions import spec
+from tests.editors.test_emacs import (
+    DOCSTRING,
+    DOCUMENTED_AREA,
+    EMACS,
+    FINDING,
+    IN_CI,
+    ROOT,
+    SCRIPTS,
+    SHAPES,
+    HostileRepo,
+    fake_env,
+    gone,
+    run_script,
+)
+from tests.helpers import EDITOR_SAMPLE, real_env
+
+CONFIG = ROOT / "editor-clients" / "emacs" / "enclave-lsp-mode.el"
+EGLOT_CONFIG = CONFIG.with_name("enclave-eglot.el")
+OTHER_SERVER = SCRIPTS / "other_server.py"
+OTHER_HOVER = "other server: hover on sign"
+OTHER_ACTION = "Other: sort imports"
+OTHER_DIAGNOSTIC = "other server: check this line"
+
+
+@functools.cache
+def _has_lsp_mode() -> bool:
+    if EMACS is None:
+        return False
+    probe = "(progn (package-activate-all) (require 'lsp-mode))"
+    done = subprocess.run([EMACS, "--batch", "-q", "--eval", probe], capture_output=True)
+    return done.returncode == 0
+
+
+needs_lsp_mode = pytest.mark.skipif(
+    not IN_CI and not _has_lsp_mode(),
+    reason="no emacs with lsp-mode: `make editors` installs emacs-nox and elpa-lsp-mode",
+)
+
+BLOCK = "if x > 0:\n        return 1\n    return -1"
+
+
+def run(
+    script: str,
+    workdir: Path,
+    file: Path,
+    env: dict[str, str],
+    timeout: float = 120,
+    overrides: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run an lsp-mode script; the other server's log is read into "other_log"."""
+    if EMACS is not None and not _has_lsp_mode():  # only under CI: needs_lsp_mode skips else
+        pytest.fail("lsp-mode is not installed and CI is set: run `make editors`", pytrace=False)
+    log = workdir / "other.log"
+    env = {
+        **env,
+        "OTHER_SERVER_CMD": json.dumps([sys.executable, str(OTHER_SERVER)]),
+        "OTHER_SERVER_LOG": str(log),
+    }
+    r = run_script(script, workdir, file, env, timeout, config=CONFIG, overrides=overrides)
+    lines = log.read_text().splitlines() if log.exists() else []
+    r["other_log"] = [json.loads(line) for line in lines]
+    return r
+
+
+def enclave_got(r: dict[str, Any]) -> set[str]:
+    """The methods lsp-mode sent Enclave."""
+    return {method for server, method, _ in r["sent"] if server == "enclave"}
+
+
+def never_reached_the_other_server(r: dict[str, Any]) -> None:
+    """Enclave's own requests and commands went to Enclave alone."""
+    for entry in r["other_log"]:
+        assert entry["method"] != "textDocument/inlineCompletion", entry
+        assert not entry["method"].startswith("enclave/"), entry
+        assert not str(entry.get("command", "")).startswith("enclave."), entry
+
+
+# -- ghost text, with the server's scripted fake engine (seconds) -----------------------------
+
+
+@pytest.fixture(scope="module")
+def ghost_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    workdir = tmp_path_factory.mktemp("emacs-lsp-ghost")
+    file = workdir / "sign.py"
+    file.write_text("def sign(x):\n")
+    env = {**fake_env(BLOCK + "\n"), "ENCLAVE_DEBUG_PROMPTS": "1"}  # getStatus shows prompts
+    return run("lsp-ghost.el", workdir, file, env)
+
+
+@needs_lsp_mode
+def test_both_servers_run_and_the_other_still_answers(ghost_run: dict[str, Any]) -> None:
+    r = ghost_run
+    assert r["major_mode"] == "python-mode"
+    assert r["servers"] == ["enclave", "other"]
+    assert r["status"]["state"] == "ready"
+    assert "LSP :: Enclave: ready" in r["emacs_messages"]
+    # The other server answers hover and completion...
+    assert r["hover"].strip() == OTHER_HOVER
+    assert r["completed_line"] == "    other_completion"
+    # ...and lsp-mode's completion does not wait for the model: Enclave is not asked (its
+    # suggestion is the ghost text), nor for hover, which it does not offer.
+    assert r["enclave_completion_provider"] is False
+    assert "textDocument/completion" not in enclave_got(r)
+    assert "textDocument/hover" not in enclave_got(r)
+    others = {e["method"] for e in r["other_log"]}
+    assert {"textDocument/hover", "textDocument/completion", "textDocument/didChange"} <= others
+    never_reached_the_other_server(r)
+
+
+@needs_lsp_mode
+def test_ghost_text_is_shown_typed_through_and_accepted_in_parts(
+    ghost_run: dict[str, Any],
+) -> None:
+    r = ghost_run
+    assert r["ghost_mode"] is True
+    # Before: TAB and C-g are Emacs's own; with a suggestion shown they are Enclave's.
+    assert r["before"] == {
+        "line": "def sign(x):",
+        "ghost": None,
+        "tab": "indent-for-tab-command",
+        "c_g": "keyboard-quit",
+    }
+    # RET indented the new line; the pause asked Enclave; its block is shown after point.
+    assert r["shown"]["line"] == "    "
+    assert r["shown"]["ghost"] == BLOCK
+    assert (r["shown"]["tab"], r["shown"]["c_g"]) == ("enclave-lsp-accept", "enclave-lsp-dismiss")
+    # Typing what it shows keeps the rest shown, before and after the next answer.
+    rest = BLOCK[len("if") :]
+    assert (r["typed_through"]["line"], r["typed_through"]["ghost"]) == ("    if", rest)
+    assert (r["answer_after_typing"]["line"], r["answer_after_typing"]["ghost"]) == ("    if", rest)
+    # M-f: the next word; C-e: the next line (twice); TAB: the rest.
+    assert (r["after_word"]["line"], r["after_word"]["ghost"]) == ("    if x", rest[len(" x") :])
+    assert r["after_line"]["line"] == "    if x > 0:"
+    assert r["after_line"]["ghost"] == "\n        return 1\n    return -1"
+    assert r["after_second_line"]["line"] == "        return 1"
+    assert r["after_second_line"]["ghost"] == "\n    return -1"
+    assert r["after_accept"] == {
+        "line": "    return -1",
+        "ghost": None,
+        "tab": "indent-for-tab-command",
+        "c_g": "keyboard-quit",
+    }
+    assert r["buffer_after_accept"] == "def sign(x):\n    " + BLOCK + "\n"
+    assert r["point_after_accept"] == [4, len("    return -1")]
+    ast.parse(r["buffer_after_accept"])
+    document = r["document_after_accept"]
+    assert document["server_sha256"] == document["buffer_sha256"]
+    assert "textDocument/inlineCompletion" in enclave_got(r)
+
+
+@needs_lsp_mode
+def test_c_g_and_moving_away_dismiss_the_suggestion(ghost_run: dict[str, Any]) -> None:
+    r = ghost_run
+    assert r["asked"]["ghost"] == BLOCK  # M-x enclave-lsp-suggest
+    assert r["asked"]["c_g"] == "enclave-lsp-dismiss"
+    # With enclave-lsp-ghost-mode off: typing asks nothing; asking still shows one.
+    assert r["mode_off_timer"] is False
+    assert r["mode_off_asked"]["ghost"] == BLOCK
+    for key in ("after_c_g", "after_moving", "mode_off_after_moving"):
+        assert r[key]["ghost"] is None, key
+        assert (r[key]["tab"], r[key]["c_g"]) == ("indent-for-tab-command", "keyboard-quit"), key
+
+
+@needs_lsp_mode
+def test_a_character_outside_the_bmp_moves_nothing(ghost_run: dict[str, Any]) -> None:
+    """lsp-mode 8 counts characters, LSP UTF-16 units: edits after an emoji on its line would
+    land one unit early in Enclave's copy, and the cursor with them."""
+    r = ghost_run
+    line = '    s = "\U0001f600" + ab'
+    assert r["wide_line"] == line
+    document = r["document_after_wide"]
+    assert document["server_sha256"] == document["buffer_sha256"]
+    assert not document["desynced"]
+    # The prompt of the suggestion asked for at the end of that line: the cursor is there,
+    # not one unit before it.
+    [prompt] = [p["prompt"] for p in r["status"]["lastPrompts"] if p["kind"] == "user"][-1:]
+    prefix, rest = prompt.split("<|fim_prefix|>")[1].split("<|fim_suffix|>")
+    assert prefix.endswith("\n" + line), prefix[-80:]
+    assert rest.split("<|fim_middle|>")[0] == "", rest
+
+
+# Insertions mixing what lsp-mode 8 and LSP count differently (characters outside the BMP, a
+# lone CR) with ordinary text and line breaks, anywhere in the buffer.
+PIECES = [
+    "a",
+    "bc",
+    " ",
+    "\n",
+    "\t",
+    "\U0001f600",
+    "\U00010348",
+    "é",
+    "中",
+    "\r",
+    "\r\n",
+    "x = 1\n",
+]
+EDITS = st.lists(
+    st.tuples(
+        st.floats(0, 1, exclude_max=True),
+        st.sampled_from([0, 0, 1, 2, 7]),
+        st.lists(st.sampled_from(PIECES), max_size=4).map("".join),
+    ),
+    min_size=60,
+    max_size=160,
+)
+
+
+@needs_lsp_mode
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+@given(edits=EDITS)
+def test_enclave_copy_follows_any_edits(
+    tmp_path_factory: pytest.TempPathFactory, edits: list[tuple[float, int, str]]
+) -> None:
+    """Edits anywhere, with emoji, other astral characters and lone CRs: Enclave's copy is the
+    buffer's text at every checkpoint (without the configuration's fix, lsp-mode 8 desyncs
+    it within the first twenty edits of such a sequence)."""
+    workdir = tmp_path_factory.mktemp("emacs-lsp-sync")
+    file = workdir / "edited.py"
+    file.write_text("x = 1\n")
+    script = workdir / "edits.json"
+    script.write_text(json.dumps(edits))
+    env = {
+        **fake_env("pass\n"),
+        "ENCLAVE_TEST_EDITS": str(script),
+        "ENCLAVE_TEST_EVERY": "20",
+    }
+    r = run("lsp-sync.el", workdir, file, env)
+    checks = r["checks"]
+    assert checks and checks[-1]["edits"] == len(edits)
+    assert all(c["same"] is True and not c["desynced"] for c in checks), checks
+
+
+# -- code actions and commands ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def actions_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    workdir = tmp_path_factory.mktemp("emacs-lsp-actions")
+    file = workdir / "shapes.py"
+    file.write_text(SHAPES)
+    env = {
+        **fake_env(f"```python\n{DOCUMENTED_AREA}```\n"),
+        "ENCLAVE_TEST_REWRITE_TITLE": spec("rewrite").title,
+        "ENCLAVE_TEST_EXPLAIN_TITLE": spec("explain").title,
+    }
+    return run("lsp-actions.el", workdir, file, env)
+
+
+@needs_lsp_mode
+def test_enclave_code_actions_beside_the_other_server(actions_run: dict[str, Any]) -> None:
+    r = actions_run
+    fix = f"{spec('fix').title}: {OTHER_DIAGNOSTIC}"
+    # M-x enclave-lsp-code-actions lists Enclave's actions only, with "Fix with Enclave" for
+    # the other server's warning (lsp-mode sends every server's diagnostics of the line).
+    titles = r["enclave_titles"]
+    assert OTHER_ACTION not in titles
+    assert spec("explain").title in titles and DOCSTRING in titles and fix in titles
+    assert spec("rewrite").title in titles
+    # lsp-mode's own menu lists both servers' actions.
+    assert set(r["lsp_mode_titles"]) == {*titles, OTHER_ACTION}
+    # The refactor, resolved by Enclave and applied, from either menu.
+    assert r["original"] == SHAPES
+    assert r["after_enclave_code_actions"] == DOCUMENTED_AREA
+    document = r["document_after_refactor"]
+    assert document["server_sha256"] == document["buffer_sha256"]
+    assert r["after_lsp_execute_code_action"] == DOCUMENTED_AREA
+    assert "lsp_mode_refactor_error" not in r
+    # "Rewrite with instruction...": asked for the instruction, the server's edit applied.
+    assert r["after_rewrite"] == DOCUMENTED_AREA
+    # Explain from M-x enclave-lsp-explain and from lsp-mode's own menu (lsp-mode hands the
+    # command to the configuration, which shows the result).
+    for key in ("explanation", "explanation_from_lsp_menu"):
+        assert r[key].startswith("## Explanation: `function area` (shapes.py, line 1)"), key
+    assert r["buffer_at_end"] == SHAPES
+
+
+@needs_lsp_mode
+def test_enclave_commands_reach_enclave_alone(actions_run: dict[str, Any]) -> None:
+    r = actions_run
+    never_reached_the_other_server(r)
+    commands = [c for server, m, c in r["sent"] if m == "workspace/executeCommand"]
+    assert commands.count("enclave.lsp.rewrite") == 1 and commands.count("enclave.lsp.explain") == 2
+    assert all(s == "enclave" for s, m, _ in r["sent"] if m == "workspace/executeCommand")
+    # lsp-mode 8's own M-x lsp-execute-code-action asks every server that resolves code
+    # actions to resolve the one chosen and cannot merge two answers; the stand-in answers
+    # any action with a command of its own, which broke Enclave's refactor. The configuration
+    # has Enclave alone resolve its actions: the other server never saw one.
+    foreign = [e for e in r["other_log"] if e["method"] == "codeAction/resolve"]
+    assert all(e.get("data", {}).get("source") == "other" for e in foreign), foreign
+
+
+@needs_lsp_mode
+def test_review_findings_beside_the_other_servers_and_their_fix(tmp_path: Path) -> None:
+    """M-x enclave-lsp-review: the finding joins the other server's warning in lsp-mode's
+    diagnostics (neither replaces the other); its quick fix, chosen in M-x
+    enclave-lsp-code-actions on its line, applies and the finding leaves."""
+    file = tmp_path / "sample.py"
+    file.write_text(EDITOR_SAMPLE)
+    fix_title = f"Enclave: apply the suggested fix ({FINDING['category']})"
+    env = {
+        **fake_env(json.dumps({"findings": [FINDING]})),
+        "ENCLAVE_TEST_FIX_TITLE": fix_title,
+    }
+    r = run("lsp-review.el", tmp_path, file, env)
+    assert r["review_result"]["findings"] == 1
+    line = EDITOR_SAMPLE.split("\n").index("    " + FINDING["snippet"]) + 1
+    finding = ["enclave", line, FINDING["message"]]
+    other = ["other", 1, OTHER_DIAGNOSTIC]
+    assert sorted(r["diagnostics_after_review"]) == sorted([finding, other]), r
+    assert fix_title in r["titles_at_finding"] and OTHER_ACTION not in r["titles_at_finding"]
+    assert r["line_after_fix"] == "    " + FINDING["fix"]
+    assert r["diagnostics_after_fix"] == [other]
+    assert r["document"]["server_sha256"] == r["document"]["buffer_sha256"]
+    never_reached_the_other_server(r)
+    commands = [(s, c) for s, m, c in r["sent"] if m == "workspace/executeCommand"]
+    assert commands == [("enclave", "enclave.lsp.review")], commands
+
+
+# -- user-only settings -----------------------------------------------------------------------
+
+
+@needs_lsp_mode
+@pytest.mark.parametrize("user_has", ["enclave", "absent"])
+def test_dir_locals_cannot_choose_the_server_its_environment_or_settings(
+    tmp_path: Path, user_has: str
+) -> None:
+    """The user accepts every local variable of a HostileRepo and names the server `enclave`.
+    With `enclave` on the user's PATH, lsp-mode starts that one, with the user's environment
+    and settings; without, no Enclave starts, rather than the repository's."""
+    repo = HostileRepo.make(tmp_path)
+    env = {**repo.env, "ENCLAVE_TEST_EXPECT": user_has}
+    if user_has == "absent":
+        env["PATH"] = "/usr/bin:/bin"
+    cmd = {"ENCLAVE_TEST_CMD": json.dumps(["enclave", "serve"])}
+    r = run("lsp-dirlocals.el", tmp_path, repo.file, env, overrides=cmd)
+    repo.check_the_buffer_got_them(r)
+    if user_has == "absent":
+        assert r["servers"] == ["other"] and "server_command" not in r, r
+    else:
+        assert r["servers"] == ["enclave", "other"] and "server_command" in r, r
+    repo.check_enclave_got_none(r)
+
+
+# -- both configurations, without Emacs --------------------------------------------------------
+
+
+@pytest.mark.parametrize("config", [EGLOT_CONFIG, CONFIG], ids=["eglot", "lsp-mode"])
+def test_the_configs_call_the_servers_commands_by_their_names(config: Path) -> None:
+    """Every command name the configuration sends is one the server runs, and it sends the
+    explain, review and rewrite commands (the lsp-mode one also handles refactor)."""
+    named = set(re.findall(r'"(enclave\.[a-z.]+)"', config.read_text()))
+    assert named <= set(COMMANDS), named - set(COMMANDS)
+    wanted = set(COMMANDS) if config == CONFIG else set(COMMANDS) - {"enclave.lsp.refactor"}
+    assert named >= wanted, wanted - named
+
+
+@pytest.mark.parametrize("missing", ["emacs", "lsp-mode"])
+def test_under_ci_a_missing_emacs_or_lsp_mode_fails_the_test(tmp_path: Path, missing: str) -> None:
+    """With CI set, an lsp-mode test fails (not skips) when Emacs, or only lsp-mode, is
+    missing: an `emacs` on PATH that hides lsp-mode, or none at all."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    if missing == "lsp-mode":
+        if EMACS is None:
+            pytest.skip("needs emacs")
+        hide = (
+            "(setq package-directory-list nil load-path (seq-remove (lambda (d)"
+            ' (string-match-p "/lsp-mode" d)) load-path))'
+        )
+        wrapper = bin_dir / "emacs"
+        wrapper.write_text(f"#!/bin/sh\nexec {EMACS} --eval '{hide}' \"$@\"\n")
+        wrapper.chmod(0o755)
+    env = {**os.environ, "CI": "1", "PATH": str(bin_dir)}  # no other emacs
+    test = f"{Path(__file__)}::test_both_servers_run_and_the_other_still_answers"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode == 1, said
+    assert "skipped" not in said, said
+    expected = "emacs is not installed" if missing == "emacs" else "lsp-mode is not installed"
+    assert f"{expected} and CI is set" in said, said
+
+
+# -- the real default model -------------------------------------------------------------------
+
+
+@needs_lsp_mode
+@pytest.mark.model
+@pytest.mark.slow
+def test_ghost_text_from_the_real_model(tmp_path: Path) -> None:
+    spec_ = provision.MODELS[provision.DEFAULT_SIZE]
+    if not provision.verify(provision.model_path(spec_), spec_, quick=True).ok:
+        pytest.fail(f"default model not provisioned: run `enclave model fetch --size {spec_.size}`")
+    file = tmp_path / "sample.py"
+    file.write_text(EDITOR_SAMPLE)
+    env = {**real_env(), "ENCLAVE_DEBUG_PROMPTS": "1"}
+    r = run("lsp-model.el", tmp_path, file, env, timeout=560)
+
+    assert r["status"]["modelInfo"]["path"] == str(provision.model_path(spec_))
+    assert r["line_before"] == "    return "
+    assert r["ghost"], {"asks": r["asks"], "empty": r["empty_reasons"]}
+    # TAB inserted what was shown, which the model generated for this request.
+    assert r["inserted"] == r["ghost"]
+    texts = [p["text"] for p in r["status"]["lastPrompts"] if p["kind"] == "user"]
+    assert any(r["ghost"].strip() in t for t in texts), texts
+    assert r["buffer"] == EDITOR_SAMPLE.replace(
+        "    return\n", "    return " + r["ghost"] + "\n", 1
+    )
+    ast.parse(r["buffer"])
+    assert r["document"]["server_sha256"] == r["document"]["buffer_sha256"]
+    # The other server kept running beside it; Emacs' exit ends the model worker too.
+    never_reached_the_other_server(r)
+    pid = r["status"]["workerPid"]
+    assert isinstance(pid, int) and gone(pid), f"model worker {pid} still running"
