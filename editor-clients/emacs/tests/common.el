@@ -4,7 +4,7 @@
 ;;   ENCLAVE_TEST_OUT      where the observations are written (JSON)
 ;; A script calls `enclave-test-run' with its body; the body records observations with
 ;; `enclave-test-put'; an error is recorded and Emacs exits with code 1.  The assertions are
-;; in tests/e2e/test_emacs*.py.
+;; in tests/editors/test_emacs*.py.
 
 ;;; Code:
 
