@@ -9,6 +9,7 @@ tests/model/test_http_backend_model.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -228,10 +229,8 @@ async def test_stub_ok_answer(stub: str) -> None:
 )
 async def test_garbage_is_a_clear_error(stub: str, mode: str, message: str) -> None:
     backend = await ready_backend(f"{stub}/{mode}")
-    started = time.monotonic()
     with pytest.raises(ModelUnavailable, match=message):
         await backend.run(JOB)
-    assert time.monotonic() - started < 5.0
     assert backend.state is ModelState.READY  # an answer, even a bad one: the server is up
     posts = [r for r in Stub.requests if r[0] == mode and r[1].startswith("POST")]
     assert len(posts) == 1  # no retry after an answer, no request to the redirect target
@@ -240,10 +239,10 @@ async def test_garbage_is_a_clear_error(stub: str, mode: str, message: str) -> N
 
 async def test_time_to_first_byte_limit(stub: str) -> None:
     backend = await ready_backend(f"{stub}/slow", timeout_ms=300)
-    started = time.monotonic()
+    # The stub answers after 2 s: only the 300 ms limit gives this error (no timed assertion:
+    # the machine may be busy).
     with pytest.raises(ModelUnavailable, match="within 300 ms"):
         await backend.run(JOB)
-    assert time.monotonic() - started < 1.5
     await backend.stop()
 
 
@@ -269,8 +268,6 @@ async def test_unreachable_is_error_without_hang() -> None:
     )
     await backend.wait_ready(5)
     assert backend.state is ModelState.ERROR and "unreachable" in backend.reason
-    started = time.monotonic()
     with pytest.raises(ModelUnavailable, match="unreachable"):
-        await backend.run(JOB)
-    assert time.monotonic() - started < 0.1
+        await asyncio.wait_for(backend.run(JOB), 10)  # a guard against a hang, not a timing
     await backend.stop()
