@@ -160,14 +160,14 @@ async def test_cancel_closes_the_stream(llama_server: LlamaServer) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert time.monotonic() - cancelled_at < 0.1
+    assert time.monotonic() - cancelled_at < 2.0  # at once (2 s: a guard, not a timing)
     # The server saw the connection close and stopped: it serves the next request at once
     # (it runs one generation at a time; the 600-token one would hold it for many seconds).
     started = time.monotonic()
     short = await backend.run(CompletionJob(prefix="x = 1 +", suffix="", max_tokens=3))
     assert short.stats.generated_tokens > 0
-    # 600 tokens take 25 s or more on 2 cores; 10 s leaves room for a loaded machine.
-    assert time.monotonic() - started < 10.0
+    # 600 tokens take 25 s or more on 2 cores; 20 s leaves room for a loaded machine.
+    assert time.monotonic() - started < 20.0
     await backend.stop()
 
 
@@ -185,15 +185,13 @@ async def down(lsp_client: LanguageClient):
 
 @pytest.mark.model
 async def test_backend_down_then_recovers(down: LanguageClient) -> None:
-    started = time.monotonic()
     status = await wait_for_state(down, {"error"}, 10)
-    assert time.monotonic() - started < 10
     assert "unreachable" in status["message"] and str(DOWN_PORT) in status["message"]
     uri = open_doc(down, "/tmp/enclave-http/d.py", PY, "python")
     line, col = end_of(PY, CURSOR_AFTER)
     t0 = time.monotonic()
     result = await down.text_document_inline_completion_async(inline_params(uri, line, col))
-    assert not result.items and time.monotonic() - t0 < 2.0  # no hang
+    assert not result.items and time.monotonic() - t0 < 10.0  # no hang
     assert "unreachable" in (await get_status(down))["lastEmptyReason"]
 
     server = LlamaServer(DOWN_PORT)

@@ -31,7 +31,7 @@ def read_bytes(tmp: Path, data: bytes) -> GgufMetadata | GgufError:
     except GgufError as exc:  # anything else fails the test
         return exc
     finally:
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 10.0  # bounded work (a hang guard, not a timing)
 
 
 MUTATION = st.tuples(

@@ -123,7 +123,7 @@ def test_hostile_paths_are_refused_and_logging_falls_back_to_stderr(
     path = refused(tmp_path, kind)
     started = time.monotonic()
     warning = log.configure("info", str(path))
-    assert time.monotonic() - started < 2  # a fifo must not block the server
+    assert time.monotonic() - started < 10  # a fifo must not block the server (a hang guard)
     assert warning is not None and "not used" in warning and KINDS[kind] in warning
     assert (tmp_path / "elsewhere" / "victim.txt").read_text() == "keep me\n"
     assert not (tmp_path / "elsewhere" / "created-through-the-link.log").exists()
