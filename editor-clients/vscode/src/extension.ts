@@ -344,7 +344,9 @@ async function explainSelection(explanations: ExplanationProvider): Promise<void
   const file = editor.document.uri.path.split("/").pop() ?? "file";
   const lines = `lines ${selection.start.line + 1}-${selection.end.line + 1}`;
   const what = result.path ? `${result.path}` : `${file}, ${lines}`;
-  const text = `# Explanation: ${sanitizeMarkdown(what)}\n\n${sanitizeMarkdown(result.markdown ?? "")}\n`;
+  // One document, sanitized as a whole: the heading cannot open markup the body closes.
+  const heading = `# Explanation: ${what.replace(/\s+/g, " ")}`;
+  const text = sanitizeMarkdown(`${heading}\n\n${result.markdown ?? ""}\n`);
   const uri = vscode.Uri.from({
     scheme: EXPLAIN_SCHEME,
     path: `/${safeName(`${file}-${lines}`)}.md`,
