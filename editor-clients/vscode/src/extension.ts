@@ -32,7 +32,7 @@ import {
 import { CompletionControls } from "./controls";
 import { Command, missingModel } from "./fetch";
 import { FOCUS_NOTIFICATION, FocusReporter } from "./focus";
-import { LANGUAGES, SNOOZE_MINUTES } from "./gate";
+import { clockTime, LANGUAGES, SNOOZE_MINUTES } from "./gate";
 import { sanitizeMarkdown } from "./markdown";
 import { MenuAction, menuEntries } from "./menu";
 import { ModelFetcher } from "./modelFetch";
@@ -530,7 +530,8 @@ async function showServerStatus(): Promise<void> {
   const view = formatStatus(lastStatus, controls.view(vscode.window.activeTextEditor?.document));
   const words = /^Enclave: ([^.]*)/.exec(view.accessibility)?.[1] ?? "";
   const server = started ? `${started.command} ${started.args.join(" ")}` : "";
-  await showPage("enclave-status", statusReport(answer, { completions: words, server, modelSize: controls.modelSize() }));
+  const facts = { asOf: clockTime(Date.now(), true), completions: words, server, modelSize: controls.modelSize() };
+  await showPage("enclave-status", statusReport(answer, facts));
 }
 
 // -- the status bar menu ---------------------------------------------------------------------

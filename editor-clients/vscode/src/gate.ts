@@ -51,10 +51,11 @@ export function languageValue(inspected: Inspected | undefined, fallback: boolea
 export const SNOOZE_MINUTES: readonly number[] = [5, 15, 60];
 export const MAX_SNOOZE_MINUTES = 24 * 60;
 
-/** "09:05": local time of day, 24-hour (what the status item shows). */
-export function clockTime(ms: number): string {
+/** "09:05" (or "09:05:07"): local time of day, 24-hour (what the status item shows). */
+export function clockTime(ms: number, seconds = false): string {
   const d = new Date(ms);
-  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+  const parts = [d.getHours(), d.getMinutes(), ...(seconds ? [d.getSeconds()] : [])];
+  return parts.map((n) => String(n).padStart(2, "0")).join(":");
 }
 
 /**

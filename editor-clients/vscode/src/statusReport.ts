@@ -47,6 +47,7 @@ const KNOWN = new Set(["state", "message", "model", "lastEmptyReason", "modelInf
 const RECENT_SHOWN = 10;
 
 export interface ClientFacts {
+  asOf: string; // when the figures were asked for, "18:07:01"
   completions: string; // "on", "off for Python", "snoozed until 14:35"
   server: string; // the command the extension started
   modelSize: string;
@@ -57,10 +58,10 @@ export function statusReport(answer: unknown, client: ClientFacts): string {
   const info = obj(a.modelInfo);
   const counters = obj(a.counters);
   const index = obj(a.index);
-  const parts = ["# Enclave status"];
+  const parts = ["# Enclave status", `Figures as of ${escapeMarkdown(client.asOf)}.`];
   parts.push(table([
     ["State", a.state],
-    ["Message", a.message],
+    ["Message", a.message !== a.state ? a.message : undefined],
     ["Model", typeof a.model === "string" && a.model ? baseName(a.model) : undefined],
     ["Architecture", info.architecture],
     ["Prompt template", info.template],

@@ -134,7 +134,8 @@ test("a stored end is taken back only when it is a time in the near future", () 
 test("clock times and language names", () => {
   const d = new Date(2026, 0, 2, 9, 5);
   assert.equal(clockTime(d.getTime()), "09:05");
-  assert.equal(clockTime(new Date(2026, 0, 2, 23, 59).getTime()), "23:59");
+  assert.equal(clockTime(new Date(2026, 0, 2, 23, 59, 7).getTime()), "23:59");
+  assert.equal(clockTime(new Date(2026, 0, 2, 23, 59, 7).getTime(), true), "23:59:07");
   for (const id of LANGUAGES) assert.notEqual(languageName(id), "", id);
   assert.equal(languageName("python"), "Python");
   assert.equal(languageName("cpp"), "C++");

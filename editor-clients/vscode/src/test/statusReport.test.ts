@@ -5,7 +5,7 @@ import { sanitizeMarkdown } from "../markdown";
 import { median, statusReport } from "../statusReport";
 
 const PREVIEW = new MarkdownIt("default", { html: true, linkify: true });
-const CLIENT = { completions: "snoozed until 14:35", server: "/v/bin/enclave serve", modelSize: "1.5b" };
+const CLIENT = { asOf: "18:07:01", completions: "snoozed until 14:35", server: "/v/bin/enclave serve", modelSize: "1.5b" };
 
 // The shape of lsp_server/handlers/status.py's answer.
 const ANSWER = {
@@ -31,7 +31,7 @@ function read(page: string): string[] {
   const html = PREVIEW.render(sanitizeMarkdown(page));
   const text = (h: string): string => h.replace(/<[^>]+>/g, "").replace(/&amp;/g, "&").trim();
   return [
-    ...[...html.matchAll(/<h\d>(.*?)<\/h\d>/g)].map((m) => text(m[1])),
+    ...[...html.matchAll(/<(?:h\d|p)>(.*?)<\/(?:h\d|p)>/g)].map((m) => text(m[1])),
     ...[...html.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) =>
       [...m[1].matchAll(/<t[dh][^>]*>([\s\S]*?)<\/t[dh]>/g)].map((c) => text(c[1])).join(" | "),
     ),
@@ -43,6 +43,7 @@ test("the status reads as a page: state, model, this editor, figures, recent gen
   const shown = read(page);
   for (const line of [
     "State | ready",
+    "Figures as of 18:07:01.",
     "Model | qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
     "Context length | 32768 tokens",
     "Loaded in | 6.1 s",
