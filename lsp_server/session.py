@@ -114,7 +114,12 @@ class Session:
             self.publish_status(Status("error", str(exc)))
             return
         spec = LoadSpec(
-            str(path), cfg.contextLength, cfg.threads, cfg.maxMemoryMB, cfg.stateCacheMB
+            str(path),
+            cfg.contextLength,
+            cfg.threads,
+            cfg.maxMemoryMB,
+            cfg.stateCacheMB,
+            cfg.gpuLayers,
         )
         if spec == self._loaded_spec and self.model.state is not ModelState.STOPPED:
             return

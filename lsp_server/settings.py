@@ -72,6 +72,16 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=256,
     ),
     Setting(
+        "model.gpuLayers",
+        "integer",
+        -1,
+        "Layers of the model to offload to the GPU: -1 = all when this llama-cpp-python build "
+        "supports GPU offload (CUDA, Metal, Vulkan...), else none; 0 = CPU only; N = the first "
+        "N layers.",
+        minimum=-1,
+        maximum=1000,
+    ),
+    Setting(
         "model.maxMemoryMB",
         "integer",
         0,
@@ -246,6 +256,7 @@ class ModelSettings:
     path: str | None = None
     contextLength: int = 4096  # camelCase: the client-facing keys
     threads: int = 0
+    gpuLayers: int = -1
     maxMemoryMB: int = 0
     stateCacheMB: int = 48
 

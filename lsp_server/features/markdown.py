@@ -57,7 +57,18 @@ def _text(text: str, in_table: bool = False) -> str:
         out.append(_code_span(defang(m.group(0)), in_table))
         pos = m.end()
     out.append(_escape(text[pos:], in_table))
-    return "".join(out)
+    return _join(out)
+
+
+def _join(pieces: list[str]) -> str:
+    """Concatenate, keeping a code span's closing fence from running into a following backtick
+    (one run of two would not close it, and a later single backtick would)."""
+    out = ""
+    for piece in pieces:
+        if out.endswith("`") and piece.startswith("`"):
+            out += " "
+        out += piece
+    return out
 
 
 def _escape(text: str, in_table: bool) -> str:
@@ -104,10 +115,11 @@ def _inline(tokens: Sequence[Token], in_table: bool = False) -> str:
         elif t.type in ("em_open", "em_close", "strong_open", "strong_close"):
             out.append(t.markup)
         # link_open / link_close (the text between stays), image (dropped), anything else.
+    joined = _join(out)
     if in_table:
-        return "".join(out).strip()
+        return joined.strip()
     # Dropped images and links can leave blanks that would read as code or as a hard break.
-    lines = (line.strip() for line in "".join(out).split("\n"))
+    lines = (line.strip() for line in joined.split("\n"))
     return _line_starts("\n".join(line for line in lines if line))
 
 

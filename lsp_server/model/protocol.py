@@ -111,6 +111,9 @@ class ModelInfo:
     template: str
     context_length: int
     load_ms: float
+    # llama.cpp's backends in this build (CPU, CUDA, Metal, Vulkan...) and the layers offloaded.
+    backends: tuple[str, ...] = ()
+    gpu_layers: int = 0
 
 
 # -- server -> worker ---------------------------------------------------------------------
@@ -125,6 +128,7 @@ class LoadSpec:
     threads: int
     max_memory_mb: int = 0
     state_cache_mb: int = 0
+    gpu_layers: int = -1  # -1: all when the build can offload, else none
 
 
 @dataclass(frozen=True)

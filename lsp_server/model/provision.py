@@ -459,4 +459,16 @@ def info(path: Path) -> dict[str, object]:
         "tokens": meta.token_count,
         "has_fim_tokens": not template.is_fallback,
         "template": template.name,
+        "build": _build_summary(),
     }
+
+
+def _build_summary() -> dict[str, object]:
+    """This llama-cpp-python build: its backends and whether model.gpuLayers can offload."""
+    try:
+        from lsp_server.model.build import build_info
+
+        build = build_info()
+    except (ImportError, OSError) as exc:  # no llama-cpp-python: provisioning still works
+        return {"backends": [], "gpu_offload": False, "error": str(exc)}
+    return {"backends": list(build.backends), "gpu_offload": build.gpu_offload}

@@ -21,7 +21,11 @@ import json
 import logging
 import os
 import queue
-import resource
+
+try:
+    import resource
+except ImportError:  # Windows: no address-space limit there (model.maxMemoryMB is skipped)
+    resource = None  # type: ignore[assignment]
 import sys
 import threading
 import time
@@ -172,19 +176,40 @@ def _disable_extra_buffer_types() -> None:
     native.llama_model_default_params = params
 
 
+def gpu_layers_for(requested: int, can_offload: bool) -> int:
+    """llama.cpp's n_gpu_layers for `model.gpuLayers`: -1 (the default) is every layer when
+    the build can offload and none when it cannot; any other value is taken as it is."""
+    if requested < 0:
+        return -1 if can_offload else 0
+    return requested
+
+
 class LlamaEngine:
     """llama-cpp-python, greedy decoding, with the evaluated prefix kept between jobs."""
 
-    def __init__(self, path: str, n_ctx: int, threads: int, state_cache_mb: int = 0) -> None:
+    def __init__(
+        self,
+        path: str,
+        n_ctx: int,
+        threads: int,
+        state_cache_mb: int = 0,
+        gpu_layers: int = -1,
+    ) -> None:
         _disable_extra_buffer_types()
         from llama_cpp import Llama  # imported here: the fake engine must not need it
 
+        from lsp_server.model.build import build_info
+
         started = time.monotonic()
         self.path = path
+        build = build_info()
+        self.backends = build.backends
+        self.gpu_layers = gpu_layers_for(gpu_layers, build.gpu_offload)
         self.llm = Llama(
             model_path=path,
             n_ctx=n_ctx,
             n_threads=threads or os.cpu_count() or 2,
+            n_gpu_layers=self.gpu_layers,
             n_batch=N_BATCH,
             n_ubatch=N_UBATCH,
             verbose=False,
@@ -220,7 +245,13 @@ class LlamaEngine:
 
     def info(self) -> ModelInfo:
         return ModelInfo(
-            self.path, self.architecture, self.template.name, self.context_length, self.load_ms
+            self.path,
+            self.architecture,
+            self.template.name,
+            self.context_length,
+            self.load_ms,
+            self.backends,
+            self.gpu_layers,
         )
 
     def count_tokens(self, text: str) -> int:
@@ -410,7 +441,7 @@ def load_engine(spec: LoadSpec) -> Engine:
     script = os.environ.get(FAKE_ENGINE_VAR)
     if script:
         return load_fake_engine(script)
-    return LlamaEngine(spec.path, spec.n_ctx, spec.threads, spec.state_cache_mb)
+    return LlamaEngine(spec.path, spec.n_ctx, spec.threads, spec.state_cache_mb, spec.gpu_layers)
 
 
 class Worker:
@@ -474,6 +505,11 @@ class Worker:
 
     def load(self, spec: LoadSpec) -> None:
         limit_mb = spec.max_memory_mb
+        if limit_mb > 0 and resource is None:
+            logger.warning(
+                "worker: model.maxMemoryMB is not enforced on this system (no resource module)"
+            )
+            limit_mb = 0
         if limit_mb > 0:
             # Address space, not RSS: an allocation past it fails inside this process (llama.cpp
             # then refuses the model) instead of the machine swapping or the OOM killer acting.

@@ -96,6 +96,8 @@ def test_model_verify_and_info() -> None:
     summary = json.loads(info.stdout)
     assert summary["architecture"] == "qwen2"
     assert summary["template"] == "qwen2.5-coder"
+    # This machine's build of llama-cpp-python: CPU only, so model.gpuLayers -1 offloads none.
+    assert summary["build"] == {"backends": ["CPU"], "gpu_offload": False}
 
 
 @pytest.mark.model

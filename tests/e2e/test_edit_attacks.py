@@ -139,7 +139,7 @@ fake_js = _server_answering(JS_ANSWER)
 
 def _rewrite(uri: str, rng: types.Range, instruction: str) -> types.ExecuteCommandParams:
     return types.ExecuteCommandParams(
-        "enclave.rewrite", [{"uri": uri, "range": range_json(rng), "instruction": instruction}]
+        "enclave.lsp.rewrite", [{"uri": uri, "range": range_json(rng), "instruction": instruction}]
     )
 
 

@@ -194,23 +194,23 @@ async def test_command_ranges(client: LanguageClient) -> None:
         meant_json = range_json(lsp_range(1, 0, *meant))
         if (a_line, a_char) < (1, 0) or meant < (1, 0):
             continue
-        for name in ("enclave.explain", "enclave.review"):
+        for name in ("enclave.lsp.explain", "enclave.lsp.review"):
             past = await command(client, name, {"uri": uri, "range": asked})
             clamped = await command(client, name, {"uri": uri, "range": meant_json})
-            if name == "enclave.explain":
+            if name == "enclave.lsp.explain":
                 assert past["markdown"] == clamped["markdown"] and "a + b" in past["markdown"]
             else:
                 assert past == clamped
         refactor = {"uri": uri, "enclave": "simplify", "version": 1}
-        past = await command(client, "enclave.refactor", {**refactor, "range": asked})
-        clamped = await command(client, "enclave.refactor", {**refactor, "range": meant_json})
+        past = await command(client, "enclave.lsp.refactor", {**refactor, "range": asked})
+        clamped = await command(client, "enclave.lsp.refactor", {**refactor, "range": meant_json})
         assert past == clamped and "outside" not in past["message"]
         edits = client.applied_edits  # type: ignore[attr-defined]
         if past["applied"]:
             assert edits[-1] == edits[-2]
     for line, character in [*MALFORMED, ("1", 0), (None, 0), (0.5, 0)]:
         bad = {"start": pos_json(0, 0), "end": pos_json(line, character)}
-        for name in ("enclave.explain", "enclave.review", "enclave.rewrite"):
+        for name in ("enclave.lsp.explain", "enclave.lsp.review", "enclave.lsp.rewrite"):
             with pytest.raises(JsonRpcInvalidParams):
                 await command(client, name, {"uri": uri, "range": bad, "instruction": "x"})
 

@@ -164,7 +164,7 @@ async def test_repository_context_with_secrets_is_redacted(client: LanguageClien
     assert not leaks([STRIPE, *PEM_LINES], prompt)
 
 
-@pytest.mark.parametrize("command", ["enclave.explain", "enclave.review"])
+@pytest.mark.parametrize("command", ["enclave.lsp.explain", "enclave.lsp.review"])
 async def test_explain_and_review_of_a_selection_through_a_key(
     client: LanguageClient, command: str
 ) -> None:

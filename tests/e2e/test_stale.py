@@ -114,10 +114,10 @@ async def test_every_request_is_declined_until_a_full_sync(
     )
     rng = {"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 11}}
     for name, arg in [
-        ("enclave.explain", {"uri": uri, "range": rng}),
-        ("enclave.review", {"uri": uri}),
-        ("enclave.rewrite", {"uri": uri, "range": rng, "instruction": "shorter"}),
-        ("enclave.refactor", {"uri": uri, "range": rng, "enclave": "simplify"}),
+        ("enclave.lsp.explain", {"uri": uri, "range": rng}),
+        ("enclave.lsp.review", {"uri": uri}),
+        ("enclave.lsp.rewrite", {"uri": uri, "range": rng, "instruction": "shorter"}),
+        ("enclave.lsp.refactor", {"uri": uri, "range": rng, "enclave": "simplify"}),
     ]:
         with pytest.raises(JsonRpcInvalidParams, match="out of sync"):
             await command(client, name, arg)
@@ -166,7 +166,7 @@ async def test_change_to_a_document_never_opened(client: LanguageClient) -> None
     with pytest.raises(JsonRpcInvalidParams, match="not open"):
         await client.text_document_inline_completion_async(inline_params(uri, *AT))
     with pytest.raises(JsonRpcInvalidParams, match="not open"):
-        await command(client, "enclave.review", {"uri": uri})
+        await command(client, "enclave.lsp.review", {"uri": uri})
     await asyncio.sleep(0.3)
     assert await jobs(client) == before
 

@@ -9,7 +9,7 @@ from collections import Counter
 from html.parser import HTMLParser
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
@@ -207,6 +207,7 @@ def test_generated_markdown_renders_to_inert_html(markdown: str) -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(documents())
+@example(" ` `http://evil.example/p.png`")  # a span's fence ran into the next one's
 def test_code_is_kept_verbatim_and_the_output_is_stable(markdown: str) -> None:
     out = sanitize_markdown(markdown)
     blocks, spans = code_of(markdown)

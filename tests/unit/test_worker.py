@@ -145,8 +145,8 @@ def test_the_hook_is_off_without_the_variable(
         monkeypatch.setenv("ENCLAVE_FAKE_MODEL", value)
     loaded: list[tuple[object, ...]] = []
     monkeypatch.setattr(worker_module, "LlamaEngine", lambda *args: loaded.append(args))
-    load_engine(LoadSpec("/m.gguf", 512, 3, state_cache_mb=64))
-    assert loaded == [("/m.gguf", 512, 3, 64)]  # the real engine, with the load command's values
+    load_engine(LoadSpec("/m.gguf", 512, 3, state_cache_mb=64, gpu_layers=5))
+    assert loaded == [("/m.gguf", 512, 3, 64, 5)]  # the real engine, with the load command's values
 
 
 @pytest.mark.parametrize(
