@@ -94,7 +94,20 @@ function text(segment: string, inTable: boolean): string {
     pos = m.lastIndex;
   }
   out.push(escapeText(segment.slice(pos), inTable));
-  return out.join("");
+  return joinPieces(out);
+}
+
+/**
+ * Concatenate, keeping a code span's closing fence from running into a following backtick (one
+ * run of two would not close it, and a later single backtick would): the server's _join.
+ */
+function joinPieces(pieces: readonly string[]): string {
+  let out = "";
+  for (const piece of pieces) {
+    if (out.endsWith("`") && piece.startsWith("`")) out += " ";
+    out += piece;
+  }
+  return out;
 }
 
 /** Plain text as Markdown that parses back to the same text; URLs become defanged code. */
@@ -107,7 +120,7 @@ function plain(content: string, inTable = false): string {
     pos = m.index + m[0].length;
   }
   out.push(text(content.slice(pos), inTable));
-  return out.join("");
+  return joinPieces(out);
 }
 
 function lineStarts(markdown: string): string {
@@ -150,10 +163,10 @@ function inline(tokens: readonly Token[], inTable = false): string {
     else if (/^(em|strong)_(open|close)$/.test(t.type)) out.push(t.markup);
     // link_open / link_close (the text between stays), image (dropped), anything else.
   }
-  if (inTable) return strip(out.join(""));
+  const joined = joinPieces(out);
+  if (inTable) return strip(joined);
   // Dropped images and links can leave blanks that would read as code or as a hard break.
-  const lines = out
-    .join("")
+  const lines = joined
     .split("\n")
     .map(strip)
     .filter((line) => line !== "");

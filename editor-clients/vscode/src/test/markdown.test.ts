@@ -225,6 +225,7 @@ const KNOWN_BAD = [
   "[x\n](https://evil.example/nl)",
   "Setext [x](https://evil.example/s)\n===",
   "[X]: https://evil.example/def\n[x]",
+  " ` `http://evil.example/p.png`", // a span's closing fence ran into the next span's backticks
   "see http://evil.example/bare and https://evil.example/bare2.",
   // The old sanitizer's code-span regex ran across paragraphs: markup between two stray
   // backticks passed verbatim.
