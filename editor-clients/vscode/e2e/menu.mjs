@@ -35,6 +35,13 @@ async function requests(ed) {
   return figure(await statusPage(ed, () => ed.command("Enclave: Show Status")), "Requests");
 }
 
+/** The server's own figures: its request count, and whether a request met its global switch off. */
+async function serverFigures(ed) {
+  const page = await statusPage(ed, () => ed.command("Enclave: Show Status"));
+  // The server counts only what passes its global switch; one it turned away says so here.
+  return { requests: figure(page, "Requests"), turnedAway: /completions are turned off/.test(page) };
+}
+
 function userSettingsOf(userData) {
   return JSON.parse(readFileSync(join(userData, "User", "settings.json"), "utf8"));
 }
@@ -88,9 +95,10 @@ export async function statusMenuChecks(ed, w, shot, userData, report, slow) {
     throw new Error(`User/settings.json after "Disable completions for Python": ${JSON.stringify(settings["[python]"])}, global ${settings["enclave.completion.enabled"]}`);
   }
   await noGhost(ed, "completions were off for Python");
-  const after = await requests(ed);
-  if (after !== before) throw new Error(`the server counted ${after - before} completion request(s) while off, snoozed or off for Python`);
-  report.ok("trusted: menu Disable completions for Python: a \"[python]\" entry in the user settings; no request reached the server while off, snoozed or off for Python", `server's requests: ${before} before, ${after} after`);
+  const { requests: after, turnedAway } = await serverFigures(ed);
+  if (after !== before) throw new Error(`the server counted ${after - before} completion request(s) while snoozed or off for Python`);
+  if (turnedAway) throw new Error("the server's last empty answer is \"completions are turned off\": a request reached it while off");
+  report.ok("trusted: menu Disable completions for Python: a \"[python]\" entry in the user settings; no request reached the server while off, snoozed or off for Python", `server's requests: ${before} before, ${after} after; no "completions are turned off" answer`);
 
   // The same window, a JavaScript file: completions on there (the server's switch is global).
   await ed.open("shapes.js", "rectangleArea");
