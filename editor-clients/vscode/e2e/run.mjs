@@ -444,6 +444,7 @@ async function missingSession() {
 
 // ENCLAVE_E2E_SESSIONS=clash (say) runs only the sessions named; all by default.
 const only = (process.env.ENCLAVE_E2E_SESSIONS ?? "").split(",").filter(Boolean);
+const SESSIONS = ["trusted", "untrusted", "clash", "missing"];
 const wanted = (name) => only.length === 0 || only.includes(name);
 
 try {
@@ -479,6 +480,9 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 
-console.log(report.closing());
+// The closing line says which sessions ran: a partial run must not read as the whole test.
+const ran = SESSIONS.filter(wanted);
+const partial = ran.length < SESSIONS.length ? `; ONLY ${ran.join(", ")} of ${SESSIONS.length} sessions` : `; all ${SESSIONS.length} sessions`;
+console.log(report.closing() + partial);
 console.log(`evidence: ${SHOTS} and ${LOGS}`);
 process.exit(report.failed ? 1 : 0);
