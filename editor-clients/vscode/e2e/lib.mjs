@@ -88,7 +88,7 @@ export function newestFile(dir, pattern) {
  * code-server with the .vsix installed in `userData` and `extensions`, serving `workspace`,
  * opened in chromium. Returns { page, close } ; close() keeps code-server's logs in `logsTo`.
  */
-export async function openCodeServer({ codeServer, vsix, chromiumPath, userData, extensions, workspace, logFile, logsTo, trace }) {
+export async function openCodeServer({ codeServer, vsix, chromiumPath, userData, extensions, workspace, logFile, logsTo, trace, env }) {
   const node = process.execPath;
   const common = ["--user-data-dir", userData, "--extensions-dir", extensions];
   const install = spawnSync(node, [codeServer, ...common, "--install-extension", vsix], { encoding: "utf8" });
@@ -98,7 +98,7 @@ export async function openCodeServer({ codeServer, vsix, chromiumPath, userData,
   const args = [codeServer, ...common, "--bind-addr", `127.0.0.1:${port}`, "--auth", "none"];
   args.push("--disable-telemetry", "--disable-update-check", "--disable-getting-started-override");
   if (trace) args.push("--log", "trace");
-  const proc = spawn(node, [...args, workspace], { stdio: ["ignore", fd, fd], detached: true });
+  const proc = spawn(node, [...args, workspace], { stdio: ["ignore", fd, fd], detached: true, env: env ?? process.env });
   let browser;
   const close = async () => {
     await browser?.close().catch(() => {});
@@ -207,6 +207,48 @@ export class Editor {
     return this.page.locator(".statusbar-item", { hasText: "Enclave" }).first();
   }
 
+  /** Click the status item and choose `label` in its menu (the quick pick). */
+  async menu(label) {
+    const { page } = this;
+    await page.keyboard.press("Escape");
+    await this.status().click();
+    const exact = new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`);
+    const row = page.locator(".quick-input-list .monaco-list-row").filter({ has: page.locator(".label-name", { hasText: exact }) });
+    await row.first().waitFor({ timeout: 15000 });
+    await row.first().click();
+  }
+
+  /** The labels of the status item's menu (opened, read, closed). */
+  async menuLabels(shot) {
+    const { page } = this;
+    await page.keyboard.press("Escape");
+    await this.status().click();
+    const rows = page.locator(".quick-input-list .monaco-list-row .label-name");
+    await rows.first().waitFor({ timeout: 15000 });
+    await page.waitForTimeout(300);
+    if (shot) await shot();
+    const labels = (await rows.allInnerTexts()).map((t) => t.trim());
+    await page.keyboard.press("Escape");
+    return labels;
+  }
+
+  /** Wait until the status item's label matches `pattern`; returns it. */
+  async statusMatches(pattern, ms) {
+    const end = Date.now() + ms;
+    let label = "";
+    while (Date.now() < end) {
+      label = await this.statusLabel();
+      if (pattern.test(label)) return label;
+      await this.page.waitForTimeout(300);
+    }
+    throw new Error(`the status item never matched ${pattern}: "${label}"`);
+  }
+
+  /** The visible notification toast containing `text`. */
+  toast(text) {
+    return this.page.locator(".notification-toast", { hasText: text }).first();
+  }
+
   async statusLabel() {
     const item = this.status();
     return (await item.locator("a").first().getAttribute("aria-label").catch(() => null)) ?? (await item.getAttribute("aria-label")) ?? "";
@@ -233,6 +275,25 @@ export class Editor {
     const text = (await hover.isVisible()) ? await hover.innerText() : "";
     await this.page.mouse.move(700, 450);
     return text;
+  }
+
+  /** Type `text`, ask for a suggestion (Alt+\\) and wait `ms`: true if ghost text showed. */
+  async ghostShows(text, ms) {
+    const { page } = this;
+    await page.keyboard.type(text, { delay: 40 });
+    await page.keyboard.press("Alt+Backslash");
+    const ghost = page.locator(".monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text");
+    return ghost.first().waitFor({ state: "visible", timeout: ms }).then(() => true, () => false);
+  }
+
+  /** Remove what was typed on the cursor's line (the line stays, empty). */
+  async clearLine() {
+    const { page } = this;
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("End");
+    await page.keyboard.press("Shift+Home");
+    await page.keyboard.press("Shift+Home");
+    await page.keyboard.press("Backspace");
   }
 
   /** Type `text` where the cursor is and wait for ghost text; returns it (or throws). */

@@ -8,8 +8,17 @@
 //   ghost text, Tab accepts it (the saved file has it); Explain Selection opens a Markdown
 //   preview with the explanation's text; a refactor from the light bulb menu (Ctrl+.) adds a
 //   docstring (the file still parses); Review File puts findings in the Problems view.
+//   Then the status bar menu: completions off (the item says off; a request gives no ghost
+//   text), snooze (the item says until when), off for Python (a Python file gets no request,
+//   a JavaScript file gets ghost text; Ctrl+Right accepts a word of it), counted by the
+//   server's own figures on the "Show status" page.
 //   Session 2, the folder not trusted (Restricted Mode): status ready with the bundled model and
 //   ghost text, the same hostile settings changing nothing.
+//   Session 3, a server advertising the extension's own command names: it starts anyway.
+//   Session 4, an empty model cache (XDG_CACHE_HOME): the status says the model is missing, a
+//   notification offers the fetch; the fetch (a stand-in replaying the real command's output,
+//   e2e/fake_fetch.py) shows its progress, is cancelled, is run again from the menu and the
+//   server restarts ready; Show status, Open log and the model size switch from the menu.
 // Evidence in .e2e/: screenshots, the extension's output channel and the server's log (its
 // log.file is set in the USER settings) per session, code-server's logs. Exit status 1 when
 // anything failed; the closing line counts passed, failed and skipped (a skip is a failure).
@@ -19,6 +28,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Editor, newestFile, openCodeServer, Report, trap } from "./lib.mjs";
+import { missingModelChecks, missingModelSetup, statusMenuChecks } from "./menu.mjs";
 
 const EXT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(EXT_DIR, ".e2e");
@@ -31,7 +41,11 @@ const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const MODEL_SIZE = process.env.ENCLAVE_E2E_MODEL ?? "1.5b";
 const MODEL_NAME = `qwen2.5-coder-${MODEL_SIZE}`;
 const SLOW = 420000; // one model answer on 2 busy cores
-const EXPLANATIONS = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "enclave", "explanations");
+const CACHE = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "enclave");
+const EXPLANATIONS = join(CACHE, "explanations");
+const MODELS = process.env.ENCLAVE_CACHE_DIR ? join(process.env.ENCLAVE_CACHE_DIR, "models") : join(CACHE, "models");
+// The README's image: the ghost text in the real editor (copied to images/ when it changes).
+const README_IMAGE = join(OUT, "readme", "screenshot.png");
 
 const SHAPES = `import math
 
@@ -60,6 +74,17 @@ const CALC = `def calculate(expression):
     return eval(expression)
 `;
 
+// Where the menu's switches are tried: a Python file and a JavaScript one.
+const NOTES = `def triangle_area(base, height):
+    """Return the area of a triangle."""
+`;
+const SHAPES_JS = `function circleArea(radius) {
+  return Math.PI * radius * radius;
+}
+
+function rectangleArea(width, height) {
+`;
+
 const report = new Report();
 const CLASH_LOG = join(LOGS, "clash-commands.jsonl");
 
@@ -82,6 +107,8 @@ function hostileWorkspace(name) {
   mkdirSync(join(ws, ".vscode"), { recursive: true });
   writeFileSync(join(ws, "shapes.py"), SHAPES);
   writeFileSync(join(ws, "calc.py"), CALC);
+  writeFileSync(join(ws, "notes.py"), NOTES);
+  writeFileSync(join(ws, "shapes.js"), SHAPES_JS);
   writeFileSync(join(ws, "not-a-model.gguf"), "this is not a model\n");
   const marker = join(ws, "server-script-ran");
   const script = join(ws, "evil-server.sh");
@@ -186,7 +213,7 @@ function checkStartedUsersServer(name, extensionLog) {
 }
 
 /** One code-server session in a hostile workspace; `user` adds to the user settings. */
-async function withSession(name, { trust, user = {}, hostileChecks = true }, body) {
+async function withSession(name, { trust, user = {}, hostileChecks = true, env }, body) {
   const w = hostileWorkspace(`ws-${name}`);
   const userData = join(tmp, `user-data-${name}`);
   const serverLog = join(LOGS, `${name}-server.log`);
@@ -205,12 +232,13 @@ async function withSession(name, { trust, user = {}, hostileChecks = true }, bod
       logFile: join(LOGS, `${name}-code-server.log`),
       logsTo,
       trace: Boolean(process.env.ENCLAVE_E2E_TRACE),
+      env,
     });
     const ed = new Editor(session.page, SHOTS);
     editor.shot = (n) => ed.shot(`${name}-${n}`);
     await answerTrust(session.page, trust);
     report.ok(`${name}: code-server opened the folder`, trust ? "trusted" : "not trusted (Restricted Mode)");
-    await body(ed, w, (n) => editor.shot(n));
+    await body(ed, w, (n) => editor.shot(n), userData);
   } catch (err) {
     report.fail(`${name}: session`, err instanceof Error ? err.message.split("\n")[0] : String(err));
     console.log(`     screenshot ${await editor.shot("failure.png")}`);
@@ -243,6 +271,10 @@ async function ghostText(ed, name, shot, accept) {
   await page.keyboard.press("Control+End");
   const ghost = (await ed.ghostAfterTyping("    return ", SLOW)).trim();
   await shot("ghost-text.png");
+  if (accept) {
+    mkdirSync(dirname(README_IMAGE), { recursive: true });
+    await page.screenshot({ path: README_IMAGE });
+  }
   if (!ghost) throw new Error("the ghost text is empty");
   report.ok(`${name}: ghost text shown`, JSON.stringify(ghost));
   if (!accept) return;
@@ -396,16 +428,36 @@ async function clashSession() {
   else report.fail("clash: the extension's log names the commands it did not register", log.slice(-800));
 }
 
+/** An empty model cache: the fetch offered, cancelled, run from the menu (e2e/menu.mjs). */
+async function missingSession() {
+  const setup = missingModelSetup({ tmp, enclave: ENCLAVE, extDir: EXT_DIR, realModels: MODELS });
+  const model = join(MODELS, "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf");
+  if (!existsSync(model)) {
+    report.fail("missing: session", `${model} is not provisioned (make models)`);
+    return;
+  }
+  writeFileSync(setup.wrapper, setup.script);
+  chmodSync(setup.wrapper, 0o755);
+  const options = { trust: true, user: setup.user, hostileChecks: false, env: setup.env };
+  await withSession("missing", options, (ed, _w, shot, userData) => missingModelChecks(ed, setup, shot, userData, report));
+}
+
 // ENCLAVE_E2E_SESSIONS=clash (say) runs only the sessions named; all by default.
 const only = (process.env.ENCLAVE_E2E_SESSIONS ?? "").split(",").filter(Boolean);
+const SESSIONS = ["trusted", "untrusted", "clash", "missing"];
 const wanted = (name) => only.length === 0 || only.includes(name);
 
 try {
-  if (wanted("trusted")) await withSession("trusted", { trust: true }, async (ed, w, shot) => {
+  if (wanted("trusted")) await withSession("trusted", { trust: true }, async (ed, w, shot, userData) => {
     await checkReady(ed, "trusted");
     const ghost = await ghostText(ed, "trusted", shot, true);
     await acceptedIsSaved(ed, w, ghost, shot);
-    for (const [name, run] of [["explain", () => explain(ed, shot)], ["refactor", () => lightBulbRefactor(ed, w, shot)], ["review", () => review(ed, shot, "trusted", "calc.py", "def calculate")]]) {
+    for (const [name, run] of [
+      ["explain", () => explain(ed, shot)],
+      ["refactor", () => lightBulbRefactor(ed, w, shot)],
+      ["review", () => review(ed, shot, "trusted", "calc.py", "def calculate")],
+      ["menu", () => statusMenuChecks(ed, w, shot, userData, report, SLOW)],
+    ]) {
       try {
         await run();
       } catch (err) {
@@ -422,11 +474,15 @@ try {
     await ghostText(ed, "untrusted", shot, false);
   });
   if (wanted("clash")) await clashSession();
+  if (wanted("missing")) await missingSession();
 } finally {
   traps.close();
   rmSync(tmp, { recursive: true, force: true });
 }
 
-console.log(report.closing());
+// The closing line says which sessions ran: a partial run must not read as the whole test.
+const ran = SESSIONS.filter(wanted);
+const partial = ran.length < SESSIONS.length ? `; ONLY ${ran.join(", ")} of ${SESSIONS.length} sessions` : `; all ${SESSIONS.length} sessions`;
+console.log(report.closing() + partial);
 console.log(`evidence: ${SHOTS} and ${LOGS}`);
 process.exit(report.failed ? 1 : 0);

@@ -2,7 +2,8 @@
 // Writes the extension's settings (package.json contributes.configuration.properties) from the
 // server's own schema, so the two never drift, plus the client-only enclave.server.* settings.
 // User-only settings (the schema's x-userOnly, and the server command) get scope "application"
-// and are listed in capabilities.untrustedWorkspaces.restrictedConfigurations.
+// and are listed in capabilities.untrustedWorkspaces.restrictedConfigurations;
+// enclave.completion.enabled gets "language-overridable".
 //
 //   node scripts/sync-settings.mjs                 # run `enclave settings-schema`, update package.json
 //   node scripts/sync-settings.mjs --schema FILE   # read the schema from FILE instead
@@ -30,6 +31,16 @@ const CHECKOUT = resolve(EXTENSION_DIR, "..", "..");
 export const USER_ONLY_SCOPE = "application";
 
 const USER_ONLY_NOTE = "User settings only: a workspace cannot set it.";
+
+/**
+ * Server settings the extension also reads per language (a "[python]" entry in settings.json).
+ * The server's value stays the global one; the extension applies the language's itself.
+ */
+export const LANGUAGE_OVERRIDABLE = {
+  "enclave.completion.enabled":
+    'Set it per language ("[python]": {"enclave.completion.enabled": false}) to have no ' +
+    "completions in that language; a language cannot turn them on while they are off.",
+};
 
 /** Settings only the extension reads (never sent to the server). */
 export const CLIENT_SETTINGS = {
@@ -74,6 +85,11 @@ export function configurationProperties(schema) {
     if (value["x-userOnly"] === true) {
       prop.scope = USER_ONLY_SCOPE;
       prop.description = `${prop.description ?? ""} ${USER_ONLY_NOTE}`.trim();
+    }
+    if (key in LANGUAGE_OVERRIDABLE) {
+      if (prop.scope) throw new Error(`${key} cannot be both user-only and per language`);
+      prop.scope = "language-overridable";
+      prop.description = `${prop.description ?? ""} ${LANGUAGE_OVERRIDABLE[key]}`.trim();
     }
     prop.order = order++;
     props[key] = prop;

@@ -1,6 +1,7 @@
-// The VS Code side of Enclave: starts `enclave serve`, passes settings, shows its status, and
-// offers its commands. The pure parts live in settings.ts, status.ts, serverPath.ts,
-// markdown.ts and actions.ts (unit-tested without VS Code).
+// The VS Code side of Enclave: starts `enclave serve`, passes settings, shows its status and
+// its menu, and offers its commands. The pure parts live in settings.ts, status.ts, gate.ts,
+// menu.ts, fetch.ts, statusReport.ts, serverPath.ts, markdown.ts and actions.ts (unit-tested
+// without VS Code); controls.ts and modelFetch.ts hold the completion switches and the fetch.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as vscode from "vscode";
@@ -28,8 +29,13 @@ import {
   needsInstruction,
   SERVER_COMMANDS,
 } from "./commands";
+import { CompletionControls } from "./controls";
+import { Command, missingModel } from "./fetch";
 import { FOCUS_NOTIFICATION, FocusReporter } from "./focus";
+import { clockTime, LANGUAGES, SNOOZE_MINUTES } from "./gate";
 import { sanitizeMarkdown } from "./markdown";
+import { MenuAction, menuEntries } from "./menu";
+import { ModelFetcher } from "./modelFetch";
 import { resolveServer } from "./serverPath";
 import {
   classifyChange,
@@ -44,12 +50,9 @@ import {
   userValue,
   userValues,
 } from "./settings";
-import { formatStatus, ServerStatus } from "./status";
+import { baseName, formatStatus, ServerStatus } from "./status";
+import { statusReport } from "./statusReport";
 
-const LANGUAGES = [
-  "python", "javascript", "javascriptreact", "typescript", "typescriptreact", "go", "rust",
-  "java", "c", "cpp", "lua", "shellscript",
-];
 const EXPLAIN_SCHEME = "enclave-explain";
 
 let client: LanguageClient | undefined;
@@ -64,17 +67,18 @@ const warnedIgnored = new Set<string>();
 let ownCommands = new Set<string>();
 let extensionPath = "";
 let focus: FocusReporter;
+let controls: CompletionControls;
+let fetcher: ModelFetcher;
+let pages: PageProvider;
+let started: Command | undefined; // the server command of the running client
 
 function reportFocus(editor: vscode.TextEditor | undefined): void {
   const doc = editor?.document;
   if (!editor || !doc || !LANGUAGES.includes(doc.languageId)) return;
   if (doc.uri.scheme !== "file" && doc.uri.scheme !== "untitled") return;
+  if (controls.suppressedFor(doc)) return; // no warm-up where no completion is asked for
   const at = editor.selection.active;
   focus.moved(doc.uri.toString(), at.line, at.character);
-}
-
-function config(): vscode.WorkspaceConfiguration {
-  return vscode.workspace.getConfiguration(SECTION);
 }
 
 function reader(scope?: vscode.Uri): SettingsReader {
@@ -107,7 +111,7 @@ function warnIgnored(): void {
 
 function showStatus(status: ServerStatus | undefined): void {
   lastStatus = status;
-  const view = formatStatus(status, config().get<boolean>("completion.enabled", true));
+  const view = formatStatus(status, controls.view(vscode.window.activeTextEditor?.document));
   statusItem.text = view.text;
   const tooltip = new vscode.MarkdownString(view.tooltip);
   tooltip.isTrusted = false;
@@ -145,6 +149,7 @@ function makeClient(reserved: ReadonlySet<string>): LanguageClient {
     isExecutable,
   });
   log.info(`Starting ${server.command} ${server.args.join(" ")} (from ${server.source})`);
+  started = server;
   const serverOptions: ServerOptions = {
     command: server.command,
     args: server.args,
@@ -160,11 +165,16 @@ function makeClient(reserved: ReadonlySet<string>): LanguageClient {
     revealOutputChannelOn: RevealOutputChannelOn.Never,
     connectionOptions: { maxRestartCount: 4 },
     middleware: {
+      // Nothing is asked where completions are off for the language, or snoozed (the server's
+      // own switch is the global one).
+      provideInlineCompletionItems: (document, position, context, token, next) =>
+        controls.suppressedFor(document) ? undefined : next(document, position, context, token),
       // VS Code shows the server's inline completions as ghost text; its completion-item
       // fallback would offer the same text again in the suggest widget. Use it only when
       // inline suggestions are turned off in the editor.
       provideCompletionItem: (document, position, context, token, next) =>
-        vscode.workspace.getConfiguration("editor", document).get("inlineSuggest.enabled", true)
+        vscode.workspace.getConfiguration("editor", document).get("inlineSuggest.enabled", true) ||
+        controls.suppressedFor(document)
           ? undefined
           : next(document, position, context, token),
       // The server's pulls (workspace/configuration) get the user's own user-only values.
@@ -230,10 +240,14 @@ async function startClient(): Promise<void> {
   c.onNotification("enclave/status", (status: ServerStatus) => {
     notified = true;
     showStatus(status);
+    offerFetch(status);
   });
   try {
     const status = await c.sendRequest<ServerStatus>("enclave/getStatus", {});
-    if (!notified && status) showStatus(status);
+    if (!notified && status) {
+      showStatus(status);
+      offerFetch(status);
+    }
   } catch (err) {
     log.warn(`enclave/getStatus failed: ${err}`);
   }
@@ -309,7 +323,8 @@ function editorAndClient(): [vscode.TextEditor, LanguageClient] | undefined {
 
 // -- commands ---------------------------------------------------------------------------------
 
-class ExplanationProvider implements vscode.TextDocumentContentProvider {
+/** Read-only Markdown pages (explanations, the status report) for the preview. */
+class PageProvider implements vscode.TextDocumentContentProvider {
   private readonly docs = new Map<string, string>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
@@ -321,13 +336,26 @@ class ExplanationProvider implements vscode.TextDocumentContentProvider {
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {
-    return this.docs.get(uri.toString()) ?? "This explanation is no longer available.";
+    return this.docs.get(uri.toString()) ?? "This page is no longer available.";
   }
 }
 
-let explanationCount = 0;
+let pageCount = 0;
 
-async function explainSelection(explanations: ExplanationProvider): Promise<void> {
+/** Show sanitized Markdown in the preview beside the editor (as text if there is none). */
+async function showPage(name: string, markdown: string): Promise<void> {
+  const uri = vscode.Uri.from({ scheme: EXPLAIN_SCHEME, path: `/${name}.md`, query: String(++pageCount) });
+  pages.set(uri, sanitizeMarkdown(markdown));
+  try {
+    await vscode.commands.executeCommand("markdown.showPreviewToSide", uri);
+  } catch {
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.languages.setTextDocumentLanguage(doc, "markdown");
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+  }
+}
+
+async function explainSelection(): Promise<void> {
   const pair = editorAndClient();
   if (!pair) return;
   const [editor, c] = pair;
@@ -344,20 +372,9 @@ async function explainSelection(explanations: ExplanationProvider): Promise<void
   const file = editor.document.uri.path.split("/").pop() ?? "file";
   const lines = `lines ${selection.start.line + 1}-${selection.end.line + 1}`;
   const what = result.path ? `${result.path}` : `${file}, ${lines}`;
-  const text = `# Explanation: ${sanitizeMarkdown(what)}\n\n${sanitizeMarkdown(result.markdown ?? "")}\n`;
-  const uri = vscode.Uri.from({
-    scheme: EXPLAIN_SCHEME,
-    path: `/${safeName(`${file}-${lines}`)}.md`,
-    query: String(++explanationCount),
-  });
-  explanations.set(uri, text);
-  try {
-    await vscode.commands.executeCommand("markdown.showPreviewToSide", uri);
-  } catch {
-    const doc = await vscode.workspace.openTextDocument(uri);
-    await vscode.languages.setTextDocumentLanguage(doc, "markdown");
-    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
-  }
+  // One document, sanitized as a whole: the heading cannot open markup the body closes.
+  const heading = `# Explanation: ${what.replace(/\s+/g, " ")}`;
+  await showPage(safeName(`${file}-${lines}`), `${heading}\n\n${result.markdown ?? ""}\n`);
 }
 
 async function reviewFile(): Promise<void> {
@@ -467,17 +484,110 @@ async function refactor(): Promise<void> {
 }
 
 async function toggleCompletions(): Promise<void> {
-  const cfg = config();
-  const inspect = cfg.inspect<boolean>("completion.enabled");
-  const target =
-    inspect?.workspaceFolderValue !== undefined
-      ? vscode.ConfigurationTarget.WorkspaceFolder
-      : inspect?.workspaceValue !== undefined
-        ? vscode.ConfigurationTarget.Workspace
-        : vscode.ConfigurationTarget.Global;
-  const enabled = !cfg.get<boolean>("completion.enabled", true);
-  await cfg.update("completion.enabled", enabled, target);
+  const enabled = !controls.globalEnabled();
+  await controls.setGlobal(enabled);
   vscode.window.setStatusBarMessage(`Enclave completions ${enabled ? "on" : "off"}`, 3000);
+}
+
+async function toggleLanguage(): Promise<void> {
+  const doc = vscode.window.activeTextEditor?.document;
+  const language = controls.language(doc);
+  if (!doc || !language) {
+    void vscode.window.showInformationMessage("Enclave: open a file in a language Enclave serves first.");
+    return;
+  }
+  await controls.setLanguage(doc, !language.enabled);
+  const now = language.enabled ? "off" : "on";
+  vscode.window.setStatusBarMessage(`Enclave completions ${now} for ${language.name}`, 3000);
+}
+
+async function snoozeCompletions(minutes?: number): Promise<void> {
+  if (minutes === undefined) {
+    const picks = SNOOZE_MINUTES.map((m) => ({ label: `${m} minutes`, minutes: m }));
+    minutes = (await vscode.window.showQuickPick(picks, { placeHolder: "Snooze completions for" }))?.minutes;
+    if (minutes === undefined) return;
+  }
+  controls.snooze.snooze(minutes);
+}
+
+// -- missing model and status ----------------------------------------------------------------
+
+function offerFetch(status: ServerStatus): void {
+  const size = missingModel(status);
+  if (size) void fetcher.offer(size);
+}
+
+async function showServerStatus(): Promise<void> {
+  const c = runningClient();
+  if (!c) return;
+  let answer: unknown;
+  try {
+    answer = await c.sendRequest("enclave/getStatus", {});
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Enclave: enclave/getStatus failed: ${err}`);
+    return;
+  }
+  const view = formatStatus(lastStatus, controls.view(vscode.window.activeTextEditor?.document));
+  const words = /^Enclave: ([^.]*)/.exec(view.accessibility)?.[1] ?? "";
+  const server = started ? `${started.command} ${started.args.join(" ")}` : "";
+  const facts = { asOf: clockTime(Date.now(), true), completions: words, server, modelSize: controls.modelSize() };
+  await showPage("enclave-status", statusReport(answer, facts));
+}
+
+// -- the status bar menu ---------------------------------------------------------------------
+
+interface MenuPick extends vscode.QuickPickItem {
+  action?: MenuAction;
+}
+
+async function statusMenu(): Promise<void> {
+  const doc = vscode.window.activeTextEditor?.document;
+  const snoozed = controls.snooze.until;
+  const entries = menuEntries({
+    state: lastStatus?.state ?? "starting",
+    model: lastStatus?.model ? baseName(lastStatus.model) : undefined,
+    globalEnabled: controls.globalEnabled(),
+    language: controls.language(doc),
+    snoozedUntil: snoozed === undefined ? undefined : controls.view(doc).snoozedUntil,
+    modelSize: controls.modelSize(),
+    missingModel: missingModel(lastStatus),
+    fetching: fetcher.fetching,
+  });
+  const picks: MenuPick[] = entries.map((e) =>
+    e.action
+      ? { label: e.label, description: e.description, action: e.action }
+      : { label: e.label, kind: vscode.QuickPickItemKind.Separator },
+  );
+  const pick = await vscode.window.showQuickPick(picks, { placeHolder: "Enclave", title: "Enclave" });
+  if (pick?.action) await runMenuAction(pick.action, doc);
+}
+
+async function runMenuAction(action: MenuAction, doc: vscode.TextDocument | undefined): Promise<void> {
+  switch (action.kind) {
+    case "toggle":
+      return controls.setGlobal(action.enable);
+    case "language":
+      if (doc) await controls.setLanguage(doc, action.enable);
+      return;
+    case "snooze":
+      controls.snooze.snooze(action.minutes);
+      return;
+    case "resume":
+      return controls.snooze.resume();
+    case "size":
+      return controls.setModelSize(action.size);
+    case "fetch":
+      return fetcher.fetch(action.size);
+    case "status":
+      return showServerStatus();
+    case "log":
+      return log.show(true);
+    case "restart":
+      return restartClient();
+    case "settings":
+      await vscode.commands.executeCommand("workbench.action.openSettings", "@ext:enclave.enclave");
+      return;
+  }
 }
 
 // -- activation -------------------------------------------------------------------------------
@@ -492,21 +602,35 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   log = vscode.window.createOutputChannel("Enclave", { log: true });
   statusItem = vscode.window.createStatusBarItem("enclave.status", vscode.StatusBarAlignment.Right, 100);
   statusItem.name = "Enclave";
-  statusItem.command = "enclave.showLog";
-  const explanations = new ExplanationProvider();
+  statusItem.command = "enclave.statusMenu";
+  pages = new PageProvider();
+  controls = new CompletionControls(context.globalState, () => showStatus(lastStatus));
+  fetcher = new ModelFetcher({ log, server: () => started, restart: restartClient });
   focus = new FocusReporter((params) => {
     if (client?.state === State.Running) void client.sendNotification(FOCUS_NOTIFICATION, params);
   });
   context.subscriptions.push(
-    vscode.window.onDidChangeActiveTextEditor(reportFocus),
+    vscode.window.onDidChangeActiveTextEditor((editor) => {
+      reportFocus(editor);
+      showStatus(lastStatus); // off for this language, or not
+    }),
     vscode.window.onDidChangeTextEditorSelection((e) => reportFocus(e.textEditor)),
     log,
     statusItem,
-    vscode.workspace.registerTextDocumentContentProvider(EXPLAIN_SCHEME, explanations),
-    vscode.commands.registerCommand("enclave.explainSelection", () => explainSelection(explanations)),
+    controls,
+    vscode.workspace.registerTextDocumentContentProvider(EXPLAIN_SCHEME, pages),
+    vscode.commands.registerCommand("enclave.explainSelection", explainSelection),
     vscode.commands.registerCommand("enclave.reviewFile", reviewFile),
     vscode.commands.registerCommand("enclave.refactor", refactor),
     vscode.commands.registerCommand("enclave.toggleCompletions", toggleCompletions),
+    vscode.commands.registerCommand("enclave.toggleLanguage", toggleLanguage),
+    vscode.commands.registerCommand("enclave.snooze", snoozeCompletions),
+    vscode.commands.registerCommand("enclave.statusMenu", statusMenu),
+    vscode.commands.registerCommand("enclave.showStatus", showServerStatus),
+    vscode.commands.registerCommand("enclave.fetchModel", () => {
+      const size = missingModel(lastStatus) ?? controls.modelSize();
+      return fetcher.fetch(size);
+    }),
     vscode.commands.registerCommand("enclave.showLog", () => log.show(true)),
     vscode.commands.registerCommand("enclave.restartServer", restartClient),
     vscode.workspace.onDidChangeConfiguration((e) => {
@@ -515,10 +639,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       // User-only settings reach the server only when it starts (initializationOptions).
       const userChanged =
         change.userOnly && !sameValues(userValues(userOnly, reader()), sentUserValues);
+      showStatus(lastStatus); // completions on or off, here or for a language
       if (change.restart || userChanged) {
         void restartClient();
       } else if (change.server) {
-        showStatus(lastStatus);
         if (client?.state === State.Running) {
           void client.sendNotification(DidChangeConfigurationNotification.type, {
             settings: serverSettings(keys, userOnly, reader(), false),

@@ -15,7 +15,7 @@ export interface Clock {
   clear(timer: Timer): void;
 }
 
-const realClock: Clock = {
+export const realClock: Clock = {
   set: (fn, ms) => setTimeout(fn, ms),
   clear: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
 };

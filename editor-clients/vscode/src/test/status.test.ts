@@ -10,7 +10,7 @@ test("ready shows the model file and the reason for the last empty answer", () =
       model: "/home/u/.cache/enclave/qwen2.5-coder-0.5b.gguf",
       lastEmptyReason: "inside a string",
     },
-    true,
+    {},
   );
   assert.equal(view.text, "$(sparkle) Enclave");
   assert.equal(view.level, "normal");
@@ -21,33 +21,48 @@ test("ready shows the model file and the reason for the last empty answer", () =
 });
 
 test("a message that only repeats the state is not shown twice", () => {
-  const view = formatStatus({ state: "ready", message: "ready" }, true);
+  const view = formatStatus({ state: "ready", message: "ready" });
   assert.equal(view.tooltip.split("ready").length - 1, 1, view.tooltip);
   assert.equal(view.accessibility, "Enclave: ready");
 });
 
 test("loading spins; error is an error; stopped is a warning", () => {
-  assert.equal(formatStatus({ state: "loading" }, true).text, "$(sync~spin) Enclave");
-  assert.equal(formatStatus(undefined, true).text, "$(sync~spin) Enclave");
-  const error = formatStatus({ state: "error", message: "model file missing" }, true);
+  assert.equal(formatStatus({ state: "loading" }).text, "$(sync~spin) Enclave");
+  assert.equal(formatStatus(undefined).text, "$(sync~spin) Enclave");
+  const error = formatStatus({ state: "error", message: "model file missing" });
   assert.equal(error.level, "error");
   assert.equal(error.text, "$(error) Enclave");
   assert.match(error.tooltip, /model file missing/);
-  assert.equal(formatStatus({ state: "stopped" }, true).level, "warning");
-  assert.equal(formatStatus({ state: "weird" }, true).text, "$(question) Enclave");
+  assert.equal(formatStatus({ state: "stopped" }).level, "warning");
+  assert.equal(formatStatus({ state: "weird" }).text, "$(question) Enclave");
 });
 
-test("completions turned off show as off while the model is ready", () => {
-  const view = formatStatus({ state: "ready" }, false);
-  assert.equal(view.text, "$(circle-slash) Enclave");
-  assert.match(view.tooltip, /turned off/);
-  assert.equal(formatStatus({ state: "loading" }, false).text, "$(sync~spin) Enclave");
+test("off, off for a language and snoozed: said in the status bar while the model is ready", () => {
+  const off = formatStatus({ state: "ready" }, { suppressed: "off" });
+  assert.equal(off.text, "$(circle-slash) Enclave off");
+  assert.match(off.tooltip, /turned off\./);
+  assert.match(off.accessibility, /^Enclave: completions off/);
+  const python = formatStatus({ state: "ready" }, { suppressed: "language", language: "Python" });
+  assert.equal(python.text, "$(circle-slash) Enclave off for Python");
+  assert.match(python.tooltip, /turned off for Python/);
+  const snoozed = formatStatus({ state: "ready", model: "/m/q.gguf" }, { suppressed: "snoozed", snoozedUntil: "14:35" });
+  assert.equal(snoozed.text, "$(clock) Enclave snoozed until 14:35");
+  assert.match(snoozed.accessibility, /^Enclave: snoozed until 14:35\. model q\.gguf$/);
+  assert.match(snoozed.tooltip, /Click for the Enclave menu/);
+});
+
+test("the server's own state comes first; what the extension stops is still said", () => {
+  const loading = formatStatus({ state: "loading" }, { suppressed: "off" });
+  assert.equal(loading.text, "$(sync~spin) Enclave");
+  assert.match(loading.tooltip, /turned off/);
+  const error = formatStatus({ state: "error", message: "missing" }, { suppressed: "snoozed", snoozedUntil: "09:05" });
+  assert.equal(error.text, "$(error) Enclave");
+  assert.match(error.accessibility, /snoozed until 09:05/);
 });
 
 test("server text cannot inject Markdown links, HTML or commands", () => {
   const view = formatStatus(
     { state: "ready", lastEmptyReason: "[x](command:evil) <img src=x>" },
-    true,
   );
   assert.ok(!view.tooltip.includes("[x](command:evil)"));
   assert.ok(view.tooltip.includes("\\<img") && !/[^\\]<img/.test(view.tooltip));

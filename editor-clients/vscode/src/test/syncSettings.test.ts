@@ -72,6 +72,18 @@ test("server properties keep their fields and order; client settings follow", as
   assert.deepEqual(props["enclave.server.args"].default, ["serve"]);
 });
 
+test("completion.enabled can be set per language; a user-only one cannot", async () => {
+  const sync = await load();
+  const enabled = { type: "boolean", default: true, description: "Offer inline completions." };
+  const props = sync.configurationProperties({ properties: { "enclave.completion.enabled": enabled } });
+  assert.equal(props["enclave.completion.enabled"].scope, "language-overridable");
+  assert.match(String(props["enclave.completion.enabled"].description), /^Offer inline completions\. Set it per language/);
+  const both = { properties: { "enclave.completion.enabled": { ...enabled, "x-userOnly": true } } };
+  assert.throws(() => sync.configurationProperties(both), /both user-only and per language/);
+  const manifest = JSON.parse(readFileSync(join(EXT_DIR, "package.json"), "utf8"));
+  assert.equal(manifest.contributes.configuration.properties["enclave.completion.enabled"].scope, "language-overridable");
+});
+
 test("bad schemas are refused", async () => {
   const sync = await load();
   assert.throws(() => sync.configurationProperties({}), /no properties/);
