@@ -68,7 +68,7 @@ editors:
 # The VS Code extension in a real editor: code-server 4.100.3 from the npm registry, chromium,
 # ripgrep and libkrb5-dev from Debian (apt-get, as root, when missing), the .vsix from
 # `clients`, the real server and the default model. Measured on 2 busy cores: the install
-# 1.5 min (apt packages included), the test 3 to 4 min; fails the build on any failure.
+# 1.5 min (apt packages included), the test 5 to 7 min (four sessions); fails the build on any failure.
 vscode-e2e: models clients
 	PATH="$(abspath $(BIN)):$$PATH" ENCLAVE="$(abspath $(BIN))/enclave" \
 		$(MAKE) -C editor-clients/vscode e2e
