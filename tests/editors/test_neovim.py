@@ -121,6 +121,62 @@ def test_ghost_text_keymaps_with_fake_engine(tmp_path: Path) -> None:
     ast.parse(file.read_text())
 
 
+STATS_TEXT = 'if x > 0:\n        return "é😀"\n    return -1\n'
+
+
+@needs_nvim
+def test_accepts_are_reported_for_the_statistics(tmp_path: Path) -> None:
+    """Accept all, and type ahead + word + word + line + all, report the item's command with
+    the running total of code points (never the same total twice, one acceptance per item);
+    :checkhealth shows the session's figures; with stats off the items carry no command and
+    nothing is sent. Real server, fake engine; the text has a 2-byte and a 4-byte character
+    (an astral one: 2 UTF-16 units) so bytes, UTF-16 and code points all differ."""
+    file = tmp_path / "sign.py"
+    file.write_text("def sign(x):\n    \n")
+    env = real_env()
+    env["ENCLAVE_FAKE_MODEL"] = json.dumps({"text": STATS_TEXT, "token_s": 0.001})
+    env["ENCLAVE_TEST_MODEL_PATH"] = FAKE_MODEL
+    env["ENCLAVE_STATE_DIR"] = str(tmp_path / "enclave-state")
+    r = run_script("stats_fake.lua", tmp_path, file, env, timeout=180)
+
+    text = r["text"]
+    assert text == STATS_TEXT.rstrip("\n"), r
+    full = len(text)  # code points, as the server counts
+    assert full != len(text.encode()) and full != len(text.encode("utf-16-le")) // 2
+    sent = r["sent"]
+    for s in sent:
+        assert s["params"]["command"] == "enclave.lsp.accepted"
+        assert s.get("error") is None, s
+        # The server counted what the plugin said: no clamping, the counts agree.
+        assert s["answer"] == {"acceptedChars": s["params"]["arguments"][0]["acceptedChars"]}, s
+
+    # Accept all: one report, the full length; one acceptance with every character.
+    assert r["after_all"]["sent"] == 1
+    first = sent[0]["params"]["arguments"][0]
+    assert first["acceptedChars"] == full and set(first) == {"id", "uri", "acceptedChars"}
+    assert first["uri"] == file.as_uri()
+    python = r["after_all"]["stats"]["session"]["python"]
+    assert (python["shown"], python["accepted"], python["charsAccepted"]) == (1, 1, full)
+
+    # Partial accepts: the totals grow (typed-ahead character included), then the full length.
+    partial = [s["params"]["arguments"][0] for s in sent[1 : r["after_partial"]["sent"]]]
+    assert len({p["id"] for p in partial}) == 1 and partial[0]["id"] != first["id"]
+    totals = [p["acceptedChars"] for p in partial]
+    assert totals == [len(line) - len("    ") for line in r["lines"]] + [full], (totals, r)
+    assert totals == sorted(set(totals)), totals  # strictly growing: never twice the same
+    python = r["after_partial"]["stats"]["session"]["python"]
+    assert (python["shown"], python["accepted"], python["charsAccepted"]) == (2, 2, 2 * full)
+
+    assert (
+        f"this session, python: shown 2, accepted 2 (100.0%), characters accepted "
+        f"{2 * full} of {2 * full}" in r["health_on"]
+    ), r["health_on"]
+    # stats off: no command on the items, nothing sent, :checkhealth says so.
+    assert r["off"]["answers"] and all(a["command"] is None for a in r["off"]["answers"])
+    assert r["off"]["sent"] == r["after_partial"]["sent"]
+    assert "local statistics are off" in r["health_off"], r["health_off"]
+
+
 @needs_nvim
 def test_commands_against_a_stub_server(tmp_path: Path) -> None:
     """:EnclaveExplain, :EnclaveReview, :EnclaveRefactor (code actions and an instruction) and
