@@ -177,6 +177,78 @@ def test_accepts_are_reported_for_the_statistics(tmp_path: Path) -> None:
     assert "local statistics are off" in r["health_off"], r["health_off"]
 
 
+def run_accepted_spec(tmp: Path, **spec: Any) -> dict[str, Any]:
+    assert NVIM is not None
+    src, out = tmp / "in.json", tmp / "out.json"
+    src.write_text(json.dumps({"runs": [], "items": [], "texts": [], **spec}))
+    script = str(SCRIPTS / "accepted_spec.lua")
+    cmd = [NVIM, "--clean", "-i", "NONE", "-l", script, str(src), str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+UNICODE = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+RUNS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "text": UNICODE.filter(bool),
+            "totals": st.lists(st.integers(-3, 60), max_size=12),
+            "stop_at": st.integers(0, 13),
+        }
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@needs_nvim
+@hsettings(max_examples=8, deadline=None)
+@given(runs=RUNS, texts=st.lists(UNICODE, max_size=40))
+def test_reports_are_a_growing_running_total(
+    tmp_path_factory: pytest.TempPathFactory, runs: list[dict[str, Any]], texts: list[str]
+) -> None:
+    """Whatever order of totals the accept keys produce, the plugin sends only totals above the
+    last one sent, capped at the item's length in code points, nothing once the client has
+    stopped, and the item's own argument plus acceptedChars; code points as Python counts."""
+    r = run_accepted_spec(tmp_path_factory.mktemp("spec"), runs=runs, texts=texts)
+    for run, sent in zip(runs, r["sent"], strict=True):
+        want, last = [], 0
+        for k, total in enumerate(run["totals"], start=1):
+            if k >= run["stop_at"] > 0:
+                break
+            total = min(total, len(run["text"]))
+            if total > last:
+                want.append(total)
+                last = total
+        assert sent == want, (run, sent)
+    for arg in r["args"]:  # one per run that sent anything (null for the others)
+        assert arg is None or arg == {"id": "x", "uri": "u", "acceptedChars": arg["acceptedChars"]}
+    assert r["chars"] == [len(t) for t in texts]
+
+
+@needs_nvim
+def test_only_the_accepted_command_is_ever_run(tmp_path: Path) -> None:
+    """An item whose command is another one, or malformed, gets no report at all."""
+    good = {"command": "enclave.lsp.accepted", "arguments": [{"id": "a", "uri": "u"}]}
+    items: list[Any] = [
+        {"command": good},
+        {},
+        {"command": None},
+        {"command": "enclave.lsp.accepted"},
+        {"command": {**good, "command": "enclave.lsp.review"}},
+        {"command": {**good, "command": "enclave.lsp.accepted "}},
+        {"command": {"command": "enclave.lsp.accepted"}},
+        {"command": {**good, "arguments": []}},
+        {"command": {**good, "arguments": ["a"]}},
+        {"command": {**good, "arguments": [{"id": "a", "uri": "u"}, {"id": "b", "uri": "u"}]}},
+        {"command": {**good, "arguments": {"id": "a"}}},
+    ]
+    r = run_accepted_spec(tmp_path, items=items)
+    assert r["sources"] == [True] + [False] * (len(items) - 1)
+
+
 @needs_nvim
 def test_commands_against_a_stub_server(tmp_path: Path) -> None:
     """:EnclaveExplain, :EnclaveReview, :EnclaveRefactor (code actions and an instruction) and

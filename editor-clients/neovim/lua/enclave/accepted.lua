@@ -9,9 +9,10 @@ M.COMMAND = 'enclave.lsp.accepted'
 
 local has_011 = vim.fn.has('nvim-0.11') == 1
 
---- Code points of `s` (composing characters count on their own, as in Python's len()).
+--- Code points of UTF-8 `s` (as Python's len()): the bytes that start a character. Plain Lua:
+--- strchars() fails on a NUL (a string with one reaches Vimscript as a Blob).
 function M.chars(s)
-  return vim.fn.strchars(s)
+  return select(2, s:gsub('[^\128-\191]', ''))
 end
 
 --- The tracking record of `item` (its text `text`, from `client`): { client, argument, chars,
