@@ -23,7 +23,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from lsp_server import settings as settings_module
-from lsp_server.handlers.commands import COMMANDS
+from lsp_server.handlers.commands import ACCEPTED, COMMANDS
 from lsp_server.model import provision
 from tests.helpers import EDITOR_SAMPLE, FAKE_MODEL, enclave_command, real_env
 
@@ -295,7 +295,8 @@ def user_only_in_lua() -> list[str]:
 @needs_nvim
 def test_the_plugin_calls_the_servers_command_names() -> None:
     """Every workspace/executeCommand name the plugin sends is one the server registers (main
-    renamed them to enclave.lsp.*), and the stand-in server offers the same names."""
+    renamed them to enclave.lsp.*), and the stand-in server offers the same names; the one it
+    runs from completion items is the server's accepted command."""
     names: dict[str, str] = lua_value("require('enclave.commands').server_commands")
     assert set(names) == {"explain", "review", "rewrite"}
     assert set(names.values()) <= set(COMMANDS), names
@@ -307,7 +308,9 @@ def test_the_plugin_calls_the_servers_command_names() -> None:
         for f in (PLUGIN / "lua").rglob("*.lua")
         for m in re.findall(r"['\"](enclave\.lsp\.\w+)['\"]", f.read_text())
     }
-    assert spelled == set(names.values()), spelled
+    accepted: str = lua_value("require('enclave.accepted').COMMAND")
+    assert accepted == ACCEPTED
+    assert spelled == {*names.values(), ACCEPTED}, spelled
 
 
 @needs_nvim
