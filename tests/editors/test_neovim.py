@@ -23,7 +23,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from lsp_server import settings as settings_module
-from lsp_server.handlers.commands import COMMANDS
+from lsp_server.handlers.commands import ACCEPTED, COMMANDS
 from lsp_server.model import provision
 from tests.helpers import EDITOR_SAMPLE, FAKE_MODEL, enclave_command, real_env
 
@@ -121,6 +121,134 @@ def test_ghost_text_keymaps_with_fake_engine(tmp_path: Path) -> None:
     ast.parse(file.read_text())
 
 
+STATS_TEXT = 'if x > 0:\n        return "é😀"\n    return -1\n'
+
+
+@needs_nvim
+def test_accepts_are_reported_for_the_statistics(tmp_path: Path) -> None:
+    """Accept all, and type ahead + word + word + line + all, report the item's command with
+    the running total of code points (never the same total twice, one acceptance per item);
+    :checkhealth shows the session's figures; with stats off the items carry no command and
+    nothing is sent. Real server, fake engine; the text has a 2-byte and a 4-byte character
+    (an astral one: 2 UTF-16 units) so bytes, UTF-16 and code points all differ."""
+    file = tmp_path / "sign.py"
+    file.write_text("def sign(x):\n    \n")
+    env = real_env()
+    env["ENCLAVE_FAKE_MODEL"] = json.dumps({"text": STATS_TEXT, "token_s": 0.001})
+    env["ENCLAVE_TEST_MODEL_PATH"] = FAKE_MODEL
+    env["ENCLAVE_STATE_DIR"] = str(tmp_path / "enclave-state")
+    r = run_script("stats_fake.lua", tmp_path, file, env, timeout=180)
+
+    text = r["text"]
+    assert text == STATS_TEXT.rstrip("\n"), r
+    full = len(text)  # code points, as the server counts
+    assert full != len(text.encode()) and full != len(text.encode("utf-16-le")) // 2
+    sent = r["sent"]
+    for s in sent:
+        assert s["params"]["command"] == "enclave.lsp.accepted"
+        assert s.get("error") is None, s
+        # The server counted what the plugin said: no clamping, the counts agree.
+        assert s["answer"] == {"acceptedChars": s["params"]["arguments"][0]["acceptedChars"]}, s
+
+    # Accept all: one report, the full length; one acceptance with every character.
+    assert r["after_all"]["sent"] == 1
+    first = sent[0]["params"]["arguments"][0]
+    assert first["acceptedChars"] == full and set(first) == {"id", "uri", "acceptedChars"}
+    assert first["uri"] == file.as_uri()
+    python = r["after_all"]["stats"]["session"]["python"]
+    assert (python["shown"], python["accepted"], python["charsAccepted"]) == (1, 1, full)
+
+    # Partial accepts: the totals grow (typed-ahead character included), then the full length.
+    partial = [s["params"]["arguments"][0] for s in sent[1 : r["after_partial"]["sent"]]]
+    assert len({p["id"] for p in partial}) == 1 and partial[0]["id"] != first["id"]
+    totals = [p["acceptedChars"] for p in partial]
+    assert totals == [len(line) - len("    ") for line in r["lines"]] + [full], (totals, r)
+    assert totals == sorted(set(totals)), totals  # strictly growing: never twice the same
+    python = r["after_partial"]["stats"]["session"]["python"]
+    assert (python["shown"], python["accepted"], python["charsAccepted"]) == (2, 2, 2 * full)
+
+    assert (
+        f"this session, python: shown 2, accepted 2 (100.0%), characters accepted "
+        f"{2 * full} of {2 * full}" in r["health_on"]
+    ), r["health_on"]
+    # stats off: no command on the items, nothing sent, :checkhealth says so.
+    assert r["off"]["answers"] and all(a["command"] is None for a in r["off"]["answers"])
+    assert r["off"]["sent"] == r["after_partial"]["sent"]
+    assert "local statistics are off" in r["health_off"], r["health_off"]
+
+
+def run_accepted_spec(tmp: Path, **spec: Any) -> dict[str, Any]:
+    assert NVIM is not None
+    src, out = tmp / "in.json", tmp / "out.json"
+    src.write_text(json.dumps({"runs": [], "items": [], "texts": [], **spec}))
+    script = str(SCRIPTS / "accepted_spec.lua")
+    cmd = [NVIM, "--clean", "-i", "NONE", "-l", script, str(src), str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+UNICODE = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+RUNS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "text": UNICODE.filter(bool),
+            "totals": st.lists(st.integers(-3, 60), max_size=12),
+            "stop_at": st.integers(0, 13),
+        }
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@needs_nvim
+@hsettings(max_examples=8, deadline=None)
+@given(runs=RUNS, texts=st.lists(UNICODE, max_size=40))
+def test_reports_are_a_growing_running_total(
+    tmp_path_factory: pytest.TempPathFactory, runs: list[dict[str, Any]], texts: list[str]
+) -> None:
+    """Whatever order of totals the accept keys produce, the plugin sends only totals above the
+    last one sent, capped at the item's length in code points, nothing once the client has
+    stopped, and the item's own argument plus acceptedChars; code points as Python counts."""
+    r = run_accepted_spec(tmp_path_factory.mktemp("spec"), runs=runs, texts=texts)
+    for run, sent in zip(runs, r["sent"], strict=True):
+        want, last = [], 0
+        for k, total in enumerate(run["totals"], start=1):
+            if k >= run["stop_at"] > 0:
+                break
+            total = min(total, len(run["text"]))
+            if total > last:
+                want.append(total)
+                last = total
+        assert sent == want, (run, sent)
+    for arg in r["args"]:  # one per run that sent anything (null for the others)
+        assert arg is None or arg == {"id": "x", "uri": "u", "acceptedChars": arg["acceptedChars"]}
+    assert r["chars"] == [len(t) for t in texts]
+
+
+@needs_nvim
+def test_only_the_accepted_command_is_ever_run(tmp_path: Path) -> None:
+    """An item whose command is another one, or malformed, gets no report at all."""
+    good = {"command": "enclave.lsp.accepted", "arguments": [{"id": "a", "uri": "u"}]}
+    items: list[Any] = [
+        {"command": good},
+        {},
+        {"command": None},
+        {"command": "enclave.lsp.accepted"},
+        {"command": {**good, "command": "enclave.lsp.review"}},
+        {"command": {**good, "command": "enclave.lsp.accepted "}},
+        {"command": {"command": "enclave.lsp.accepted"}},
+        {"command": {**good, "arguments": []}},
+        {"command": {**good, "arguments": ["a"]}},
+        {"command": {**good, "arguments": [{"id": "a", "uri": "u"}, {"id": "b", "uri": "u"}]}},
+        {"command": {**good, "arguments": {"id": "a"}}},
+    ]
+    r = run_accepted_spec(tmp_path, items=items)
+    assert r["sources"] == [True] + [False] * (len(items) - 1)
+
+
 @needs_nvim
 def test_commands_against_a_stub_server(tmp_path: Path) -> None:
     """:EnclaveExplain, :EnclaveReview, :EnclaveRefactor (code actions and an instruction) and
@@ -167,7 +295,8 @@ def user_only_in_lua() -> list[str]:
 @needs_nvim
 def test_the_plugin_calls_the_servers_command_names() -> None:
     """Every workspace/executeCommand name the plugin sends is one the server registers (main
-    renamed them to enclave.lsp.*), and the stand-in server offers the same names."""
+    renamed them to enclave.lsp.*), and the stand-in server offers the same names; the one it
+    runs from completion items is the server's accepted command."""
     names: dict[str, str] = lua_value("require('enclave.commands').server_commands")
     assert set(names) == {"explain", "review", "rewrite"}
     assert set(names.values()) <= set(COMMANDS), names
@@ -179,7 +308,9 @@ def test_the_plugin_calls_the_servers_command_names() -> None:
         for f in (PLUGIN / "lua").rglob("*.lua")
         for m in re.findall(r"['\"](enclave\.lsp\.\w+)['\"]", f.read_text())
     }
-    assert spelled == set(names.values()), spelled
+    accepted: str = lua_value("require('enclave.accepted').COMMAND")
+    assert accepted == ACCEPTED
+    assert spelled == {*names.values(), ACCEPTED}, spelled
 
 
 @needs_nvim

@@ -2,6 +2,7 @@
 --- textDocument/inlineCompletion while typing (debounced, latest wins) and shows the suggestion
 --- with an extmark: inline virtual text for its first line, virtual lines for the rest.
 local status = require('enclave.status')
+local accepted = require('enclave.accepted')
 
 local M = {}
 
@@ -16,6 +17,9 @@ local TRIGGER_INVOKED, TRIGGER_AUTOMATIC = 1, 2
 
 --- Per buffer: { opts, timer, req = {client, id}, ghost = {...}, own_tick, typed_ahead }
 local states = {}
+--- The accepted-command record (accepted.source) of each item shown, server's or derived (the
+--- rest after a partial accept or typing ahead shares its origin's record).
+local sources = setmetatable({}, { __mode = 'k' })
 
 local function client_of(bufnr)
   return vim.lsp.get_clients({ bufnr = bufnr, name = 'enclave' })[1]
@@ -108,6 +112,7 @@ local function fit(bufnr, row, col, item, encoding)
   local text = item_text(item)
   if not text or text == '' then return nil end
   local g = { row = row, col = col, text = text, srow = row, scol = col, erow = row, ecol = col }
+  g.item = item
   if item.range then
     local s, e = item.range.start, item.range['end']
     g.srow, g.scol = s.line, byte_col(bufnr, s.line, s.character, encoding)
@@ -123,6 +128,13 @@ local function fit(bufnr, row, col, item, encoding)
   g.display = text:sub(#typed + 1)
   if g.display == '' then return nil end
   return g
+end
+
+--- An item showing `rest`, the end of the item of ghost `g`, with the same origin.
+local function derived(g, rest)
+  local item = { insertText = rest }
+  sources[item] = sources[g.item]
+  return item
 end
 
 --- Show the first item that fits at the cursor, from `index` on in direction `step` (1 or -1).
@@ -196,6 +208,10 @@ function M.request(bufnr, trigger_kind)
         return
       end
       state.items, state.encoding = items, client.offset_encoding
+      for _, item in ipairs(items) do
+        local text = item_text(item)
+        sources[item] = text and accepted.source(item, text, client) or nil
+      end
       show(bufnr, state, first_index(bufnr, state, cyc))
     end)
   end, bufnr)
@@ -271,6 +287,8 @@ function M.accept(bufnr)
     M.clear(bufnr)
     set_text(bufnr, g.srow, g.scol, g.erow, g.ecol, g.text)
     state.own_tick = api.nvim_buf_get_changedtick(bufnr)
+    local src = sources[g.item]
+    if src then accepted.report(src, src.chars, bufnr) end
   end)
   return true
 end
@@ -289,8 +307,11 @@ local function accept_piece(bufnr, kind)
     M.clear(bufnr)
     set_text(bufnr, g.row, g.col, g.row, g.col, part)
     state.own_tick = api.nvim_buf_get_changedtick(bufnr)
-    state.items, state.encoding = { { insertText = rest } }, 'utf-8'
+    state.items, state.encoding = { derived(g, rest) }, 'utf-8'
     show(bufnr, state, 1)
+    -- What the item had before the rest is in now (typed through or accepted).
+    local src = sources[g.item]
+    if src then accepted.report(src, src.chars - accepted.chars(rest), bufnr) end
   end)
   return true
 end
@@ -341,7 +362,8 @@ local function on_char(bufnr)
   local char = vim.v.char
   if g and char ~= '' and g.display:sub(1, #char) == char and #g.display > #char
     and not char:find('\n') then
-    state.typed_ahead = { display = g.display:sub(#char + 1), row = g.row, col = g.col + #char }
+    local rest = g.display:sub(#char + 1)
+    state.typed_ahead = { item = derived(g, rest), row = g.row, col = g.col + #char }
   else
     state.typed_ahead = nil
   end
@@ -358,7 +380,7 @@ local function on_changed(bufnr)
     -- Typed what the ghost showed: keep showing the rest until the new answer arrives.
     local row, col = cursor()
     if row == ahead.row and col == ahead.col then
-      state.items, state.encoding = { { insertText = ahead.display } }, 'utf-8'
+      state.items, state.encoding = { ahead.item }, 'utf-8'
       show(bufnr, state, 1)
     end
   end

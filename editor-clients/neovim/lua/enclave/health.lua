@@ -53,6 +53,86 @@ local function probe(cmd)
   return true, answer.result
 end
 
+local function percent(rate)
+  return type(rate) == 'number' and ('%.1f%%'):format(rate * 100) or '-' -- null: none shown
+end
+
+--- The server's local statistics (enclave/getStatus `stats`): this session, per language.
+local function statistics(client)
+  health.start('Statistics')
+  if not client then
+    health.info('no Enclave client running: open a file to see this session\'s figures')
+    return
+  end
+  local answer, err
+  local bufnr = next(client.attached_buffers or {}) -- a buffer the client serves
+  if vim.fn.has('nvim-0.11') == 1 then
+    answer, err = client:request_sync('enclave/getStatus', {}, 10000, bufnr)
+  else
+    answer, err = client.request_sync('enclave/getStatus', {}, 10000, bufnr)
+  end
+  local result = answer and answer.result
+  local stats = type(result) == 'table' and result.stats or nil
+  if type(stats) ~= 'table' then
+    health.warn('no statistics from the server: ' .. tostring(err or (answer and vim.inspect(answer.err)) or 'none'))
+    return
+  end
+  if stats.enabled == false then
+    health.info('local statistics are off (stats.enabled: false)')
+    return
+  end
+  if type(stats.warning) == 'string' and stats.warning ~= '' then health.warn(stats.warning) end
+  local session = type(stats.session) == 'table' and stats.session or {}
+  local languages = vim.tbl_keys(session)
+  table.sort(languages)
+  if #languages == 0 then health.info('this session: no suggestions shown yet') end
+  for _, language in ipairs(languages) do
+    local s = session[language]
+    health.info(('this session, %s: shown %s, accepted %s (%s), characters accepted %s of %s')
+      :format(language, s.shown, s.accepted, percent(s.acceptanceRate), s.charsAccepted, s.charsSuggested))
+  end
+  health.info('all time: `enclave stats`; file: ' .. tostring(stats.file))
+end
+
+--- The model: the running client's state, else the model the settings select, checked offline.
+local function model(client, cmd, options)
+  health.start('Model')
+  local status = client and require('enclave.status').by_client[client.id]
+  if status then
+    local line = ('state: %s%s'):format(status.state, status.message ~= '' and (' (' .. status.message .. ')') or '')
+    if status.state == 'ready' then
+      health.ok(line .. (status.model ~= '' and ('; model: ' .. status.model) or ''))
+    elseif status.state == 'loading' then
+      health.warn(line)
+    else
+      health.error(line)
+    end
+    if status.lastEmptyReason and status.lastEmptyReason ~= '' then
+      health.info('last empty answer: ' .. status.lastEmptyReason)
+    end
+    return
+  end
+  -- No server running: check the model the settings select, offline.
+  local model = (options.settings or {}).model or {}
+  local args = { cmd[1], 'model', 'verify' }
+  if model.path then
+    vim.list_extend(args, { '--path', model.path })
+  elseif model.size then
+    vim.list_extend(args, { '--size', model.size })
+  end
+  if vim.fs.basename(cmd[1]):match('^enclave') == nil then
+    health.info('no Enclave client running; start one by opening a file to see the model state')
+    return
+  end
+  local verify = vim.system(args, { text = true }):wait(120000)
+  local text = vim.trim((verify.stdout or '') .. (verify.stderr or ''))
+  if verify.code == 0 then
+    health.ok('model: ' .. text)
+  else
+    health.error('model: ' .. text, { 'run `enclave model fetch` (with --size as in your settings)' })
+  end
+end
+
 function M.check()
   health.start('Neovim')
   local v = vim.version()
@@ -103,42 +183,9 @@ function M.check()
     health.info('this server offers no commands (:EnclaveExplain, :EnclaveReview need them)')
   end
 
-  health.start('Model')
   local client = enclave.client(0) or vim.lsp.get_clients({ name = 'enclave' })[1]
-  local status = client and require('enclave.status').by_client[client.id]
-  if status then
-    local line = ('state: %s%s'):format(status.state, status.message ~= '' and (' (' .. status.message .. ')') or '')
-    if status.state == 'ready' then
-      health.ok(line .. (status.model ~= '' and ('; model: ' .. status.model) or ''))
-    elseif status.state == 'loading' then
-      health.warn(line)
-    else
-      health.error(line)
-    end
-    if status.lastEmptyReason and status.lastEmptyReason ~= '' then
-      health.info('last empty answer: ' .. status.lastEmptyReason)
-    end
-    return
-  end
-  -- No server running: check the model the settings select, offline.
-  local model = (options.settings or {}).model or {}
-  local args = { cmd[1], 'model', 'verify' }
-  if model.path then
-    vim.list_extend(args, { '--path', model.path })
-  elseif model.size then
-    vim.list_extend(args, { '--size', model.size })
-  end
-  if vim.fs.basename(cmd[1]):match('^enclave') == nil then
-    health.info('no Enclave client running; start one by opening a file to see the model state')
-    return
-  end
-  local verify = vim.system(args, { text = true }):wait(120000)
-  local text = vim.trim((verify.stdout or '') .. (verify.stderr or ''))
-  if verify.code == 0 then
-    health.ok('model: ' .. text)
-  else
-    health.error('model: ' .. text, { 'run `enclave model fetch` (with --size as in your settings)' })
-  end
+  model(client, cmd, options)
+  statistics(client)
 end
 
 return M

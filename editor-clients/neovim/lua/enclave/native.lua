@@ -3,6 +3,11 @@
 local M = {}
 
 local api = vim.api
+local accepted = require('enclave.accepted')
+
+--- The accepted-command record of each item partly accepted (a full accept runs the item's
+--- command in Neovim itself, as the server sent it: all of the item).
+local sources = setmetatable({}, { __mode = 'k' })
 
 local function ic()
   return vim.lsp.inline_completion
@@ -20,6 +25,7 @@ end
 local function insert_piece(item, kind)
   local text = item.insert_text
   if type(text) ~= 'string' then text = text.value end -- a snippet: its raw text
+  local full = text
   local bufnr = api.nvim_get_current_buf()
   local row, col = unpack(api.nvim_win_get_cursor(0))
   row = row - 1
@@ -36,6 +42,13 @@ local function insert_piece(item, kind)
   local lines = vim.split(part, '\n', { plain = true })
   api.nvim_buf_set_text(bufnr, row, col, row, col, lines)
   api.nvim_win_set_cursor(0, { row + #lines, (#lines == 1 and col or 0) + #lines[#lines] })
+  if sources[item] == nil then
+    local client = item.client_id and vim.lsp.get_client_by_id(item.client_id)
+    sources[item] = client and accepted.source(item, full, client) or false
+  end
+  local src = sources[item]
+  -- Everything of the item up to the end of the piece is in the buffer now.
+  if src then accepted.report(src, src.chars - accepted.chars(text:sub(#part + 1)), bufnr) end
 end
 
 --- Accept all of the shown item, or its next word or line.
