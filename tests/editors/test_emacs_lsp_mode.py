@@ -178,6 +178,57 @@ def test_ghost_text_is_shown_typed_through_and_accepted_in_parts(
     assert "textDocument/inlineCompletion" in enclave_got(r)
 
 
+def python_stats(stats: dict[str, Any]) -> tuple[int, int]:
+    """(accepted, charsAccepted) of this session's python figures."""
+    return stats["python"]["accepted"], stats["python"]["charsAccepted"]
+
+
+@needs_lsp_mode
+def test_accepting_reports_the_characters_taken_once(ghost_run: dict[str, Any]) -> None:
+    """M-f, C-e, C-e then TAB on one suggestion: each accept sends the item's own command
+    with the running total (acceptedChars), the last one none (all of it); the server's
+    figures grow with each and count the suggestion accepted once. A second suggestion
+    taken whole with TAB counts once, with all its characters."""
+    r = ghost_run
+    rest = BLOCK[len("if") :]  # the suggestion shown after typing "if"
+    word, line, second = len(" x"), len(" > 0:"), len("\n        return 1")
+    totals = [word, word + line, word + line + second]
+    sent = [a["arguments"] for a in r["accepts"]]
+    assert len(sent) == 5, sent  # one per accept, none else
+    assert all(len(args) == 1 for args in sent), sent
+    args = [a[0] for a in sent]
+    uri = args[0]["uri"]
+    assert uri.startswith("file://") and uri.endswith("/sign.py"), uri
+    assert len({a["id"] for a in args[:4]}) == 1 and args[4]["id"] != args[0]["id"]
+    assert [a.get("acceptedChars") for a in args] == [*totals, None, None]
+    assert all(set(a) <= {"id", "uri", "acceptedChars"} and a["uri"] == uri for a in args)
+    # The server's answers: the characters it now counts for the item.
+    answers = [a["answer"]["acceptedChars"] for a in r["accepts"]]
+    assert answers == [*totals, len(rest), len(BLOCK)]
+    # Its figures after each step: one accepted suggestion, its characters growing.
+    steps = ["stats_after_word", "stats_after_line", "stats_after_second_line"]
+    assert [python_stats(r[k]) for k in steps] == [(1, n) for n in totals]
+    assert python_stats(r["stats_after_accept"]) == (1, len(rest))
+    assert python_stats(r["stats_at_end"]) == (2, len(rest) + len(BLOCK))
+    assert r["stats_at_end"]["python"]["shown"] >= 2
+    assert r["whole_shown"]["ghost"] == BLOCK
+    assert (r["after_whole"]["line"], r["after_whole"]["ghost"]) == ("    return -1", None)
+
+
+@needs_lsp_mode
+def test_enclave_lsp_stats_shows_the_figures(ghost_run: dict[str, Any]) -> None:
+    r = ghost_run
+    figures = r["stats_at_end"]["python"]
+    accepted = len(BLOCK[len("if") :]) + len(BLOCK)
+    text = r["stats_buffer"]
+    session = text.split("This session:\n")[1].split("All time")[0]
+    assert session.startswith("  python\n"), text
+    assert f"suggestions shown {figures['shown']}, accepted 2 (" in session, text
+    chars = f"characters suggested {figures['charsSuggested']}, accepted {accepted}"
+    assert chars in session, text
+    assert "Statistics are off" not in text
+
+
 @needs_lsp_mode
 def test_c_g_and_moving_away_dismiss_the_suggestion(ghost_run: dict[str, Any]) -> None:
     r = ghost_run
