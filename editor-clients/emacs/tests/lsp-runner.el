@@ -66,7 +66,8 @@ Observation only: REQUEST runs with METHOD, PARAMS, CALLBACK and ARGS."
                                            :array-type 'list))
   (let ((settings (enclave-test-env "ENCLAVE_TEST_SETTINGS" "")))
     (unless (equal settings "")
-      (setq enclave-settings (json-parse-string settings :object-type 'plist))))
+      (setq enclave-settings (json-parse-string settings :object-type 'plist
+                                                      :false-object :json-false))))
   ;; The language's own server: a main (not add-on) client for python-mode, as pyright's is.
   (lsp-register-client
    (make-lsp-client :new-connection (lsp-stdio-connection
