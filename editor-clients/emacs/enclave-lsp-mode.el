@@ -389,17 +389,14 @@ ITEM: the server's item it is the rest of, after its first FROM characters
 (defun enclave-lsp--suggestion ()
   (or enclave-lsp--suggestion (user-error "Enclave: no suggestion here")))
 
-(defun enclave-lsp--report (suggestion &optional chars)
-  "Tell Enclave the user accepted SUGGESTION's item: all of it, or its first CHARS.
-The item's own command (enclave.lsp.accepted) with its argument, plus
-acceptedChars: the total now taken from it, in characters (code points, as
-the server counts).  Nothing without a command (statistics off), nor for a
-total already reported.  Asynchronous: accepting never waits for the server."
-  (let* ((item (plist-get suggestion :item))
-         (command (and item (lsp-get item :command)))
-         (argument (and command (ignore-errors (aref (lsp-get command :arguments) 0))))
-         (workspace (enclave-lsp--workspace)))
-    (when (and argument workspace (or (null chars) (> chars (plist-get suggestion :reported))))
+(defun enclave-lsp--send-accepted (command &optional chars)
+  "Run an item's COMMAND (enclave.lsp.accepted) on Enclave, with CHARS.
+CHARS (acceptedChars): the total now taken from the item, in characters
+\(code points, as the server counts); nil: all of it.  Asynchronous:
+accepting never waits."
+  (let ((argument (ignore-errors (aref (lsp-get command :arguments) 0)))
+        (workspace (enclave-lsp--workspace)))
+    (when (and argument workspace)
       (with-lsp-workspace workspace
         (lsp-request-async
          "workspace/executeCommand"
@@ -412,6 +409,15 @@ total already reported.  Asynchronous: accepting never waits for the server."
          :error-handler (lambda (err)
                           (lsp-log "Enclave: acceptance not counted: %s"
                                    (lsp-get err :message))))))))
+
+(defun enclave-lsp--report (suggestion &optional chars)
+  "Tell Enclave the user accepted SUGGESTION's item: all of it, or its first CHARS.
+Nothing when the item has no command (statistics off), nor for a total
+already reported."
+  (when-let ((command (and (plist-get suggestion :item)
+                           (lsp-get (plist-get suggestion :item) :command))))
+    (when (or (null chars) (> chars (plist-get suggestion :reported)))
+      (enclave-lsp--send-accepted command chars))))
 
 (defun enclave-lsp-accept ()
   "Insert the whole suggestion."
@@ -528,7 +534,11 @@ While it is shown, `enclave-lsp-suggestion-map' is active."
   :initialized-fn #'enclave-lsp--initialized
   :after-open-fn #'enclave-lsp--after-open
   :notification-handlers (ht ("enclave/status" #'enclave-lsp--on-status))
-  :action-handlers (ht ("enclave.lsp.explain" #'enclave-lsp--run-command)
+  ;; lsp-mode runs a chosen completion item's command (`enclave-lsp-completion-list');
+  ;; Enclave does not list enclave.lsp.accepted among its commands, so lsp-mode would find
+  ;; no server for it: this handler sends it to Enclave.
+  :action-handlers (ht ("enclave.lsp.accepted" #'enclave-lsp--send-accepted)
+                       ("enclave.lsp.explain" #'enclave-lsp--run-command)
                        ("enclave.lsp.refactor" #'enclave-lsp--run-command)
                        ("enclave.lsp.review" #'enclave-lsp--run-command)
                        ("enclave.lsp.rewrite" #'enclave-lsp--run-command))))

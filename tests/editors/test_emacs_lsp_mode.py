@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lsp_server.handlers.commands import COMMANDS
+from lsp_server.handlers.commands import ACCEPTED, COMMANDS
 from lsp_server.model import provision
 from lsp_server.prompts.actions import spec
 from tests.editors.test_emacs import (
@@ -230,6 +230,27 @@ def test_enclave_lsp_stats_shows_the_figures(ghost_run: dict[str, Any]) -> None:
 
 
 @needs_lsp_mode
+def test_choosing_enclaves_item_in_the_completion_list_reports_it_once(tmp_path: Path) -> None:
+    """With enclave-lsp-completion-list on, lsp-mode runs a chosen item's command itself; the
+    server does not list enclave.lsp.accepted among its commands, so without the
+    configuration's handler lsp-mode would find no server for it. It reaches Enclave, once,
+    and never the other server."""
+    file = tmp_path / "sign.py"
+    file.write_text("def sign(x):\n    \n")
+    r = run("lsp-capf.el", tmp_path, file, fake_env(BLOCK + "\n"))
+    assert "other_completion" in r["candidates"], r["candidates"]
+    assert r["buffer"] == "def sign(x):\n    " + BLOCK + "\n"
+    [accept] = r["accepts"]
+    [argument] = accept["arguments"]
+    assert set(argument) == {"id", "uri"} and argument["uri"].endswith("/sign.py"), argument
+    assert accept["answer"] == {"acceptedChars": len(BLOCK)}
+    assert python_stats(r["stats"]) == (1, len(BLOCK))
+    executed = [(s, c) for s, m, c in r["sent"] if m == "workspace/executeCommand"]
+    assert executed == [("enclave", ACCEPTED)], executed
+    never_reached_the_other_server(r)
+
+
+@needs_lsp_mode
 def test_c_g_and_moving_away_dismiss_the_suggestion(ghost_run: dict[str, Any]) -> None:
     r = ghost_run
     assert r["asked"]["ghost"] == BLOCK  # M-x enclave-lsp-suggest
@@ -429,9 +450,10 @@ def test_dir_locals_cannot_choose_the_server_its_environment_or_settings(
 @pytest.mark.parametrize("config", [EGLOT_CONFIG, CONFIG], ids=["eglot", "lsp-mode"])
 def test_the_configs_call_the_servers_commands_by_their_names(config: Path) -> None:
     """Every command name the configuration sends is one the server runs, and it sends the
-    explain, review and rewrite commands (the lsp-mode one also handles refactor)."""
+    explain, review and rewrite commands (the lsp-mode one also handles refactor, and
+    routes the accepted command of a completion item to Enclave)."""
     named = set(re.findall(r'"(enclave\.[a-z.]+)"', config.read_text()))
-    assert named <= set(COMMANDS), named - set(COMMANDS)
+    assert named <= {*COMMANDS, ACCEPTED}, named - {*COMMANDS, ACCEPTED}
     wanted = set(COMMANDS) if config == CONFIG else set(COMMANDS) - {"enclave.lsp.refactor"}
     assert named >= wanted, wanted - named
 
