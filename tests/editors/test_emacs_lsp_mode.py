@@ -333,6 +333,60 @@ def test_enclave_copy_follows_any_edits(
     assert all(c["same"] is True and not c["desynced"] for c in checks), checks
 
 
+# What accepting reports, for any suggestion and any keys (no server: the sending stubbed).
+GHOST_TEXT = st.lists(
+    st.sampled_from(["a", "bc", " ", "\n", "    ", "\U0001f600", "é", "中", "(", "_x1", ":"]),
+    min_size=1,
+    max_size=12,
+).map("".join)
+CASES = st.lists(
+    st.fixed_dictionaries(
+        {
+            "text": GHOST_TEXT,
+            "keys": st.lists(st.sampled_from(["M-f", "C-e", "TAB", "type"]), max_size=10),
+        }
+    ),
+    min_size=20,
+    max_size=20,
+)
+
+
+@needs_lsp_mode
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cases=CASES)
+def test_accepted_characters_are_the_suggestions_text_taken_each_total_once(
+    tmp_path_factory: pytest.TempPathFactory, cases: list[dict[str, Any]]
+) -> None:
+    """Any suggestion (wide characters, newlines, no word at all), any keys: each report
+    names the characters of the suggestion now before point (counted in code points, as the
+    server counts them), every total is larger than the last (never the same twice), all of
+    it is reported once and last, and each accept key reports once (typing reports nothing)."""
+    # One case that reports for sure, among the generated ones.
+    keys = ["type", "M-f", "C-e", "type", "M-f", "TAB"]
+    cases = [*cases, {"text": "if x > 0:\n  y\U0001f600 = 1", "keys": keys}]
+    workdir = tmp_path_factory.mktemp("emacs-lsp-accounting")
+    file = workdir / "x.txt"
+    file.write_text("")
+    (workdir / "cases.json").write_text(json.dumps(cases))
+    env = {**fake_env("pass\n"), "ENCLAVE_TEST_CASES": str(workdir / "cases.json")}
+    r = run("lsp-accounting.el", workdir, file, env)
+    for case, result in zip(cases, r["results"], strict=True):
+        text, sends = case["text"], result["sends"]
+        totals = [s["chars"] for s in sends if s["chars"] is not None]
+        assert totals == sorted(set(totals)), (case, sends)
+        for s in sends:
+            if s["chars"] is not None:
+                assert 0 < s["chars"] < len(text) and s["inserted"] == text[: s["chars"]], case
+        full = [s for s in sends if s["chars"] is None]
+        assert len(full) <= 1 and (not full or sends[-1] is full[0]), (case, sends)
+        if full:
+            assert full[0]["inserted"] == text and result["final"] == text, (case, result)
+        # One report per accept key pressed while the suggestion was shown, none else.
+        assert len(sends) == result["accept_presses"], (case, result)
+    # "i" typed, "f" (M-f), " x > 0:" (C-e), the line break not typed, "\n  y" (M-f), TAB.
+    assert [s["chars"] for s in r["results"][-1]["sends"]] == [2, 9, 13, None]
+
+
 # -- code actions and commands ----------------------------------------------------------------
 
 
