@@ -534,9 +534,9 @@ While it is shown, `enclave-lsp-suggestion-map' is active."
   :initialized-fn #'enclave-lsp--initialized
   :after-open-fn #'enclave-lsp--after-open
   :notification-handlers (ht ("enclave/status" #'enclave-lsp--on-status))
-  ;; lsp-mode runs a chosen completion item's command (`enclave-lsp-completion-list');
-  ;; Enclave does not list enclave.lsp.accepted among its commands, so lsp-mode would find
-  ;; no server for it: this handler sends it to Enclave.
+  ;; lsp-mode runs a chosen completion item's command (`enclave-lsp-completion-list'); one
+  ;; without a handler it sends to every server of the buffer, the other one too: this
+  ;; handler sends it to Enclave alone.
   :action-handlers (ht ("enclave.lsp.accepted" #'enclave-lsp--send-accepted)
                        ("enclave.lsp.explain" #'enclave-lsp--run-command)
                        ("enclave.lsp.refactor" #'enclave-lsp--run-command)

@@ -144,6 +144,7 @@ def test_eglot_connects_and_sees_the_capabilities(review_run: dict[str, Any]) ->
     assert r["server_name"] == "enclave"
     caps = r["capabilities"]
     assert set(caps["executeCommandProvider"]["commands"]) == {
+        "enclave.lsp.accepted",
         "enclave.lsp.explain",
         "enclave.lsp.refactor",
         "enclave.lsp.review",

@@ -231,10 +231,10 @@ def test_enclave_lsp_stats_shows_the_figures(ghost_run: dict[str, Any]) -> None:
 
 @needs_lsp_mode
 def test_choosing_enclaves_item_in_the_completion_list_reports_it_once(tmp_path: Path) -> None:
-    """With enclave-lsp-completion-list on, lsp-mode runs a chosen item's command itself; the
-    server does not list enclave.lsp.accepted among its commands, so without the
-    configuration's handler lsp-mode would find no server for it. It reaches Enclave, once,
-    and never the other server."""
+    """With enclave-lsp-completion-list on, lsp-mode runs a chosen item's command itself, and
+    sends a command it has no handler for to every server of the buffer (without the
+    configuration's handler the other server got Enclave's, with the suggestion's id and
+    URI). It reaches Enclave alone, once."""
     file = tmp_path / "sign.py"
     file.write_text("def sign(x):\n    \n")
     r = run("lsp-capf.el", tmp_path, file, fake_env(BLOCK + "\n"))
