@@ -6,6 +6,8 @@
 
 ;;; Code:
 
+(require 'cl-lib)
+
 (defgroup enclave nil
   "Enclave, a code assistant with a local model."
   :group 'tools
@@ -71,6 +73,59 @@ Clients start servers from the buffer being connected, where a repository's
       (if (fboundp 'gfm-view-mode) (gfm-view-mode) (text-mode))
       (goto-char (point-min))
       (setq buffer-read-only t))
+    (display-buffer buffer)
+    buffer))
+
+;; -- local statistics (enclave/getStatus "stats") -------------------------------------------
+
+(defun enclave--percent (rate)
+  (if (numberp rate) (format "%.1f%%" (* 100 rate)) "-"))
+
+(defun enclave--stats-lines (summary get pairs)
+  "SUMMARY, one language's figures, as lines (those of `enclave stats').
+GET reads a field of a JSON object, PAIRS lists an object as (NAME . VALUE)."
+  (cl-flet ((f (key) (funcall get summary key)))
+    (let ((empty (mapconcat (lambda (p) (format "%s %s" (car p) (cdr p)))
+                            (funcall pairs (f :empty)) ", ")))
+      (list (format "suggestions shown %s, accepted %s (%s)"
+                    (f :shown) (f :accepted) (enclave--percent (f :acceptanceRate)))
+            (format "characters suggested %s, accepted %s"
+                    (f :charsSuggested) (f :charsAccepted))
+            (if (f :p50Ms) (format "latency p50 %s ms, p90 %s ms" (f :p50Ms) (f :p90Ms))
+              "latency -")
+            (format "answered from the caches %s (typed through %s, prefetched %s, model %s)"
+                    (enclave--percent (f :cacheShare))
+                    (f :fromCache) (f :fromPrefetch) (f :fromModel))
+            (format "empty answers: %s" (if (equal empty "") "none" empty))))))
+
+(defun enclave--show-stats (stats get pairs)
+  "Show STATS (enclave/getStatus \"stats\") in the buffer *Enclave statistics*.
+GET reads a field of a JSON object, PAIRS lists an object as (NAME . VALUE)
+pairs (Eglot and lsp-mode parse JSON differently).  Return the buffer."
+  (let ((buffer (get-buffer-create "*Enclave statistics*")))
+    (with-current-buffer buffer
+      (let ((inhibit-read-only t))
+        (erase-buffer)
+        (insert "Enclave's local statistics of inline suggestions (never sent anywhere)\n")
+        (unless (eq (funcall get stats :enabled) t)
+          (insert "\nStatistics are off (stats.enabled: false).\n"))
+        (let ((warning (funcall get stats :warning)))
+          (unless (member warning '(nil ""))
+            (insert "\n" warning "\n")))
+        (pcase-dolist (`(,title . ,key) '(("This session" . :session)
+                                          ("All time" . :allTime)))
+          (insert "\n" title (if (eq key :allTime)
+                                  (format " (%s)" (funcall get stats :file))
+                                "")
+                  ":\n")
+          (let ((languages (funcall pairs (funcall get stats key))))
+            (unless languages (insert "  nothing yet\n"))
+            (pcase-dolist (`(,language . ,summary) languages)
+              (insert "  " language "\n")
+              (dolist (line (enclave--stats-lines summary get pairs))
+                (insert "    " line "\n"))))))
+      (special-mode)
+      (goto-char (point-min)))
     (display-buffer buffer)
     buffer))
 

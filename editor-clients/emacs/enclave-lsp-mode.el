@@ -24,7 +24,9 @@
 ;;   C-e  accept its next line   C-g  dismiss it
 ;;
 ;; (the keys are in `enclave-lsp-suggestion-map').  Typing what it shows keeps the rest shown;
-;; moving away dismisses it.  M-x enclave-lsp-suggest asks at point now.
+;; moving away dismisses it.  M-x enclave-lsp-suggest asks at point now.  Accepting tells
+;; Enclave how much of the suggestion was taken, for its local statistics (never sent
+;; anywhere; M-x enclave-lsp-stats shows them).
 ;;
 ;; Commands (each asks Enclave only, never the other server):
 ;;
@@ -35,6 +37,7 @@
 ;;   M-x enclave-lsp-explain       explain the region (or definition at point)
 ;;   M-x enclave-lsp-rewrite       rewrite the region (or definition) as told
 ;;   M-x enclave-lsp-status        the model's state
+;;   M-x enclave-lsp-stats         local statistics of the suggestions (per language)
 ;;
 ;; lsp-mode's own M-x lsp-execute-code-action lists Enclave's actions too (chosen there,
 ;; Enclave alone resolves them).
@@ -257,10 +260,28 @@ The explanation goes to the buffer *Enclave explanation*."
     (message "Enclave: %s %s" (lsp-get status :state) (or (lsp-get status :message) ""))
     status))
 
+(defun enclave-lsp--pairs (object)
+  "The JSON OBJECT as (NAME . VALUE) pairs."
+  (let (pairs)
+    (lsp-map (lambda (key value) (push (cons key value) pairs)) object)
+    (nreverse pairs)))
+
+(defun enclave-lsp-stats ()
+  "Show Enclave's local statistics (per language: this session, all time)."
+  (interactive)
+  (let ((status (enclave-lsp--request "enclave/getStatus" (make-hash-table))))
+    (enclave--show-stats (lsp-get status :stats)
+                         (lambda (object key) (and object (lsp-get object key)))
+                         #'enclave-lsp--pairs)))
+
 ;; -- ghost text ------------------------------------------------------------------------------
 
 (defvar-local enclave-lsp--suggestion nil
-  "The suggestion shown: (:start :end :text :point :display :overlay).")
+  "The suggestion shown, a plist.
+:start :end :text :point :display :overlay, and :item :from :reported:
+ITEM: the server's item (its command reports the acceptance); FROM: how many
+of its characters are before the DISPLAY (typed or accepted); REPORTED: the
+most reported as accepted so far.")
 (defvar-local enclave-lsp--shown nil "Non-nil while a suggestion is shown.")
 (defvar-local enclave-lsp--timer nil)
 (defvar enclave-lsp-ghost-mode)         ; the minor mode, defined below
@@ -289,8 +310,10 @@ Change them with `define-key'.")
     (delete-overlay overlay))
   (setq enclave-lsp--suggestion nil enclave-lsp--shown nil))
 
-(defun enclave-lsp--show (start end text)
-  "Show TEXT, which is to replace START..END around point; nil if it does not fit."
+(defun enclave-lsp--show (start end text &optional item from reported)
+  "Show TEXT, which is to replace START..END around point; nil if it does not fit.
+ITEM: the server's item it is the rest of, after its first FROM characters
+\(default: TEXT is the item's text); REPORTED: characters of it reported accepted."
   (enclave-lsp--clear)
   (let* ((here (point))
          (typed (and (<= (line-beginning-position) start here end (line-end-position))
@@ -304,7 +327,10 @@ Change them with `define-key'.")
         (add-hook 'post-command-hook #'enclave-lsp--post-command nil t) ; also without the mode
         (setq enclave-lsp--shown t
               enclave-lsp--suggestion (list :start start :end end :text text :point here
-                                            :display display :overlay overlay))))))
+                                            :display display :overlay overlay
+                                            :item item
+                                            :from (or from (length typed))
+                                            :reported (or reported 0)))))))
 
 (defun enclave-lsp--show-answer (result)
   "Show the first item of the inlineCompletion RESULT that fits at point."
@@ -318,7 +344,7 @@ Change them with `define-key'.")
                     (enclave-lsp--show
                      (if range (enclave-lsp--point (lsp-get range :start)) (point))
                      (if range (enclave-lsp--point (lsp-get range :end)) (point))
-                     text))))
+                     text item))))
            (if (vectorp result) result (and result (lsp-get result :items)))))
 
 (defun enclave-lsp-suggest (&optional automatic)
@@ -363,6 +389,36 @@ Change them with `define-key'.")
 (defun enclave-lsp--suggestion ()
   (or enclave-lsp--suggestion (user-error "Enclave: no suggestion here")))
 
+(defun enclave-lsp--send-accepted (command &optional chars)
+  "Run an item's COMMAND (enclave.lsp.accepted) on Enclave, with CHARS.
+CHARS (acceptedChars): the total now taken from the item, in characters
+\(code points, as the server counts); nil: all of it.  Asynchronous:
+accepting never waits."
+  (let ((argument (ignore-errors (aref (lsp-get command :arguments) 0)))
+        (workspace (enclave-lsp--workspace)))
+    (when (and argument workspace)
+      (with-lsp-workspace workspace
+        (lsp-request-async
+         "workspace/executeCommand"
+         (list :command (lsp-get command :command)
+               :arguments (vector (if chars
+                                      (lsp-put (lsp-copy argument) :acceptedChars chars)
+                                    argument)))
+         #'ignore
+         :mode 'detached
+         :error-handler (lambda (err)
+                          (lsp-log "Enclave: acceptance not counted: %s"
+                                   (lsp-get err :message))))))))
+
+(defun enclave-lsp--report (suggestion &optional chars)
+  "Tell Enclave the user accepted SUGGESTION's item: all of it, or its first CHARS.
+Nothing when the item has no command (statistics off), nor for a total
+already reported."
+  (when-let ((command (and (plist-get suggestion :item)
+                           (lsp-get (plist-get suggestion :item) :command))))
+    (when (or (null chars) (> chars (plist-get suggestion :reported)))
+      (enclave-lsp--send-accepted command chars))))
+
 (defun enclave-lsp-accept ()
   "Insert the whole suggestion."
   (interactive)
@@ -370,7 +426,8 @@ Change them with `define-key'.")
     (enclave-lsp-dismiss)
     (delete-region (plist-get s :start) (plist-get s :end))
     (goto-char (plist-get s :start))
-    (insert (plist-get s :text))))
+    (insert (plist-get s :text))
+    (enclave-lsp--report s)))
 
 (defun enclave-lsp--accept-part (regexp)
   "Insert the start of the suggestion that REGEXP matches; keep showing the rest."
@@ -380,9 +437,12 @@ Change them with `define-key'.")
                     (match-end 0))))
     (if (or (not part) (= part (length display)))
         (enclave-lsp-accept)
-      (enclave-lsp-dismiss)
-      (insert (substring display 0 part))
-      (enclave-lsp--show (point) (point) (substring display part)))))
+      (let ((taken (+ (plist-get s :from) part)))
+        (enclave-lsp-dismiss)
+        (insert (substring display 0 part))
+        (enclave-lsp--report s taken)
+        (enclave-lsp--show (point) (point) (substring display part)
+                           (plist-get s :item) taken (max taken (plist-get s :reported)))))))
 
 (defun enclave-lsp-accept-word ()
   "Insert the suggestion up to the end of its next word."
@@ -403,7 +463,9 @@ Change them with `define-key'.")
       (and (< 0 n (length display))
            (= (plist-get s :end) from)
            (equal (buffer-substring-no-properties from (point)) (substring display 0 n))
-           (enclave-lsp--show (point) (point) (substring display n))))))
+           (enclave-lsp--show (point) (point) (substring display n)
+                              (plist-get s :item) (+ (plist-get s :from) n)
+                              (plist-get s :reported))))))
 
 (defun enclave-lsp--post-command ()
   (let ((changed (not (eql enclave-lsp--tick (buffer-chars-modified-tick)))))
@@ -472,7 +534,11 @@ While it is shown, `enclave-lsp-suggestion-map' is active."
   :initialized-fn #'enclave-lsp--initialized
   :after-open-fn #'enclave-lsp--after-open
   :notification-handlers (ht ("enclave/status" #'enclave-lsp--on-status))
-  :action-handlers (ht ("enclave.lsp.explain" #'enclave-lsp--run-command)
+  ;; lsp-mode runs a chosen completion item's command (`enclave-lsp-completion-list'); one
+  ;; without a handler it sends to every server of the buffer, the other one too: this
+  ;; handler sends it to Enclave alone.
+  :action-handlers (ht ("enclave.lsp.accepted" #'enclave-lsp--send-accepted)
+                       ("enclave.lsp.explain" #'enclave-lsp--run-command)
                        ("enclave.lsp.refactor" #'enclave-lsp--run-command)
                        ("enclave.lsp.review" #'enclave-lsp--run-command)
                        ("enclave.lsp.rewrite" #'enclave-lsp--run-command))))

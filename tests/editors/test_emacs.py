@@ -144,6 +144,7 @@ def test_eglot_connects_and_sees_the_capabilities(review_run: dict[str, Any]) ->
     assert r["server_name"] == "enclave"
     caps = r["capabilities"]
     assert set(caps["executeCommandProvider"]["commands"]) == {
+        "enclave.lsp.accepted",
         "enclave.lsp.explain",
         "enclave.lsp.refactor",
         "enclave.lsp.review",
@@ -321,13 +322,20 @@ def test_dir_locals_cannot_choose_the_server_its_environment_or_settings(
 
 
 @needs_emacs
-def test_completion_at_point_inserts_a_block(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stats", [True, False], ids=["stats-on", "stats-off"])
+def test_completion_at_point_inserts_a_block(tmp_path: Path, stats: bool) -> None:
     """The suggestion comes as one completion item whose text edit holds all of it; choosing
-    it (the only item) inserts every line, and the server's copy follows."""
+    it (the only item) inserts every line, and the server's copy follows. Choosing it also
+    runs the item's command, once (Eglot 1.9 does not: the configuration does), and the
+    server counts it; with statistics off the item has no command and nothing is sent."""
     file = tmp_path / "sign.py"
     file.write_text("def sign(x):\n    \n")
     block = "if x > 0:\n        return 1\n    return -1"
-    r = run_script("completion.el", tmp_path, file, fake_env(block + "\n"), timeout=120)
+    env = fake_env(block + "\n")
+    if not stats:
+        settings = {**json.loads(env["ENCLAVE_TEST_SETTINGS"]), "stats": {"enabled": False}}
+        env["ENCLAVE_TEST_SETTINGS"] = json.dumps(settings)
+    r = run_script("completion.el", tmp_path, file, env, timeout=120)
 
     [item] = r["completion_answer"]["items"]
     assert item["textEdit"]["newText"] == block
@@ -336,6 +344,28 @@ def test_completion_at_point_inserts_a_block(tmp_path: Path) -> None:
     assert r["buffer"] == "def sign(x):\n    " + block + "\n"
     assert r["point"] == [4, len("    return -1")]
     ast.parse(r["buffer"])
+    check_acceptance_reported(r, item, len(block) if stats else None)
+
+
+def check_acceptance_reported(r: dict[str, Any], item: dict[str, Any], chars: int | None) -> None:
+    """The item's command went to the server once, and the server counted `chars` accepted
+    characters (None: statistics off, no command and nothing sent)."""
+    executed = r["executed"]
+    session = r["stats"]["session"]
+    if chars is None:
+        assert "command" not in item and executed == [], executed
+        assert r["stats"]["enabled"] is False and not session, r["stats"]  # {} read as nil
+        assert "Statistics are off" in r["stats_buffer"]
+        return
+    [sent] = executed  # once: by the configuration, not again by Eglot
+    command = item["command"]
+    assert command["command"] == "enclave.lsp.accepted", command
+    assert sent["params"] == {"command": command["command"], "arguments": command["arguments"]}
+    assert sent["answer"] == {"acceptedChars": chars}
+    assert (session["python"]["accepted"], session["python"]["charsAccepted"]) == (1, chars)
+    session_text = r["stats_buffer"].split("This session:\n")[1].split("All time")[0]
+    assert session_text.startswith("  python\n"), r["stats_buffer"]
+    assert f"characters suggested {chars}, accepted {chars}" in session_text, r["stats_buffer"]
 
 
 # -- the real default model -------------------------------------------------------------------

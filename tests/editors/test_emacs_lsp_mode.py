@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lsp_server.handlers.commands import COMMANDS
+from lsp_server.handlers.commands import ACCEPTED, COMMANDS
 from lsp_server.model import provision
 from lsp_server.prompts.actions import spec
 from tests.editors.test_emacs import (
@@ -178,6 +178,78 @@ def test_ghost_text_is_shown_typed_through_and_accepted_in_parts(
     assert "textDocument/inlineCompletion" in enclave_got(r)
 
 
+def python_stats(stats: dict[str, Any]) -> tuple[int, int]:
+    """(accepted, charsAccepted) of this session's python figures."""
+    return stats["python"]["accepted"], stats["python"]["charsAccepted"]
+
+
+@needs_lsp_mode
+def test_accepting_reports_the_characters_taken_once(ghost_run: dict[str, Any]) -> None:
+    """M-f, C-e, C-e then TAB on one suggestion: each accept sends the item's own command
+    with the running total (acceptedChars), the last one none (all of it); the server's
+    figures grow with each and count the suggestion accepted once. A second suggestion
+    taken whole with TAB counts once, with all its characters."""
+    r = ghost_run
+    rest = BLOCK[len("if") :]  # the suggestion shown after typing "if"
+    word, line, second = len(" x"), len(" > 0:"), len("\n        return 1")
+    totals = [word, word + line, word + line + second]
+    sent = [a["arguments"] for a in r["accepts"]]
+    assert len(sent) == 5, sent  # one per accept, none else
+    assert all(len(args) == 1 for args in sent), sent
+    args = [a[0] for a in sent]
+    uri = args[0]["uri"]
+    assert uri.startswith("file://") and uri.endswith("/sign.py"), uri
+    assert len({a["id"] for a in args[:4]}) == 1 and args[4]["id"] != args[0]["id"]
+    assert [a.get("acceptedChars") for a in args] == [*totals, None, None]
+    assert all(set(a) <= {"id", "uri", "acceptedChars"} and a["uri"] == uri for a in args)
+    # The server's answers: the characters it now counts for the item.
+    answers = [a["answer"]["acceptedChars"] for a in r["accepts"]]
+    assert answers == [*totals, len(rest), len(BLOCK)]
+    # Its figures after each step: one accepted suggestion, its characters growing.
+    steps = ["stats_after_word", "stats_after_line", "stats_after_second_line"]
+    assert [python_stats(r[k]) for k in steps] == [(1, n) for n in totals]
+    assert python_stats(r["stats_after_accept"]) == (1, len(rest))
+    assert python_stats(r["stats_at_end"]) == (2, len(rest) + len(BLOCK))
+    assert r["stats_at_end"]["python"]["shown"] >= 2
+    assert r["whole_shown"]["ghost"] == BLOCK
+    assert (r["after_whole"]["line"], r["after_whole"]["ghost"]) == ("    return -1", None)
+
+
+@needs_lsp_mode
+def test_enclave_lsp_stats_shows_the_figures(ghost_run: dict[str, Any]) -> None:
+    r = ghost_run
+    figures = r["stats_at_end"]["python"]
+    accepted = len(BLOCK[len("if") :]) + len(BLOCK)
+    text = r["stats_buffer"]
+    session = text.split("This session:\n")[1].split("All time")[0]
+    assert session.startswith("  python\n"), text
+    assert f"suggestions shown {figures['shown']}, accepted 2 (" in session, text
+    chars = f"characters suggested {figures['charsSuggested']}, accepted {accepted}"
+    assert chars in session, text
+    assert "Statistics are off" not in text
+
+
+@needs_lsp_mode
+def test_choosing_enclaves_item_in_the_completion_list_reports_it_once(tmp_path: Path) -> None:
+    """With enclave-lsp-completion-list on, lsp-mode runs a chosen item's command itself, and
+    sends a command it has no handler for to every server of the buffer (without the
+    configuration's handler the other server got Enclave's, with the suggestion's id and
+    URI). It reaches Enclave alone, once."""
+    file = tmp_path / "sign.py"
+    file.write_text("def sign(x):\n    \n")
+    r = run("lsp-capf.el", tmp_path, file, fake_env(BLOCK + "\n"))
+    assert "other_completion" in r["candidates"], r["candidates"]
+    assert r["buffer"] == "def sign(x):\n    " + BLOCK + "\n"
+    [accept] = r["accepts"]
+    [argument] = accept["arguments"]
+    assert set(argument) == {"id", "uri"} and argument["uri"].endswith("/sign.py"), argument
+    assert accept["answer"] == {"acceptedChars": len(BLOCK)}
+    assert python_stats(r["stats"]) == (1, len(BLOCK))
+    executed = [(s, c) for s, m, c in r["sent"] if m == "workspace/executeCommand"]
+    assert executed == [("enclave", ACCEPTED)], executed
+    never_reached_the_other_server(r)
+
+
 @needs_lsp_mode
 def test_c_g_and_moving_away_dismiss_the_suggestion(ghost_run: dict[str, Any]) -> None:
     r = ghost_run
@@ -259,6 +331,60 @@ def test_enclave_copy_follows_any_edits(
     checks = r["checks"]
     assert checks and checks[-1]["edits"] == len(edits)
     assert all(c["same"] is True and not c["desynced"] for c in checks), checks
+
+
+# What accepting reports, for any suggestion and any keys (no server: the sending stubbed).
+GHOST_TEXT = st.lists(
+    st.sampled_from(["a", "bc", " ", "\n", "    ", "\U0001f600", "é", "中", "(", "_x1", ":"]),
+    min_size=1,
+    max_size=12,
+).map("".join)
+CASES = st.lists(
+    st.fixed_dictionaries(
+        {
+            "text": GHOST_TEXT,
+            "keys": st.lists(st.sampled_from(["M-f", "C-e", "TAB", "type"]), max_size=10),
+        }
+    ),
+    min_size=20,
+    max_size=20,
+)
+
+
+@needs_lsp_mode
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cases=CASES)
+def test_accepted_characters_are_the_suggestions_text_taken_each_total_once(
+    tmp_path_factory: pytest.TempPathFactory, cases: list[dict[str, Any]]
+) -> None:
+    """Any suggestion (wide characters, newlines, no word at all), any keys: each report
+    names the characters of the suggestion now before point (counted in code points, as the
+    server counts them), every total is larger than the last (never the same twice), all of
+    it is reported once and last, and each accept key reports once (typing reports nothing)."""
+    # One case that reports for sure, among the generated ones.
+    keys = ["type", "M-f", "C-e", "type", "M-f", "TAB"]
+    cases = [*cases, {"text": "if x > 0:\n  y\U0001f600 = 1", "keys": keys}]
+    workdir = tmp_path_factory.mktemp("emacs-lsp-accounting")
+    file = workdir / "x.txt"
+    file.write_text("")
+    (workdir / "cases.json").write_text(json.dumps(cases))
+    env = {**fake_env("pass\n"), "ENCLAVE_TEST_CASES": str(workdir / "cases.json")}
+    r = run("lsp-accounting.el", workdir, file, env)
+    for case, result in zip(cases, r["results"], strict=True):
+        text, sends = case["text"], result["sends"]
+        totals = [s["chars"] for s in sends if s["chars"] is not None]
+        assert totals == sorted(set(totals)), (case, sends)
+        for s in sends:
+            if s["chars"] is not None:
+                assert 0 < s["chars"] < len(text) and s["inserted"] == text[: s["chars"]], case
+        full = [s for s in sends if s["chars"] is None]
+        assert len(full) <= 1 and (not full or sends[-1] is full[0]), (case, sends)
+        if full:
+            assert full[0]["inserted"] == text and result["final"] == text, (case, result)
+        # One report per accept key pressed while the suggestion was shown, none else.
+        assert len(sends) == result["accept_presses"], (case, result)
+    # "i" typed, "f" (M-f), " x > 0:" (C-e), the line break not typed, "\n  y" (M-f), TAB.
+    assert [s["chars"] for s in r["results"][-1]["sends"]] == [2, 9, 13, None]
 
 
 # -- code actions and commands ----------------------------------------------------------------
@@ -378,9 +504,10 @@ def test_dir_locals_cannot_choose_the_server_its_environment_or_settings(
 @pytest.mark.parametrize("config", [EGLOT_CONFIG, CONFIG], ids=["eglot", "lsp-mode"])
 def test_the_configs_call_the_servers_commands_by_their_names(config: Path) -> None:
     """Every command name the configuration sends is one the server runs, and it sends the
-    explain, review and rewrite commands (the lsp-mode one also handles refactor)."""
+    explain, review and rewrite commands (the lsp-mode one also handles refactor, and
+    routes the accepted command of a completion item to Enclave)."""
     named = set(re.findall(r'"(enclave\.[a-z.]+)"', config.read_text()))
-    assert named <= set(COMMANDS), named - set(COMMANDS)
+    assert named <= {*COMMANDS, ACCEPTED}, named - {*COMMANDS, ACCEPTED}
     wanted = set(COMMANDS) if config == CONFIG else set(COMMANDS) - {"enclave.lsp.refactor"}
     assert named >= wanted, wanted - named
 

@@ -1,8 +1,42 @@
 ;;; completion.el --- a block through completion-at-point  -*- lexical-binding: t; -*-
 
-;; The server's scripted fake engine answers with a fixed block of code.
+;; The server's scripted fake engine answers with a fixed block of code.  Choosing the item
+;; tells Enclave (its local statistics); every workspace/executeCommand sent, by the
+;; configuration or by Eglot, is recorded with its answer.
 
 (load (expand-file-name "runner.el" (file-name-directory load-file-name)) nil t)
+
+(defvar enclave-test-executed nil
+  "workspace/executeCommand requests, newest first: ((params . P) (answer . A)).")
+
+(defun enclave-test-note-execute (method params)
+  "The record of METHOD with PARAMS if it is executeCommand (answer pending), else nil."
+  (when (eq method :workspace/executeCommand)
+    (let ((entry (list (cons "params" params) (cons "answer" :pending))))
+      (push entry enclave-test-executed)
+      entry)))
+
+(defun enclave-test-record-execute (request server method params &rest args)
+  "Around `jsonrpc-request': record executeCommand's PARAMS and answer (observation only)."
+  (let ((entry (enclave-test-note-execute method params))
+        (answer (apply request server method params args)))
+    (when entry (setcdr (assoc "answer" entry) answer))
+    answer))
+
+(defun enclave-test-record-async-execute (request server method params &rest args)
+  "Around `jsonrpc-async-request': the same (observation only)."
+  (let ((entry (enclave-test-note-execute method params)))
+    (if (not entry)
+        (apply request server method params args)
+      (let ((success (plist-get args :success-fn)))
+        (apply request server method params
+               :success-fn (lambda (result)
+                             (setcdr (assoc "answer" entry) result)
+                             (when success (funcall success result)))
+               args)))))
+
+(advice-add 'jsonrpc-request :around #'enclave-test-record-execute)
+(advice-add 'jsonrpc-async-request :around #'enclave-test-record-async-execute)
 
 (enclave-test-run
  (lambda ()
@@ -15,6 +49,16 @@
      (enclave-test-put "inserted" (buffer-substring start (point))))
    (enclave-test-put "buffer" (buffer-string))
    (enclave-test-put "point" (vector (line-number-at-pos) (current-column)))
-   (enclave-test-wait-synced "the server has the completed text")))
+   (enclave-test-wait-synced "the server has the completed text")
+   (enclave-test-wait "the acceptance answered" 30
+                      (lambda () (cl-notany (lambda (e) (eq (cdr (assoc "answer" e)) :pending))
+                                            enclave-test-executed)))
+   ;; Nothing more is sent later: a round-trip, then what was sent and the figures.
+   (enclave-test-wait-synced "the server still has the text")
+   (enclave-test-put "executed" (vconcat (reverse enclave-test-executed)))
+   (enclave-test-put "stats" (plist-get (enclave-status) :stats))
+   (call-interactively #'enclave-stats)
+   (enclave-test-put "stats_buffer" (with-current-buffer "*Enclave statistics*"
+                                      (buffer-string)))))
 
 ;;; completion.el ends here

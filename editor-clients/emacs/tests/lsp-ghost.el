@@ -40,14 +40,23 @@
    (enclave-test-wait-answer "the answer after typing" 30)
    (enclave-test-observe "answer_after_typing")
 
+   ;; Each accept tells Enclave (its answer awaited here, then its figures recorded).
    (enclave-test-keys "M-f")
    (enclave-test-observe "after_word")
+   (enclave-test-wait-accepts 1 "the word's acceptance counted")
+   (enclave-test-put "stats_after_word" (enclave-test-session-stats))
    (enclave-test-keys "C-e")
    (enclave-test-observe "after_line")
+   (enclave-test-wait-accepts 2 "the line's acceptance counted")
+   (enclave-test-put "stats_after_line" (enclave-test-session-stats))
    (enclave-test-keys "C-e")
    (enclave-test-observe "after_second_line")
+   (enclave-test-wait-accepts 3 "the second line's acceptance counted")
+   (enclave-test-put "stats_after_second_line" (enclave-test-session-stats))
    (enclave-test-keys "TAB")
    (enclave-test-observe "after_accept")
+   (enclave-test-wait-accepts 4 "the rest's acceptance counted")
+   (enclave-test-put "stats_after_accept" (enclave-test-session-stats))
    (enclave-test-put "buffer_after_accept" (buffer-string))
    (enclave-test-put "point_after_accept" (vector (line-number-at-pos) (current-column)))
    (enclave-test-wait-synced "Enclave has the accepted text")
@@ -95,6 +104,24 @@
    (enclave-test-put "document_after_wide" (enclave-test-document-state))
    (enclave-lsp-suggest)
    (enclave-test-wait-answer "the answer after the wide character" 30)
-   (enclave-test-put "status" (enclave-lsp-status))))
+   (enclave-test-put "status" (enclave-lsp-status))
+
+   ;; A suggestion accepted whole at once (TAB), then M-x enclave-lsp-stats.
+   (enclave-lsp-dismiss)
+   (goto-char (point-max))
+   (insert "\n\ndef sign3(x):\n    ")
+   (enclave-test-keys "C-e")            ; the command loop sees the change, as after typing
+   (enclave-lsp-suggest)
+   (enclave-test-wait-ghost "a suggestion to accept whole")
+   (enclave-test-observe "whole_shown")
+   (enclave-test-keys "TAB")
+   (enclave-test-observe "after_whole")
+   (enclave-test-wait-accepts 5 "the whole acceptance counted")
+   ;; Nothing else arrives later: one more request round-trip, then the final figures.
+   (enclave-test-wait-synced "Enclave has the accepted text")
+   (enclave-test-put "stats_at_end" (enclave-test-session-stats))
+   (call-interactively #'enclave-lsp-stats)
+   (enclave-test-put "stats_buffer" (with-current-buffer "*Enclave statistics*"
+                                      (buffer-string)))))
 
 ;;; lsp-ghost.el ends here

@@ -35,6 +35,30 @@
               enclave-test-sent))
     (error (enclave-test-put "record_error" (error-message-string err)))))
 
+(defvar enclave-test-accepts nil
+  "The workspace/executeCommand requests answered, newest first: ((arguments . A) (answer . R)).")
+
+(defun enclave-test-record-execute (request method params callback &rest args)
+  "Around `lsp-request-async': note each executeCommand's arguments and its answer.
+Observation only: REQUEST runs with METHOD, PARAMS, CALLBACK and ARGS."
+  (apply request method params
+         (if (not (equal method "workspace/executeCommand"))
+             callback
+           (lambda (result)
+             (push `(("arguments" . ,(plist-get params :arguments)) ("answer" . ,result))
+                   enclave-test-accepts)
+             (funcall callback result)))
+         args))
+
+(defun enclave-test-wait-accepts (n what)
+  "Wait until N executeCommand requests were answered (WHAT)."
+  (enclave-test-wait what 30 (lambda () (>= (length enclave-test-accepts) n))))
+
+(defun enclave-test-session-stats ()
+  "The getStatus figures of this session, per language."
+  (lsp-get (lsp-get (enclave-lsp--request "enclave/getStatus" (make-hash-table)) :stats)
+           :session))
+
 (defun enclave-test-start ()
   "Load the configuration, open the file, M-x lsp.  Return the buffer."
   (load (enclave-test-env "ENCLAVE_EMACS_CONFIG") nil t)
@@ -42,7 +66,8 @@
                                            :array-type 'list))
   (let ((settings (enclave-test-env "ENCLAVE_TEST_SETTINGS" "")))
     (unless (equal settings "")
-      (setq enclave-settings (json-parse-string settings :object-type 'plist))))
+      (setq enclave-settings (json-parse-string settings :object-type 'plist
+                                                      :false-object :json-false))))
   ;; The language's own server: a main (not add-on) client for python-mode, as pyright's is.
   (lsp-register-client
    (make-lsp-client :new-connection (lsp-stdio-connection
@@ -56,6 +81,7 @@
         lsp-restart 'ignore
         lsp-log-io t)
   (advice-add 'lsp--send-no-wait :before #'enclave-test-record-sent)
+  (advice-add 'lsp-request-async :around #'enclave-test-record-execute)
   (let ((buffer (find-file-noselect (enclave-test-env "ENCLAVE_TEST_FILE"))))
     (switch-to-buffer buffer)
     (enclave-test-put "major_mode" (symbol-name major-mode))
@@ -138,6 +164,7 @@
 (setq enclave-test-cleanup
       (lambda ()
         (enclave-test-put "sent" (vconcat (reverse enclave-test-sent)))
+        (enclave-test-put "accepts" (vconcat (reverse enclave-test-accepts)))
         (let ((file (enclave-test-env "ENCLAVE_TEST_EVENTS" "")))
           (unless (equal file "")
             (dolist (buffer (buffer-list))

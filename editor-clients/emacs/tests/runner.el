@@ -20,7 +20,8 @@ Return the buffer."
                                            :array-type 'list))
   (let ((settings (enclave-test-env "ENCLAVE_TEST_SETTINGS" "")))
     (unless (equal settings "")
-      (setq enclave-settings (json-parse-string settings :object-type 'plist))))
+      (setq enclave-settings (json-parse-string settings :object-type 'plist
+                                                      :false-object :json-false))))
   (setq eglot-autoreconnect nil)
   (let ((buffer (find-file-noselect (enclave-test-env "ENCLAVE_TEST_FILE"))))
     (set-buffer buffer)
