@@ -12,6 +12,7 @@ import {
   Command as LspCommand,
   DidChangeConfigurationNotification,
   ExecuteCommandRequest,
+  InlineCompletionRequest,
   LanguageClient,
   LanguageClientOptions,
   RevealOutputChannelOn,
@@ -20,6 +21,7 @@ import {
   TransportKind,
   WorkspaceEdit as LspWorkspaceEdit,
 } from "vscode-languageclient/node";
+import { ACCEPTED, AcceptArgument, PartialAccepts } from "./accept";
 import { enclaveActions, findingsText, isWorkspaceEdit, safeName } from "./actions";
 import {
   CommandFeature,
@@ -51,7 +53,7 @@ import {
   userValues,
 } from "./settings";
 import { baseName, formatStatus, ServerStatus } from "./status";
-import { statusReport } from "./statusReport";
+import { statsPage, statusReport } from "./statusReport";
 
 const EXPLAIN_SCHEME = "enclave-explain";
 
@@ -71,6 +73,8 @@ let controls: CompletionControls;
 let fetcher: ModelFetcher;
 let pages: PageProvider;
 let started: Command | undefined; // the server command of the running client
+const partials = new PartialAccepts();
+let partialsRefused = false; // the editor does not grant the proposal: said once in the log
 
 function reportFocus(editor: vscode.TextEditor | undefined): void {
   const doc = editor?.document;
@@ -186,8 +190,10 @@ function makeClient(reserved: ReadonlySet<string>): LanguageClient {
           return answers.map((answer, i) => scrubAnswer(params.items[i]?.section, answer, user));
         },
       },
-      // "Rewrite with instruction" from the light bulb comes without its instruction.
+      // "Rewrite with instruction" from the light bulb comes without its instruction. An
+      // accepted suggestion's report is sent here, quietly (an expired id is no error).
       executeCommand: async (command, args, next) => {
+        if (command === ACCEPTED) return reportAccepted(args[0] as AcceptArgument);
         if (!needsInstruction(command, args)) return next(command, args);
         const instruction = await askInstruction();
         return instruction ? next(command, [{ ...args[0], instruction }]) : undefined;
@@ -196,6 +202,7 @@ function makeClient(reserved: ReadonlySet<string>): LanguageClient {
   };
   const c = new LanguageClient("enclave", "Enclave", serverOptions, clientOptions);
   sentUserValues = userValues(userOnly, reader());
+  reportPartialAccepts(c.getFeature(InlineCompletionRequest.method) as unknown as InlineFeature, c);
   guardFeature(
     c.getFeature(ExecuteCommandRequest.method) as unknown as CommandFeature,
     new CommandGuard(reserved),
@@ -209,6 +216,54 @@ function makeClient(reserved: ReadonlySet<string>): LanguageClient {
     }
   });
   return c;
+}
+
+/** Tell the server a suggestion was accepted (all of it, or `acceptedChars` so far). */
+async function reportAccepted(arg: AcceptArgument & { acceptedChars?: number }): Promise<void> {
+  const c = client;
+  if (c?.state !== State.Running) return;
+  try {
+    const answer = await c.sendRequest(ExecuteCommandRequest.type, { command: ACCEPTED, arguments: [arg] });
+    log.debug(`accepted ${JSON.stringify(arg)}: ${JSON.stringify(answer)}`);
+  } catch (err) {
+    log.info(`the server did not count an accepted suggestion: ${err instanceof Error ? err.message : err}`);
+  }
+}
+
+/** The part of vscode-languageclient's InlineCompletionItemFeature wrapped here. */
+interface InlineFeature {
+  registerLanguageProvider(options: { documentSelector: unknown }): [vscode.Disposable, vscode.InlineCompletionItemProvider];
+}
+
+/**
+ * The client's inline provider, plus VS Code's partial-accept hook (accept word / line run no
+ * command). The hook is the `inlineCompletionsAdditions` proposal: VS Code refuses a provider
+ * with it unless it grants the proposal (--enable-proposed-api), and then the provider is
+ * registered without it (full accepts are still reported, by the item's command).
+ */
+function reportPartialAccepts(feature: InlineFeature, c: LanguageClient): void {
+  const register = feature.registerLanguageProvider.bind(feature);
+  feature.registerLanguageProvider = (options) => {
+    const [disposable, provider] = register(options);
+    if (partialsRefused) return [disposable, provider];
+    const withPartials = {
+      provideInlineCompletionItems: provider.provideInlineCompletionItems,
+      handleDidPartiallyAcceptCompletionItem: (item: vscode.InlineCompletionItem, info: unknown) => {
+        const arg = partials.report(item.command, item.insertText, info);
+        if (arg) void reportAccepted(arg);
+      },
+    };
+    try {
+      const selector = c.protocol2CodeConverter.asDocumentSelector(options.documentSelector as never);
+      const ours = vscode.languages.registerInlineCompletionItemProvider(selector, withPartials);
+      disposable.dispose();
+      return [ours, withPartials];
+    } catch (err) {
+      partialsRefused = true;
+      log.info(`Partial accepts (accept word, accept line) are not counted in the statistics: ${err instanceof Error ? err.message : err}`);
+      return [disposable, provider];
+    }
+  };
 }
 
 async function startClient(): Promise<void> {
@@ -534,6 +589,17 @@ async function showServerStatus(): Promise<void> {
   await showPage("enclave-status", statusReport(answer, facts));
 }
 
+async function showStatistics(): Promise<void> {
+  const c = runningClient();
+  if (!c) return;
+  try {
+    const answer = await c.sendRequest("enclave/getStatus", {});
+    await showPage("enclave-statistics", statsPage(answer, clockTime(Date.now(), true)));
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Enclave: enclave/getStatus failed: ${err}`);
+  }
+}
+
 // -- the status bar menu ---------------------------------------------------------------------
 
 interface MenuPick extends vscode.QuickPickItem {
@@ -580,6 +646,8 @@ async function runMenuAction(action: MenuAction, doc: vscode.TextDocument | unde
       return fetcher.fetch(action.size);
     case "status":
       return showServerStatus();
+    case "stats":
+      return showStatistics();
     case "log":
       return log.show(true);
     case "restart":
@@ -627,6 +695,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("enclave.snooze", snoozeCompletions),
     vscode.commands.registerCommand("enclave.statusMenu", statusMenu),
     vscode.commands.registerCommand("enclave.showStatus", showServerStatus),
+    vscode.commands.registerCommand("enclave.showStatistics", showStatistics),
     vscode.commands.registerCommand("enclave.fetchModel", () => {
       const size = missingModel(lastStatus) ?? controls.modelSize();
       return fetcher.fetch(size);
