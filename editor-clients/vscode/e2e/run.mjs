@@ -28,7 +28,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Editor, newestFile, openCodeServer, Report, trap } from "./lib.mjs";
-import { missingModelChecks, missingModelSetup, statusMenuChecks } from "./menu.mjs";
+import { checkAccepted, missingModelChecks, missingModelSetup, statusMenuChecks } from "./menu.mjs";
 
 const EXT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(EXT_DIR, ".e2e");
@@ -299,6 +299,10 @@ async function acceptedIsSaved(ed, w, ghost, shot) {
     throw new Error(`Tab did not accept the suggestion; the file ends with ${JSON.stringify(last)}`);
   }
   report.ok("trusted: Tab accepted it; the saved file has it", JSON.stringify(last));
+  // What Tab inserted: the file as written, the typed prefix, then the suggestion.
+  const typed = SHAPES + "    return ";
+  if (!saved.startsWith(typed)) throw new Error(`the saved file does not start with what was typed: ${JSON.stringify(saved.slice(-200))}`);
+  return saved.slice(typed.length);
 }
 
 async function explain(ed, shot) {
@@ -451,7 +455,8 @@ try {
   if (wanted("trusted")) await withSession("trusted", { trust: true }, async (ed, w, shot, userData) => {
     await checkReady(ed, "trusted");
     const ghost = await ghostText(ed, "trusted", shot, true);
-    await acceptedIsSaved(ed, w, ghost, shot);
+    const inserted = await acceptedIsSaved(ed, w, ghost, shot);
+    await checkAccepted(ed, "python", inserted, report, "Tab (full accept) in Python");
     for (const [name, run] of [
       ["explain", () => explain(ed, shot)],
       ["refactor", () => lightBulbRefactor(ed, w, shot)],
