@@ -5,13 +5,15 @@
 // hostile (a trap backend, a file that is not a model, a log file and a server script inside
 // the workspace); none of it may take effect.
 //   Session 1, workspace trust on and the folder trusted: status ready with the bundled model;
-//   ghost text, Tab accepts it (the saved file has it); Explain Selection opens a Markdown
+//   ghost text, Tab accepts it (the saved file has it) and the menu's Statistics shows one
+//   acceptance in Python with the characters inserted; Explain Selection opens a Markdown
 //   preview with the explanation's text; a refactor from the light bulb menu (Ctrl+.) adds a
 //   docstring (the file still parses); Review File puts findings in the Problems view.
 //   Then the status bar menu: completions off (the item says off; a request gives no ghost
 //   text), snooze (the item says until when), off for Python (a Python file gets no request,
-//   a JavaScript file gets ghost text; Ctrl+Right accepts a word of it), counted by the
-//   server's own figures on the "Show status" page.
+//   a JavaScript file gets ghost text; Ctrl+Right accepts a word of it, and Statistics shows
+//   one acceptance of the word's characters), counted by the server's own figures on the
+//   "Show status" page.
 //   Session 2, the folder not trusted (Restricted Mode): status ready with the bundled model and
 //   ghost text, the same hostile settings changing nothing.
 //   Session 3, a server advertising the extension's own command names: it starts anyway.
