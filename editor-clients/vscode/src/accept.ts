@@ -60,3 +60,40 @@ export class PartialAccepts {
     return { ...arg, acceptedChars: chars };
   }
 }
+
+/**
+ * The language client's inline provider registered again with the partial-accept hook. VS Code
+ * refuses (throws) a provider with the hook unless it grants the extension the proposal: then
+ * the client's registration stays as it was, and `refused` says so for later registrations.
+ */
+export class PartialHook {
+  refused = false;
+
+  constructor(
+    private readonly onPartial: (item: { command?: unknown; insertText?: unknown }, info: unknown) => void,
+    private readonly onRefused: (err: unknown) => void,
+  ) {}
+
+  wrap<D extends { dispose(): void }, P extends { provideInlineCompletionItems: unknown }>(
+    registered: [D, P],
+    register: (provider: object) => D,
+  ): [D, P] {
+    if (this.refused) return registered;
+    const [disposable, provider] = registered;
+    const withHook = {
+      provideInlineCompletionItems: provider.provideInlineCompletionItems,
+      handleDidPartiallyAcceptCompletionItem: (item: { command?: unknown; insertText?: unknown }, info: unknown) =>
+        this.onPartial(item, info),
+    };
+    let ours: D;
+    try {
+      ours = register(withHook);
+    } catch (err) {
+      this.refused = true;
+      this.onRefused(err);
+      return registered;
+    }
+    disposable.dispose();
+    return [ours, withHook as unknown as P];
+  }
+}

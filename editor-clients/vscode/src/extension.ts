@@ -21,7 +21,7 @@ import {
   TransportKind,
   WorkspaceEdit as LspWorkspaceEdit,
 } from "vscode-languageclient/node";
-import { ACCEPTED, AcceptArgument, PartialAccepts } from "./accept";
+import { ACCEPTED, AcceptArgument, PartialAccepts, PartialHook } from "./accept";
 import { enclaveActions, findingsText, isWorkspaceEdit, safeName } from "./actions";
 import {
   CommandFeature,
@@ -74,7 +74,7 @@ let fetcher: ModelFetcher;
 let pages: PageProvider;
 let started: Command | undefined; // the server command of the running client
 const partials = new PartialAccepts();
-let partialsRefused = false; // the editor does not grant the proposal: said once in the log
+let partialHook: PartialHook; // refused once: the editor does not grant the proposal
 
 function reportFocus(editor: vscode.TextEditor | undefined): void {
   const doc = editor?.document;
@@ -235,34 +235,14 @@ interface InlineFeature {
   registerLanguageProvider(options: { documentSelector: unknown }): [vscode.Disposable, vscode.InlineCompletionItemProvider];
 }
 
-/**
- * The client's inline provider, plus VS Code's partial-accept hook (accept word / line run no
- * command). The hook is the `inlineCompletionsAdditions` proposal: VS Code refuses a provider
- * with it unless it grants the proposal (--enable-proposed-api), and then the provider is
- * registered without it (full accepts are still reported, by the item's command).
- */
+/** Accept word / line run no command: the provider's hook reports them (see accept.ts). */
 function reportPartialAccepts(feature: InlineFeature, c: LanguageClient): void {
   const register = feature.registerLanguageProvider.bind(feature);
   feature.registerLanguageProvider = (options) => {
-    const [disposable, provider] = register(options);
-    if (partialsRefused) return [disposable, provider];
-    const withPartials = {
-      provideInlineCompletionItems: provider.provideInlineCompletionItems,
-      handleDidPartiallyAcceptCompletionItem: (item: vscode.InlineCompletionItem, info: unknown) => {
-        const arg = partials.report(item.command, item.insertText, info);
-        if (arg) void reportAccepted(arg);
-      },
-    };
-    try {
-      const selector = c.protocol2CodeConverter.asDocumentSelector(options.documentSelector as never);
-      const ours = vscode.languages.registerInlineCompletionItemProvider(selector, withPartials);
-      disposable.dispose();
-      return [ours, withPartials];
-    } catch (err) {
-      partialsRefused = true;
-      log.info(`Partial accepts (accept word, accept line) are not counted in the statistics: ${err instanceof Error ? err.message : err}`);
-      return [disposable, provider];
-    }
+    const selector = c.protocol2CodeConverter.asDocumentSelector(options.documentSelector as never);
+    return partialHook.wrap(register(options), (provider) =>
+      vscode.languages.registerInlineCompletionItemProvider(selector, provider as vscode.InlineCompletionItemProvider),
+    );
   };
 }
 
@@ -674,6 +654,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   pages = new PageProvider();
   controls = new CompletionControls(context.globalState, () => showStatus(lastStatus));
   fetcher = new ModelFetcher({ log, server: () => started, restart: restartClient });
+  partialHook = new PartialHook(
+    (item, info) => {
+      const arg = partials.report(item.command, item.insertText, info);
+      if (arg) void reportAccepted(arg);
+    },
+    (err) => log.info(`Partial accepts (accept word, accept line) are not counted in the statistics: ${err instanceof Error ? err.message : err}`),
+  );
   focus = new FocusReporter((params) => {
     if (client?.state === State.Running) void client.sendNotification(FOCUS_NOTIFICATION, params);
   });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ACCEPTED, acceptArgument, acceptedLength, codePoints, PartialAccepts } from "../accept";
+import { ACCEPTED, acceptArgument, acceptedLength, codePoints, PartialAccepts, PartialHook } from "../accept";
 import { random } from "./random";
 
 const COMMAND = { title: "Enclave: suggestion accepted", command: ACCEPTED, arguments: [{ id: "a1", uri: "file:///w/x.py" }] };
@@ -82,4 +82,43 @@ test("only the most recent suggestions are remembered (as the server)", () => {
   for (let i = 0; i < 256; i++) assert.ok(p.report(item(`n${i}`), "abc", 1));
   // "first" was forgotten: the same total is reported again (the server counts it once).
   assert.equal(p.report(item("first"), "abc", 1)?.acceptedChars, 1);
+});
+
+test("the partial-accept hook: registered again with the hook, or the client's provider kept", () => {
+  const disposed: string[] = [];
+  const partial: unknown[] = [];
+  const refusals: unknown[] = [];
+  const hook = new PartialHook((item, info) => partial.push([item, info]), (err) => refusals.push(err));
+  const provide = (): string => "items";
+  const original = { dispose: () => disposed.push("client's") };
+  const registered: object[] = [];
+  const [d, p] = hook.wrap([original, { provideInlineCompletionItems: provide }], (provider) => {
+    registered.push(provider);
+    return { dispose: () => disposed.push("ours") };
+  });
+  assert.deepEqual(disposed, ["client's"], "the client's registration is replaced");
+  assert.equal(p.provideInlineCompletionItems, provide, "the same completions (middleware included)");
+  assert.equal(registered[0], p);
+  (p as unknown as { handleDidPartiallyAcceptCompletionItem(i: object, n: number): void }).handleDidPartiallyAcceptCompletionItem({ insertText: "x" }, 1);
+  assert.deepEqual(partial, [[{ insertText: "x" }, 1]]);
+  d.dispose();
+  assert.deepEqual(disposed, ["client's", "ours"]);
+
+  // An editor that does not grant the proposal throws: the client's provider stays, said once.
+  const refusing = new PartialHook(() => assert.fail("no hook"), (err) => refusals.push(err));
+  let calls = 0;
+  const refuse = (): never => {
+    calls++;
+    throw new Error("Extension 'enclave.enclave' CANNOT use API proposal: inlineCompletionsAdditions");
+  };
+  for (let i = 0; i < 3; i++) {
+    const kept = { dispose: () => disposed.push("kept") };
+    const provider = { provideInlineCompletionItems: provide };
+    const [dd, pp] = refusing.wrap([kept, provider], refuse);
+    assert.equal(dd, kept);
+    assert.equal(pp, provider);
+  }
+  assert.equal(calls, 1, "not tried again after a refusal");
+  assert.equal(refusals.length, 1);
+  assert.ok(!disposed.includes("kept"), "the client's registration is never disposed on a refusal");
 });
