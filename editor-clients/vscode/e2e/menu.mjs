@@ -42,6 +42,43 @@ async function serverFigures(ed) {
   return { requests: figure(page, "Requests"), turnedAway: /completions are turned off/.test(page) };
 }
 
+/**
+ * The menu's Statistics page (enclave/getStatus "stats", rendered), read: per scope ("session",
+ * "allTime") and language, { shown, accepted, charsSuggested, charsAccepted }.
+ */
+export async function statistics(ed) {
+  const page = await statusPage(ed, () => ed.menu("Statistics"));
+  if (!page.includes("Enclave statistics")) throw new Error(`not the statistics page: ${page.slice(0, 300)}`);
+  const tables = {};
+  for (const [scope, heading] of [["session", "this session"], ["allTime", "all time"]]) {
+    const start = page.indexOf(`Local statistics: ${heading}`);
+    if (start < 0) throw new Error(`the statistics page has no "${heading}": ${page.slice(0, 600)}`);
+    const rows = {};
+    for (const line of page.slice(start).split("\n").slice(1)) {
+      if (/^Local statistics/.test(line)) break;
+      const m = /^(\w+)\s+(\d+)\s+(\d+)\s+\S+\s+(\d+)\s+(\d+)/.exec(line.trim());
+      if (m) rows[m[1]] = { shown: +m[2], accepted: +m[3], charsSuggested: +m[4], charsAccepted: +m[5] };
+    }
+    tables[scope] = rows;
+  }
+  return { tables, page };
+}
+
+/** One acceptance of `text`, all of it, counted for `language` in this session. */
+export async function checkAccepted(ed, language, text, report, what) {
+  const chars = [...text].length; // code points, as the server counts
+  let got;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    got = (await statistics(ed)).tables.session[language];
+    if (got?.accepted === 1 && got.charsAccepted === chars) break;
+    await ed.page.waitForTimeout(1000);
+  }
+  if (got?.accepted !== 1 || got.charsAccepted !== chars) {
+    throw new Error(`${what}: the statistics say ${JSON.stringify(got)} for ${language}; expected 1 acceptance of ${chars} characters (${JSON.stringify(text)})`);
+  }
+  report.ok(`trusted: ${what}: the server counted one acceptance of ${chars} characters (menu Statistics)`, `${language}: ${JSON.stringify(got)}`);
+}
+
 function userSettingsOf(userData) {
   return JSON.parse(readFileSync(join(userData, "User", "settings.json"), "utf8"));
 }
@@ -60,7 +97,7 @@ export async function statusMenuChecks(ed, w, shot, userData, report, slow) {
   const { page } = ed;
   await ed.open("notes.py", "triangle_area");
   const labels = await ed.menuLabels(() => shot("status-menu.png"));
-  const expected = ["Disable completions", "Disable completions for Python", "Snooze for 5 minutes", "Use the 0.5b model", "Show status", "Open log"];
+  const expected = ["Disable completions", "Disable completions for Python", "Snooze for 5 minutes", "Use the 0.5b model", "Show status", "Statistics", "Open log"];
   const missing = expected.filter((l) => !labels.includes(l));
   if (missing.length) throw new Error(`the menu lacks ${JSON.stringify(missing)}: ${JSON.stringify(labels)}`);
   report.ok("trusted: clicking the status item opens the Enclave menu", labels.join(" / "));
@@ -107,7 +144,8 @@ export async function statusMenuChecks(ed, w, shot, userData, report, slow) {
   const ghost = (await ghostPastSuggestions(ed, "  return ", slow)).trim();
   await shot("javascript-ghost.png");
   if (!ghost) throw new Error("JavaScript: the ghost text is empty");
-  await acceptWord(ed, w, ghost, report);
+  const taken = await acceptWord(ed, w, ghost, report);
+  await checkAccepted(ed, "javascript", taken, report, "Ctrl+Right (accept word) in JavaScript");
   const js = await requests(ed);
   if (js <= after) throw new Error(`JavaScript: ghost ${JSON.stringify(ghost)}, but the server's requests stayed ${after}`);
   report.ok("trusted: with Python off, a JavaScript file gets ghost text", `${JSON.stringify(ghost)}; server's requests ${after} -> ${js}`);
@@ -149,6 +187,7 @@ async function acceptWord(ed, w, ghost, report) {
     throw new Error(`accept word: the line is ${JSON.stringify(last)}, the suggestion was ${JSON.stringify(first)}`);
   }
   report.ok("trusted: Ctrl+Right accepts the suggestion's next word", `${JSON.stringify(taken)} of ${JSON.stringify(first)}`);
+  return taken;
 }
 
 /** Session 4's user settings and environment: an empty model cache, a stand-in fetch. */

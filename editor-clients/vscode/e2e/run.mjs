@@ -5,13 +5,15 @@
 // hostile (a trap backend, a file that is not a model, a log file and a server script inside
 // the workspace); none of it may take effect.
 //   Session 1, workspace trust on and the folder trusted: status ready with the bundled model;
-//   ghost text, Tab accepts it (the saved file has it); Explain Selection opens a Markdown
+//   ghost text, Tab accepts it (the saved file has it) and the menu's Statistics shows one
+//   acceptance in Python with the characters inserted; Explain Selection opens a Markdown
 //   preview with the explanation's text; a refactor from the light bulb menu (Ctrl+.) adds a
 //   docstring (the file still parses); Review File puts findings in the Problems view.
 //   Then the status bar menu: completions off (the item says off; a request gives no ghost
 //   text), snooze (the item says until when), off for Python (a Python file gets no request,
-//   a JavaScript file gets ghost text; Ctrl+Right accepts a word of it), counted by the
-//   server's own figures on the "Show status" page.
+//   a JavaScript file gets ghost text; Ctrl+Right accepts a word of it, and Statistics shows
+//   one acceptance of the word's characters), counted by the server's own figures on the
+//   "Show status" page.
 //   Session 2, the folder not trusted (Restricted Mode): status ready with the bundled model and
 //   ghost text, the same hostile settings changing nothing.
 //   Session 3, a server advertising the extension's own command names: it starts anyway.
@@ -28,7 +30,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Editor, newestFile, openCodeServer, Report, trap } from "./lib.mjs";
-import { missingModelChecks, missingModelSetup, statusMenuChecks } from "./menu.mjs";
+import { checkAccepted, missingModelChecks, missingModelSetup, statusMenuChecks } from "./menu.mjs";
 
 const EXT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(EXT_DIR, ".e2e");
@@ -299,6 +301,10 @@ async function acceptedIsSaved(ed, w, ghost, shot) {
     throw new Error(`Tab did not accept the suggestion; the file ends with ${JSON.stringify(last)}`);
   }
   report.ok("trusted: Tab accepted it; the saved file has it", JSON.stringify(last));
+  // What Tab inserted: the file as written, the typed prefix, then the suggestion.
+  const typed = SHAPES + "    return ";
+  if (!saved.startsWith(typed)) throw new Error(`the saved file does not start with what was typed: ${JSON.stringify(saved.slice(-200))}`);
+  return saved.slice(typed.length);
 }
 
 async function explain(ed, shot) {
@@ -451,7 +457,8 @@ try {
   if (wanted("trusted")) await withSession("trusted", { trust: true }, async (ed, w, shot, userData) => {
     await checkReady(ed, "trusted");
     const ghost = await ghostText(ed, "trusted", shot, true);
-    await acceptedIsSaved(ed, w, ghost, shot);
+    const inserted = await acceptedIsSaved(ed, w, ghost, shot);
+    await checkAccepted(ed, "python", inserted, report, "Tab (full accept) in Python");
     for (const [name, run] of [
       ["explain", () => explain(ed, shot)],
       ["refactor", () => lightBulbRefactor(ed, w, shot)],

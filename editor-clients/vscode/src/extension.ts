@@ -12,6 +12,7 @@ import {
   Command as LspCommand,
   DidChangeConfigurationNotification,
   ExecuteCommandRequest,
+  InlineCompletionRequest,
   LanguageClient,
   LanguageClientOptions,
   RevealOutputChannelOn,
@@ -20,6 +21,7 @@ import {
   TransportKind,
   WorkspaceEdit as LspWorkspaceEdit,
 } from "vscode-languageclient/node";
+import { ACCEPTED, AcceptArgument, PartialAccepts, PartialHook } from "./accept";
 import { enclaveActions, findingsText, isWorkspaceEdit, safeName } from "./actions";
 import {
   CommandFeature,
@@ -51,7 +53,7 @@ import {
   userValues,
 } from "./settings";
 import { baseName, formatStatus, ServerStatus } from "./status";
-import { statusReport } from "./statusReport";
+import { statsPage, statusReport } from "./statusReport";
 
 const EXPLAIN_SCHEME = "enclave-explain";
 
@@ -71,6 +73,8 @@ let controls: CompletionControls;
 let fetcher: ModelFetcher;
 let pages: PageProvider;
 let started: Command | undefined; // the server command of the running client
+const partials = new PartialAccepts();
+let partialHook: PartialHook; // refused once: the editor does not grant the proposal
 
 function reportFocus(editor: vscode.TextEditor | undefined): void {
   const doc = editor?.document;
@@ -186,8 +190,10 @@ function makeClient(reserved: ReadonlySet<string>): LanguageClient {
           return answers.map((answer, i) => scrubAnswer(params.items[i]?.section, answer, user));
         },
       },
-      // "Rewrite with instruction" from the light bulb comes without its instruction.
+      // "Rewrite with instruction" from the light bulb comes without its instruction. An
+      // accepted suggestion's report is sent here, quietly (an expired id is no error).
       executeCommand: async (command, args, next) => {
+        if (command === ACCEPTED) return reportAccepted(args[0] as AcceptArgument);
         if (!needsInstruction(command, args)) return next(command, args);
         const instruction = await askInstruction();
         return instruction ? next(command, [{ ...args[0], instruction }]) : undefined;
@@ -196,6 +202,7 @@ function makeClient(reserved: ReadonlySet<string>): LanguageClient {
   };
   const c = new LanguageClient("enclave", "Enclave", serverOptions, clientOptions);
   sentUserValues = userValues(userOnly, reader());
+  reportPartialAccepts(c.getFeature(InlineCompletionRequest.method) as unknown as InlineFeature, c);
   guardFeature(
     c.getFeature(ExecuteCommandRequest.method) as unknown as CommandFeature,
     new CommandGuard(reserved),
@@ -209,6 +216,34 @@ function makeClient(reserved: ReadonlySet<string>): LanguageClient {
     }
   });
   return c;
+}
+
+/** Tell the server a suggestion was accepted (all of it, or `acceptedChars` so far). */
+async function reportAccepted(arg: AcceptArgument & { acceptedChars?: number }): Promise<void> {
+  const c = client;
+  if (c?.state !== State.Running) return;
+  try {
+    const answer = await c.sendRequest(ExecuteCommandRequest.type, { command: ACCEPTED, arguments: [arg] });
+    log.debug(`accepted ${JSON.stringify(arg)}: ${JSON.stringify(answer)}`);
+  } catch (err) {
+    log.info(`the server did not count an accepted suggestion: ${err instanceof Error ? err.message : err}`);
+  }
+}
+
+/** The part of vscode-languageclient's InlineCompletionItemFeature wrapped here. */
+interface InlineFeature {
+  registerLanguageProvider(options: { documentSelector: unknown }): [vscode.Disposable, vscode.InlineCompletionItemProvider];
+}
+
+/** Accept word / line run no command: the provider's hook reports them (see accept.ts). */
+function reportPartialAccepts(feature: InlineFeature, c: LanguageClient): void {
+  const register = feature.registerLanguageProvider.bind(feature);
+  feature.registerLanguageProvider = (options) => {
+    const selector = c.protocol2CodeConverter.asDocumentSelector(options.documentSelector as never);
+    return partialHook.wrap(register(options), (provider) =>
+      vscode.languages.registerInlineCompletionItemProvider(selector, provider as vscode.InlineCompletionItemProvider),
+    );
+  };
 }
 
 async function startClient(): Promise<void> {
@@ -534,6 +569,17 @@ async function showServerStatus(): Promise<void> {
   await showPage("enclave-status", statusReport(answer, facts));
 }
 
+async function showStatistics(): Promise<void> {
+  const c = runningClient();
+  if (!c) return;
+  try {
+    const answer = await c.sendRequest("enclave/getStatus", {});
+    await showPage("enclave-statistics", statsPage(answer, clockTime(Date.now(), true)));
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Enclave: enclave/getStatus failed: ${err}`);
+  }
+}
+
 // -- the status bar menu ---------------------------------------------------------------------
 
 interface MenuPick extends vscode.QuickPickItem {
@@ -580,6 +626,8 @@ async function runMenuAction(action: MenuAction, doc: vscode.TextDocument | unde
       return fetcher.fetch(action.size);
     case "status":
       return showServerStatus();
+    case "stats":
+      return showStatistics();
     case "log":
       return log.show(true);
     case "restart":
@@ -606,6 +654,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   pages = new PageProvider();
   controls = new CompletionControls(context.globalState, () => showStatus(lastStatus));
   fetcher = new ModelFetcher({ log, server: () => started, restart: restartClient });
+  partialHook = new PartialHook(
+    (item, info) => {
+      const arg = partials.report(item.command, item.insertText, info);
+      if (arg) void reportAccepted(arg);
+    },
+    (err) => log.info(`Partial accepts (accept word, accept line) are not counted in the statistics: ${err instanceof Error ? err.message : err}`),
+  );
   focus = new FocusReporter((params) => {
     if (client?.state === State.Running) void client.sendNotification(FOCUS_NOTIFICATION, params);
   });
@@ -627,6 +682,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("enclave.snooze", snoozeCompletions),
     vscode.commands.registerCommand("enclave.statusMenu", statusMenu),
     vscode.commands.registerCommand("enclave.showStatus", showServerStatus),
+    vscode.commands.registerCommand("enclave.showStatistics", showStatistics),
     vscode.commands.registerCommand("enclave.fetchModel", () => {
       const size = missingModel(lastStatus) ?? controls.modelSize();
       return fetcher.fetch(size);

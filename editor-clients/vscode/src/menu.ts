@@ -11,6 +11,7 @@ export type MenuAction =
   | { kind: "size"; size: string }
   | { kind: "fetch"; size: string }
   | { kind: "status" }
+  | { kind: "stats" }
   | { kind: "log" }
   | { kind: "restart" }
   | { kind: "settings" };
@@ -64,6 +65,7 @@ export function menuEntries(s: MenuState): MenuEntry[] {
   }
   add("Enclave");
   add("$(info) Show status", { kind: "status" }, [s.state, s.model].filter((x) => x).join(", "));
+  add("$(graph) Statistics", { kind: "stats" }, "suggestions shown and accepted, per language");
   add("$(output) Open log", { kind: "log" });
   add("$(debug-restart) Restart server", { kind: "restart" });
   add("$(gear) Settings", { kind: "settings" });

@@ -43,7 +43,7 @@ export function median(values: readonly number[]): number | undefined {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-const KNOWN = new Set(["state", "message", "model", "lastEmptyReason", "modelInfo", "recent", "counters", "workerPid", "index", "lastPrompts"]);
+const KNOWN = new Set(["state", "message", "model", "lastEmptyReason", "modelInfo", "recent", "counters", "workerPid", "index", "lastPrompts", "stats"]);
 const RECENT_SHOWN = 10;
 
 export interface ClientFacts {
@@ -106,9 +106,61 @@ export function statusReport(answer: unknown, client: ClientFacts): string {
     ["Recent chunks", num(index.recentChunks)],
   ]);
   if (i) parts.push("## Workspace index", i);
+  parts.push(statsSections(a.stats));
   const other = Object.fromEntries(Object.entries(a).filter(([k]) => !KNOWN.has(k)));
   if (Object.keys(other).length) {
     parts.push("## Other figures", "```json\n" + JSON.stringify(other, null, 2).replace(/`/g, "'") + "\n```");
   }
   return parts.filter((p) => p).join("\n\n") + "\n";
+}
+
+// -- local statistics (enclave/getStatus "stats": lsp_server/stats.py) ----------------------
+
+function percent(value: unknown): string {
+  const n = num(value);
+  return n === undefined ? "-" : `${(n * 100).toFixed(1)}%`;
+}
+
+function count(value: unknown): string {
+  const n = num(value);
+  return n === undefined ? "-" : String(n);
+}
+
+const STATS_HEAD = [
+  "| language | shown | accepted | rate | characters suggested | characters accepted | p50 | p90 | from the caches |",
+  "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+].join("\n");
+
+function statsTable(languages: unknown): string {
+  const rows = Object.entries(obj(languages)).map(([name, value]) => {
+    const s = obj(value);
+    const cells = [
+      cell(name), count(s.shown), count(s.accepted), percent(s.acceptanceRate), count(s.charsSuggested),
+      count(s.charsAccepted), ms(s.p50Ms) ?? "-", ms(s.p90Ms) ?? "-", percent(s.cacheShare),
+    ];
+    return `| ${cells.join(" | ")} |`;
+  });
+  return rows.length ? `${STATS_HEAD}\n${rows.join("\n")}` : "No suggestions yet.";
+}
+
+/** The statistics as Markdown sections: this session and all time, per language, or "off". */
+export function statsSections(stats: unknown): string {
+  const s = obj(stats);
+  if (s.enabled === false) {
+    return "## Local statistics\n\nLocal statistics are off (`enclave.stats.enabled`).";
+  }
+  if (typeof s.enabled !== "boolean") return "## Local statistics\n\nThis server keeps no local statistics.";
+  const parts = [
+    "## Local statistics: this session", statsTable(s.session),
+    "## Local statistics: all time", statsTable(s.allTime),
+    "Counts only, kept on this machine and never sent anywhere. Latency is the time to an answer; " +
+      "\"from the caches\" is the share of answers typed through or prefetched rather than asked of the model.",
+  ];
+  if (typeof s.warning === "string" && s.warning) parts.push(`Warning: ${cell(s.warning)}`);
+  return parts.join("\n\n");
+}
+
+/** The statistics page (the menu's "Statistics"). */
+export function statsPage(answer: unknown, asOf: string): string {
+  return ["# Enclave statistics", `Figures as of ${escapeMarkdown(asOf)}.`, statsSections(obj(answer).stats)].join("\n\n") + "\n";
 }

@@ -39,7 +39,7 @@ test("every state gets the entries that make sense in it, and only those (genera
     assert.deepEqual(fetches, s.missingModel && !s.fetching ? [{ kind: "fetch", size: s.missingModel }] : [], why);
     const sizes = kinds.filter((a) => a.kind === "size").map((a) => (a.kind === "size" ? a.size : ""));
     assert.deepEqual(sizes, MODEL_SIZES.filter((x) => x !== s.modelSize), why);
-    for (const kind of ["status", "log", "restart", "settings"]) {
+    for (const kind of ["status", "stats", "log", "restart", "settings"]) {
       assert.equal(kinds.filter((a) => a.kind === kind).length, 1, `${kind} ${why}`);
     }
     // Sections: separators have no action and never come twice in a row.
@@ -68,6 +68,7 @@ test("the words a user reads", () => {
     "$(arrow-swap) Use the 0.5b model (faster; now 1.5b)",
     "Enclave",
     "$(info) Show status (ready, qwen.gguf)",
+    "$(graph) Statistics (suggestions shown and accepted, per language)",
     "$(output) Open log",
     "$(debug-restart) Restart server",
     "$(gear) Settings",
