@@ -9,20 +9,22 @@ function clock(ms) {
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":");
 }
 
-/** Open the Show status page (`open` does it) and read it: the newest page's text. */
-export async function statusPage(ed, open) {
+/** Open the Show status page, or the Statistics page with `title` "Enclave statistics" (`open`
+ * does it), and read it: the newest such page's text (both pages say "Figures as of"). */
+export async function statusPage(ed, open, title = "Enclave status") {
   const since = clock(Date.now() - 1000);
   await open();
   const end = Date.now() + 30000;
   while (Date.now() < end) {
     const pages = (await ed.framesWith("Figures as of"))
+      .filter((text) => text.includes(title))
       .map((text) => ({ text, at: /Figures as of (\d\d:\d\d:\d\d)/.exec(text)?.[1] ?? "" }))
       .filter((p) => p.at >= since)
       .sort((a, b) => (a.at < b.at ? 1 : -1));
     if (pages.length) return pages[0].text;
     await ed.page.waitForTimeout(500);
   }
-  throw new Error("the Show status page did not open");
+  throw new Error(`the page "${title}" did not open`);
 }
 
 function figure(page, name) {
@@ -47,7 +49,7 @@ async function serverFigures(ed) {
  * "allTime") and language, { shown, accepted, charsSuggested, charsAccepted }.
  */
 export async function statistics(ed) {
-  const page = await statusPage(ed, () => ed.menu("Statistics"));
+  const page = await statusPage(ed, () => ed.menu("Statistics"), "Enclave statistics");
   if (!page.includes("Enclave statistics")) throw new Error(`not the statistics page: ${page.slice(0, 300)}`);
   const tables = {};
   for (const [scope, heading] of [["session", "this session"], ["allTime", "all time"]]) {
