@@ -57,6 +57,14 @@ async def start_in_workspace(client: Any, root: Path) -> None:
     from pytest_lsp import client_capabilities
 
     client.root = root
+    # VS Code's capabilities say it registers watched files dynamically: answer as it does (an
+    # unanswered request fails whichever test is running when it arrives).
+    if types.CLIENT_REGISTER_CAPABILITY not in client.protocol.fm.features:
+
+        @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+        def _register(params: types.RegistrationParams) -> None:
+            client.registrations = [*getattr(client, "registrations", []), *params.registrations]
+
     await client.initialize_session(
         types.InitializeParams(
             capabilities=client_capabilities("visual-studio-code"),

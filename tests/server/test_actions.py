@@ -220,6 +220,7 @@ async def test_capabilities_advertise_actions_and_commands(fake_review: Language
         "enclave.lsp.refactor",
         "enclave.lsp.rewrite",
         "enclave.lsp.review",
+        "enclave.lsp.accepted",  # sent by clients when a suggestion is accepted (statistics)
     }
     # VS Code's client registers every advertised command; the extension registers its own
     # (package.json): the two sets must never meet, or the client refuses to start.
