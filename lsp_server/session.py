@@ -100,7 +100,8 @@ class Session:
         self.context.index.excluded = self.ignore.is_ignored
         self.completer = Completer(self._submit_completion, self.context.gather)
         self.reviews = ReviewStore()  # review findings per document
-        self.stats = Stats()  # local statistics of completion (stats.enabled)
+        # Local statistics of completion (stats.enabled); file writes as background tasks.
+        self.stats = Stats(background=lambda work: self.in_background(work))
         self.actions = Actions(self)
         self.workspace = Workspace(self)
         self._background: set[asyncio.Task[None]] = set()
@@ -465,5 +466,5 @@ class Session:
         self.publish_status(Status(current.state, current.message))
 
     async def shutdown(self) -> None:
-        self.stats.flush(force=True)
+        await self.stats.flush_async(force=True)
         await self.model.stop()

@@ -12,6 +12,7 @@ figures. An unreadable or corrupt file is set aside with a warning: the figures 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -21,7 +22,7 @@ import secrets
 import stat
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -249,17 +250,26 @@ class Stats:
     """The figures of this session, the file's, and the suggestions an accept may name."""
 
     def __init__(
-        self, path: Path | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        path: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        background: Callable[[Coroutine[Any, Any, None]], None] | None = None,
     ) -> None:
         self.path = path or default_path()
         self.enabled = True
         self.warning = ""
         self.session: Table = {}
         self._unsaved: Table = {}
+        self._writing: Table = {}  # taken from _unsaved, being written
         self._saved: Table = self._read()
         self._issued: OrderedDict[str, Issued] = OrderedDict()
         self._clock = clock
         self._last_write = clock()
+        # Given (the server's), a due write runs as this task, its file I/O in a thread: never
+        # on the event loop inside a completion. Without it (tests, the CLI) it runs at once.
+        self._background = background
+        self._write_lock = asyncio.Lock()
+        self._scheduled = False  # a background write is on its way: one at a time
 
     def _read(self) -> Table:
         try:
@@ -293,7 +303,7 @@ class Stats:
         self._issued[ident] = Issued(uri, language_key(language), len(text))
         while len(self._issued) > ISSUED_KEEP:
             self._issued.popitem(last=False)
-        self.flush()
+        self._save_when_due()
         return ident
 
     def empty(self, language: str, reason: str) -> None:
@@ -302,7 +312,7 @@ class Stats:
         kind = reason_kind(reason)
         for s in self._each(language):
             s.empty[kind] = s.empty.get(kind, 0) + 1
-        self.flush()
+        self._save_when_due()
 
     def accepted(self, ident: str, uri: str, chars: int | None) -> int:
         """Count the acceptance of suggestion `ident` (all of it, or its first `chars`
@@ -321,11 +331,11 @@ class Stats:
                     s.accepted += 1
                 s.charsAccepted += total - issued.accepted_chars
             issued.accepted_chars = total
-            self.flush()
+            self._save_when_due()
         return issued.accepted_chars
 
     def all_time(self) -> Table:
-        return merge(self._saved, self._unsaved)
+        return merge(merge(self._saved, self._writing), self._unsaved)
 
     def report(self) -> dict[str, Any]:
         return {
@@ -336,22 +346,62 @@ class Stats:
             "allTime": summaries(self.all_time()),
         }
 
-    def flush(self, force: bool = False) -> None:
-        """Add what is new to the file: at most every FLUSH_SECONDS, or now when forced."""
+    def _due(self, force: bool) -> bool:
         if not self.enabled or not self._unsaved:
+            return False
+        return force or self._clock() - self._last_write >= FLUSH_SECONDS
+
+    def _save_when_due(self) -> None:
+        if self._scheduled or not self._due(False):
             return
-        if not force and self._clock() - self._last_write < FLUSH_SECONDS:
-            return
+        if self._background is None:
+            self.flush()
+        else:
+            self._scheduled = True
+            self._background(self._scheduled_flush())
+
+    async def _scheduled_flush(self) -> None:
+        try:
+            await self.flush_async()
+        finally:
+            self._scheduled = False
+
+    def _take(self) -> Table:
+        """What is new, moved aside for writing: counts added meanwhile go to a fresh table."""
         self._last_write = self._clock()
-        saved = self._read()  # another server may have written since
-        total = merge(saved, self._unsaved)
+        self._writing, self._unsaved = self._unsaved, {}
+        return self._writing
+
+    def _write(self, pending: Table) -> Table | None:
+        """The file with `pending` added (any thread); None, with a warning, if not written."""
+        total = merge(self._read(), pending)  # another server may have written since
         try:
             write_file(self.path, total)
         except (OSError, log.LogFileRefused) as exc:
             self.warning = f"statistics file {self.path} not written ({exc})"
             logger.warning("%s", self.warning)
-            return
-        self._saved, self._unsaved = total, {}
+            return None
+        return total
+
+    def _settle(self, pending: Table, total: Table | None) -> None:
+        self._writing = {}
+        if total is None:
+            self._unsaved = merge(pending, self._unsaved)  # kept for the next write
+        else:
+            self._saved = total
+
+    def flush(self, force: bool = False) -> None:
+        """Add what is new to the file: at most every FLUSH_SECONDS, or now when forced."""
+        if self._due(force):
+            pending = self._take()
+            self._settle(pending, self._write(pending))
+
+    async def flush_async(self, force: bool = False) -> None:
+        """`flush` with the file I/O in a thread; writes never overlap."""
+        async with self._write_lock:
+            if self._due(force):
+                pending = self._take()
+                self._settle(pending, await asyncio.to_thread(self._write, pending))
 
 
 def summaries(table: Mapping[str, LanguageStats]) -> dict[str, Any]:

@@ -291,3 +291,24 @@ def test_a_symlink_or_a_folder_starts_empty(tmp_path: Path) -> None:
     stats.answered("python", URI, "abc", "model", 0.01)
     stats.flush(force=True)  # the link is replaced by a file: the target is untouched
     assert not link.is_symlink() and target.read_text().count('"shown": 5') == 1
+
+
+async def test_in_the_server_a_due_write_runs_off_the_completion_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    """With a background runner (the server's), the completion that makes a write due only
+    schedules it (one at a time); what it counts is written when the write runs."""
+    clock = Clock()
+    scheduled: list[Any] = []
+    stats = Stats(tmp_path / "stats.json", clock, background=scheduled.append)
+    stats.answered("python", URI, "a + b", "model", 0.1)
+    clock.now += FLUSH_SECONDS
+    stats.answered("python", URI, "a + b", "model", 0.1)
+    stats.answered("python", URI, "c", "model", 0.1)
+    assert len(scheduled) == 1 and not stats.path.exists()  # nothing written in the request
+    await scheduled.pop()
+    assert read_file(stats.path)["python"].shown == 3
+    stats.answered("python", URI, "d", "model", 0.1)  # too soon for another write
+    assert not scheduled and stats.all_time()["python"].shown == 4
+    await stats.flush_async(force=True)
+    assert read_file(stats.path)["python"].shown == 4
