@@ -13,8 +13,10 @@ indexed. Two arms on the same tasks, in the same server (one model load):
              --no-plain leaves it out
 
 Metrics per language and arm: exact match (stripped) and edit similarity (difflib ratio) of
-the first suggested line against the original line, the share of empty answers (counted by
-the server's lastEmptyReason) and the prompt tokens a cold request evaluates. Tasks whose
+the first suggested line against the original line, top-3 exact (the request is an invoked
+one, as the editor's next-suggestion key sends: the server adds its alternatives), the share
+of empty answers (counted by the server's lastEmptyReason) and the prompt tokens a cold
+request evaluates. Tasks whose
 original line names a symbol defined in another file of the repository (and not in its own
 file) are also reported apart ("cross-file").
 
@@ -72,6 +74,10 @@ class Outcome:
     generated_tokens: int = 0
     shown_tokens: int = 0
     max_tokens: int = 0  # the request's token limit (a "length" stop reached it)
+    # The first line of every item (the request is an invoked one: the alternatives to cycle
+    # come after the first), and whether the original line is among the first three.
+    candidates: list[str] = field(default_factory=list)
+    top3: bool = False
 
 
 @dataclass
@@ -141,6 +147,7 @@ class Server(BenchServer):
         if isinstance(raw, types.StringValue):
             raw = raw.value
         first = str(raw).split("\n")[0].strip()
+        candidates = [first_line(item.insert_text) for item in items]
         status = await self.status(after=self.last_job)
         # Only this request's jobs: a request that never reached the model has none.
         prompts = [p for p in status.get("lastPrompts") or [] if p.get("kind") == "user"]
@@ -168,7 +175,14 @@ class Server(BenchServer):
             int(stats.get("generated_tokens", 0)),
             self.count(str(raw)) if raw else 0,
             int(stats.get("max_tokens", 0)),
+            candidates,
+            task.answer in candidates[:3],
         )
+
+
+def first_line(text: str | types.StringValue) -> str:
+    raw = text.value if isinstance(text, types.StringValue) else text
+    return raw.split("\n")[0].strip()
 
 
 ARMS = ("file-only", "context")
@@ -191,6 +205,7 @@ def summarize(results: list[Result]) -> dict[str, Any]:
         return {
             "n": n,
             "exact": round(sum(o.exact for o in outs) / n, 3) if n else 0.0,
+            "top3": round(sum(o.top3 or o.exact for o in outs) / n, 3) if n else 0.0,
             "similarity": round(sum(o.similarity for o in outs) / n, 3) if n else 0.0,
             "seconds": round(sum(o.seconds for o in outs) / n, 2) if n else 0.0,
             "empty": round(sum(not o.suggestion for o in outs) / n, 3) if n else 0.0,
@@ -249,13 +264,14 @@ def summarize(results: list[Result]) -> dict[str, Any]:
 
 def print_table(summary: dict[str, Any]) -> None:
     print(
-        f"\n{'group':28} {'arm':11} {'n':>3} {'exact':>6} {'edit sim':>8} {'empty':>6}"
+        f"\n{'group':28} {'arm':11} {'n':>3} {'exact':>6} {'top3':>5} {'edit sim':>8} {'empty':>6}"
         f" {'prompt':>6} {'s/task':>7} {'gen':>6} {'unseen':>6} {'lim∅':>4}"
     )
     for name, arms in summary["table"].items():
         for arm, a in arms.items():
             print(
-                f"{name:28} {arm:11} {a['n']:>3} {a['exact']:>6.2f} {a['similarity']:>8.3f}"
+                f"{name:28} {arm:11} {a['n']:>3} {a['exact']:>6.2f} {a.get('top3', 0):>5.2f}"
+                f" {a['similarity']:>8.3f}"
                 f" {a.get('empty', 0):>6.2f} {a.get('prompt_tokens', 0):>6} {a['seconds']:>7.1f}"
                 f" {a.get('generated', 0):>6} {a.get('not_shown', 0):>6.2f}"
                 f" {a.get('limit_empty', 0):>4}"
@@ -323,6 +339,8 @@ def ask_plain(arm: PlainArm, root: Path, task: Task) -> Outcome:
         generated_tokens=answer.generated_tokens,
         shown_tokens=answer.shown_tokens,
         max_tokens=MAX_TOKENS,
+        candidates=[first],
+        top3=first == task.answer,
     )
 
 

@@ -313,10 +313,13 @@ class Session:
 
     # -- completion and focus ---------------------------------------------------------------
 
-    async def complete(self, uri: str, position: Position) -> CompletionOutcome:
+    async def complete(
+        self, uri: str, position: Position, invoked: bool = False
+    ) -> CompletionOutcome:
         """The inline completion at `position` (a position inside the document: handlers clamp
-        what the client sent), or an empty one with the reason published. An answer carries
-        the id of its suggestion in the statistics (for `accepted`)."""
+        what the client sent), or an empty one with the reason published; when `invoked` (the
+        user asked), with alternatives. An answer carries the ids of its suggestions in the
+        statistics (for `accepted`)."""
         started = time.monotonic()
         language = self.documents.get(uri).language  # a document never opened is invalid
         await self.workspace.check_ignore_rules()
@@ -331,7 +334,7 @@ class Session:
         else:
             snap = self.documents.snapshot(uri)
             self._last_served = uri
-            outcome = await self.completer.complete(snap, position, settings)
+            outcome = await self.completer.complete(snap, position, settings, invoked)
             if outcome.text and not self.is_current(snap):
                 declined = self._declined(uri) if uri in self.documents else None
                 why = str(declined) if declined else "the document changed meanwhile"
@@ -345,7 +348,8 @@ class Session:
             elapsed = time.monotonic() - started
             origin = "cache" if outcome.cached and outcome.source == "model" else outcome.source
             ident = self.stats.answered(name, uri, outcome.text, origin, elapsed)
-            return dataclasses.replace(outcome, suggestion_id=ident)
+            others = tuple(self.stats.alternative(ident, t) for t in outcome.alternatives)
+            return dataclasses.replace(outcome, suggestion_id=ident, alternative_ids=others)
         self.report_empty(outcome.reason)
         self.stats.empty(name, outcome.reason)
         return outcome

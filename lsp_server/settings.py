@@ -127,6 +127,16 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=512,
     ),
     Setting(
+        "completion.alternatives",
+        "integer",
+        2,
+        "Other suggestions offered beside the first when one is asked for explicitly (the "
+        "editor's next-suggestion key), continued from the first's least certain tokens; "
+        "0 = only the first.",
+        minimum=0,
+        maximum=4,
+    ),
+    Setting(
         "completion.maxTokensBlock",
         "integer",
         160,
@@ -276,6 +286,7 @@ class CompletionSettings:
     contextFiles: int = 384
     maxTokensLine: int = 48
     maxTokensBlock: int = 160
+    alternatives: int = 2
     deadlineMs: int = 30000
     targetLatencyMs: int = 4000
     cache: bool = True

@@ -240,9 +240,10 @@ def write_file(path: Path, table: Mapping[str, LanguageStats]) -> None:
 
 @dataclass
 class Issued:
+    """A suggestion shown (with its alternatives, which share it: one of them is accepted)."""
+
     uri: str
     language: str
-    chars: int
     accepted_chars: int = 0
 
 
@@ -262,7 +263,8 @@ class Stats:
         self._unsaved: Table = {}
         self._writing: Table = {}  # taken from _unsaved, being written
         self._saved: Table = self._read()
-        self._issued: OrderedDict[str, Issued] = OrderedDict()
+        # id -> (the suggestion shown, the characters of this item of it)
+        self._issued: OrderedDict[str, tuple[Issued, int]] = OrderedDict()
         self._clock = clock
         self._last_write = clock()
         # Given (the server's), a due write runs as this task, its file I/O in a thread: never
@@ -299,11 +301,21 @@ class Stats:
             else:
                 s.fromModel += 1
             s.latenciesMs = [*s.latenciesMs[-(LATENCY_KEEP - 1) :], round(latency_s * 1000)]
+        ident = self._issue(Issued(uri, language_key(language)), len(text))
+        self._save_when_due()
+        return ident
+
+    def alternative(self, ident: str, text: str) -> str:
+        """An id for another item of the suggestion `ident` ("" when off or unknown): it is
+        counted with it, as one suggestion shown and at most one accepted."""
+        issued = self._issued.get(ident)
+        return "" if issued is None or not self.enabled else self._issue(issued[0], len(text))
+
+    def _issue(self, issued: Issued, chars: int) -> str:
         ident = secrets.token_hex(8)
-        self._issued[ident] = Issued(uri, language_key(language), len(text))
+        self._issued[ident] = (issued, chars)
         while len(self._issued) > ISSUED_KEEP:
             self._issued.popitem(last=False)
-        self._save_when_due()
         return ident
 
     def empty(self, language: str, reason: str) -> None:
@@ -318,13 +330,13 @@ class Stats:
         """Count the acceptance of suggestion `ident` (all of it, or its first `chars`
         characters: a client reports the total accepted so far, so a repeated call never
         counts twice). Returns the characters now counted. Raises UnknownSuggestion."""
-        issued = self._issued.get(ident)
+        issued, item_chars = self._issued.get(ident) or (None, 0)
         if issued is None or issued.uri != uri:
             raise UnknownSuggestion(
                 "unknown or expired suggestion id (only the last "
                 f"{ISSUED_KEEP} suggestions of this session can be accepted)"
             )
-        total = issued.chars if chars is None else min(chars, issued.chars)
+        total = item_chars if chars is None else min(chars, item_chars)
         if self.enabled and total > issued.accepted_chars:
             for s in self._each(issued.language):
                 if issued.accepted_chars == 0:

@@ -30,10 +30,18 @@ class FakeScript:
     token_s: float = 0.01  # seconds per character written
     load_s: float = 0.0  # loading takes this long
     fail_load: str = ""  # loading fails with this message
+    # What an invoked request's other answers are (job.alternatives), written at once.
+    alternatives: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if f.type == "tuple[str, ...]":
+                strings = isinstance(value, tuple | list) and all(isinstance(v, str) for v in value)
+                if not strings:
+                    raise TypeError(f"fake engine script: {f.name} must be a list of strings")
+                object.__setattr__(self, f.name, tuple(value))  # from JSON: a list
+                continue
             want = float if f.type == "float" else str
             if not isinstance(value, want) and not (want is float and type(value) is int):
                 raise TypeError(f"fake engine script: {f.name} must be a {want.__name__}")
@@ -54,6 +62,7 @@ class FakeEngine:
         if script.fail_load:
             raise RuntimeError(script.fail_load)
         self.answer = script.text
+        self.others = script.alternatives
         self.delay = script.token_s
         self.template: FimTemplate = detect_template("qwen2", lambda t: t.startswith("<|fim_"))
 
@@ -77,6 +86,7 @@ class FakeEngine:
         reuse_cache: bool = True,
         slot: str = "",
         ends: Callable[[str], int | None] | None = None,
+        alternatives: int = 0,
     ) -> GenerationResult:
         if CRASH_MARKER in prompt.rsplit("<|fim_prefix|>", 1)[-1]:
             os.abort()
@@ -101,9 +111,21 @@ class FakeEngine:
                 break
         else:
             reason = "eos"
+        others = [self._cut(o[:max_tokens], stop, ends) for o in self.others[:alternatives]]
         stats = GenerationStats(
             prompt_tokens=self.count_tokens(prompt),
             generated_tokens=written,
             stop_reason=reason,
+            alternative_tokens=sum(len(o) for o in others),
         )
-        return GenerationResult(text, stats)
+        return GenerationResult(text, stats, alternatives=tuple(others))
+
+    @staticmethod
+    def _cut(text: str, stop: Sequence[str], ends: Callable[[str], int | None] | None) -> str:
+        hit = first_stop(text, stop)
+        text = text if hit is None else text[:hit]
+        for n in range(1, len(text) + 1):  # as generated: the first end found, token by token
+            cut = ends(text[:n]) if ends is not None else None
+            if cut is not None:
+                return text[:cut]
+        return text

@@ -7,6 +7,7 @@ insert or the reason there is none.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,9 @@ class CompletionOutcome:
     source: str = "model"  # who wrote it: model | prefetch (computed ahead)
     cached: bool = False  # answered from the suggestion cache, with no model call
     suggestion_id: str = ""  # set by the session: what an acceptance names (stats)
+    # Other suggestions to cycle through (an invoked request), best first, and their ids.
+    alternatives: tuple[str, ...] = ()
+    alternative_ids: tuple[str, ...] = ()
 
 
 @dataclass
@@ -84,6 +88,11 @@ def _ends_in_one_space(prefix: str) -> bool:
     """Whether the cursor's line has text and ends in exactly one space."""
     line = prefix[prefix.rfind("\n") + 1 :]
     return line.endswith(" ") and not line.endswith("  ") and bool(line.strip())
+
+
+def distinct(texts: list[str]) -> list[str]:
+    """The non-empty texts, each once, in their order."""
+    return list(dict.fromkeys(t for t in texts if t))
 
 
 def heal(text: str, job: CompletionJob) -> str:
@@ -131,19 +140,27 @@ class Completer:
     counters: Counters = field(default_factory=Counters)
 
     async def complete(
-        self, snap: DocumentSnapshot, position: Position, settings: CompletionSettings
+        self,
+        snap: DocumentSnapshot,
+        position: Position,
+        settings: CompletionSettings,
+        invoked: bool = False,
     ) -> CompletionOutcome:
-        """Raises PositionOutOfRange for a position beyond the document."""
+        """Raises PositionOutOfRange for a position beyond the document. An invoked request
+        (the user asked, e.g. for the next suggestion) also gets the alternatives."""
         offset = snap.offset_at(position)
         self.counters.requests += 1
         gate = classify_position(snap, offset)
         if gate.mode is CompletionMode.NONE:
             return CompletionOutcome("", f"no completion here ({gate.reason})", gate.mode)
+        wanted = settings.alternatives if invoked else 0
         if settings.cache:
-            cached = self._from_cache(snap, offset, gate.mode)
+            cached = self._from_cache(snap, offset, gate.mode, wanted)
             if cached is not None:
                 return cached
         job = self._job(snap, offset, gate.mode, settings)
+        if wanted:
+            job = dataclasses.replace(job, alternatives=wanted)
         try:
             result = await self.submit(snap.uri, job, False)
         except (GenerationCancelled, ModelUnavailable) as exc:
@@ -155,12 +172,17 @@ class Completer:
         self.budget.observe(stats)
         mode = CompletionMode.SINGLE_LINE if job.stop else CompletionMode.MULTI_LINE
         text, dropped = postprocess_why(snap, offset, mode, heal(result.text, job))
-        if text:
+        # The alternatives are cleaned as the first is; one stands in for a first dropped.
+        texts = distinct(
+            [text, *(postprocess(snap, offset, mode, heal(t, job)) for t in result.alternatives)]
+        )
+        if texts:
             if settings.cache:
-                self.cache.add(
-                    Suggestion(snap.uri, snap.text[:offset], snap.text[offset:], text, "model")
-                )
-            return CompletionOutcome(text, "ok", mode, stats)
+                for t in reversed(texts):  # the first added last: a lookup prefers it
+                    self.cache.add(
+                        Suggestion(snap.uri, snap.text[:offset], snap.text[offset:], t, "model")
+                    )
+            return CompletionOutcome(texts[0], "ok", mode, stats, alternatives=tuple(texts[1:]))
         if stats.stop_reason == "deadline":
             reason = "the model was too slow (deadline reached)"
         elif dropped:
@@ -171,22 +193,33 @@ class Completer:
         return CompletionOutcome("", reason, mode, stats)
 
     def _from_cache(
-        self, snap: DocumentSnapshot, offset: int, mode: CompletionMode
+        self, snap: DocumentSnapshot, offset: int, mode: CompletionMode, wanted: int
     ) -> CompletionOutcome | None:
-        hit = self.cache.lookup(snap.uri, snap.text[:offset], snap.text[offset:])
-        if hit is None:
+        """The suggestions being typed through, if any (and when alternatives are wanted, if
+        there are some: else the model is asked for them)."""
+        hits = self.cache.lookup_all(snap.uri, snap.text[:offset], snap.text[offset:], 1 + wanted)
+        found: dict[str, Suggestion] = {}
+        for remainder, suggestion in hits:
+            multi = CompletionMode.MULTI_LINE if "\n" in remainder else mode
+            found.setdefault(postprocess(snap, offset, multi, remainder), suggestion)
+        found.pop("", None)
+        texts = list(found)
+        if not texts or (wanted and len(texts) < 2):
             return None
-        remainder, item = hit
-        if "\n" in remainder:
-            mode = CompletionMode.MULTI_LINE
-        text = postprocess(snap, offset, mode, remainder)
-        if not text:
-            return None
+        item = found[texts[0]]
         if item.source == "prefetch":
             self.counters.answeredFromPrefetch += 1
         else:
             self.counters.answeredFromCache += 1
-        return CompletionOutcome(text, "ok", mode, source=item.source, cached=True)
+        first_mode = CompletionMode.MULTI_LINE if "\n" in texts[0] else mode
+        return CompletionOutcome(
+            texts[0],
+            "ok",
+            first_mode,
+            source=item.source,
+            cached=True,
+            alternatives=tuple(texts[1:]),
+        )
 
     def _job(
         self,

@@ -23,14 +23,15 @@ class Suggestion:
 
 
 class SuggestionCache:
-    """LRU of recent suggestions, keyed by the document state they were made for."""
+    """LRU of recent suggestions, keyed by the document state they were made for and their
+    text (the alternatives of one request share a state)."""
 
     def __init__(self, size: int = 32) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[str, str, str], Suggestion] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, str, str], Suggestion] = OrderedDict()
 
     def add(self, suggestion: Suggestion) -> None:
-        key = (suggestion.uri, suggestion.prefix, suggestion.suffix)
+        key = (suggestion.uri, suggestion.prefix, suggestion.suffix, suggestion.text)
         self._items[key] = suggestion
         self._items.move_to_end(key)
         while len(self._items) > self._size:
@@ -38,15 +39,27 @@ class SuggestionCache:
 
     def lookup(self, uri: str, prefix: str, suffix: str) -> tuple[str, Suggestion] | None:
         """The rest of a suggestion the user has typed part of (or none of) so far."""
+        found = self.lookup_all(uri, prefix, suffix, 1)
+        return found[0] if found else None
+
+    def lookup_all(
+        self, uri: str, prefix: str, suffix: str, most: int
+    ) -> list[tuple[str, Suggestion]]:
+        """Up to `most` distinct rests of suggestions typed through so far, the latest first."""
+        found: list[tuple[str, Suggestion]] = []
         for key in reversed(self._items):
             item = self._items[key]
             if item.uri != uri or item.suffix != suffix or not prefix.startswith(item.prefix):
                 continue
             typed = prefix[len(item.prefix) :]
-            if item.text.startswith(typed) and len(item.text) > len(typed):
-                self._items.move_to_end(key)
-                return item.text[len(typed) :], item
-        return None
+            rest = item.text[len(typed) :]
+            if item.text.startswith(typed) and rest and all(rest != r for r, _ in found):
+                found.append((rest, item))
+                if len(found) >= most:
+                    break
+        for _, item in reversed(found):  # the first found stays the latest
+            self._items.move_to_end((item.uri, item.prefix, item.suffix, item.text))
+        return found
 
     def forget(self, uri: str) -> None:
         for key in [k for k in self._items if k[0] == uri]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -18,11 +19,21 @@ async def inline_completion(
 ) -> types.InlineCompletionList:
     uri = params.text_document.uri
     pos = position_in(ls.session.documents.get(uri), params.position)
-    outcome = await ls.session.complete(uri, pos)
+    # Invoked: the user asked (a key, the next-suggestion key): offer alternatives to cycle.
+    invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+    outcome = await ls.session.complete(uri, pos, invoked)
     if not outcome.text:
         return types.InlineCompletionList(items=[])
     here = types.Range(to_lsp_position(pos), to_lsp_position(pos))
-    # The client runs the command when the user accepts the item (local statistics).
-    command = accepted_command(outcome.suggestion_id, uri) if outcome.suggestion_id else None
-    item = types.InlineCompletionItem(insert_text=outcome.text, range=here, command=command)
-    return types.InlineCompletionList(items=[item])
+    texts = (outcome.text, *outcome.alternatives)
+    ids = (outcome.suggestion_id, *outcome.alternative_ids)
+    # The client runs an item's command when the user accepts it (local statistics).
+    items = [
+        types.InlineCompletionItem(
+            insert_text=text,
+            range=here,
+            command=accepted_command(ident, uri) if ident else None,
+        )
+        for text, ident in itertools.zip_longest(texts, ids[: len(texts)], fillvalue="")
+    ]
+    return types.InlineCompletionList(items=items)

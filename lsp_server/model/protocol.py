@@ -60,6 +60,8 @@ class CompletionJob:
     block_end: str = ""
     block_open: tuple[str, ...] = ()
     block_close: tuple[str, ...] = ()
+    # Other answers wanted besides the greedy one (an invoked request: items to cycle).
+    alternatives: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class GenerationStats:
     evaluated_tokens: int = 0
     generated_tokens: int = 0
     stop_reason: str = ""  # stop | eos | length | block_end | cancelled | deadline
+    alternative_tokens: int = 0  # generated for the alternatives, beside generated_tokens
     prompt_ms: float = 0.0
     generate_ms: float = 0.0
     queued_ms: float = 0.0
@@ -107,6 +110,7 @@ class GenerationResult:
     text: str
     stats: GenerationStats = field(default_factory=GenerationStats)
     prompt: str = ""  # only when ENCLAVE_DEBUG_PROMPTS=1 (benchmarks); never logged
+    alternatives: tuple[str, ...] = ()  # other answers, best first (CompletionJob.alternatives)
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,11 @@ import threading
 import time
 import tomllib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from lsp_server.model.alternatives import OTHERS_PER_STEP, Step, branches, top_tokens
 from lsp_server.model.block_end import RULES, BlockEnd, block_end
 from lsp_server.model.kv_states import MIN_SAVED_TOKENS, SavedState, StateStore, common_prefix
 from lsp_server.model.protocol import (
@@ -80,6 +82,22 @@ COUNT_CACHE_CHARS = 4 << 20
 StopCheck = Callable[[bool], str | None]
 # Asked with the answer so far: the length to keep when it is complete (its block has ended).
 EndCheck = Callable[[str], int | None]
+
+
+# Stop reasons of an answer that ended by itself: only such an answer gets alternatives.
+DONE = ("stop", "eos", "block_end", "length")
+
+
+@dataclass
+class Run:
+    """A greedy continuation as it is generated."""
+
+    text: str = ""
+    tokens: list[int] = field(default_factory=list)  # generated, stop and end tokens excluded
+    generated: int = 0
+    reason: str = "length"
+    sampled: bool = False  # the model sampled at least once (it evaluated the last token)
+    alternative_tokens: int = 0  # generated for the alternatives after this answer
 
 
 ABORT_POLL_S = 0.005  # how often the watcher asks whether the running decode must stop
@@ -156,6 +174,7 @@ class Engine(Protocol):
         reuse_cache: bool = True,
         slot: str = "",
         ends: EndCheck | None = None,
+        alternatives: int = 0,
     ) -> GenerationResult: ...
 
 
@@ -279,7 +298,10 @@ class LlamaEngine:
         reuse_cache: bool = True,
         slot: str = "",
         ends: EndCheck | None = None,
+        alternatives: int = 0,
     ) -> GenerationResult:
+        """Greedy decoding of `prompt`; with `alternatives`, also up to that many other
+        answers branching from the greedy one (GenerationResult.alternatives)."""
         llm = self.llm
         grammar = None
         if json_schema is not None:
@@ -300,9 +322,9 @@ class LlamaEngine:
         llm.n_tokens = reused
         evaluated = 0
         reason: str | None = None
-        out = bytearray()
-        text = ""
-        generated = 0
+        run = Run()
+        steps: list[Step] | None = [] if alternatives > 0 else None
+        others: list[str] = []
         self._abort.watch(lambda: should_stop(True) is not None)
         t1 = t0
         try:
@@ -316,35 +338,17 @@ class LlamaEngine:
             t1 = time.monotonic()
             self._abort.watch(lambda: should_stop(False) is not None)
             if reason is None:
-                reason = should_stop(False) or "length"
-            if reason == "length":
-                for token in llm.generate(
-                    tokens, top_k=1, temp=0.0, repeat_penalty=1.0, grammar=grammar
-                ):
-                    if generated == 0:
-                        evaluated += 1
-                    if token in self.stop_ids:
-                        reason = "eos"
-                        break
-                    generated += 1
-                    out += llm.detokenize([token])
-                    text = out.decode("utf-8", errors="ignore")
-                    hit = first_stop(text, stop)
-                    if hit is not None:
-                        text = text[:hit]
-                        reason = "stop"
-                        break
-                    cut = ends(text) if ends is not None else None
-                    if cut is not None:
-                        text = text[:cut]
-                        reason = "block_end"
-                        break
-                    if generated >= max_tokens:
-                        break
-                    check = should_stop(False)
-                    if check:
-                        reason = check
-                        break
+                reason = should_stop(False)
+            if reason is None:
+                run = self._continue(
+                    tokens, b"", max_tokens, stop, should_stop, ends, grammar, steps
+                )
+                evaluated += 1 if run.sampled else 0  # the prompt's last token
+                reason = run.reason
+                if steps and reason in DONE:
+                    others = self._alternatives(
+                        tokens, run, steps, alternatives, max_tokens, stop, should_stop, ends
+                    )
         except RuntimeError as exc:
             # llama_decode returns 2 when the abort callback stopped it; the KV cache keeps
             # what was decoded before, and n_tokens (not advanced) says where it ends.
@@ -361,12 +365,111 @@ class LlamaEngine:
             reused_tokens=reused,
             restored_tokens=min(restored, reused),
             evaluated_tokens=evaluated,
-            generated_tokens=generated,
+            generated_tokens=run.generated,
+            alternative_tokens=run.alternative_tokens,
             stop_reason=reason,
             prompt_ms=(t1 - t0) * 1000,
             generate_ms=(time.monotonic() - t1) * 1000,
         )
-        return GenerationResult(text, stats)
+        return GenerationResult(run.text, stats, alternatives=tuple(others))
+
+    def _continue(
+        self,
+        tokens: Sequence[int],
+        head: bytes,
+        max_tokens: int,
+        stop: Sequence[str],
+        should_stop: StopCheck,
+        ends: EndCheck | None,
+        grammar: Any = None,
+        steps: list[Step] | None = None,
+    ) -> Run:
+        """Greedy tokens after `tokens` (the model evaluates what it does not hold yet), as the
+        text of the answer whose bytes so far are `head`. With `steps`, each sampled token's
+        log-probability and its runners-up are recorded there."""
+        llm = self.llm
+        out = bytearray(head)
+        run = Run(text=out.decode("utf-8", errors="ignore"), reason="length")
+        for token in llm.generate(tokens, top_k=1, temp=0.0, repeat_penalty=1.0, grammar=grammar):
+            run.sampled = True
+            if steps is not None:
+                steps.append(self._step(token))
+            if token in self.stop_ids:
+                run.reason = "eos"
+                break
+            run.generated += 1
+            run.tokens.append(token)
+            out += llm.detokenize([token])
+            run.text = out.decode("utf-8", errors="ignore")
+            hit = first_stop(run.text, stop)
+            if hit is not None:
+                run.text, run.reason = run.text[:hit], "stop"
+                break
+            cut = ends(run.text) if ends is not None else None
+            if cut is not None:
+                run.text, run.reason = run.text[:cut], "block_end"
+                break
+            if run.generated >= max_tokens:
+                break
+            check = should_stop(False)
+            if check:
+                run.reason = check
+                break
+        return run
+
+    def _step(self, token: int) -> Step:
+        """The chosen token's log-probability and the runners-up, from the logits it was
+        sampled from (still the context's last output while the generator is paused)."""
+        import numpy as np
+
+        n_vocab = self.llm.n_vocab()
+        logits = np.ctypeslib.as_array(
+            self._native.llama_get_logits_ith(self.llm.ctx, -1), shape=(n_vocab,)
+        )
+        best = top_tokens(logits, OTHERS_PER_STEP + 1)
+        chosen = dict(best).get(token)
+        if chosen is None:  # not the argmax (a grammar chose it): its own log-prob
+            chosen = best[0][1] - float(logits[best[0][0]] - logits[token])
+        return Step(token, chosen, tuple(b for b in best if b[0] != token)[:OTHERS_PER_STEP])
+
+    def _alternatives(
+        self,
+        tokens: Sequence[int],
+        greedy: Run,
+        steps: Sequence[Step],
+        n: int,
+        max_tokens: int,
+        stop: Sequence[str],
+        should_stop: StopCheck,
+        ends: EndCheck | None,
+    ) -> list[str]:
+        """Up to `n` answers that leave the greedy one at its least certain steps (see
+        model/alternatives.py), each continued greedily; distinct from it and each other."""
+        found: list[str] = []
+        for branch in branches(steps, n * 2, self.stop_ids):
+            if len(found) >= n or should_stop(False) is not None:
+                break
+            path = [*greedy.tokens[: branch.step], branch.token]
+            head = self.llm.detokenize(path)
+            text = head.decode("utf-8", errors="ignore")
+            hit = first_stop(text, stop)
+            cut = ends(text) if ends is not None and hit is None else None
+            if hit is not None or cut is not None:
+                answer = text[: hit if hit is not None else cut]
+            else:
+                budget = max_tokens - len(path)
+                run = (
+                    self._continue([*tokens, *path], head, budget, stop, should_stop, ends)
+                    if budget > 0
+                    else Run(text=text)
+                )
+                greedy.alternative_tokens += 1 + run.generated
+                if run.reason in ("cancelled", "deadline"):
+                    break
+                answer = run.text
+            if answer.strip() and answer != greedy.text and answer not in found:
+                found.append(answer)
+        return found
 
     def _switch(self, slot: str, tokens: Sequence[int]) -> int:
         """Going from one document's prompt to another's: save the state the model holds for
@@ -569,6 +672,7 @@ class Worker:
                     job.reuse_cache,
                     job.document if isinstance(job, CompletionJob) else "",
                     end_check(job) if isinstance(job, CompletionJob) else None,
+                    job.alternatives if isinstance(job, CompletionJob) else 0,
                 )
         except Exception as exc:
             logger.exception("worker: generation failed")
@@ -590,7 +694,7 @@ class Worker:
             queued_ms=(started - received) * 1000,
             build_ms=build_ms,
         )
-        result = GenerationResult(result.text, stats, prompt if DEBUG_PROMPTS else "")
+        result = dataclasses.replace(result, stats=stats, prompt=prompt if DEBUG_PROMPTS else "")
         try:
             self.send(JobDone(job_id, result))
         except ProtocolError as exc:  # a figure that is not a number: still an answer

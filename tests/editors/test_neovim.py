@@ -121,6 +121,28 @@ def test_ghost_text_keymaps_with_fake_engine(tmp_path: Path) -> None:
     ast.parse(file.read_text())
 
 
+@needs_nvim
+def test_cycling_through_the_servers_alternatives(tmp_path: Path) -> None:
+    """<M-]> asks (invoked) and shows the server's first item; <M-]> / <M-[> go through the
+    alternatives it returned with it (no new request); <Tab> inserts the one shown and
+    reports that item's own id. Real server, fake engine."""
+    file = tmp_path / "add.py"
+    file.write_text("def add(a, b):\n    return \n")
+    env = real_env()
+    script = {"text": "a + b\n", "alternatives": ["b + a\n", "sum((a, b))\n"], "token_s": 0.001}
+    env["ENCLAVE_FAKE_MODEL"] = json.dumps(script)
+    env["ENCLAVE_TEST_MODEL_PATH"] = FAKE_MODEL
+    r = run_script("cycle_fake.lua", tmp_path, file, env, timeout=120)
+    a, b, c = "a + b", "b + a", "sum((a, b))"
+    assert r["seen"] == [a, b, c, a, c, b], r
+    (asked,) = r["items"]  # one request, invoked (1), three items with their own ids
+    assert asked["kind"] == 1 and [i["text"] for i in asked["items"]] == [a, b, c]
+    assert r["line"] == "    return " + b
+    (report,) = r["sent"]
+    assert report["command"] == "enclave.lsp.accepted"
+    assert report["arguments"][0]["id"] == asked["items"][1]["id"]
+
+
 STATS_TEXT = 'if x > 0:\n        return "é😀"\n    return -1\n'
 
 

@@ -317,6 +317,24 @@ export class Editor {
     return (await ghost.allInnerTexts()).join("").replace(/\u00a0/g, " ");
   }
 
+  /** The ghost text shown now ("" when none). */
+  async ghostNow() {
+    const ghost = this.page.locator(".monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text");
+    return (await ghost.allInnerTexts()).join("").replace(/\u00a0/g, " ");
+  }
+
+  /** Press `key` and wait until the ghost text shows something else than `before`. */
+  async ghostChangesOn(key, before, ms) {
+    await this.page.keyboard.press(key);
+    const end = Date.now() + ms;
+    for (;;) {
+      const now = await this.ghostNow();
+      if (now && now !== before) return now;
+      if (Date.now() >= end) throw new Error(`${key} did not change the ghost text ${JSON.stringify(before)}`);
+      await this.page.waitForTimeout(250);
+    }
+  }
+
   /** The innerText of every frame (webviews included) that contains `needle`. */
   async framesWith(needle) {
     const texts = [];

@@ -5,7 +5,8 @@
 // hostile (a trap backend, a file that is not a model, a log file and a server script inside
 // the workspace); none of it may take effect.
 //   Session 1, workspace trust on and the folder trusted: status ready with the bundled model;
-//   ghost text, Tab accepts it (the saved file has it) and the menu's Statistics shows one
+//   ghost text, Alt+] shows the server's next suggestion (an alternative) and Alt+[ the first
+//   again, Tab accepts it (the saved file has it) and the menu's Statistics shows one
 //   acceptance in Python with the characters inserted; Explain Selection opens a Markdown
 //   preview with the explanation's text; a refactor from the light bulb menu (Ctrl+.) adds a
 //   docstring (the file still parses); Review File puts findings in the Problems view.
@@ -280,6 +281,15 @@ async function ghostText(ed, name, shot, accept) {
   if (!ghost) throw new Error("the ghost text is empty");
   report.ok(`${name}: ghost text shown`, JSON.stringify(ghost));
   if (!accept) return;
+  // Alt+] asks the server again (an invoked request) and shows its next item, an alternative
+  // from the same prompt; Alt+[ comes back to the first, which Tab then accepts.
+  const shown = await ed.ghostNow();
+  const next = await ed.ghostChangesOn("Alt+BracketRight", shown, SLOW);
+  await shot("next-suggestion.png");
+  report.ok(`${name}: Alt+] shows the server's next suggestion`, JSON.stringify(next.trim()));
+  const back = await ed.ghostChangesOn("Alt+BracketLeft", next, 30000);
+  if (back !== shown) throw new Error(`Alt+[ did not come back to the first: ${JSON.stringify(back)}`);
+  report.ok(`${name}: Alt+[ comes back to the first`);
   await page.keyboard.press("Tab");
   await page.waitForTimeout(500);
   await page.keyboard.press("Control+S");
