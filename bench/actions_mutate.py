@@ -21,6 +21,7 @@ import tree_sitter
 from lsp_server.context.documents import Document
 from lsp_server.context.languages import LanguageInfo
 from lsp_server.context.syntax import count_error_nodes
+from lsp_server.features.structure import field_of
 
 OPERATORS = (
     "comparison",  # `<` <-> `>=`, `==` <-> `!=`, `in` <-> `not in`
@@ -289,16 +290,6 @@ _NOT_READS = {
 SKIP_NAMES = frozenset({"self", "cls", "_", "this"})
 
 
-def _field(node: tree_sitter.Node) -> str | None:
-    parent = node.parent
-    if parent is None:
-        return None
-    for i, kid in enumerate(parent.children):
-        if kid == node:
-            return parent.field_name_for_child(i)
-    return None
-
-
 def _role(node: tree_sitter.Node, params: tree_sitter.Node | None) -> str:
     """`param`, `local` (a binding), `write`, `other` (a name that is no variable read) or
     `read`, for an identifier node."""
@@ -307,7 +298,7 @@ def _role(node: tree_sitter.Node, params: tree_sitter.Node | None) -> str:
         child, parent = parent, parent.parent
     if parent is None or parent.type == "lambda_parameters":
         return "other"
-    field = _field(child)
+    field = field_of(child) or None
     if parent.type in _PARAMS:
         owner = parent if parent.type == "parameters" else parent.parent
         if params is None or owner != params or field in ("value", "type"):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import logging
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +25,7 @@ from lsp_server.context.languages import LanguageInfo, new_parser, parse
 from lsp_server.context.syntax import count_error_nodes
 from lsp_server.features.capabilities import capability_uses
 from lsp_server.features.invisible import added_hidden
+from lsp_server.features.structure import STRUCTURAL, difference
 
 logger = logging.getLogger(__name__)
 
@@ -253,35 +253,27 @@ def defined_names(snap: DocumentSnapshot, text: str) -> set[str]:
     return names
 
 
-def _code_without_docstrings(source: str) -> str | None:
-    try:
-        tree = ast.parse(textwrap.dedent(source))
-    except (SyntaxError, ValueError):
-        return None
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (
-            isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree)
-
-
 def check_intent(snap: DocumentSnapshot, target: Target, action: str, new_text: str) -> None:
     """What a refactor may not do whatever the model says: drop a definition it was given;
-    and adding docstrings (Python) changes nothing else. Raises EditRejected."""
+    and the refactors that must not change behaviour (features/structure.py) change nothing
+    but what they may. Raises EditRejected."""
     if action != "rewrite":
         lost = defined_names(snap, target.text) - defined_names(snap, new_text)
         if lost:
             raise EditRejected(f"the edit removes the definition of {', '.join(sorted(lost))}")
-    if action == "docstring" and snap.language is not None and snap.language.name == "python":
-        before, after = _code_without_docstrings(target.text), _code_without_docstrings(new_text)
-        if before is not None and after is not None and before != after:
-            raise EditRejected("adding docstrings changed the code itself")
+    info = snap.language
+    if action in STRUCTURAL and info is not None:
+        old = snap.text.encode("utf-8")
+        new = (snap.text[: target.start] + new_text + snap.text[target.end :]).encode("utf-8")
+        start = len(snap.text[: target.start].encode("utf-8"))
+        end = start + len(target.text.encode("utf-8"))
+        try:
+            before, after = parse(new_parser(info), old), parse(new_parser(info), new)
+        except ValueError:
+            raise EditRejected("the edited file could not be parsed in time") from None
+        why = difference(before.root_node, after.root_node, info.name, action, (start, end))
+        if why is not None:
+            raise EditRejected(why)
 
 
 def replacement_edit(target: Target, new_text: str) -> Edit:
