@@ -87,6 +87,7 @@ class FakeEngine:
         slot: str = "",
         ends: Callable[[str], int | None] | None = None,
         alternatives: int = 0,
+        lookup: bool = False,
     ) -> GenerationResult:
         if CRASH_MARKER in prompt.rsplit("<|fim_prefix|>", 1)[-1]:
             os.abort()

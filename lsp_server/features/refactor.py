@@ -78,7 +78,8 @@ async def refactor(
             diagnostic=diagnostic,
             retry_error=error,
         )
-        result = await generate(prompt.job(DEADLINE_S))
+        # A refactor copies most of its target: prompt-lookup drafts (model/lookup.py).
+        result = await generate(prompt.job(DEADLINE_S, lookup=True))
         try:
             if result.stats.stop_reason in ("deadline", "cancelled"):
                 raise EditRejected(f"the model stopped early ({result.stats.stop_reason})")

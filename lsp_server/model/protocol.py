@@ -76,6 +76,9 @@ class GenerateJob:
     json_schema: dict[str, Any] | None = None
     reuse_cache: bool = True
     kind: str = "action"
+    # Check prompt-lookup drafts while generating (model/lookup.py): for answers that copy
+    # much of the prompt (refactors); not with a json_schema.
+    lookup: bool = False
 
 
 Job = CompletionJob | GenerateJob
@@ -96,6 +99,8 @@ class GenerationStats:
     generated_tokens: int = 0
     stop_reason: str = ""  # stop | eos | length | block_end | cancelled | deadline
     alternative_tokens: int = 0  # generated for the alternatives, beside generated_tokens
+    drafted_tokens: int = 0  # prompt-lookup tokens guessed (action jobs), and kept
+    accepted_tokens: int = 0
     prompt_ms: float = 0.0
     generate_ms: float = 0.0
     queued_ms: float = 0.0

@@ -38,6 +38,7 @@ from typing import IO, Any, Protocol
 from lsp_server.model.alternatives import OTHERS_PER_STEP, Step, branches, top_tokens
 from lsp_server.model.block_end import RULES, BlockEnd, block_end
 from lsp_server.model.kv_states import MIN_SAVED_TOKENS, SavedState, StateStore, common_prefix
+from lsp_server.model.lookup import DRAFT_TOKENS, PromptLookup
 from lsp_server.model.protocol import (
     DEBUG_PROMPTS,
     Cancel,
@@ -98,6 +99,8 @@ class Run:
     reason: str = "length"
     sampled: bool = False  # the model sampled at least once (it evaluated the last token)
     alternative_tokens: int = 0  # generated for the alternatives after this answer
+    drafted: int = 0  # prompt-lookup tokens guessed, and accepted by the model
+    accepted: int = 0
 
 
 ABORT_POLL_S = 0.005  # how often the watcher asks whether the running decode must stop
@@ -175,6 +178,7 @@ class Engine(Protocol):
         slot: str = "",
         ends: EndCheck | None = None,
         alternatives: int = 0,
+        lookup: bool = False,
     ) -> GenerationResult: ...
 
 
@@ -299,9 +303,11 @@ class LlamaEngine:
         slot: str = "",
         ends: EndCheck | None = None,
         alternatives: int = 0,
+        lookup: bool = False,
     ) -> GenerationResult:
         """Greedy decoding of `prompt`; with `alternatives`, also up to that many other
-        answers branching from the greedy one (GenerationResult.alternatives)."""
+        answers branching from the greedy one (GenerationResult.alternatives); with `lookup`
+        (and no grammar), checking prompt-lookup drafts (model/lookup.py)."""
         llm = self.llm
         grammar = None
         if json_schema is not None:
@@ -340,9 +346,12 @@ class LlamaEngine:
             if reason is None:
                 reason = should_stop(False)
             if reason is None:
-                run = self._continue(
-                    tokens, b"", max_tokens, stop, should_stop, ends, grammar, steps
-                )
+                if lookup and grammar is None and steps is None:
+                    run = self._speculate(tokens, max_tokens, stop, should_stop, ends)
+                else:
+                    run = self._continue(
+                        tokens, b"", max_tokens, stop, should_stop, ends, grammar, steps
+                    )
                 evaluated += 1 if run.sampled else 0  # the prompt's last token
                 reason = run.reason
                 if steps and reason in DONE:
@@ -367,6 +376,8 @@ class LlamaEngine:
             evaluated_tokens=evaluated,
             generated_tokens=run.generated,
             alternative_tokens=run.alternative_tokens,
+            drafted_tokens=run.drafted,
+            accepted_tokens=run.accepted,
             stop_reason=reason,
             prompt_ms=(t1 - t0) * 1000,
             generate_ms=(time.monotonic() - t1) * 1000,
@@ -416,6 +427,78 @@ class LlamaEngine:
                 run.reason = check
                 break
         return run
+
+    def _speculate(
+        self,
+        tokens: Sequence[int],
+        max_tokens: int,
+        stop: Sequence[str],
+        should_stop: StopCheck,
+        ends: EndCheck | None,
+    ) -> Run:
+        """Greedy decoding that checks prompt-lookup drafts (model/lookup.py) in the same
+        decode call as the token before them: the tokens `_continue` would write (up to ties
+        the batch's arithmetic may break otherwise), in fewer decode calls when the answer
+        copies its input. The model holds all of `tokens` but the last."""
+        import numpy as np
+
+        llm = self.llm
+        n_vocab = llm.n_vocab()
+        known = PromptLookup(tokens)
+        n_past = llm.n_tokens
+        last = tokens[-1]
+        out = bytearray()
+        run = Run()
+        # Guess more after a guess the model took whole, less after one it refused: checking
+        # a token it refuses costs time (a batch of 9 costs about 2.5 single decodes here).
+        most = DRAFT_TOKENS
+        while True:
+            room = max_tokens - run.generated - 1
+            draft = known.draft(min(most, room)) if room > 0 else []
+            batch = [last, *draft]
+            llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
+            llm._batch.set_batch(batch=batch, n_past=n_past, logits_all=True)
+            llm._ctx.decode(llm._batch)
+            llm.input_ids[n_past : n_past + len(batch)] = batch
+            logits = self._native.llama_get_logits(llm.ctx)  # a row per token of the batch
+            rows = np.ctypeslib.as_array(logits, shape=(len(batch), n_vocab))
+            run.sampled = True
+            chosen: list[int] = []
+            for j in range(len(batch)):
+                chosen.append(int(rows[j].argmax()))
+                if j >= len(draft) or draft[j] != chosen[-1]:
+                    break
+            run.drafted += len(draft)
+            run.accepted += len(chosen) - 1
+            if draft:
+                kept = len(chosen) - 1
+                most = min(DRAFT_TOKENS, most * 2) if kept == len(draft) else max(1, kept)
+            n_past += len(chosen)  # `last` and the drafted tokens the model agreed with
+            llm.n_tokens = n_past
+            for token in chosen:
+                if token in self.stop_ids:
+                    run.reason = "eos"
+                    return run
+                run.generated += 1
+                run.tokens.append(token)
+                out += llm.detokenize([token])
+                run.text = out.decode("utf-8", errors="ignore")
+                hit = first_stop(run.text, stop)
+                if hit is not None:
+                    run.text, run.reason = run.text[:hit], "stop"
+                    return run
+                cut = ends(run.text) if ends is not None else None
+                if cut is not None:
+                    run.text, run.reason = run.text[:cut], "block_end"
+                    return run
+                if run.generated >= max_tokens:
+                    return run
+            check = should_stop(False)
+            if check:
+                run.reason = check
+                return run
+            known.extend(chosen)
+            last = chosen[-1]
 
     def _step(self, token: int) -> Step:
         """The chosen token's log-probability and the runners-up, from the logits it was
@@ -673,6 +756,7 @@ class Worker:
                     job.document if isinstance(job, CompletionJob) else "",
                     end_check(job) if isinstance(job, CompletionJob) else None,
                     job.alternatives if isinstance(job, CompletionJob) else 0,
+                    isinstance(job, GenerateJob) and job.lookup and job.json_schema is None,
                 )
         except Exception as exc:
             logger.exception("worker: generation failed")

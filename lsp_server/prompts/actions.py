@@ -109,13 +109,19 @@ class ChatPrompt:
     stop: tuple[str, ...]
     max_tokens: int
 
-    def job(self, deadline_s: float, json_schema: dict[str, Any] | None = None) -> GenerateJob:
+    def job(
+        self,
+        deadline_s: float,
+        json_schema: dict[str, Any] | None = None,
+        lookup: bool = False,
+    ) -> GenerateJob:
         return GenerateJob(
             prompt=self.text,
             max_tokens=self.max_tokens,
             stop=self.stop,
             deadline_s=deadline_s,
             json_schema=json_schema,
+            lookup=lookup,
         )
 
 

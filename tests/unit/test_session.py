@@ -26,7 +26,7 @@ from lsp_server.errors import (
     UnknownDocument,
 )
 from lsp_server.model.backend import ModelState
-from lsp_server.model.protocol import CompletionJob
+from lsp_server.model.protocol import CompletionJob, GenerateJob
 from lsp_server.model.scheduler import Lane, LaneKind
 from lsp_server.port import MessageKind
 from lsp_server.workspace import IGNORE_GLOB, WATCH_GLOB
@@ -267,6 +267,10 @@ async def test_every_action_runs_in_the_documents_action_lane(
     await actions.run_action(ActionRequest("fix", URI, EVERYWHERE, 1, diagnostic="lint: odd"))
     assert len(h.lanes) >= 4
     assert set(h.lanes) == {Lane(LaneKind.ACTION, URI)}
+    # Prompt-lookup drafts for the answers that copy their target (the refactor, the fix);
+    # not for the explanation, nor for the review (its JSON grammar).
+    jobs = [j for j in h.backend.jobs if isinstance(j, GenerateJob)]
+    assert [j.lookup for j in jobs] == [False, False, True, True], jobs
 
 
 async def test_a_completion_does_not_cancel_an_action_but_closing_cancels_both() -> None:

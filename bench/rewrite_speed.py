@@ -1,0 +1,167 @@
+"""Generation speed of rewrite-style answers with and without prompt-lookup drafts (issue 22,
+item 4).
+
+On real functions of the quality bench's repositories (bench/quality_tasks.py REPOS, drawn as
+the actions bench draws them), the refactor prompts the server builds (features/refactor.py:
+the target, its context, the action's task) go to the worker's engine twice each, drafts off
+and on, in alternating order, the prompt's evaluation shared (only generation is compared).
+Printed per refactor and in total: tokens generated per second each way, the ratio, the share
+of answers that are the same text, and the drafted tokens the model kept.
+
+    .venv/bin/python -m bench.rewrite_speed                      # 1.5B, 2 functions x 3 languages
+    .venv/bin/python -m bench.rewrite_speed --size 0.5b --functions 1
+
+Writes bench/results/rewrite-speed-<time>-<size>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass
+
+from bench.actions_tasks import discover, draw, node_of, parse
+from bench.quality_tasks import REPOS, RESULTS
+from lsp_server.context.documents import Position, Range, file_name
+from lsp_server.features.edits import char_offset, resolve_target
+from lsp_server.features.explain import gather_context
+from lsp_server.features.refactor import REFACTORS
+from lsp_server.model.protocol import GenerateJob
+from lsp_server.model.provision import MODELS, model_path
+from lsp_server.prompts.actions import build_prompt
+
+ACTIONS = ("docstring", "annotate", "rename_locals", "simplify")
+
+
+@dataclass
+class Pair:
+    action: str
+    function: str
+    tokens: tuple[int, int]  # generated, drafts off / on
+    ms: tuple[float, float]  # generation time
+    same: bool
+    drafted: int
+    accepted: int
+
+    def rates(self) -> tuple[float, float]:
+        return (
+            self.tokens[0] / self.ms[0] * 1000 if self.ms[0] else 0.0,
+            self.tokens[1] / self.ms[1] * 1000 if self.ms[1] else 0.0,
+        )
+
+
+def prompts(
+    functions: int, seed: int, actions: tuple[str, ...]
+) -> list[tuple[str, str, GenerateJob]]:
+    """(action, function identity, job) for `functions` per language and action."""
+    languages = ("python", "typescript", "go")  # the actions bench's
+    workspaces = {
+        name: (language, src)
+        for language, name, src in REPOS
+        if src.is_dir() and language in languages
+    }
+    found = discover(workspaces)
+    out: list[tuple[str, str, GenerateJob]] = []
+    for action in actions:
+        for language in sorted({f.language for f in found}):
+            for fn in draw(found, action, language, "held-out", seed)[:functions]:
+                doc = parse(workspaces[fn.repo][1] / fn.file)
+                node = node_of(doc, fn)
+                if node is None:
+                    continue
+                snap = doc.snapshot()
+                at = snap.position_at(char_offset(snap, node.start_byte))
+                inside = Position(at.line + 1, 0)  # in the body: the whole definition
+                target = resolve_target(snap, Range(inside, inside))
+                prompt = build_prompt(
+                    action,
+                    "chatml",
+                    language=language,
+                    path=file_name(snap.uri),
+                    context=gather_context(target),
+                    target=target.text,
+                    instruction="",
+                    diagnostic="",
+                    retry_error="",
+                )
+                out.append((action, fn.identity, prompt.job(600.0)))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="1.5b", choices=("1.5b", "0.5b"))
+    parser.add_argument("--functions", type=int, default=2, help="per language and refactor")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--action", action="append", choices=REFACTORS)
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args()
+    from lsp_server.model.worker import LlamaEngine
+
+    engine = LlamaEngine(str(model_path(MODELS[args.size])), 4096, args.threads)
+    pairs: list[Pair] = []
+    work = prompts(args.functions, args.seed, tuple(args.action or ACTIONS))
+    print(f"{len(work)} prompts", flush=True)
+    for i, (action, identity, job) in enumerate(work):
+        # Evaluate the prompt once (not timed), then both ways in alternating order.
+        engine.generate(job.prompt, 1, job.stop, lambda _p: None)
+        order = (False, True) if i % 2 == 0 else (True, False)
+        runs = {}
+        for lookup in order:
+            runs[lookup] = engine.generate(
+                job.prompt, job.max_tokens, job.stop, lambda _p: None, lookup=lookup
+            )
+        off, on = runs[False], runs[True]
+        pair = Pair(
+            action,
+            identity,
+            (off.stats.generated_tokens, on.stats.generated_tokens),
+            (off.stats.generate_ms, on.stats.generate_ms),
+            off.text == on.text,
+            on.stats.drafted_tokens,
+            on.stats.accepted_tokens,
+        )
+        pairs.append(pair)
+        a, b = pair.rates()
+        print(
+            f"{action:14} {identity[-60:]:60} {pair.tokens[0]:4} tok  {a:6.1f} -> {b:6.1f} tok/s"
+            f"  x{b / a if a else 0:.2f}  same={pair.same}  kept {pair.accepted}/{pair.drafted}",
+            flush=True,
+        )
+    report(pairs)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"rewrite-speed-{time.strftime('%Y%m%d-%H%M%S')}-{args.size}.json"
+    out.write_text(json.dumps([asdict(p) for p in pairs], indent=1))
+    print(f"\n{out}")
+
+
+def report(pairs: list[Pair]) -> None:
+    print(
+        f"\n{'refactor':14} {'n':>3} {'off tok/s':>10} {'on tok/s':>9} {'ratio':>6}"
+        f" {'same':>5} {'kept':>6}"
+    )
+    groups = {p.action: [q for q in pairs if q.action == p.action] for p in pairs}
+    for name, ps in [*groups.items(), ("all", pairs)]:
+        if not ps:
+            continue
+        tokens_off = sum(p.tokens[0] for p in ps)
+        tokens_on = sum(p.tokens[1] for p in ps)
+        off = tokens_off / max(1e-9, sum(p.ms[0] for p in ps)) * 1000
+        on = tokens_on / max(1e-9, sum(p.ms[1] for p in ps)) * 1000
+        drafted = sum(p.drafted for p in ps)
+        kept = sum(p.accepted for p in ps) / drafted if drafted else 0.0
+        same = sum(p.same for p in ps) / len(ps)
+        ratio = on / off if off else 0.0
+        print(
+            f"{name:14} {len(ps):>3} {off:>10.1f} {on:>9.1f} {ratio:>6.2f}"
+            f" {same:>5.2f} {kept:>6.2f}"
+        )
+    ratios = [b / a for a, b in (p.rates() for p in pairs) if a]
+    if ratios:
+        print(f"median ratio per prompt: {statistics.median(ratios):.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Prompt-lookup drafts with the real model (0.5B, in process): drafted tokens are kept,
+the answer is the model's own (the same with drafts twice, and all but the same as without:
+a token checked in a batch of several has the batch's arithmetic, which can break a near tie
+the other way; bench/rewrite_speed.py counts how often), and the model's state stays sound
+for the next job."""
+
+from __future__ import annotations
+
+import difflib
+
+import pytest
+
+from lsp_server.model import provision
+from lsp_server.prompts.actions import build_prompt
+from tests.helpers import DATA
+from tests.model.test_real_model import require_model
+
+pytestmark = pytest.mark.model
+
+
+def test_drafts_change_nothing_but_the_number_of_decode_calls() -> None:
+    from lsp_server.model.worker import LlamaEngine
+
+    require_model("0.5b")
+    engine = LlamaEngine(str(provision.model_path(provision.MODELS["0.5b"])), 4096, 0)
+    code = (DATA / "actions" / "inventory.py").read_text()
+    for action in ("rename_locals",):
+        job = build_prompt(
+            action,
+            "chatml",
+            language="python",
+            path="inventory.py",
+            context=code,
+            target=code,
+            instruction="",
+            diagnostic="",
+            retry_error="",
+        ).job(300.0)
+        plain = engine.generate(job.prompt, job.max_tokens, job.stop, lambda _p: None)
+        drafted = engine.generate(
+            job.prompt, job.max_tokens, job.stop, lambda _p: None, lookup=True
+        )
+        twice = engine.generate(job.prompt, job.max_tokens, job.stop, lambda _p: None, lookup=True)
+        assert twice.text == drafted.text and plain.text.strip()
+        similar = difflib.SequenceMatcher(None, drafted.text, plain.text).ratio()
+        assert similar > 0.9, (drafted.text, plain.text)
+        assert drafted.stats.drafted_tokens > 0
+        assert drafted.stats.accepted_tokens > 0
+        again = engine.generate(job.prompt, job.max_tokens, job.stop, lambda _p: None)
+        assert again.text == plain.text and again.stats.evaluated_tokens <= 2
