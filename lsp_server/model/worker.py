@@ -101,6 +101,26 @@ class Run:
     alternative_tokens: int = 0  # generated for the alternatives after this answer
     drafted: int = 0  # prompt-lookup tokens guessed, and accepted by the model
     accepted: int = 0
+    out: bytearray = field(default_factory=bytearray)  # the answer's bytes
+
+    def take(
+        self, token: int, piece: bytes, stop: Sequence[str], ends: EndCheck | None, most: int
+    ) -> bool:
+        """Add a generated token (`piece`: its bytes); True when the answer is complete: a stop
+        string, the end of its block, or `most` tokens."""
+        self.generated += 1
+        self.tokens.append(token)
+        self.out += piece
+        self.text = self.out.decode("utf-8", errors="ignore")
+        hit = first_stop(self.text, stop)
+        if hit is not None:
+            self.text, self.reason = self.text[:hit], "stop"
+            return True
+        cut = ends(self.text) if ends is not None else None
+        if cut is not None:
+            self.text, self.reason = self.text[:cut], "block_end"
+            return True
+        return self.generated >= most
 
 
 ABORT_POLL_S = 0.005  # how often the watcher asks whether the running decode must stop
@@ -399,8 +419,7 @@ class LlamaEngine:
         text of the answer whose bytes so far are `head`. With `steps`, each sampled token's
         log-probability and its runners-up are recorded there."""
         llm = self.llm
-        out = bytearray(head)
-        run = Run(text=out.decode("utf-8", errors="ignore"), reason="length")
+        run = Run(text=head.decode("utf-8", errors="ignore"), out=bytearray(head))
         for token in llm.generate(tokens, top_k=1, temp=0.0, repeat_penalty=1.0, grammar=grammar):
             run.sampled = True
             if steps is not None:
@@ -408,19 +427,7 @@ class LlamaEngine:
             if token in self.stop_ids:
                 run.reason = "eos"
                 break
-            run.generated += 1
-            run.tokens.append(token)
-            out += llm.detokenize([token])
-            run.text = out.decode("utf-8", errors="ignore")
-            hit = first_stop(run.text, stop)
-            if hit is not None:
-                run.text, run.reason = run.text[:hit], "stop"
-                break
-            cut = ends(run.text) if ends is not None else None
-            if cut is not None:
-                run.text, run.reason = run.text[:cut], "block_end"
-                break
-            if run.generated >= max_tokens:
+            if run.take(token, llm.detokenize([token]), stop, ends, max_tokens):
                 break
             check = should_stop(False)
             if check:
@@ -447,7 +454,6 @@ class LlamaEngine:
         known = PromptLookup(tokens)
         n_past = llm.n_tokens
         last = tokens[-1]
-        out = bytearray()
         run = Run()
         # Guess more after a guess the model took whole, less after one it refused: checking
         # a token it refuses costs time (a batch of 9 costs about 2.5 single decodes here).
@@ -479,19 +485,7 @@ class LlamaEngine:
                 if token in self.stop_ids:
                     run.reason = "eos"
                     return run
-                run.generated += 1
-                run.tokens.append(token)
-                out += llm.detokenize([token])
-                run.text = out.decode("utf-8", errors="ignore")
-                hit = first_stop(run.text, stop)
-                if hit is not None:
-                    run.text, run.reason = run.text[:hit], "stop"
-                    return run
-                cut = ends(run.text) if ends is not None else None
-                if cut is not None:
-                    run.text, run.reason = run.text[:cut], "block_end"
-                    return run
-                if run.generated >= max_tokens:
+                if run.take(token, llm.detokenize([token]), stop, ends, max_tokens):
                     return run
             check = should_stop(False)
             if check:
