@@ -112,11 +112,14 @@ def open_doc(client: Any, path: Path | str, text: str, language_id: str, version
     return uri
 
 
-def inline_params(uri: str, line: int, character: int) -> types.InlineCompletionParams:
+def inline_params(
+    uri: str,
+    line: int,
+    character: int,
+    kind: types.InlineCompletionTriggerKind = types.InlineCompletionTriggerKind.Automatic,
+) -> types.InlineCompletionParams:
     return types.InlineCompletionParams(
-        context=types.InlineCompletionContext(
-            trigger_kind=types.InlineCompletionTriggerKind.Automatic
-        ),
+        context=types.InlineCompletionContext(trigger_kind=kind),
         text_document=types.TextDocumentIdentifier(uri),
         position=types.Position(line, character),
     )

@@ -12,7 +12,14 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from lsp_server.model import provision
-from tests.helpers import SERVER_COMMAND, get_status, open_doc, position_of, real_env
+from tests.helpers import (
+    SERVER_COMMAND,
+    get_status,
+    inline_params,
+    open_doc,
+    position_of,
+    real_env,
+)
 from tests.model.test_real_model import require_model, start
 
 pytestmark = pytest.mark.model
@@ -66,11 +73,7 @@ async def test_an_invoked_request_returns_distinct_items_with_the_default_model(
     line, col = position_of(text, offset)
 
     async def ask(kind: types.InlineCompletionTriggerKind) -> list[str]:
-        params = types.InlineCompletionParams(
-            context=types.InlineCompletionContext(trigger_kind=kind),
-            text_document=types.TextDocumentIdentifier(uri),
-            position=types.Position(line, col),
-        )
+        params = inline_params(uri, line, col, kind)
         result = await default_model.text_document_inline_completion_async(params)
         assert isinstance(result, types.InlineCompletionList)
         return [str(item.insert_text) for item in result.items]

@@ -17,6 +17,7 @@ from tests.helpers import (
     end_of,
     fake_env,
     get_status,
+    inline_params,
     open_doc,
     wait_for_state,
 )
@@ -46,12 +47,7 @@ async def client(lsp_client: LanguageClient):
 async def ask(client: LanguageClient, name: str, kind: types.InlineCompletionTriggerKind) -> Any:
     uri = open_doc(client, f"/tmp/enclave-alternatives/{name}.py", PY, "python")
     line, col = end_of(PY, "return ")
-    params = types.InlineCompletionParams(
-        context=types.InlineCompletionContext(trigger_kind=kind),
-        text_document=types.TextDocumentIdentifier(uri),
-        position=types.Position(line, col),
-    )
-    result = await client.text_document_inline_completion_async(params)
+    result = await client.text_document_inline_completion_async(inline_params(uri, line, col, kind))
     assert isinstance(result, types.InlineCompletionList)
     return uri, result.items
 
