@@ -25,7 +25,7 @@ from lsp_server.context.languages import LanguageInfo, new_parser, parse
 from lsp_server.context.syntax import count_error_nodes
 from lsp_server.features.capabilities import capability_uses
 from lsp_server.features.invisible import added_hidden
-from lsp_server.features.structure import STRUCTURAL, difference
+from lsp_server.features.structure import STRUCTURAL, difference, names_applied
 
 logger = logging.getLogger(__name__)
 
@@ -274,6 +274,27 @@ def check_intent(snap: DocumentSnapshot, target: Target, action: str, new_text: 
         why = difference(before.root_node, after.root_node, info.name, action, (start, end))
         if why is not None:
             raise EditRejected(why)
+
+
+def renamed_as(target: Target, answer: str) -> str | None:
+    """The target with its locals renamed as `answer` (a rename-locals answer) names them,
+    applied to the target's own code (features/structure.names_applied), or None."""
+    snap, info = target.snap, target.snap.language
+    if info is None:
+        return None
+    source = snap.text.encode("utf-8")
+    start = len(snap.text[: target.start].encode("utf-8"))
+    end = start + len(target.text.encode("utf-8"))
+    new_source = source[:start] + answer.encode("utf-8") + source[end:]
+    try:
+        before, after = parse(new_parser(info), source), parse(new_parser(info), new_source)
+    except ValueError:
+        return None
+    new_end = start + len(answer.encode("utf-8"))
+    renamed = names_applied(
+        before.root_node, after.root_node, source, range(start, end), range(start, new_end)
+    )
+    return None if renamed is None else renamed.decode("utf-8")
 
 
 def replacement_edit(target: Target, new_text: str) -> Edit:

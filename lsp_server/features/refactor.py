@@ -16,6 +16,7 @@ from lsp_server.features.edits import (
     Target,
     check_edits,
     check_intent,
+    renamed_as,
     replacement_edit,
     resolve_target,
 )
@@ -88,7 +89,17 @@ async def refactor(
                 raise EditRejected("the answer held no code")
             edit = replacement_edit(target, code)
             # The checks parse the whole file (twice for a new text): off the event loop.
-            await asyncio.to_thread(_check, target, action, edit)
+            try:
+                await asyncio.to_thread(_check, target, action, edit)
+            except EditRejected:
+                if action != "rename_locals":
+                    raise
+                # The names the model chose, applied to the code as it was.
+                renamed = await asyncio.to_thread(renamed_as, target, code)
+                if renamed is None:
+                    raise
+                edit = replacement_edit(target, renamed)
+                await asyncio.to_thread(_check, target, action, edit)
         except EditRejected as exc:
             error = str(exc)
             rejected.append(result.text)

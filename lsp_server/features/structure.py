@@ -246,6 +246,53 @@ def _renamable(name: str, uses: list[tree_sitter.Node], start: int, end: int) ->
     return None
 
 
+def _identifiers(root: tree_sitter.Node, start: int, end: int) -> Iterator[tree_sitter.Node]:
+    """The identifier nodes starting in bytes [start, end), in document order."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.end_byte <= start or node.start_byte >= end:
+            continue
+        if node.type == "identifier" and node.child_count == 0:
+            yield node
+        stack.extend(reversed(node.children))
+
+
+def locals_bound(root: tree_sitter.Node, start: int, end: int) -> dict[str, list[tree_sitter.Node]]:
+    """The locals the target (bytes [start, end)) may rename, with their identifier nodes, in
+    the order they are first bound."""
+    uses: dict[str, list[tree_sitter.Node]] = {}
+    for node in _identifiers(root, start, end):
+        uses.setdefault((node.text or b"").decode("utf-8", "replace"), []).append(node)
+    return {n: nodes for n, nodes in uses.items() if _renamable(n, nodes, start, end) is None}
+
+
+def names_applied(
+    before: tree_sitter.Node, after: tree_sitter.Node, source: bytes, old: range, new: range
+) -> bytes | None:
+    """The target's bytes (`old` in `source`, whose tree is `before`) with its locals renamed as
+    the answer (`new` in the tree `after`) names them, matched in the order they are first
+    bound; None unless both bind as many and some name changes. The model often rewrites a
+    statement while it renames (`t = t + x` as `total += x`): its names, not its rewrite."""
+    old_locals = locals_bound(before, old.start, old.stop)
+    new_locals = locals_bound(after, new.start, new.stop)
+    if len(old_locals) != len(new_locals):
+        return None
+    renames = {o: n for o, n in zip(old_locals, new_locals, strict=True) if o != n}
+    if not renames:
+        return None
+    spans = sorted(
+        (node.start_byte, node.end_byte, renames[name].encode("utf-8"))
+        for name in renames
+        for node in old_locals[name]
+    )
+    out, at = bytearray(), old.start
+    for start, end, name in spans:
+        out += source[at:start] + name
+        at = end
+    return bytes(out + source[at : old.stop])
+
+
 def difference(
     before: tree_sitter.Node,
     after: tree_sitter.Node,

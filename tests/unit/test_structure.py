@@ -13,7 +13,7 @@ import pytest
 from bench.actions_mutate import sites, still_parses
 from bench.actions_tasks import functions_in, node_of
 from lsp_server.context.documents import Document, Position, Range
-from lsp_server.features.edits import EditRejected, check_intent, resolve_target
+from lsp_server.features.edits import EditRejected, check_intent, renamed_as, resolve_target
 
 
 def check(language: str, text: str, new: str, action: str, prefix: str = "") -> None:
@@ -292,3 +292,46 @@ def test_every_seeded_bug_is_refused_whatever_else_the_answer_does(
                     check_intent(snap, target, action, comment + new)
                 checked += 1
     assert checked >= 3, checked
+
+
+# -- the names of a rename, applied to the code as it was ----------------------------------
+
+
+def renamed(text: str, answer: str, language: str = "python") -> str | None:
+    snap = Document("file:///w/f", language, 1, text).snapshot()
+    at = Position(1, 4)
+    return renamed_as(resolve_target(snap, Range(at, at)), answer)
+
+
+def test_the_models_names_are_applied_to_the_code_as_it_was() -> None:
+    src = (
+        "def total(items):\n    t = 0\n    for i in items:\n"
+        '        t = t + i["price"]\n    return t\n'
+    )
+    answer = (
+        "def total(items):\n    total_price = 0\n    for item in items:\n"
+        '        total_price += item["price"]\n    return total_price'
+    )
+    new = renamed(src, answer)
+    assert new == (
+        "def total(items):\n    total_price = 0\n    for item in items:\n"
+        '        total_price = total_price + item["price"]\n    return total_price'
+    )
+    check("python", src, new, "rename_locals")
+
+
+def test_no_names_are_taken_from_an_answer_that_binds_other_locals() -> None:
+    src = "def f(o):\n    t = o.t\n    return t\n"
+    assert renamed(src, "def f(o):\n    value = o.t\n    extra = 1\n    return value") is None
+    assert renamed(src, src.rstrip("\n")) is None  # nothing renamed
+    # A local that shares its name with an attribute is not renamed (conservative: the two
+    # are told apart by position only).
+    assert renamed(src, "def f(o):\n    value = o.t\n    return value") is None
+    # Onto a parameter's name: the answer binds no local of that name, no names are taken.
+    src = "def f(o):\n    t = o.size\n    return t\n"
+    assert renamed(src, "def f(o):\n    o = o.size\n    return o") is None
+    # Onto a name the target uses: taken, then refused by the check.
+    src = "def f(o):\n    t = len(o)\n    return t\n"
+    onto = renamed(src, "def f(o):\n    len = len(o)\n    return len")
+    assert onto == "def f(o):\n    len = len(o)\n    return len"
+    rejected("python", src, onto, "rename_locals", match="two names became one")
