@@ -163,14 +163,19 @@ class Analysis:
 
 
 @lru_cache(maxsize=ANALYSIS_CACHE)
-def analyse(info: LanguageInfo, text: str) -> Analysis:
-    """Parse `text` once for the syntax and the capability checks."""
-    source = text.encode("utf-8")
+def tree_of(info: LanguageInfo, text: str) -> tree_sitter.Tree:
+    """`text` parsed once for every check of an edit (syntax, capabilities, structure)."""
     try:
-        tree = parse(new_parser(info), source)
+        return parse(new_parser(info), text.encode("utf-8"))
     except ValueError:
         raise EditRejected("the edited file could not be parsed in time") from None
-    uses = capability_uses(info.name, info.language, tree.root_node, source)
+
+
+@lru_cache(maxsize=ANALYSIS_CACHE)
+def analyse(info: LanguageInfo, text: str) -> Analysis:
+    """The syntax and capability checks' view of `text`."""
+    tree = tree_of(info, text)
+    uses = capability_uses(info.name, info.language, tree.root_node, text.encode("utf-8"))
     return Analysis(count_error_nodes(tree), uses)
 
 
@@ -263,37 +268,38 @@ def check_intent(snap: DocumentSnapshot, target: Target, action: str, new_text: 
             raise EditRejected(f"the edit removes the definition of {', '.join(sorted(lost))}")
     info = snap.language
     if action in STRUCTURAL and info is not None:
-        old = snap.text.encode("utf-8")
-        new = (snap.text[: target.start] + new_text + snap.text[target.end :]).encode("utf-8")
-        start = len(snap.text[: target.start].encode("utf-8"))
-        end = start + len(target.text.encode("utf-8"))
-        try:
-            before, after = parse(new_parser(info), old), parse(new_parser(info), new)
-        except ValueError:
-            raise EditRejected("the edited file could not be parsed in time") from None
-        why = difference(before.root_node, after.root_node, info.name, action, (start, end))
+        before, after, old, _ = _trees(info, target, new_text)
+        span = (old.start, old.stop)
+        why = difference(before.root_node, after.root_node, info.name, action, span)
         if why is not None:
             raise EditRejected(why)
+
+
+def _trees(
+    info: LanguageInfo, target: Target, new_text: str
+) -> tuple[tree_sitter.Tree, tree_sitter.Tree, range, range]:
+    """The document's tree and its tree with the target replaced by `new_text` (cached: the
+    syntax checks parsed them already), and the target's bytes in each."""
+    text = target.snap.text
+    start = len(text[: target.start].encode("utf-8"))
+    old = range(start, start + len(target.text.encode("utf-8")))
+    new = range(start, start + len(new_text.encode("utf-8")))
+    edited = text[: target.start] + new_text + text[target.end :]
+    return tree_of(info, text), tree_of(info, edited), old, new
 
 
 def renamed_as(target: Target, answer: str) -> str | None:
     """The target with its locals renamed as `answer` (a rename-locals answer) names them,
     applied to the target's own code (features/structure.names_applied), or None."""
-    snap, info = target.snap, target.snap.language
+    info = target.snap.language
     if info is None:
         return None
-    source = snap.text.encode("utf-8")
-    start = len(snap.text[: target.start].encode("utf-8"))
-    end = start + len(target.text.encode("utf-8"))
-    new_source = source[:start] + answer.encode("utf-8") + source[end:]
     try:
-        before, after = parse(new_parser(info), source), parse(new_parser(info), new_source)
-    except ValueError:
+        before, after, old, new = _trees(info, target, answer)
+    except EditRejected:
         return None
-    new_end = start + len(answer.encode("utf-8"))
-    renamed = names_applied(
-        before.root_node, after.root_node, source, range(start, end), range(start, new_end)
-    )
+    source = target.snap.text.encode("utf-8")
+    renamed = names_applied(before.root_node, after.root_node, source, old, new)
     return None if renamed is None else renamed.decode("utf-8")
 
 
