@@ -29,7 +29,7 @@ from lsp_server.features import explain as explain_feature
 from lsp_server.features import refactor as refactor_feature
 from lsp_server.features import review as review_feature
 from lsp_server.features.edits import EditRejected, definition_at
-from lsp_server.model.protocol import GenerateJob, GenerationResult
+from lsp_server.model.protocol import GenerateJob, GenerationResult, ScoreJob
 from lsp_server.model.scheduler import Lane, LaneKind
 from lsp_server.port import DocumentEdit, MessageKind, ProgressBegin
 from lsp_server.prompts.actions import Generate, spec
@@ -323,7 +323,7 @@ class Actions:
     def _generator(self, uri: str) -> Generate:
         """Actions run in their own lane per document, so completions never cancel them."""
 
-        def generate(job: GenerateJob) -> Awaitable[GenerationResult]:
+        def generate(job: GenerateJob | ScoreJob) -> Awaitable[GenerationResult]:
             return self._session.submit(Lane(LaneKind.ACTION, uri), job)
 
         return generate

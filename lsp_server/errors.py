@@ -58,6 +58,10 @@ class ModelUnavailable(ModelError):
     """The worker is loading, restarting or has given up."""
 
 
+class Unsupported(ModelError):
+    """The model backend cannot run this kind of job (scoring through an HTTP backend)."""
+
+
 class UnknownSuggestion(EnclaveError):
     """An acceptance named a suggestion id the server did not issue (or has forgotten)."""
 

@@ -11,12 +11,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lsp_server.model.protocol import GenerationResult, GenerationStats, ModelInfo, first_stop
+from lsp_server.model.protocol import (
+    GenerationResult,
+    GenerationStats,
+    ModelInfo,
+    TokenScore,
+    first_stop,
+)
 from lsp_server.prompts.fim import FimTemplate, detect_template
 
 # In the file being completed (after the last FIM prefix marker): abort() as a native assert
@@ -32,6 +39,9 @@ class FakeScript:
     fail_load: str = ""  # loading fails with this message
     # What an invoked request's other answers are (job.alternatives), written at once.
     alternatives: tuple[str, ...] = ()
+    # What a ScoreJob finds unlikely: "actual -> expected" pairs; every token equal to
+    # `actual` scores -12 with `expected` as the likely token, every other token scores 0.
+    doubts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -63,6 +73,7 @@ class FakeEngine:
             raise RuntimeError(script.fail_load)
         self.answer = script.text
         self.others = script.alternatives
+        self.doubts = dict(d.split(" -> ", 1) for d in script.doubts)
         self.delay = script.token_s
         self.template: FimTemplate = detect_template("qwen2", lambda t: t.startswith("<|fim_"))
 
@@ -120,6 +131,28 @@ class FakeEngine:
             alternative_tokens=sum(len(o) for o in others),
         )
         return GenerationResult(text, stats, alternatives=tuple(others))
+
+    def score(
+        self,
+        context: str,
+        text: str,
+        alternatives: int,
+        should_stop: Callable[[bool], str | None],
+    ) -> GenerationResult:
+        """Words, blanks and punctuation runs as tokens, with their UTF-8 byte spans."""
+        scores: list[TokenScore] = []
+        at = 0
+        for match in re.finditer(r"\w+|\s+|[^\w\s]+", text):
+            if should_stop(False):
+                return GenerationResult("", GenerationStats(stop_reason="cancelled"))
+            piece = match.group().encode()
+            expected = self.doubts.get(match.group().strip())
+            likely = ((expected, -0.1),) if expected is not None else ((match.group(), 0.0),)
+            logprob = -12.0 if expected is not None else 0.0
+            scores.append(TokenScore(at, at + len(piece), logprob, likely[: alternatives + 1]))
+            at += len(piece)
+        stats = GenerationStats(prompt_tokens=self.count_tokens(context + text), stop_reason="stop")
+        return GenerationResult("", stats, scores=tuple(scores))
 
     @staticmethod
     def _cut(text: str, stop: Sequence[str], ends: Callable[[str], int | None] | None) -> str:

@@ -35,7 +35,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lsp_server.errors import ModelUnavailable
+from lsp_server.errors import ModelUnavailable, Unsupported
 from lsp_server.model.backend import ModelBackend, ModelState, StateListener
 from lsp_server.model.host_policy import HostRefused, Resolver, Target, check_url, system_resolver
 from lsp_server.model.protocol import (
@@ -45,6 +45,7 @@ from lsp_server.model.protocol import (
     GenerationStats,
     Job,
     ModelInfo,
+    ScoreJob,
     first_stop,
 )
 from lsp_server.prompts.fim import FimTemplate, get_template, load_templates, prompt_for_job
@@ -356,6 +357,8 @@ class HttpBackend(ModelBackend):
         if self.state is not ModelState.READY and self._task is not None and not self._task.done():
             self._wake.set()  # probe now: it may be back
         self._check_ready()
+        if isinstance(job, ScoreJob):
+            raise Unsupported("scoring tokens needs the local model worker")
         spec, template = self._spec, self._template
         assert spec is not None and template is not None
         started = time.monotonic()

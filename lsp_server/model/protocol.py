@@ -81,7 +81,21 @@ class GenerateJob:
     lookup: bool = False
 
 
-Job = CompletionJob | GenerateJob
+@dataclass(frozen=True)
+class ScoreJob:
+    """How likely the model finds each token of `text` after `context` (no generation): for
+    review's slip pass (features/slips.py). The worker keeps the end of `context` that fits."""
+
+    context: str
+    text: str
+    deadline_s: float = 60.0
+    alternatives: int = 3  # the model's most likely tokens recorded at each position
+    kind: str = "action"
+    reuse_cache: bool = True
+    max_tokens: int = 0  # nothing is generated (the worker's stats report every job's)
+
+
+Job = CompletionJob | GenerateJob | ScoreJob
 
 
 def first_stop(text: str, stop: Sequence[str]) -> int | None:
@@ -111,11 +125,23 @@ class GenerationStats:
 
 
 @dataclass(frozen=True)
+class TokenScore:
+    """One token of a ScoreJob's text: its UTF-8 bytes' span in the text, its log-probability
+    there, and the tokens the model found most likely at that place (text, log-probability)."""
+
+    start: int
+    end: int
+    logprob: float
+    likely: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
 class GenerationResult:
     text: str
     stats: GenerationStats = field(default_factory=GenerationStats)
     prompt: str = ""  # only when ENCLAVE_DEBUG_PROMPTS=1 (benchmarks); never logged
     alternatives: tuple[str, ...] = ()  # other answers, best first (CompletionJob.alternatives)
+    scores: tuple[TokenScore, ...] = ()  # a ScoreJob's answer
 
 
 @dataclass(frozen=True)
@@ -198,7 +224,11 @@ T = TypeVar("T")
 
 # -- the wire -----------------------------------------------------------------------------
 
-_JOB_TAGS: dict[str, type[Job]] = {"complete": CompletionJob, "generate": GenerateJob}
+_JOB_TAGS: dict[str, type[Job]] = {
+    "complete": CompletionJob,
+    "generate": GenerateJob,
+    "score": ScoreJob,
+}
 _COMMAND_TAGS: dict[str, type[Command]] = {
     "load": LoadSpec,
     "cancel": Cancel,

@@ -57,11 +57,13 @@ from lsp_server.model.protocol import (
     ProtocolError,
     Ready,
     RunJob,
+    ScoreJob,
     Shutdown,
     decode_command,
     encode,
     first_stop,
 )
+from lsp_server.model.scoring import score_batches, token_scores
 from lsp_server.prompts.fim import CONTEXT_MARGIN, FimTemplate, detect_template, prompt_for_job
 
 logger = logging.getLogger("enclave.worker")
@@ -199,6 +201,10 @@ class Engine(Protocol):
         ends: EndCheck | None = None,
         alternatives: int = 0,
         lookup: bool = False,
+    ) -> GenerationResult: ...
+
+    def score(
+        self, context: str, text: str, alternatives: int, should_stop: StopCheck
     ) -> GenerationResult: ...
 
 
@@ -403,6 +409,64 @@ class LlamaEngine:
             generate_ms=(time.monotonic() - t1) * 1000,
         )
         return GenerationResult(run.text, stats, alternatives=tuple(others))
+
+    def score(
+        self, context: str, text: str, alternatives: int, should_stop: StopCheck
+    ) -> GenerationResult:
+        """Each token of `text` scored after `context` (model/scoring.py); the context is cut
+        at its start to fit."""
+        llm = self.llm
+        t0 = time.monotonic()
+        # Document text, read as text: a special token's spelling in it is not that token.
+        body = llm.tokenize(text.encode(), add_bos=False, special=False)
+        room = self.context_length - CONTEXT_MARGIN - len(body)
+        if not body or room < 1:
+            return GenerationResult("", GenerationStats(stop_reason="length"))
+        head = llm.tokenize(context.encode(), add_bos=True, special=False)[-room:]
+        self._switch("", head)
+        reused = min(common_prefix(list(llm.input_ids[: llm.n_tokens]), head), len(head) - 1)
+        llm.n_tokens = reused
+        scored: list[tuple[float, list[tuple[int, float]]]] | None = None
+        reason = "stop"
+        t1 = t0
+        self._abort.watch(lambda: should_stop(True) is not None)
+        try:
+            for start in range(reused, len(head) - 1, PREFILL_CHUNK):
+                if should_stop(True):
+                    break
+                llm.eval(head[start : min(start + PREFILL_CHUNK, len(head) - 1)])
+            t1 = time.monotonic()
+            if llm.n_tokens == len(head) - 1:
+                scored = score_batches(
+                    llm,
+                    self._native,
+                    head[-1],
+                    body,
+                    alternatives,
+                    lambda: should_stop(False) is not None,
+                )
+        except RuntimeError as exc:  # the abort flag stopped a decode
+            if should_stop(False) is None:
+                raise
+            logger.debug("decode aborted: %s", exc)
+        finally:
+            self._abort.clear()
+        if scored is None:
+            reason = should_stop(False) or "cancelled"
+            scored = []
+        pieces = [llm.detokenize([t]) for t in body]
+        scores = token_scores(
+            pieces, scored, lambda t: llm.detokenize([t]).decode("utf-8", errors="replace")
+        )
+        stats = GenerationStats(
+            prompt_tokens=len(head) + len(body),
+            reused_tokens=reused,
+            evaluated_tokens=len(head) - reused + len(scored),
+            stop_reason=reason,
+            prompt_ms=((t1 if t1 > t0 else time.monotonic()) - t0) * 1000,
+            generate_ms=(time.monotonic() - max(t0, t1)) * 1000,
+        )
+        return GenerationResult("", stats, scores=scores)
 
     def _continue(
         self,
@@ -740,18 +804,7 @@ class Worker:
                 built = time.monotonic()
                 prompt = self.prompt_for(job)
                 build_ms = (time.monotonic() - built) * 1000
-                result = self.engine.generate(
-                    prompt,
-                    job.max_tokens,
-                    job.stop,
-                    should_stop,
-                    job.json_schema if isinstance(job, GenerateJob) else None,
-                    job.reuse_cache,
-                    job.document if isinstance(job, CompletionJob) else "",
-                    end_check(job) if isinstance(job, CompletionJob) else None,
-                    job.alternatives if isinstance(job, CompletionJob) else 0,
-                    isinstance(job, GenerateJob) and job.lookup and job.json_schema is None,
-                )
+                result = self.run_engine(job, prompt, should_stop)
         except Exception as exc:
             logger.exception("worker: generation failed")
             self.send(JobFailed(job_id, f"{type(exc).__name__}: {exc}"))
@@ -778,10 +831,29 @@ class Worker:
         except ProtocolError as exc:  # a figure that is not a number: still an answer
             self.send(JobFailed(job_id, f"invalid result: {exc}"))
 
+    def run_engine(self, job: Job, prompt: str, should_stop: StopCheck) -> GenerationResult:
+        assert self.engine is not None
+        if isinstance(job, ScoreJob):
+            return self.engine.score(job.context, job.text, job.alternatives, should_stop)
+        return self.engine.generate(
+            prompt,
+            job.max_tokens,
+            job.stop,
+            should_stop,
+            job.json_schema if isinstance(job, GenerateJob) else None,
+            job.reuse_cache,
+            job.document if isinstance(job, CompletionJob) else "",
+            end_check(job) if isinstance(job, CompletionJob) else None,
+            job.alternatives if isinstance(job, CompletionJob) else 0,
+            isinstance(job, GenerateJob) and job.lookup and job.json_schema is None,
+        )
+
     def prompt_for(self, job: Job) -> str:
         assert self.engine is not None
         if isinstance(job, GenerateJob):
             return job.prompt
+        if isinstance(job, ScoreJob):
+            return job.context + job.text
         engine = self.engine
         return prompt_for_job(engine.template, job, engine.count_tokens, engine.context_length).text
 

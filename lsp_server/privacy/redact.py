@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from lsp_server.model.protocol import GenerateJob, Job
+from lsp_server.model.protocol import GenerateJob, Job, ScoreJob
 from lsp_server.privacy.edges import edge_spans, merge, open_key_blocks, typed_token
 from lsp_server.privacy.patterns import Span
 from lsp_server.privacy.recall import Recall
@@ -198,6 +198,8 @@ def _texts(job: Job) -> list[Key]:
     """What redact_job redacts, as memo keys: each text is a piece cut from a file."""
     if isinstance(job, GenerateJob):
         return [((job.prompt,), True, None)]
+    if isinstance(job, ScoreJob):
+        return [((job.context, job.text), True, None)]
     path = job.path or None
     return [
         ((job.prefix, job.middle, job.suffix), True, path),
@@ -218,6 +220,9 @@ def redact_job(job: Job) -> Job:
     texts = [redact_fields(*key) for key in _texts(job)]
     if isinstance(job, GenerateJob):
         return dataclasses.replace(job, prompt=texts[0][0])
+    if isinstance(job, ScoreJob):
+        context, text = texts[0]
+        return dataclasses.replace(job, context=context, text=text)
     (prefix, middle, suffix), (extra,), *files = texts
     return dataclasses.replace(
         job,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from lsp_server.model.protocol import GenerateJob, GenerationResult
+from lsp_server.model.protocol import GenerateJob, GenerationResult, ScoreJob
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class ChatPrompt:
 
 
 # What the features call to run a prompt (the session's scheduler, in the handlers).
-Generate = Callable[[GenerateJob], Awaitable[GenerationResult]]
+Generate = Callable[[GenerateJob | ScoreJob], Awaitable[GenerationResult]]
 
 
 def _neutralise(code: str) -> str:

@@ -23,10 +23,10 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from lsp_server.errors import ModelUnavailable
+from lsp_server.errors import ModelUnavailable, Unsupported
 from lsp_server.model.backend import ModelState
 from lsp_server.model.http_backend import HttpBackend, HttpSpec
-from lsp_server.model.protocol import CompletionJob
+from lsp_server.model.protocol import CompletionJob, ScoreJob
 from tests.helpers import (
     SERVER_COMMAND,
     end_of,
@@ -243,6 +243,16 @@ async def test_time_to_first_byte_limit(stub: str) -> None:
     # the machine may be busy).
     with pytest.raises(ModelUnavailable, match="within 300 ms"):
         await backend.run(JOB)
+    await backend.stop()
+
+
+async def test_scoring_is_refused_before_any_request(stub: str) -> None:
+    # Review's slip pass needs token log-probabilities; review goes on without it.
+    backend = await ready_backend(f"{stub}/ok")
+    sent = len(Stub.requests)
+    with pytest.raises(Unsupported, match="local model worker"):
+        await backend.run(ScoreJob("def f(a, b):\n", "    return a >= b\n"))
+    assert len(Stub.requests) == sent and backend.state is ModelState.READY
     await backend.stop()
 
 

@@ -30,6 +30,7 @@ from lsp_server.model.protocol import (
     ProtocolError,
     Ready,
     RunJob,
+    ScoreJob,
     Shutdown,
     decode_command,
     decode_event,
@@ -68,7 +69,7 @@ def _strategy(tp: Any) -> st.SearchStrategy[Any]:
     return simple[tp]
 
 
-jobs = st.one_of(_strategy(CompletionJob), _strategy(GenerateJob))
+jobs = st.one_of(_strategy(CompletionJob), _strategy(GenerateJob), _strategy(ScoreJob))
 commands: st.SearchStrategy[Command] = st.one_of(
     _strategy(LoadSpec),
     st.builds(RunJob, ids, jobs),

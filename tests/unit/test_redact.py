@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lsp_server.model.protocol import CompletionJob, GenerateJob
+from lsp_server.model.protocol import CompletionJob, GenerateJob, ScoreJob
 from lsp_server.privacy.redact import (
     PLACEHOLDER,
     contains_placeholder,
@@ -190,6 +190,11 @@ def test_every_field_of_a_job_is_redacted() -> None:
     assert isinstance(prompt, GenerateJob) and not leaks(
         kind("rsa-private-key")["secrets"], [prompt.prompt]
     )
+    # Review's scoring job: the context and the scored code, and a secret cut between them.
+    scored = redact_job(ScoreJob(context=f"{pem}\nx = '{aws[:8]}", text=f"{aws[8:]}'\n"))
+    assert isinstance(scored, ScoreJob)
+    assert not leaks([aws, *kind("rsa-private-key")["secrets"]], [scored.context + scored.text])
+    assert not leaks([aws[8:]], [scored.text])
 
 
 # -- pieces cut from files ------------------------------------------------------------------
