@@ -75,6 +75,7 @@ def finding(d: types.Diagnostic) -> dict[str, Any]:
         "category": d.code,
         "message": d.message,
         "quote": data.get("quote", ""),
+        "basis": data.get("basis", "model"),  # the slip pass, or the model's answer
     }
 
 

@@ -73,6 +73,23 @@ def review_figures(records: list[Record]) -> dict[str, Any]:
     }
 
 
+def only_basis(records: list[Record], basis: str) -> list[Record]:
+    """The records with only the findings of one pass (`slip` or `model`), hits recounted."""
+    out: list[Record] = []
+    for r in records:
+        copy = dict(r)
+        for variant in ("mutant", "unchanged"):
+            if "findings" not in r.get(variant, {}):
+                continue
+            kept = [f for f in r[variant]["findings"] if f.get("basis", "model") == basis]
+            copy[variant] = {**r[variant], "findings": kept}
+            if variant == "mutant":
+                line = r["mutation"]["line"]
+                copy[variant]["hit"] = any(f["start_line"] <= line <= f["end_line"] for f in kept)
+        out.append(copy)
+    return out
+
+
 def cut(x: Record) -> bool:
     """The model was stopped by the server's deadline (or cancelled): on a busy machine an
     answer can be cut before it is complete, which no prompt or model change would fix."""
@@ -152,6 +169,9 @@ def summarize(results: dict[str, list[Record]]) -> dict[str, Any]:
         by_op = _group(reviews, lambda r: str(r["mutation"]["operator"]))
         by_op.pop("all")
         out["review_by_operator"] = {k: review_figures(v) for k, v in sorted(by_op.items())}
+        out["review_by_basis"] = {
+            basis: review_figures(only_basis(reviews, basis)) for basis in ("slip", "model")
+        }
     if results.get("refactor"):
         records = results["refactor"]
         requests = [
@@ -344,6 +364,11 @@ def print_report(summary: dict[str, Any], report: dict[str, Any]) -> None:
             "review (recall: a finding on the seeded line; FA: error/warning per clean function)",
             ["review", *(h for h, _ in REVIEW_COLUMNS)],
             _rows(summary["review"], REVIEW_COLUMNS),
+        )
+        _table(
+            "review by pass (slip: the token scores; model: the model's JSON answer)",
+            ["pass", *(h for h, _ in REVIEW_COLUMNS[:5])],
+            _rows(summary.get("review_by_basis", {}), REVIEW_COLUMNS[:5]),
         )
         _table(
             "review by operator",

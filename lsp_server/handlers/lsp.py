@@ -137,6 +137,7 @@ def diagnostic(finding: Finding) -> types.Diagnostic:
             "findingId": finding.id,
             "hasFix": bool(finding.fix.strip()),
             "quote": finding.snippet,
+            "basis": finding.basis,
         },
     )
 
