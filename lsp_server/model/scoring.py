@@ -8,7 +8,6 @@ batch's logits take n_vocab floats per token (600 KB with the 1.5B), so batches 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -62,10 +61,9 @@ def score_batches(
             if nxt >= len(seq):
                 break
             best = top_tokens(rows[j], alternatives + 1)
-            row = rows[j].astype(np.float64)
-            peak = float(row.max())
-            log_sum = peak + math.log(float(np.exp(row - peak).sum()))
-            out.append((float(row[seq[nxt]]) - log_sum, best))
+            # The token's log-probability from the best one's (one softmax sum per token).
+            top, top_logprob = best[0]
+            out.append((top_logprob - float(rows[j][top] - rows[j][seq[nxt]]), best))
     return out
 
 
