@@ -71,7 +71,9 @@ def token_scores(
     pieces: Sequence[bytes],
     scored: Sequence[tuple[float, list[tuple[int, float]]]],
     text_of: Callable[[int], str],
+    skip: int = 0,
 ) -> tuple[TokenScore, ...]:
+    """The scores of the text's tokens (`pieces`) after the first `skip`, which were not scored."""
     return tuple(
         TokenScore(
             start,
@@ -79,5 +81,5 @@ def token_scores(
             max(LOGPROB_FLOOR, logprob),
             tuple((text_of(t), max(LOGPROB_FLOOR, lp)) for t, lp in best),
         )
-        for (start, end), (logprob, best) in zip(spans(pieces), scored, strict=False)
+        for (start, end), (logprob, best) in zip(spans(pieces)[skip:], scored, strict=False)
     )

@@ -423,6 +423,11 @@ class LlamaEngine:
         if not body or room < 1:
             return GenerationResult("", GenerationStats(stop_reason="length"))
         head = llm.tokenize(context.encode(), add_bos=True, special=False)[-room:]
+        skip = 0
+        if not head:  # no context and no BOS token (Qwen): the first token is not scored
+            head, skip = body[:1], 1
+            if len(body) == 1:
+                return GenerationResult("", GenerationStats(stop_reason="length"))
         self._switch("", head)
         reused = min(common_prefix(list(llm.input_ids[: llm.n_tokens]), head), len(head) - 1)
         llm.n_tokens = reused
@@ -441,7 +446,7 @@ class LlamaEngine:
                     llm,
                     self._native,
                     head[-1],
-                    body,
+                    body[skip:],
                     alternatives,
                     lambda: should_stop(False) is not None,
                 )
@@ -456,7 +461,7 @@ class LlamaEngine:
             scored = []
         pieces = [llm.detokenize([t]) for t in body]
         scores = token_scores(
-            pieces, scored, lambda t: llm.detokenize([t]).decode("utf-8", errors="replace")
+            pieces, scored, lambda t: llm.detokenize([t]).decode("utf-8", errors="replace"), skip
         )
         stats = GenerationStats(
             prompt_tokens=len(head) + len(body),

@@ -48,6 +48,10 @@ def test_scores_cover_the_text_and_the_context_is_reused() -> None:
         context, text * 4, 3, lambda _p: "cancelled" if next(calls) > 3 else None
     )
     assert stopped.stats.stop_reason == "cancelled" and len(stopped.scores) < len(first.scores)
+    # No context (a whole file's review) and no BOS token (Qwen): all but the first token.
+    bare = engine.score("", text, 3, lambda _p: None)
+    assert bare.scores[0].start > 0 and bare.scores[-1].end == len(data)
+    assert [(s.start, s.end) for s in bare.scores] == spans[1:]
     # The engine generates as before afterwards.
     assert engine.generate("def add(a, b):\n    return", 4, ("\n",), lambda _p: None).text
 
