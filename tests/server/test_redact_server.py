@@ -194,3 +194,9 @@ async def test_explain_and_review_of_a_selection_through_a_key(
     prompt = await last_prompt(client)
     assert 'TOKEN = "<redacted-secret>"' in prompt and "<<<TARGET\n<redacted-secret>" in prompt
     assert not leaks([token, STRIPE, *PEM_LINES], prompt)
+    # Review's slip pass scores the selection after the file before it: that job too.
+    every = [p["prompt"] for p in (await get_status(client))["lastPrompts"]]
+    assert not leaks([token, STRIPE, *PEM_LINES], every)
+    if command.endswith("review"):
+        scored = every[-2]  # the scoring job, then the model pass
+        assert 'TOKEN = "<redacted-secret>"' in scored and "<<<" not in scored  # the file's text
