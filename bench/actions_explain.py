@@ -18,6 +18,7 @@ import tree_sitter
 
 from bench.actions_tasks import words
 from lsp_server.context.documents import Document
+from lsp_server.features.signature import inner
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -77,22 +78,6 @@ GO_KNOWN = words(
     """
 )
 KNOWN = {"python": PYTHON_KNOWN, "typescript": TYPESCRIPT_KNOWN, "go": GO_KNOWN}
-FUNCTION_NODES = frozenset(
-    {
-        "function_definition",
-        "lambda",
-        "function_declaration",
-        "method_definition",
-        "arrow_function",
-        "function_expression",
-        "func_literal",
-        "method_declaration",
-    }
-)
-
-
-def _text(node: tree_sitter.Node | None) -> str:
-    return (node.text or b"").decode("utf-8", "replace") if node is not None else ""
 
 
 def body_of_explanation(markdown: str) -> str:
@@ -136,103 +121,6 @@ def says_what_is_returned(markdown: str) -> bool:
 
 
 # -- reading the function -----------------------------------------------------------------------
-
-
-def inner(node: tree_sitter.Node) -> tree_sitter.Node:
-    """The function node itself, from the node its lines span (decorated, exported, a const)."""
-    stack = [node]
-    while stack:
-        n = stack.pop(0)
-        if n.type in FUNCTION_NODES:
-            return n
-        stack.extend(n.named_children)
-    return node
-
-
-def parameters(span: tree_sitter.Node, is_method: bool) -> list[str] | None:
-    """The parameter names a reader would expect explained (no self/cls/this/_), or None when
-    a parameter has no name (a destructuring pattern)."""
-    fn = inner(span)
-    params = fn.child_by_field_name("parameters") or fn.child_by_field_name("parameter")
-    if params is None:
-        return []
-    if params.type == "identifier":  # `x => ...`
-        return [_text(params)]
-    names: list[str] = []
-    for p in params.named_children:
-        if p.type == "comment":
-            continue
-        if p.type == "identifier":
-            names.append(_text(p))
-        elif p.type in ("parameter_declaration", "variadic_parameter_declaration"):  # go
-            names += [
-                _text(c) for i, c in enumerate(p.children) if p.field_name_for_child(i) == "name"
-            ]
-        elif p.type in ("required_parameter", "optional_parameter"):  # typescript
-            pattern = p.child_by_field_name("pattern")
-            if pattern is not None and pattern.type == "rest_pattern":
-                pattern = pattern.named_children[0] if pattern.named_children else None
-            if pattern is None or pattern.type not in ("identifier", "this"):
-                return None
-            names.append(_text(pattern))
-        else:  # python: default, typed, typed default, *args, **kwargs
-            name = p.child_by_field_name("name")
-            ident = name or next(
-                (
-                    c
-                    for c in _walk(p)
-                    if c.type == "identifier" and c.parent is not None and c.parent.type != "type"
-                ),
-                None,
-            )
-            if ident is None and p.type not in ("keyword_separator", "positional_separator"):
-                return None
-            if ident is not None:
-                names.append(_text(ident))
-    skip = {"_", "this"} | ({"self", "cls"} if is_method else set())
-    return [n for n in names if n not in skip]
-
-
-def _walk(node: tree_sitter.Node) -> list[tree_sitter.Node]:
-    out, stack = [], [node]
-    while stack:
-        n = stack.pop(0)
-        out.append(n)
-        stack.extend(n.children)
-    return out
-
-
-def _own_nodes(fn: tree_sitter.Node) -> list[tree_sitter.Node]:
-    """The function's nodes, not those of functions nested in it."""
-    out, stack = [], list(fn.children)
-    while stack:
-        n = stack.pop()
-        if n.type in FUNCTION_NODES:
-            continue
-        out.append(n)
-        stack.extend(n.children)
-    return out
-
-
-def returns_something(span: tree_sitter.Node, language: str) -> bool:
-    fn = inner(span)
-    if language == "go":
-        return fn.child_by_field_name("result") is not None
-    annotation = _text(fn.child_by_field_name("return_type")).lstrip(":-> ").strip()
-    if annotation:
-        return annotation not in ("None", "void", "Promise<void>", "never", "NoReturn")
-    body = fn.child_by_field_name("body")
-    if body is not None and body.type not in ("block", "statement_block"):
-        return True  # an arrow function's expression body
-    return any(
-        (
-            n.type == "return_statement"
-            and n.named_child_count > 0
-            and _text(n.named_children[0]) != "None"
-        )
-        or n.type in ("yield", "yield_expression")
-        for n in _own_nodes(fn)
-    )
 
 
 def remove_doc(doc: Document, span: tree_sitter.Node) -> tuple[str, bool] | None:

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.actions_explain import parameters, remove_doc, returns_something
+from bench.actions_explain import remove_doc
 from bench.actions_mutate import OPERATORS, Mutation, sites, still_parses
 from bench.actions_pure import compare, purity
 from bench.actions_tasks import Function, discover, draw, node_of, parse
 from bench.quality_tasks import REPOS, copy_repo
 from lsp_server.context.documents import Document
+from lsp_server.features.signature import parameters, returns_something
 
 MAX_PER_FILE = 2  # functions per file and action: generated files (pygls' client) hold hundreds
 

@@ -17,6 +17,7 @@ import platformdirs
 import tree_sitter
 
 from lsp_server.context.documents import DocumentSnapshot, Range, file_name
+from lsp_server.features import explain_sections, signature
 from lsp_server.features.edits import Target, char_offset, definition_at, node_name, resolve_target
 from lsp_server.features.markdown import sanitize_markdown
 from lsp_server.prompts.actions import Generate, build_prompt
@@ -105,6 +106,36 @@ def gather_context(target: Target) -> str:
     return "\n\n# ...\n\n".join(parts)
 
 
+def _interface(target: Target) -> tuple[list[str], bool] | None:
+    """The parameters and whether a value is returned, when the target is one function."""
+    snap = target.snap
+    text = target.text
+    start = target.start + len(text) - len(text.lstrip())  # past an indented line's start
+    node = definition_at(snap, start, target.start + len(text.rstrip()))
+    fn = signature.function_node(node) if node is not None else None
+    if fn is None or node is None:
+        return None
+    if (node.start_point.row, node.end_point.row) != (
+        snap.text.count("\n", 0, target.start),
+        snap.text.count("\n", 0, target.end),
+    ):
+        return None  # a few lines of a function
+    params = signature.parameters(fn, is_method=_in_class(node))
+    language = snap.language.name if snap.language else ""
+    return (params or [], signature.returns_something(fn, language))
+
+
+def _in_class(node: tree_sitter.Node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.type in signature.FUNCTION_NODES:
+            return False
+        if "class" in parent.type or parent.type in ("impl_item", "declaration_list"):
+            return True
+        parent = parent.parent
+    return False
+
+
 async def explain(
     snap: DocumentSnapshot, rng: Range, family: str, generate: Generate
 ) -> Explanation:
@@ -120,7 +151,11 @@ async def explain(
         target=target.text,
     )
     result = await generate(prompt.job(DEADLINE_S))
-    body = sanitize_markdown(result.text.strip()) or "_The model gave no explanation._"
+    answer = result.text.strip()
+    interface = _interface(target)
+    if answer and interface is not None and result.stats.stop_reason not in ("length", "deadline"):
+        answer = await explain_sections.complete(answer, prompt, *interface, generate)
+    body = sanitize_markdown(answer) or "_The model gave no explanation._"
     line = snap.text.count("\n", 0, target.start) + 1
     title = f"## Explanation: `{target.label}` ({file_name(snap.uri)}, line {line})"
     if result.stats.stop_reason in ("length", "deadline"):

@@ -88,6 +88,27 @@ async def test_real_explain_mentions_the_function(small: LanguageClient) -> None
     assert "http://" not in markdown and "https://" not in markdown
 
 
+SCALE = """def scale(value, low, high, factor=1.0, *, clamp=True):
+    if clamp:
+        value = min(max(value, low), high)
+    return (value - low) / (high - low) * factor
+"""
+
+
+@pytest.mark.model
+async def test_real_explain_names_every_parameter_and_the_return(small: LanguageClient) -> None:
+    uri = open_doc(small, ACTIONS / "scale.py", SCALE, "python")
+    result = await small.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            "enclave.lsp.explain", [{"uri": uri, "range": range_json(lsp_range(0, 4, 0, 4))}]
+        )
+    )
+    markdown = result["markdown"]
+    for name in ("value", "low", "high", "factor", "clamp"):
+        assert f"`{name}`" in markdown, (name, markdown)
+    assert "return" in markdown.lower(), markdown
+
+
 @pytest.mark.model
 @pytest.mark.parametrize("kind", list(REFACTOR_TITLES))
 async def test_real_refactor_edit_is_checked(small: LanguageClient, kind: str) -> None:

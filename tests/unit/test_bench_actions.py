@@ -23,9 +23,7 @@ from bench.actions_explain import (
     hallucinations,
     mentioned,
     missing_parameters,
-    parameters,
     remove_doc,
-    returns_something,
     says_what_is_returned,
 )
 from bench.actions_mutate import OPERATORS, Mutation, pick, sites, still_parses
@@ -33,6 +31,7 @@ from bench.actions_pure import compare, purity, refactored_purity
 from bench.actions_run import apply_workspace_edit
 from bench.actions_tasks import Function, draw, functions_in, half_of, node_of, words
 from lsp_server.context.documents import Document
+from lsp_server.features.signature import parameters, returns_something
 
 EXT = {"python": "py", "typescript": "ts", "go": "go"}
 
