@@ -33,6 +33,7 @@ from lsp_server.features.edits import (
 )
 from lsp_server.features.explain import gather_context
 from lsp_server.features.slips import CONTEXT_CHARS, Slip, find_slips
+from lsp_server.model.json_items import close_list
 from lsp_server.model.protocol import ScoreJob
 from lsp_server.prompts.actions import Generate, build_prompt
 
@@ -94,7 +95,7 @@ class ReviewOutcome:
 def parse_findings(text: str) -> list[dict[str, str]]:
     """The well-formed findings of a JSON answer (anything else is dropped, not guessed)."""
     try:
-        raw = json.loads(text)
+        raw = json.loads(close_list(text))  # cut before a repeated finding: `[{...}`
     except ValueError:
         return []
     # A bare list is what the review asks for; an object with "findings" is accepted too.
@@ -150,7 +151,8 @@ async def review(
     # The answer is constrained to a bare list of findings: held to an object that must open
     # with {"findings":, the 1.5B answered [] to all of 10 plain bugs (SQL injection, eval,
     # os.system, ...); asked for the list it found them (the code-server test's eval).
-    result = await generate(prompt.job(DEADLINE_S, FINDINGS_SCHEMA["properties"]["findings"]))
+    findings_schema = FINDINGS_SCHEMA["properties"]["findings"]
+    result = await generate(prompt.job(DEADLINE_S, findings_schema, stop_repeats=True))
     parsed = parse_findings(result.text)
     findings: list[Finding] = []
     for item in parsed:

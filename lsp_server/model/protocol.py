@@ -79,6 +79,8 @@ class GenerateJob:
     # Check prompt-lookup drafts while generating (model/lookup.py): for answers that copy
     # much of the prompt (refactors); not with a json_schema.
     lookup: bool = False
+    # A JSON list answer ends before an item equal to an earlier one (model/json_items.py).
+    stop_repeats: bool = False
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from typing import IO, Any, Protocol
 
 from lsp_server.model.alternatives import OTHERS_PER_STEP, Step, branches, top_tokens
 from lsp_server.model.block_end import RULES, BlockEnd, block_end
+from lsp_server.model.json_items import repeat_end
 from lsp_server.model.kv_states import MIN_SAVED_TOKENS, SavedState, StateStore, common_prefix
 from lsp_server.model.lookup import DRAFT_TOKENS, PromptLookup
 from lsp_server.model.protocol import (
@@ -848,7 +849,7 @@ class Worker:
             job.json_schema if isinstance(job, GenerateJob) else None,
             job.reuse_cache,
             job.document if isinstance(job, CompletionJob) else "",
-            end_check(job) if isinstance(job, CompletionJob) else None,
+            end_check(job),
             job.alternatives if isinstance(job, CompletionJob) else 0,
             isinstance(job, GenerateJob) and job.lookup and job.json_schema is None,
         )
@@ -863,9 +864,12 @@ class Worker:
         return prompt_for_job(engine.template, job, engine.count_tokens, engine.context_length).text
 
 
-def end_check(job: CompletionJob) -> EndCheck | None:
-    """The job's block rule as a check on the answer so far, or None without one."""
-    if not job.block_end or job.block_end not in RULES:
+def end_check(job: Job) -> EndCheck | None:
+    """The job's block rule (or, for a JSON list, its repeat rule) as a check on the answer
+    so far, or None without one."""
+    if isinstance(job, GenerateJob):
+        return repeat_end if job.stop_repeats else None
+    if not isinstance(job, CompletionJob) or not job.block_end or job.block_end not in RULES:
         return None
     end = BlockEnd(job.block_end, job.block_open, job.block_close)
     text = job.prefix + job.middle

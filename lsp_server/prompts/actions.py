@@ -114,6 +114,7 @@ class ChatPrompt:
         deadline_s: float,
         json_schema: dict[str, Any] | None = None,
         lookup: bool = False,
+        stop_repeats: bool = False,
     ) -> GenerateJob:
         return GenerateJob(
             prompt=self.text,
@@ -122,6 +123,7 @@ class ChatPrompt:
             deadline_s=deadline_s,
             json_schema=json_schema,
             lookup=lookup,
+            stop_repeats=stop_repeats,
         )
 
 

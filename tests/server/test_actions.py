@@ -154,6 +154,23 @@ async def fake_review(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
+REPEATED = {
+    "category": "bug-risk",
+    "severity": "warning",
+    "message": "t may be a float",
+    "snippet": "return t",
+    "fix": "",
+}
+REPEATING_ANSWER = json.dumps([REPEATED] * 4 + [dict(REPEATED, snippet="made up")])
+
+
+@pytest_lsp.fixture(config=fake_config(REPEATING_ANSWER))
+async def fake_repeating(lsp_client: LanguageClient):
+    await start_fake(lsp_client)
+    yield
+    await lsp_client.shutdown_session()
+
+
 @pytest_lsp.fixture(config=fake_config(BIDI_ANSWER))
 async def fake_bidi(lsp_client: LanguageClient):
     await start_fake(lsp_client)
@@ -208,6 +225,20 @@ def by_title(actions: list[types.CodeAction], title: str) -> types.CodeAction:
 
 
 # -- protocol, with the fake engine -----------------------------------------------------------
+
+
+async def test_a_review_answer_stops_at_its_first_repeated_finding(
+    fake_repeating: LanguageClient,
+) -> None:
+    uri = open_doc(fake_repeating, "/tmp/enclave-actions/repeat.py", INVENTORY, "python")
+    result = await fake_repeating.workspace_execute_command_async(
+        types.ExecuteCommandParams("enclave.lsp.review", [{"uri": uri}])
+    )
+    # Generation stopped at the second copy: nothing after it was read (the made-up quote
+    # at the end would have been dropped), and the one finding is published.
+    assert result["findings"] == 1 and result["dropped"] == 0
+    [diag] = fake_repeating.diagnostics[uri]
+    assert diag.message.startswith("t may be a float")
 
 
 async def test_capabilities_advertise_actions_and_commands(fake_review: LanguageClient) -> None:
