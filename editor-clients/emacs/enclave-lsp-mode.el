@@ -22,6 +22,7 @@
 ;;
 ;;   TAB  accept it all          M-f  accept its next word
 ;;   C-e  accept its next line   C-g  dismiss it
+;;   M-n  the next suggestion    M-p  the previous one
 ;;
 ;; (the keys are in `enclave-lsp-suggestion-map').  Typing what it shows keeps the rest shown;
 ;; moving away dismisses it.  M-x enclave-lsp-suggest asks at point now.  Accepting tells
@@ -294,6 +295,8 @@ most reported as accepted so far.")
     (define-key map (kbd "M-f") #'enclave-lsp-accept-word)
     (define-key map (kbd "C-e") #'enclave-lsp-accept-line)
     (define-key map (kbd "C-g") #'enclave-lsp-dismiss)
+    (define-key map (kbd "M-n") #'enclave-lsp-next)
+    (define-key map (kbd "M-p") #'enclave-lsp-previous)
     map)
   "Keys active while a suggestion is shown, and only then.
 Change them with `define-key'.")
@@ -332,27 +335,54 @@ ITEM: the server's item it is the rest of, after its first FROM characters
                                             :from (or from (length typed))
                                             :reported (or reported 0)))))))
 
-(defun enclave-lsp--show-answer (result)
-  "Show the first item of the inlineCompletion RESULT that fits at point."
-  (enclave-lsp--clear)
-  (cl-some (lambda (item)
-             (let ((text (lsp-get item :insertText))
-                   (range (lsp-get item :range)))
-               (unless (stringp text)   ; a snippet: its raw text
-                 (setq text (and text (lsp-get text :value))))
-               (and (stringp text)
-                    (enclave-lsp--show
-                     (if range (enclave-lsp--point (lsp-get range :start)) (point))
-                     (if range (enclave-lsp--point (lsp-get range :end)) (point))
-                     text item))))
-           (if (vectorp result) result (and result (lsp-get result :items)))))
+(defun enclave-lsp--show-item (item)
+  "Show the inlineCompletion ITEM if it fits at point; non-nil if shown."
+  (let ((text (lsp-get item :insertText))
+        (range (lsp-get item :range)))
+    (unless (stringp text)              ; a snippet: its raw text
+      (setq text (and text (lsp-get text :value))))
+    (and (stringp text)
+         (enclave-lsp--show
+          (if range (enclave-lsp--point (lsp-get range :start)) (point))
+          (if range (enclave-lsp--point (lsp-get range :end)) (point))
+          text item))))
 
-(defun enclave-lsp-suggest (&optional automatic)
-  "Ask Enclave for a suggestion at point and show it (AUTOMATIC: while typing)."
+(defun enclave-lsp--show-from (items index step &optional other-than)
+  "Show the first item of ITEMS that fits, from INDEX in direction STEP (1, -1).
+It wraps around.  With OTHER-THAN, the first whose ghost text differs from it,
+else the first that fits.  The suggestion keeps ITEMS and its index."
+  (let ((n (length items)) first chosen)
+    (cl-loop for k below n
+             for i = (mod (+ index (* k step)) n)
+             when (enclave-lsp--show-item (nth i items))
+             do (unless first (setq first i))
+             and when (not (equal (plist-get enclave-lsp--suggestion :display) other-than))
+             return (setq chosen i))
+    (when (and (null chosen) first (enclave-lsp--show-item (nth first items)))
+      (setq chosen first))
+    (if chosen
+        (setq enclave-lsp--suggestion
+              (plist-put (plist-put enclave-lsp--suggestion :items items) :index chosen))
+      (enclave-lsp--clear))))
+
+(defun enclave-lsp--show-answer (result &optional step other-than)
+  "Show the first item of the inlineCompletion RESULT that fits at point.
+With STEP (after `enclave-lsp-next' or `enclave-lsp-previous'), the first in
+that direction whose ghost text differs from OTHER-THAN."
+  (let ((items (append (if (vectorp result) result (and result (lsp-get result :items))) nil)))
+    (if (null items)
+        (enclave-lsp--clear)
+      (enclave-lsp--show-from items (if (and step (< step 0)) (1- (length items)) 0)
+                              (or step 1) other-than))))
+
+(defun enclave-lsp-suggest (&optional automatic step)
+  "Ask Enclave for a suggestion at point and show it (AUTOMATIC: while typing).
+STEP: asked by `enclave-lsp-next' (1) or `enclave-lsp-previous' (-1)."
   (interactive)
   (when-let ((workspace (enclave-lsp--workspace)))
     (let ((at (point))
-          (tick (buffer-chars-modified-tick)))
+          (tick (buffer-chars-modified-tick))
+          (shown (plist-get enclave-lsp--suggestion :display)))
       (with-lsp-workspace workspace
         (lsp-request-async
          "textDocument/inlineCompletion"
@@ -361,7 +391,7 @@ ITEM: the server's item it is the rest of, after its first FROM characters
                :context (list :triggerKind (if automatic 2 1)))
          (lambda (result)
            (when (and (= (point) at) (= tick (buffer-chars-modified-tick)))
-             (enclave-lsp--show-answer result)))
+             (enclave-lsp--show-answer result step shown)))
          :mode 'tick                    ; a change cancels it; latest wins
          :error-handler #'ignore
          :cancel-token (enclave-lsp--token))))))
@@ -385,6 +415,26 @@ ITEM: the server's item it is the rest of, after its first FROM characters
     (setq enclave-lsp--timer nil))
   (lsp-cancel-request-by-token (enclave-lsp--token))
   (enclave-lsp--clear))
+
+(defun enclave-lsp--cycle (step)
+  "Show the next (STEP 1) or previous (-1) item of the answer shown.
+With one item or none, ask now (an invoked request: the server adds its
+alternatives) and show the first that differs from the one shown."
+  (let* ((s enclave-lsp--suggestion)
+         (items (plist-get s :items)))
+    (if (and s (cdr items))
+        (enclave-lsp--show-from items (+ (plist-get s :index) step) step (plist-get s :display))
+      (enclave-lsp-suggest nil step))))
+
+(defun enclave-lsp-next ()
+  "Show Enclave's next suggestion here (asking for one when none is shown)."
+  (interactive)
+  (enclave-lsp--cycle 1))
+
+(defun enclave-lsp-previous ()
+  "Show Enclave's previous suggestion here (asking for one when none is shown)."
+  (interactive)
+  (enclave-lsp--cycle -1))
 
 (defun enclave-lsp--suggestion ()
   (or enclave-lsp--suggestion (user-error "Enclave: no suggestion here")))

@@ -178,6 +178,40 @@ def test_ghost_text_is_shown_typed_through_and_accepted_in_parts(
     assert "textDocument/inlineCompletion" in enclave_got(r)
 
 
+@needs_lsp_mode
+def test_cycling_through_the_servers_alternatives(tmp_path: Path) -> None:
+    """M-n after an automatic suggestion asks again (invoked) and shows an alternative; then
+    M-n / M-p go round the items of that answer without asking; TAB inserts the one shown and
+    counts it accepted; with nothing shown, M-x enclave-lsp-previous asks and shows the last."""
+    file = tmp_path / "add.py"
+    file.write_text("def add(a, b):\n")
+    script = {"text": "return a + b\n", "alternatives": ["return b + a\n", "return sum((a, b))\n"]}
+    env = {**fake_env(""), "ENCLAVE_FAKE_MODEL": json.dumps({**script, "token_s": 0.0005})}
+    r = run("lsp-cycle.el", tmp_path, file, env)
+    assert r["before"]["ghost"] is None and r["before"]["m_n"] != "enclave-lsp-next"
+    shown = r["shown"]
+    assert (shown["line"], shown["ghost"], shown["m_n"]) == (
+        "    ",
+        "return a + b",
+        "enclave-lsp-next",
+    )
+    asked = shown["requests"]
+    assert (r["next"]["ghost"], r["next"]["requests"]) == ("return b + a", asked + 1)
+    assert (r["next_again"]["ghost"], r["next_again"]["requests"]) == (
+        "return sum((a, b))",
+        asked + 1,
+    )
+    assert (r["wrapped"]["ghost"], r["wrapped"]["requests"]) == ("return a + b", asked + 1)
+    assert (r["previous"]["ghost"], r["previous"]["requests"]) == ("return sum((a, b))", asked + 1)
+    assert (r["accepted"]["line"], r["accepted"]["ghost"]) == ("    return sum((a, b))", None)
+    assert r["buffer"] == "def add(a, b):\n    return sum((a, b))\n"
+    assert r["accepted_stats"]["python"]["accepted"] == 1
+    assert r["accepted_stats"]["python"]["charsAccepted"] == len("return sum((a, b))")
+    last = r["asked_previous"]
+    assert (last["line"], last["ghost"]) == ("    ", "return sum((a, b))")
+    assert last["requests"] > asked + 1
+
+
 def python_stats(stats: dict[str, Any]) -> tuple[int, int]:
     """(accepted, charsAccepted) of this session's python figures."""
     return stats["python"]["accepted"], stats["python"]["charsAccepted"]
