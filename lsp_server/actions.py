@@ -27,6 +27,7 @@ from lsp_server.errors import (
 )
 from lsp_server.features import explain as explain_feature
 from lsp_server.features import refactor as refactor_feature
+from lsp_server.features import refactor_offers
 from lsp_server.features import review as review_feature
 from lsp_server.features.edits import EditRejected, definition_at
 from lsp_server.model.protocol import GenerateJob, GenerationResult, ScoreJob
@@ -163,7 +164,10 @@ class Actions:
         if has_target and only is None:
             offers.append(self._offer(OfferKind.EXPLAIN, here("explain"), lazy=False))
         if has_target and _wanted(OfferKind.REFACTOR, only):
-            offers += [self._offer(OfferKind.REFACTOR, here(n)) for n in refactor_feature.REFACTORS]
+            names = await asyncio.to_thread(
+                refactor_offers.applicable, snap, rng, refactor_feature.REFACTORS
+            )
+            offers += [self._offer(OfferKind.REFACTOR, here(n)) for n in names]
             offers.append(self._offer(OfferKind.REFACTOR, here("rewrite"), lazy=False))
         if _wanted(OfferKind.QUICK_FIX, only):
             for i, diag in enumerate(diagnostics):
