@@ -53,16 +53,17 @@ model: models
 clients: install
 	PATH="$(abspath $(BIN)):$$PATH" $(MAKE) -C editor-clients/vscode ci
 
-# Emacs with Eglot and lsp-mode for tests/editors/test_emacs.py and test_emacs_lsp_mode.py, from
-# the system packages (Debian 12: Emacs 28.2, Eglot 1.9, lsp-mode 8.0.0) when Emacs or either
-# client is missing and apt-get can run (as root). Without them those tests skip, or fail if
-# CI is set.
+# Emacs with Eglot, lsp-mode and Company for tests/editors/test_emacs.py and
+# test_emacs_lsp_mode.py, from the system packages (Debian 12: Emacs 28.2, Eglot 1.9, lsp-mode
+# 8.0.0, Company 0.9.13) when Emacs or one of them is missing and apt-get can run (as root).
+# Without them those tests skip, or fail if CI is set.
 EMACS_HAS = emacs --batch -q --eval "(progn (package-activate-all) (require '$(1)))" >/dev/null 2>&1
 editors:
-	@if ! { $(call EMACS_HAS,eglot) && $(call EMACS_HAS,lsp-mode); } \
+	@if ! { $(call EMACS_HAS,eglot) && $(call EMACS_HAS,lsp-mode) && $(call EMACS_HAS,company); } \
 		&& command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq --no-install-recommends emacs-nox elpa-eglot elpa-lsp-mode; \
+		apt-get install -y -qq --no-install-recommends emacs-nox elpa-eglot elpa-lsp-mode \
+			elpa-company; \
 	fi
 
 # The VS Code extension in a real editor: code-server 4.100.3 from the npm registry, chromium,

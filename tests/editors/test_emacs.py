@@ -40,6 +40,23 @@ needs_emacs = pytest.mark.skipif(
     reason="no emacs: `make editors` installs emacs-nox and elpa-eglot",
 )
 
+
+def emacs_has(feature: str) -> bool:
+    if EMACS is None:
+        return False
+    probe = f"(progn (package-activate-all) (require '{feature}))"
+    return (
+        subprocess.run([EMACS, "--batch", "-q", "--eval", probe], capture_output=True).returncode
+        == 0
+    )
+
+
+# Company from the system packages (`make editors`): skipped without it, failed under CI.
+needs_company = pytest.mark.skipif(
+    not IN_CI and not emacs_has("company"),
+    reason="no Company: `make editors` installs elpa-company",
+)
+
 REFACTOR_TITLES = [spec(name).title for name in refactor_feature.REFACTORS]
 DOCSTRING = spec("docstring").title
 
@@ -348,6 +365,26 @@ def test_completion_at_point_inserts_a_block(tmp_path: Path, stats: bool) -> Non
     assert r["point"] == [4, len("    return -1")]
     ast.parse(r["buffer"])
     check_acceptance_reported(r, item, len(block) if stats else None)
+
+
+@needs_emacs
+@needs_company
+def test_company_menu_inserts_the_block_and_reports_it_once(tmp_path: Path) -> None:
+    """Company (company-capf over Eglot's completion), the usual Emacs completion UI: its menu
+    holds Enclave's item, RET inserts the whole block through the item's text edit, and the
+    acceptance reaches the server once."""
+    file = tmp_path / "sign.py"
+    file.write_text("def sign(x):\n    \n")
+    block = "if x > 0:\n        return 1\n    return -1"
+    env = {**fake_env(block + "\n"), "ENCLAVE_TEST_UI": "company"}
+    if IN_CI and not emacs_has("company"):
+        pytest.fail("Company is not installed and CI is set: run `make editors`", pytrace=False)
+    r = run_script("completion.el", tmp_path, file, env, timeout=120)
+    [item] = r["completion_answer"]["items"]
+    assert r["company_candidates"] == [item["label"]] == ["if x > 0:"]
+    assert r["inserted"] == block
+    assert r["buffer"] == "def sign(x):\n    " + block + "\n"
+    check_acceptance_reported(r, item, len(block))
 
 
 def check_acceptance_reported(r: dict[str, Any], item: dict[str, Any], chars: int | None) -> None:

@@ -38,6 +38,7 @@ from tests.editors.test_emacs import (
     SCRIPTS,
     SHAPES,
     HostileRepo,
+    emacs_has,
     fake_env,
     gone,
     run_script,
@@ -54,11 +55,7 @@ OTHER_DIAGNOSTIC = "other server: check this line"
 
 @functools.cache
 def _has_lsp_mode() -> bool:
-    if EMACS is None:
-        return False
-    probe = "(progn (package-activate-all) (require 'lsp-mode))"
-    done = subprocess.run([EMACS, "--batch", "-q", "--eval", probe], capture_output=True)
-    return done.returncode == 0
+    return emacs_has("lsp-mode")
 
 
 needs_lsp_mode = pytest.mark.skipif(

@@ -2,7 +2,8 @@
 
 ;; The server's scripted fake engine answers with a fixed block of code.  Choosing the item
 ;; tells Enclave (its local statistics); every workspace/executeCommand sent, by the
-;; configuration or by Eglot, is recorded with its answer.
+;; configuration or by Eglot, is recorded with its answer.  With ENCLAVE_TEST_UI=company the
+;; item is chosen in Company's menu (company-capf over Eglot's completion) instead.
 
 (load (expand-file-name "runner.el" (file-name-directory load-file-name)) nil t)
 
@@ -38,13 +39,28 @@
 (advice-add 'jsonrpc-request :around #'enclave-test-record-execute)
 (advice-add 'jsonrpc-async-request :around #'enclave-test-record-async-execute)
 
+(defun enclave-test-complete-with-company ()
+  "Company's menu at point (`company-manual-begin'), then RET on its selection."
+  (require 'company)
+  (company-mode 1)
+  (advice-add 'jsonrpc-request :around #'enclave-test-record-completion)
+  (unwind-protect
+      (progn
+        (company-manual-begin)
+        (enclave-test-put "company_candidates"
+                          (vconcat (mapcar #'substring-no-properties company-candidates)))
+        (company-complete-selection))
+    (advice-remove 'jsonrpc-request #'enclave-test-record-completion)))
+
 (enclave-test-run
  (lambda ()
    (enclave-test-connect)
-   ;; Point on the empty, indented line of the body; M-x completion-at-point.
+   ;; Point on the empty, indented line of the body; M-x completion-at-point (or Company).
    (enclave-test-goto "^    $")
    (let ((start (point)))
-     (enclave-test-complete)
+     (if (equal (enclave-test-env "ENCLAVE_TEST_UI" "") "company")
+         (enclave-test-complete-with-company)
+       (enclave-test-complete))
      (enclave-test-put "completion_answer" (car enclave-test-completion-answers))
      (enclave-test-put "inserted" (buffer-substring start (point))))
    (enclave-test-put "buffer" (buffer-string))
