@@ -6,13 +6,10 @@ the actions bench draws them), the refactor prompts the server builds (features/
 the target, its context, the action's task) go to the worker's engine twice each, drafts off
 and on, in alternating order, the prompt's evaluation shared (only generation is compared).
 Printed per refactor and in total: tokens generated per second each way, the ratio, the share
-of answers that are the same text, and the drafted tokens the model kept. `--action review`
-does the same with review's model pass: its prompt, its JSON schema (the drafts are checked
-under the grammar) and its stop at a repeated finding.
+of answers that are the same text, and the drafted tokens the model kept.
 
     .venv/bin/python -m bench.rewrite_speed                      # 1.5B, 2 functions x 3 languages
     .venv/bin/python -m bench.rewrite_speed --size 0.5b --functions 1
-    .venv/bin/python -m bench.rewrite_speed --action review --functions 4
 
 Writes bench/results/rewrite-speed-<time>-<size>.json.
 """
@@ -31,7 +28,6 @@ from lsp_server.context.documents import Position, Range, file_name
 from lsp_server.features.edits import char_offset, resolve_target
 from lsp_server.features.explain import gather_context
 from lsp_server.features.refactor import REFACTORS
-from lsp_server.features.review import FINDINGS_SCHEMA
 from lsp_server.model.protocol import GenerateJob
 from lsp_server.model.provision import MODELS, model_path
 from lsp_server.prompts.actions import build_prompt
@@ -90,11 +86,7 @@ def prompts(
                     diagnostic="",
                     retry_error="",
                 )
-                if action == "review":
-                    schema = FINDINGS_SCHEMA["properties"]["findings"]
-                    out.append((action, fn.identity, prompt.job(600.0, schema, stop_repeats=True)))
-                else:
-                    out.append((action, fn.identity, prompt.job(600.0)))
+                out.append((action, fn.identity, prompt.job(600.0)))
     return out
 
 
@@ -103,10 +95,10 @@ def main() -> None:
     parser.add_argument("--size", default="1.5b", choices=("1.5b", "0.5b"))
     parser.add_argument("--functions", type=int, default=2, help="per language and refactor")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--action", action="append", choices=(*REFACTORS, "review"))
+    parser.add_argument("--action", action="append", choices=REFACTORS)
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()
-    from lsp_server.model.worker import LlamaEngine, end_check
+    from lsp_server.model.worker import LlamaEngine
 
     engine = LlamaEngine(str(model_path(MODELS[args.size])), 4096, args.threads)
     pairs: list[Pair] = []
@@ -119,13 +111,7 @@ def main() -> None:
         runs = {}
         for lookup in order:
             runs[lookup] = engine.generate(
-                job.prompt,
-                job.max_tokens,
-                job.stop,
-                lambda _p: None,
-                job.json_schema,
-                ends=end_check(job),
-                lookup=lookup,
+                job.prompt, job.max_tokens, job.stop, lambda _p: None, lookup=lookup
             )
         off, on = runs[False], runs[True]
         pair = Pair(

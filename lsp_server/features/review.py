@@ -151,10 +151,8 @@ async def review(
     # The answer is constrained to a bare list of findings: held to an object that must open
     # with {"findings":, the 1.5B answered [] to all of 10 plain bugs (SQL injection, eval,
     # os.system, ...); asked for the list it found them (the code-server test's eval).
-    # Quotes and fixes copy the code: prompt-lookup drafts, checked under the JSON grammar.
     findings_schema = FINDINGS_SCHEMA["properties"]["findings"]
-    job = prompt.job(DEADLINE_S, findings_schema, lookup=True, stop_repeats=True)
-    result = await generate(job)
+    result = await generate(prompt.job(DEADLINE_S, findings_schema, stop_repeats=True))
     parsed = parse_findings(result.text)
     findings: list[Finding] = []
     for item in parsed:

@@ -77,7 +77,7 @@ class GenerateJob:
     reuse_cache: bool = True
     kind: str = "action"
     # Check prompt-lookup drafts while generating (model/lookup.py): for answers that copy
-    # much of the prompt (refactors, review's quotes; under the json_schema's grammar).
+    # much of the prompt (refactors); not with a json_schema.
     lookup: bool = False
     # A JSON list answer ends before an item equal to an earlier one (model/json_items.py).
     stop_repeats: bool = False

@@ -14,7 +14,6 @@ naming the field when its id can be read, a load command with a LoadFailed.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import dataclasses
 import importlib.util
@@ -31,7 +30,7 @@ import sys
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -334,8 +333,8 @@ class LlamaEngine:
         lookup: bool = False,
     ) -> GenerationResult:
         """Greedy decoding of `prompt`; with `alternatives`, also up to that many other
-        answers branching from the greedy one (GenerationResult.alternatives); with `lookup`,
-        checking prompt-lookup drafts (model/lookup.py), under the grammar if there is one."""
+        answers branching from the greedy one (GenerationResult.alternatives); with `lookup`
+        (and no grammar), checking prompt-lookup drafts (model/lookup.py)."""
         llm = self.llm
         grammar = None
         if json_schema is not None:
@@ -374,9 +373,8 @@ class LlamaEngine:
             if reason is None:
                 reason = should_stop(False)
             if reason is None:
-                if lookup and steps is None:
-                    with grammar_sampler(llm, grammar) as sampler:
-                        run = self._speculate(tokens, max_tokens, stop, should_stop, ends, sampler)
+                if lookup and grammar is None and steps is None:
+                    run = self._speculate(tokens, max_tokens, stop, should_stop, ends)
                 else:
                     run = self._continue(
                         tokens, b"", max_tokens, stop, should_stop, ends, grammar, steps
@@ -514,14 +512,11 @@ class LlamaEngine:
         stop: Sequence[str],
         should_stop: StopCheck,
         ends: EndCheck | None,
-        sampler: Any = None,
     ) -> Run:
         """Greedy decoding that checks prompt-lookup drafts (model/lookup.py) in the same
         decode call as the token before them: the tokens `_continue` would write (up to ties
         the batch's arithmetic may break otherwise), in fewer decode calls when the answer
-        copies its input. The model holds all of `tokens` but the last. With a grammar's
-        `sampler` (review's JSON, whose quotes copy the code), each row's token is the one
-        the grammar allows, as llama.cpp's own speculative decoding samples it."""
+        copies its input. The model holds all of `tokens` but the last."""
         import numpy as np
 
         llm = self.llm
@@ -546,12 +541,7 @@ class LlamaEngine:
             run.sampled = True
             chosen: list[int] = []
             for j in range(len(batch)):
-                if sampler is None:
-                    chosen.append(int(rows[j].argmax()))
-                else:  # sampled and accepted: the grammar moves on with the answer
-                    chosen.append(
-                        int(self._native.llama_sampler_sample(sampler.sampler, llm.ctx, j))
-                    )
+                chosen.append(int(rows[j].argmax()))
                 if j >= len(draft) or draft[j] != chosen[-1]:
                     break
             run.drafted += len(draft)
@@ -677,24 +667,6 @@ class LlamaEngine:
 # PYTHONPATH), never in an installed copy: no environment makes the worker import other code.
 FAKE_ENGINE_VAR = "ENCLAVE_FAKE_MODEL"
 PROJECT = "enclave-lsp"  # the distribution's name (pyproject.toml)
-
-
-@contextlib.contextmanager
-def grammar_sampler(llm: Any, grammar: Any) -> Iterator[Any]:
-    """llama.cpp's sampler chain for greedy decoding under `grammar` (None without one)."""
-    if grammar is None:
-        yield None
-        return
-    from llama_cpp import _internals
-
-    internals: Any = _internals  # untyped
-    sampler = internals.LlamaSampler()
-    try:
-        sampler.add_grammar(llm._model, grammar)
-        sampler.add_greedy()
-        yield sampler
-    finally:
-        sampler.close()
 
 
 def fake_engine_file(package_dir: Path) -> Path:
@@ -879,7 +851,7 @@ class Worker:
             job.document if isinstance(job, CompletionJob) else "",
             end_check(job),
             job.alternatives if isinstance(job, CompletionJob) else 0,
-            isinstance(job, GenerateJob) and job.lookup,
+            isinstance(job, GenerateJob) and job.lookup and job.json_schema is None,
         )
 
     def prompt_for(self, job: Job) -> str:
