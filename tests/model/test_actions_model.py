@@ -75,15 +75,18 @@ def assert_edit_or_clear_failure(
     return new
 
 
+async def explain_at(client: LanguageClient, name: str, text: str, line: int) -> str:
+    uri = open_doc(client, ACTIONS / name, text, "python")
+    at = range_json(lsp_range(line, 4, line, 4))
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams("enclave.lsp.explain", [{"uri": uri, "range": at}])
+    )
+    return str(result["markdown"])
+
+
 @pytest.mark.model
 async def test_real_explain_mentions_the_function(small: LanguageClient) -> None:
-    uri = open_doc(small, ACTIONS / "inventory.py", INVENTORY, "python")
-    result = await small.workspace_execute_command_async(
-        types.ExecuteCommandParams(
-            "enclave.lsp.explain", [{"uri": uri, "range": range_json(lsp_range(11, 4, 11, 4))}]
-        )
-    )
-    markdown = result["markdown"]
+    markdown = await explain_at(small, "inventory.py", INVENTORY, 11)
     assert "names" in markdown and len(markdown) > 80
     assert "http://" not in markdown and "https://" not in markdown
 
@@ -97,13 +100,7 @@ SCALE = """def scale(value, low, high, factor=1.0, *, clamp=True):
 
 @pytest.mark.model
 async def test_real_explain_names_every_parameter_and_the_return(small: LanguageClient) -> None:
-    uri = open_doc(small, ACTIONS / "scale.py", SCALE, "python")
-    result = await small.workspace_execute_command_async(
-        types.ExecuteCommandParams(
-            "enclave.lsp.explain", [{"uri": uri, "range": range_json(lsp_range(0, 4, 0, 4))}]
-        )
-    )
-    markdown = result["markdown"]
+    markdown = await explain_at(small, "scale.py", SCALE, 0)
     for name in ("value", "low", "high", "factor", "clamp"):
         assert f"`{name}`" in markdown, (name, markdown)
     assert "return" in markdown.lower(), markdown
