@@ -25,6 +25,7 @@ from lsp_server.context.languages import LanguageInfo, new_parser, parse
 from lsp_server.context.syntax import count_error_nodes
 from lsp_server.features.capabilities import capability_uses
 from lsp_server.features.invisible import added_hidden
+from lsp_server.features.signature import WRAPPERS
 from lsp_server.features.structure import STRUCTURAL, difference, names_applied
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,13 @@ class Target:
     def range(self) -> Range:
         return Range(self.snap.position_at(self.start), self.snap.position_at(self.end))
 
+    @property
+    def code_bytes(self) -> tuple[int, int]:
+        """The target's bytes without the whitespace around its code."""
+        text = self.text
+        start = self.start + len(text) - len(text.lstrip())
+        return self.snap.byte_offset(start), self.snap.byte_offset(self.start + len(text.rstrip()))
+
 
 def _line_start(text: str, offset: int) -> int:
     return text.rfind("\n", 0, offset) + 1
@@ -92,6 +100,26 @@ def definition_at(snap: DocumentSnapshot, start: int, end: int) -> tree_sitter.N
             return node
         node = node.parent
     return None
+
+
+def whole_definition(target: Target) -> tree_sitter.Node | None:
+    """The node of exactly the target's code (its surrounding whitespace left out) when that
+    code is one definition, maybe wrapped (WRAPPERS); else None."""
+    snap = target.snap
+    info, tree = snap.language, snap.tree
+    if info is None or tree is None:
+        return None
+    b0, b1 = target.code_bytes
+    span = tree.root_node.descendant_for_byte_range(b0, b1)
+    if span is None or (span.start_byte, span.end_byte) != (b0, b1):
+        return None
+    node: tree_sitter.Node | None = span
+    while node is not None and node.type in WRAPPERS:
+        named = [c for c in node.named_children if c.type not in info.comment_types]
+        node = named[-1] if named else None  # the definition is the last part
+    if node is None or (node.type not in info.definition_types and "function" not in node.type):
+        return None
+    return span
 
 
 def node_name(node: tree_sitter.Node) -> str:

@@ -18,7 +18,14 @@ import tree_sitter
 
 from lsp_server.context.documents import DocumentSnapshot, Range, file_name
 from lsp_server.features import explain_sections, signature
-from lsp_server.features.edits import Target, char_offset, definition_at, node_name, resolve_target
+from lsp_server.features.edits import (
+    Target,
+    char_offset,
+    definition_at,
+    node_name,
+    resolve_target,
+    whole_definition,
+)
 from lsp_server.features.markdown import sanitize_markdown
 from lsp_server.prompts.actions import Generate, build_prompt
 
@@ -108,19 +115,12 @@ def gather_context(target: Target) -> str:
 
 def _interface(target: Target) -> tuple[list[str], bool] | None:
     """The parameters and whether a value is returned, when the target is one function."""
-    snap = target.snap
-    text = target.text
-    start = target.start + len(text) - len(text.lstrip())  # past an indented line's start
-    node = definition_at(snap, start, target.start + len(text.rstrip()))
+    node = whole_definition(target)
     fn = signature.function_node(node) if node is not None else None
     if fn is None or node is None:
         return None
-    if (node.start_point.row, node.end_point.row) != (
-        snap.text.count("\n", 0, target.start),
-        snap.text.count("\n", 0, target.end),
-    ):
-        return None  # a few lines of a function
     params = signature.parameters(fn, is_method=_in_class(node))
+    snap = target.snap
     language = snap.language.name if snap.language else ""
     return (params or [], signature.returns_something(fn, language))
 

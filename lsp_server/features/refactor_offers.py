@@ -12,7 +12,7 @@ import tree_sitter
 
 from lsp_server.context.documents import DocumentSnapshot, Range
 from lsp_server.errors import PositionOutOfRange
-from lsp_server.features.edits import resolve_target
+from lsp_server.features.edits import resolve_target, whole_definition
 from lsp_server.features.structure import locals_bound
 
 # Languages whose types may be left out, so that adding them is a refactor.
@@ -30,21 +30,6 @@ def _comment_above(snap: DocumentSnapshot, node: tree_sitter.Node) -> bool:
     )
 
 
-def _one_definition(snap: DocumentSnapshot, b0: int, b1: int) -> tree_sitter.Node | None:
-    """The node of exactly the bytes [b0, b1) when they are one definition (with its
-    decorators, or `export`), else None."""
-    info, tree = snap.language, snap.tree
-    if info is None or tree is None:
-        return None
-    span = tree.root_node.descendant_for_byte_range(b0, b1)
-    if span is None or (span.start_byte, span.end_byte) != (b0, b1):
-        return None
-    if span.type in info.definition_types:
-        return span
-    inner = span.named_children[-1] if span.named_children else None
-    return span if inner is not None and inner.type in info.definition_types else None
-
-
 def applicable(snap: DocumentSnapshot, rng: Range, refactors: tuple[str, ...]) -> tuple[str, ...]:
     """The `refactors` worth offering for the target of `rng` (all of them for a language
     without a syntax tree, or a range the action itself will refuse)."""
@@ -55,11 +40,8 @@ def applicable(snap: DocumentSnapshot, rng: Range, refactors: tuple[str, ...]) -
         target = resolve_target(snap, rng)
     except PositionOutOfRange:
         return refactors
-    text = target.text
-    start = target.start + len(text) - len(text.lstrip())
-    end = target.start + len(text.rstrip())
-    b0, b1 = snap.byte_offset(start), snap.byte_offset(end)
-    definition = _one_definition(snap, b0, b1)
+    b0, b1 = target.code_bytes
+    definition = whole_definition(target)
     skip: set[str] = set()
     if info.name not in ANNOTATED:
         skip.add("annotate")

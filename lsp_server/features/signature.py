@@ -49,17 +49,31 @@ def inner(node: tree_sitter.Node) -> tree_sitter.Node:
     return node
 
 
+# What a definition may come wrapped in: `export`, decorators, `const f = () => ...`.
+WRAPPERS = frozenset(
+    {
+        "export_statement",
+        "decorated_definition",
+        "lexical_declaration",
+        "variable_declaration",
+        "variable_declarator",
+    }
+)
+
+
 def function_node(span: tree_sitter.Node) -> tree_sitter.Node | None:
     """The function a definition's node is (decorated, exported, assigned to a const), or
-    None: a class's methods are not the class (no body is entered)."""
-    stack = [span]
-    while stack:
-        n = stack.pop(0)
-        if n.type in FUNCTION_NODES:
-            return n
-        body = n.child_by_field_name("body")
-        stack.extend(c for c in n.named_children if body is None or c.id != body.id)
-    return None
+    None: a class is not a function, nor a call that takes one."""
+    node: tree_sitter.Node | None = span
+    while node is not None and node.type not in FUNCTION_NODES:
+        if node.type not in WRAPPERS:
+            return None
+        node = (
+            node.child_by_field_name("value")
+            or node.child_by_field_name("definition")
+            or (node.named_children[-1] if node.named_children else None)
+        )
+    return node
 
 
 def _pattern_name(pattern: tree_sitter.Node | None) -> str | None:

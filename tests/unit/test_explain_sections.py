@@ -211,3 +211,37 @@ def test_a_cut_answer_is_not_completed() -> None:
     model = Cut()
     assert "_(cut short)_" in run_explain(3, model)
     assert len(model.jobs) == 1
+
+
+TS = """/** Adds. */
+export const add = (a: number, b: number): number => a + b;
+
+export function tryResolve(modulePath: string): string | undefined {
+  return lookup(modulePath);
+}
+
+export const handler = register((event) => event.id);
+"""
+
+
+def explain_lines(first: int, last: int, model: Scripted) -> str:
+    """Explain lines first..last (whole lines, as a selection of them is sent)."""
+    snap = Document("file:///w/m.ts", "typescript", 1, TS).snapshot()
+    rng = Range(Position(first, 0), Position(last + 1, 0))
+    return asyncio.run(explain(snap, rng, "qwen2", model)).markdown
+
+
+def test_exported_and_const_functions_are_completed_but_not_a_call_taking_one() -> None:
+    model = Scripted("Adds two numbers.", "the first.", "the second.", "their sum.")
+    markdown = explain_lines(1, 1, model)
+    assert (
+        "- `a`: the first.\n- `b`: the second." in markdown
+        and "**Returns**: their sum." in markdown
+    )
+    model = Scripted("Resolves a module.", "the module's path.", "its file, or undefined.")
+    markdown = explain_lines(3, 5, model)
+    assert "- `modulePath`: the module's path." in markdown
+    assert "**Returns**: its file, or undefined." in markdown
+    model = Scripted("Registers a handler.")
+    explain_lines(7, 7, model)
+    assert len(model.jobs) == 1  # `register(...)` is a call, not a function to list

@@ -76,6 +76,8 @@ def test_typescript_exported_functions() -> None:
     at_function = len("export ")
     assert offered("typescript", TS, 1, column=at_function) == ALL - {"docstring"}
     assert offered("typescript", TS, 6, column=at_function) == ALL - {"rename_locals"}
+    arrow = "export const f = (a: number) => {\n  const b = a;\n  return b;\n};\n"
+    assert offered("typescript", arrow, 1, column=2) == ALL  # the cursor in its body
     js = "export function last(xs) {\n  return xs[xs.length - 1];\n}\n"
     assert offered("javascript", js, 0, column=at_function) == ALL - {"rename_locals", "annotate"}
 
