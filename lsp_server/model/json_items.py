@@ -45,12 +45,14 @@ def _value(text: str) -> Any:
 
 
 def repeat_end(answer: str) -> int | None:
-    """When the answer's last item has just closed and equals an earlier item: the length of
-    the answer up to the end of the item before it (a list to close with `]`), else None."""
-    if not answer.rstrip().endswith("}"):
+    """When the answer's last complete item equals an earlier item: the length of the answer
+    up to the end of the item before it (a list to close with `]`), else None. The token that
+    closes an item may carry what follows it (`},` `}]` `}, {`): the scan runs whenever a
+    closing brace is near the end of a list."""
+    if "}" not in answer[-16:] or not answer.lstrip().startswith("["):
         return None
     spans = _items(answer)
-    if len(spans) < 2 or spans[-1][1] != len(answer.rstrip()):
+    if len(spans) < 2:
         return None
     last = _value(answer[slice(*spans[-1])])
     if any(_value(answer[slice(*span)]) == last for span in spans[:-1]):
