@@ -7,6 +7,7 @@ editors that can only open documents.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -152,7 +153,7 @@ async def explain(
     )
     result = await generate(prompt.job(DEADLINE_S))
     answer = result.text.strip()
-    interface = _interface(target)
+    interface = await asyncio.to_thread(_interface, target)  # walks the function's tree
     if answer and interface is not None and result.stats.stop_reason not in ("length", "deadline"):
         answer = await explain_sections.complete(answer, prompt, *interface, generate)
     body = sanitize_markdown(answer) or "_The model gave no explanation._"
