@@ -24,8 +24,9 @@ from lsp_server.context.documents import Document, DocumentSnapshot, Position, R
 from lsp_server.context.languages import LanguageInfo, new_parser, parse
 from lsp_server.context.syntax import count_error_nodes
 from lsp_server.features.capabilities import capability_uses
+from lsp_server.features.error_paths import KEEPS_ERROR_PATHS, dropped_error_paths
 from lsp_server.features.invisible import added_hidden
-from lsp_server.features.signature import WRAPPERS
+from lsp_server.features.signature import WRAPPERS, function_node
 from lsp_server.features.structure import STRUCTURAL, difference, names_applied
 
 logger = logging.getLogger(__name__)
@@ -93,13 +94,22 @@ def definition_at(snap: DocumentSnapshot, start: int, end: int) -> tree_sitter.N
     b0, b1 = snap.byte_offset(start), snap.byte_offset(end)
     node: tree_sitter.Node | None = snap.tree.root_node.descendant_for_byte_range(b0, b1)
     while node is not None:
-        if node.type in info.definition_types and node.start_byte <= b0 and b1 <= node.end_byte:
-            parent = node.parent
-            if parent is not None and parent.type == "decorated_definition":
-                return parent
+        holds = node.is_named and node.start_byte <= b0 and b1 <= node.end_byte
+        if holds and (node.type in info.definition_types or _wraps_definition(info, node)):
+            # The definition with what wraps it: decorators, `export`, `const f = ...`.
+            while node.parent is not None and node.parent.type in WRAPPERS:
+                node = node.parent
             return node
         node = node.parent
     return None
+
+
+def _wraps_definition(info: LanguageInfo, node: tree_sitter.Node) -> bool:
+    """`export class C`, `const f = () => ...`: the keyword or the name points at the
+    definition they wrap."""
+    if node.type not in WRAPPERS:
+        return False
+    return unwrapped(node).type in info.definition_types or function_node(node) is not None
 
 
 def whole_definition(target: Target) -> tree_sitter.Node | None:
@@ -122,12 +132,30 @@ def whole_definition(target: Target) -> tree_sitter.Node | None:
     return span
 
 
+def unwrapped(node: tree_sitter.Node) -> tree_sitter.Node:
+    """The definition inside its wrappers; a `const f = ...` stays its declarator (the name)."""
+    while node.type in WRAPPERS and node.type != "variable_declarator":
+        inner = node.child_by_field_name("definition") or (
+            node.named_children[-1] if node.named_children else None
+        )
+        if inner is None:
+            break
+        node = inner
+    return node
+
+
 def node_name(node: tree_sitter.Node) -> str:
-    if node.type == "decorated_definition":
-        inner = node.child_by_field_name("definition")
-        node = inner if inner is not None else node
-    name = node.child_by_field_name("name")
+    name = unwrapped(node).child_by_field_name("name")
     return (name.text or b"").decode("utf-8", "replace") if name is not None else ""
+
+
+def node_kind(node: tree_sitter.Node) -> str:
+    """`function`, `class`, `method`, ...: what the definition is, for a label."""
+    inner = unwrapped(node)
+    if inner.type == "variable_declarator":
+        return "function"  # only a const holding a function counts as a definition here
+    kind = inner.type.replace("_definition", "").replace("_declaration", "")
+    return kind.replace("_item", "")
 
 
 def char_offset(snap: DocumentSnapshot, byte: int) -> int:
@@ -158,13 +186,11 @@ def resolve_target(snap: DocumentSnapshot, rng: Range) -> Target:
         node = definition_at(snap, start, start)
         if node is not None:
             s, e = char_offset(snap, node.start_byte), char_offset(snap, node.end_byte)
-            kind = node.type.replace("_definition", "").replace("_declaration", "")
-            kind = kind.replace("_item", "").replace("decorated", "definition")
             return Target(
                 snap,
                 _line_start(text, s),
                 _line_end(text, max(e - 1, s)),
-                f"{kind} {node_name(node)}".strip(),
+                f"{node_kind(node)} {node_name(node)}".strip(),
             )
     s, e = _line_start(text, start), _line_end(text, max(end - 1, start) if end > start else end)
     first, last = text.count("\n", 0, s) + 1, text.count("\n", 0, e) + 1
@@ -288,8 +314,9 @@ def defined_names(snap: DocumentSnapshot, text: str) -> set[str]:
 
 def check_intent(snap: DocumentSnapshot, target: Target, action: str, new_text: str) -> None:
     """What a refactor may not do whatever the model says: drop a definition it was given;
-    and the refactors that must not change behaviour (features/structure.py) change nothing
-    but what they may. Raises EditRejected."""
+    the refactors that must not change behaviour change nothing but what they may
+    (features/structure.py) and the rewrites keep the error paths (features/error_paths.py).
+    Raises EditRejected."""
     if action != "rewrite":
         lost = defined_names(snap, target.text) - defined_names(snap, new_text)
         if lost:
@@ -299,6 +326,11 @@ def check_intent(snap: DocumentSnapshot, target: Target, action: str, new_text: 
         before, after, old, _ = _trees(info, target, new_text)
         span = (old.start, old.stop)
         why = difference(before.root_node, after.root_node, info.name, action, span)
+        if why is not None:
+            raise EditRejected(why)
+    if action in KEEPS_ERROR_PATHS and info is not None:
+        before, after, old, new = _trees(info, target, new_text)
+        why = dropped_error_paths(before.root_node, old, after.root_node, new, info.name)
         if why is not None:
             raise EditRejected(why)
 

@@ -74,6 +74,38 @@ def test_selection_within_a_header_line_targets_the_definition() -> None:
     assert inner.label == "line 7 of add_all"
 
 
+WRAPPED_TS = (
+    "export function load(s: string) {\n  return 1;\n}\n"
+    "export class A {\n  m() { return 2; }\n}\n"
+    "const f = (x: number) => {\n  return x;\n};\n"
+    "let y = 3;\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "label", "lines"),
+    [
+        (0, 0, "function load", 3),  # on `export`
+        (0, 9, "function load", 3),
+        (1, 2, "function load", 3),
+        (3, 7, "class A", 3),  # on `class`: the keyword token is no class expression
+        (4, 4, "method m", 1),
+        (6, 0, "function f", 3),  # on `const`
+        (6, 6, "function f", 3),  # on the name
+        (7, 2, "function f", 3),  # in the arrow's body
+        (9, 4, "line 10", 1),  # a const that holds no function is no definition
+    ],
+)
+def test_the_target_takes_a_definition_with_what_wraps_it(
+    line: int, column: int, label: str, lines: int
+) -> None:
+    snap = Document("file:///w/f.ts", "typescript", 1, WRAPPED_TS).snapshot()
+    target = resolve_target(snap, Range(Position(line, column), Position(line, column)))
+    assert target.label == label
+    assert target.text.count("\n") + 1 == lines
+    assert lines == 1 or target.text.startswith(("export ", "const "))
+
+
 def test_good_answer_passes() -> None:
     new = check_answer("```python\n    s = sum(xs)\n    return s\n```")
     assert "def keep_me" in new and "s = sum(xs)" in new
