@@ -313,14 +313,26 @@ def defined_names(snap: DocumentSnapshot, text: str) -> set[str]:
 
 
 def check_intent(snap: DocumentSnapshot, target: Target, action: str, new_text: str) -> None:
-    """What a refactor may not do whatever the model says: drop a definition it was given;
-    the refactors that must not change behaviour change nothing but what they may
-    (features/structure.py) and the rewrites keep the error paths (features/error_paths.py).
-    Raises EditRejected."""
+    """What a refactor may not do whatever the model says: drop a definition it was given
+    or define a name the rest of the file defines; the refactors that must not change
+    behaviour change nothing but what they may (features/structure.py) and the rewrites keep
+    the error paths (features/error_paths.py). Raises EditRejected."""
+    had = defined_names(snap, target.text)
     if action != "rewrite":
-        lost = defined_names(snap, target.text) - defined_names(snap, new_text)
+        lost = had - defined_names(snap, new_text)
         if lost:
             raise EditRejected(f"the edit removes the definition of {', '.join(sorted(lost))}")
+    added = defined_names(snap, new_text) - had
+    if added:
+        # An extracted helper named like a definition elsewhere in the file: a duplicate in
+        # Go, Rust or Java; in Python or JavaScript it silently replaces the other one.
+        rest = snap.text[: target.start] + snap.text[target.end :]
+        clash = sorted(added & defined_names(snap, rest))
+        if clash:
+            raise EditRejected(
+                f"the edit defines {', '.join(clash)}, which the file already defines "
+                "elsewhere: use a new name"
+            )
     info = snap.language
     if action in STRUCTURAL and info is not None:
         before, after, old, _ = _trees(info, target, new_text)

@@ -222,6 +222,41 @@ def test_a_refactor_may_not_drop_the_definition_it_was_given() -> None:
     check_intent(snap, target, "rewrite", "total = sum")  # a rewrite is told what to do
 
 
+GO = """package template
+
+func (t *Template) init() {
+	if t.common == nil {
+		t.common = new(common)
+	}
+}
+
+func (t *Template) Delims(left, right string) *Template {
+	t.init()
+	t.leftDelim = left
+	t.rightDelim = right
+	return t
+}
+"""
+
+
+def test_an_extracted_function_may_not_take_a_name_the_file_defines() -> None:
+    """The held-out bench's Go answer: "Extract function" wrote a second `init` method (a
+    compile error in Go; in Python the later definition would silently replace the first)."""
+    snap = snap_of(GO, "go", "file:///tmp/template.go")
+    target = resolve_target(snap, Range(Position(8, 0), Position(8, 0)))
+    assert target.label == "method Delims"
+    again = "func (t *Template) init() {\n\tt.common = nil\n}\n\n" + target.text
+    with pytest.raises(EditRejected, match="defines init, which the file already defines"):
+        check_intent(snap, target, "extract_function", again)
+    helper = (
+        "func (t *Template) setDelims(left, right string) {\n"
+        "\tt.leftDelim = left\n\tt.rightDelim = right\n}\n\n"
+        "func (t *Template) Delims(left, right string) *Template {\n"
+        "\tt.init()\n\tt.setDelims(left, right)\n\treturn t\n}"
+    )
+    check_intent(snap, target, "extract_function", helper)
+
+
 def test_adding_docstrings_changes_nothing_else() -> None:
     snap = snap_of("def mean(v):\n    return sum(v) / 0\n")
     target = resolve_target(snap, Range(Position(0, 0), Position(0, 0)))
