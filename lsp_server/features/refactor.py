@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from lsp_server.context.documents import DocumentSnapshot, Range, file_name
+from lsp_server.features.docstring import doc_slot
 from lsp_server.features.edits import (
     Edit,
     EditRejected,
@@ -65,6 +66,7 @@ async def refactor(
     if not target.text.strip():
         return RefactorOutcome(target, None, "the target is empty")
     context = gather_context(target)
+    slot = await asyncio.to_thread(doc_slot, target) if action == "docstring" else None
     error = ""
     rejected: list[str] = []
     for attempt in range(1, ATTEMPTS + 1):
@@ -79,14 +81,18 @@ async def refactor(
             diagnostic=diagnostic,
             retry_error=error,
         )
-        # A refactor copies most of its target: prompt-lookup drafts (model/lookup.py).
-        result = await generate(prompt.job(DEADLINE_S, lookup=True))
+        if slot is not None:
+            prompt = slot.prompt(prompt)
+        # A refactor copies most of its target: prompt-lookup drafts (model/lookup.py); a
+        # docstring written into its slot copies nothing.
+        result = await generate(prompt.job(DEADLINE_S, lookup=slot is None))
         try:
-            if result.stats.stop_reason in ("deadline", "cancelled"):
-                raise EditRejected(f"the model stopped early ({result.stats.stop_reason})")
-            code = extract_code(result.text, target.text)
+            stopped = result.stats.stop_reason
+            if stopped in ("deadline", "cancelled") or (slot is not None and stopped == "length"):
+                raise EditRejected(f"the model stopped early ({stopped})")
+            code = slot.assemble(result.text) if slot else extract_code(result.text, target.text)
             if not code:
-                raise EditRejected("the answer held no code")
+                raise EditRejected("the answer held no " + ("docstring" if slot else "code"))
             edit = replacement_edit(target, code)
             # The checks parse the whole file (twice for a new text): off the event loop.
             try:

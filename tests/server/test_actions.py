@@ -404,7 +404,8 @@ DOCUMENTED_TOTAL = (
 )
 
 
-@pytest_lsp.fixture(config=fake_config(f"```python\n{DOCUMENTED_TOTAL}```"))
+# The server begins the answer with the header and the quotes (features/docstring.py).
+@pytest_lsp.fixture(config=fake_config('Sum of price times quantity."""\n    t = 0'))
 async def fake_no_resolve(lsp_client: LanguageClient):
     """A client like Eglot 1.9: code actions, applyEdit, but no codeAction/resolve."""
     caps = client_capabilities("visual-studio-code")

@@ -252,6 +252,12 @@ async def test_focus_warms_in_the_background_lane() -> None:
 ACTION_ANSWER = '```python\ndef add(a, b):\n    """Sum."""\n    total = a + b\n    return\n```'
 
 
+def answer_for(job: Any) -> str:
+    """ "Add docstring" begins the answer up to the quotes: the docstring's text goes on it."""
+    prompt = getattr(job, "prompt", "")
+    return 'Sum."""' if prompt.endswith('"""') else ACTION_ANSWER
+
+
 async def test_every_action_runs_in_the_documents_action_lane(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
@@ -263,7 +269,7 @@ async def test_every_action_runs_in_the_documents_action_lane(
     actions = h.session.actions
     await actions.explain(URI, EVERYWHERE)
     await actions.review(URI, None)
-    await actions.resolve_action(ActionRequest("docstring", URI, EVERYWHERE, 1), "T")
+    await actions.resolve_action(ActionRequest("simplify", URI, EVERYWHERE, 1), "T")
     await actions.run_action(ActionRequest("fix", URI, EVERYWHERE, 1, diagnostic="lint: odd"))
     assert len(h.lanes) >= 4
     assert set(h.lanes) == {Lane(LaneKind.ACTION, URI)}
@@ -346,7 +352,7 @@ async def test_without_progress_support_nothing_is_shown_and_the_work_is_done(
 
     monkeypatch.setattr(explain, "write_private", lambda markdown, uri: tmp_path / "e.md")
     for features, expected in ((EVERYTHING, True), (NOTHING, False)):
-        h = harness(features, answer=lambda job: ACTION_ANSWER)
+        h = harness(features, answer=answer_for)
         h.open()
         h.backend._set_state(ModelState.LOADING, "loading")
         h.backend._set_state(ModelState.READY, "ready")

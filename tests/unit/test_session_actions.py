@@ -22,7 +22,9 @@ FUNCTION = Range(Position(0, 0), Position(2, 19))
 DOCUMENTED = (
     'def area(w, h):\n    """Area of a w x h rectangle."""\n    size = w * h\n    return size / 0\n'
 )
-DOCSTRING_ANSWER = f"```python\n{DOCUMENTED}```"
+# "Add docstring" begins the answer with the header and the quotes; the model writes the rest.
+DOCSTRING_ANSWER = 'Area of a w x h rectangle."""'
+
 REVIEW_ANSWER = (
     '{"findings": [{"category": "bug-risk", "severity": "error", "message": "division by zero",'
     ' "snippet": "size / 0", "fix": "size"}, {"category": "security", "severity": "error",'
