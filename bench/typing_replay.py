@@ -541,9 +541,13 @@ async def main_async(args: argparse.Namespace) -> int:
             segments = RawSegments(model, args.raw_all)
         print(f"arm {name}: starting the server ...", file=sys.stderr, flush=True)
         try:
+            settings = ARM_SETTINGS[name]
+            if args.window:  # every server arm, so that enclave/stateless compare one window
+                completion = {**settings.get("completion", {}), "contextTokens": args.window}
+                settings = {**settings, "completion": completion}
             run = await run_arm(
                 name,
-                ARM_SETTINGS[name],
+                settings,
                 args.size,
                 files,
                 opts,
@@ -597,6 +601,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "where the last stopped",
     )
     p.add_argument("--arms", default="enclave,stateless,raw")
+    p.add_argument(
+        "--window",
+        type=int,
+        metavar="TOKENS",
+        help="completion.contextTokens (the code window) for every server arm",
+    )
     p.add_argument("--cadence", type=float, default=9.0, help="typing speed, chars/s")
     p.add_argument("--debounce-ms", type=float, default=75.0)
     p.add_argument("--raw-all", action="store_true", help="raw arm replays every prompt")
