@@ -241,6 +241,10 @@ def gpu_layers_for(requested: int, can_offload: bool) -> int:
 class LlamaEngine:
     """llama-cpp-python, greedy decoding, with the evaluated prefix kept between jobs."""
 
+    # A grammar checks the likeliest token first (model/grammar.py); False: llama-cpp-python's
+    # sampler chain, which filters the vocabulary at every step (for the bench and tests).
+    lazy_grammar = True
+
     def __init__(
         self,
         path: str,
@@ -375,6 +379,8 @@ class LlamaEngine:
             if reason is None:
                 if lookup and grammar is None and steps is None:
                     run = self._speculate(tokens, max_tokens, stop, should_stop, ends)
+                elif grammar is not None and steps is None and self.lazy_grammar:
+                    run = self._constrained(tokens, max_tokens, stop, should_stop, ends, grammar)
                 else:
                     run = self._continue(
                         tokens, b"", max_tokens, stop, should_stop, ends, grammar, steps
@@ -563,6 +569,60 @@ class LlamaEngine:
                 return run
             known.extend(chosen)
             last = chosen[-1]
+
+    def _constrained(
+        self,
+        tokens: Sequence[int],
+        max_tokens: int,
+        stop: Sequence[str],
+        should_stop: StopCheck,
+        ends: EndCheck | None,
+        grammar: Any,
+    ) -> Run:
+        """Greedy decoding under `grammar` (a LlamaGrammar), which judges the likeliest token
+        first and filters the vocabulary only when it refuses it (model/grammar.py): the
+        tokens `_continue` would write with it. The model holds all of `tokens` but the last."""
+        import numpy as np
+
+        from lsp_server.model.grammar import GrammarDeadEnd, LazyGrammar
+
+        llm, native = self.llm, self._native
+        n_vocab = llm.n_vocab()
+        lazy = LazyGrammar(native, llm._model.vocab, grammar._grammar, grammar._root)
+        n_past, last = llm.n_tokens, tokens[-1]
+        run = Run()
+        try:
+            while True:
+                llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
+                llm._batch.set_batch(batch=[last], n_past=n_past, logits_all=True)
+                llm._ctx.decode(llm._batch)
+                llm.input_ids[n_past] = last
+                n_past += 1
+                llm.n_tokens = n_past
+                logits = native.llama_get_logits_ith(llm.ctx, -1)
+                run.sampled = True
+                try:
+                    token = lazy.choose(np.ctypeslib.as_array(logits, shape=(n_vocab,)))
+                except GrammarDeadEnd:
+                    logger.warning("the grammar allows no token: the answer ends here")
+                    run.reason = "eos"
+                    return run
+                if token in self.stop_ids:
+                    run.reason = "eos"
+                    return run
+                lazy.accept(token)
+                if run.take(token, llm.detokenize([token]), stop, ends, max_tokens):
+                    return run
+                check = should_stop(False)
+                if check:
+                    run.reason = check
+                    return run
+                last = token
+        finally:
+            logger.debug(
+                "grammar: %d of %d steps filtered the vocabulary", lazy.full_passes, lazy.steps
+            )
+            lazy.close()
 
     def _step(self, token: int) -> Step:
         """The chosen token's log-probability and the runners-up, from the logits it was

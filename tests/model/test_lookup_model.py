@@ -48,3 +48,29 @@ def test_drafts_change_nothing_but_the_number_of_decode_calls() -> None:
         assert drafted.stats.accepted_tokens > 0
         again = engine.generate(job.prompt, job.max_tokens, job.stop, lambda _p: None)
         assert again.text == plain.text and again.stats.evaluated_tokens <= 2
+
+
+def test_a_lazy_grammar_writes_the_chains_answer() -> None:
+    """A review's JSON answer, its grammar checked on the likeliest token first
+    (model/grammar.py), is token for token the one llama-cpp-python's sampler chain writes."""
+    import json
+
+    from lsp_server.features.review import FINDINGS_SCHEMA
+    from lsp_server.model.worker import LlamaEngine
+
+    require_model("0.5b")
+    engine = LlamaEngine(str(provision.model_path(provision.MODELS["0.5b"])), 4096, 0)
+    code = (DATA / "actions" / "inventory.py").read_text()
+    job = build_prompt(
+        "review", "chatml", language="python", path="inventory.py", context=code, target=code
+    ).job(300.0, json_schema=FINDINGS_SCHEMA)
+    answers = {}
+    for lazy in (True, False):
+        engine.lazy_grammar = lazy
+        answers[lazy] = engine.generate(
+            job.prompt, 160, job.stop, lambda _p: None, json_schema=job.json_schema
+        )
+    assert answers[True].text == answers[False].text
+    assert answers[True].stats.generated_tokens == answers[False].stats.generated_tokens > 10
+    if answers[True].stats.stop_reason == "eos":  # complete: the grammar's JSON
+        assert "findings" in json.loads(answers[True].text)
