@@ -104,7 +104,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "completion.contextTokens",
         "integer",
-        640,
+        1024,
         "Budget, in model tokens, for the code around the cursor.",
         minimum=64,
         maximum=16384,
@@ -282,7 +282,7 @@ class ModelSettings:
 @dataclass(frozen=True)
 class CompletionSettings:
     enabled: bool = True
-    contextTokens: int = 640
+    contextTokens: int = 1024
     contextFiles: int = 384
     maxTokensLine: int = 48
     maxTokensBlock: int = 160

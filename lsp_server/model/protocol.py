@@ -34,7 +34,7 @@ class CompletionJob:
     suffix: str
     path: str = ""
     extra_context: str = ""
-    budget: int = 640
+    budget: int = 1024
     max_tokens: int = 48
     stop: tuple[str, ...] = ()
     deadline_s: float = 30.0
