@@ -106,6 +106,22 @@ class Run:
     accepted: int = 0
     out: bytearray = field(default_factory=bytearray)  # the answer's bytes
 
+    def add(
+        self,
+        token: int,
+        piece: bytes,
+        stop_ids: set[int],
+        stop: Sequence[str],
+        ends: EndCheck | None,
+        most: int,
+    ) -> bool:
+        """A sampled token: True when the answer ends with it (an end-of-generation token,
+        not taken, or what `take` says)."""
+        if token in stop_ids:
+            self.reason = "eos"
+            return True
+        return self.take(token, piece, stop, ends, most)
+
     def take(
         self, token: int, piece: bytes, stop: Sequence[str], ends: EndCheck | None, most: int
     ) -> bool:
@@ -500,10 +516,7 @@ class LlamaEngine:
             run.sampled = True
             if steps is not None:
                 steps.append(self._step(token))
-            if token in self.stop_ids:
-                run.reason = "eos"
-                break
-            if run.take(token, llm.detokenize([token]), stop, ends, max_tokens):
+            if run.add(token, llm.detokenize([token]), self.stop_ids, stop, ends, max_tokens):
                 break
             check = should_stop(False)
             if check:
@@ -558,10 +571,7 @@ class LlamaEngine:
             n_past += len(chosen)  # `last` and the drafted tokens the model agreed with
             llm.n_tokens = n_past
             for token in chosen:
-                if token in self.stop_ids:
-                    run.reason = "eos"
-                    return run
-                if run.take(token, llm.detokenize([token]), stop, ends, max_tokens):
+                if run.add(token, llm.detokenize([token]), self.stop_ids, stop, ends, max_tokens):
                     return run
             check = should_stop(False)
             if check:
@@ -607,12 +617,9 @@ class LlamaEngine:
                     logger.warning("the grammar allows no token: the answer ends here")
                     run.reason = "eos"
                     return run
-                if token in self.stop_ids:
-                    run.reason = "eos"
+                if run.add(token, llm.detokenize([token]), self.stop_ids, stop, ends, max_tokens):
                     return run
                 lazy.accept(token)
-                if run.take(token, llm.detokenize([token]), stop, ends, max_tokens):
-                    return run
                 check = should_stop(False)
                 if check:
                     run.reason = check
