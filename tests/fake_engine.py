@@ -42,6 +42,9 @@ class FakeScript:
     # What a ScoreJob finds unlikely: "actual -> expected" pairs; every token equal to
     # `actual` scores -12 with `expected` as the likely token, every other token scores 0.
     doubts: tuple[str, ...] = ()
+    # "ending -> answer" pairs: a prompt that ends with `ending` gets `answer` instead of
+    # `text` (an answer the server begins itself, as "Add docstring" does).
+    endings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -72,6 +75,7 @@ class FakeEngine:
         if script.fail_load:
             raise RuntimeError(script.fail_load)
         self.answer = script.text
+        self.endings = [tuple(e.split(" -> ", 1)) for e in script.endings]
         self.others = script.alternatives
         self.doubts = dict(d.split(" -> ", 1) for d in script.doubts)
         self.delay = script.token_s
@@ -105,7 +109,8 @@ class FakeEngine:
         text = ""
         written = 0  # tokens generated, whatever is kept of them
         reason = "length"
-        for ch in self.answer[:max_tokens]:
+        answer = next((a for end, a in self.endings if prompt.endswith(end)), self.answer)
+        for ch in answer[:max_tokens]:
             check = should_stop(False)
             if check:
                 reason = check

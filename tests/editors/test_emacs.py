@@ -76,9 +76,14 @@ FINDING = {
 }
 
 
-def fake_env(answer: str) -> dict[str, str]:
+# "Add docstring" begins the answer up to the opening quotes (features/docstring.py).
+DOCSTRING_ENDING = '""" -> Return the area of a width x height rectangle."""'
+
+
+def fake_env(answer: str, *endings: str) -> dict[str, str]:
     env = real_env()
-    env["ENCLAVE_FAKE_MODEL"] = json.dumps({"text": answer, "token_s": 0.0005})
+    script = {"text": answer, "token_s": 0.0005, "endings": list(endings)}
+    env["ENCLAVE_FAKE_MODEL"] = json.dumps(script)
     env["ENCLAVE_TEST_SETTINGS"] = json.dumps({"model": {"path": FAKE_MODEL}})
     return env
 
@@ -224,7 +229,7 @@ def test_refactor_rewrite_and_explain_through_the_config(tmp_path: Path) -> None
     file = tmp_path / "shapes.py"
     file.write_text(SHAPES)
     answer = f"```python\n{DOCUMENTED_AREA}```\n"
-    r = run_script("refactor.el", tmp_path, file, fake_env(answer), timeout=120)
+    r = run_script("refactor.el", tmp_path, file, fake_env(answer, DOCSTRING_ENDING), timeout=120)
 
     assert r["original"] == SHAPES
     assert r["after_eglot_code_actions"] == DOCUMENTED_AREA

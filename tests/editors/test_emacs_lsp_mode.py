@@ -30,6 +30,7 @@ from lsp_server.model import provision
 from lsp_server.prompts.actions import spec
 from tests.editors.test_emacs import (
     DOCSTRING,
+    DOCSTRING_ENDING,
     DOCUMENTED_AREA,
     EMACS,
     FINDING,
@@ -427,7 +428,7 @@ def actions_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     file = workdir / "shapes.py"
     file.write_text(SHAPES)
     env = {
-        **fake_env(f"```python\n{DOCUMENTED_AREA}```\n"),
+        **fake_env(f"```python\n{DOCUMENTED_AREA}```\n", DOCSTRING_ENDING),
         "ENCLAVE_TEST_REWRITE_TITLE": spec("rewrite").title,
         "ENCLAVE_TEST_EXPLAIN_TITLE": spec("explain").title,
     }
