@@ -56,8 +56,6 @@ class DocSlot:
 
 def _python_doc(generated: str, indent: str) -> str:
     lines = [line.rstrip() for line in generated.rstrip().split("\n")]
-    if not lines[0].strip() and len(lines) == 1:
-        return ""
     first = lines[0].strip()
     rest = [line if line.strip() else "" for line in lines[1:]]
     while rest and not rest[-1]:

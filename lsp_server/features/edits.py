@@ -123,13 +123,8 @@ def whole_definition(target: Target) -> tree_sitter.Node | None:
     span = tree.root_node.descendant_for_byte_range(b0, b1)
     if span is None or (span.start_byte, span.end_byte) != (b0, b1):
         return None
-    node: tree_sitter.Node | None = span
-    while node is not None and node.type in WRAPPERS:
-        named = [c for c in node.named_children if c.type not in info.comment_types]
-        node = named[-1] if named else None  # the definition is the last part
-    if node is None or (node.type not in info.definition_types and "function" not in node.type):
-        return None
-    return span
+    is_one = span.type in info.definition_types or function_node(span) is not None
+    return span if is_one or _wraps_definition(info, span) else None
 
 
 def unwrapped(node: tree_sitter.Node) -> tree_sitter.Node:
@@ -295,21 +290,29 @@ def check_edits(snap: DocumentSnapshot, target: Target, edits: Sequence[Edit]) -
     return new
 
 
+def _definition_names(
+    root: tree_sitter.Node, info: LanguageInfo, skip: tuple[int, int] | None = None
+) -> set[str]:
+    """Names of the definitions under `root`, leaving out those wholly within the bytes
+    `skip`."""
+    names: set[str] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if skip is not None and skip[0] <= node.start_byte and node.end_byte <= skip[1]:
+            continue
+        if node.type in info.definition_types and (name := node_name(node)):
+            names.add(name)
+        stack.extend(node.children)
+    return names
+
+
 def defined_names(snap: DocumentSnapshot, text: str) -> set[str]:
     """Names of the definitions (functions, classes, ...) in `text`, in the snapshot's language."""
     if snap.language is None:
         return set()
     tree = Document(snap.uri, snap.language_id, 0, text).snapshot().tree
-    if tree is None:
-        return set()
-    names: set[str] = set()
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
-        if node.type in snap.language.definition_types and (name := node_name(node)):
-            names.add(name)
-        stack.extend(node.children)
-    return names
+    return set() if tree is None else _definition_names(tree.root_node, snap.language)
 
 
 def check_intent(snap: DocumentSnapshot, target: Target, action: str, new_text: str) -> None:
@@ -317,17 +320,18 @@ def check_intent(snap: DocumentSnapshot, target: Target, action: str, new_text: 
     or define a name the rest of the file defines; the refactors that must not change
     behaviour change nothing but what they may (features/structure.py) and the rewrites keep
     the error paths (features/error_paths.py). Raises EditRejected."""
-    had = defined_names(snap, target.text)
+    had, has = defined_names(snap, target.text), defined_names(snap, new_text)
     if action != "rewrite":
-        lost = had - defined_names(snap, new_text)
+        lost = had - has
         if lost:
             raise EditRejected(f"the edit removes the definition of {', '.join(sorted(lost))}")
-    added = defined_names(snap, new_text) - had
-    if added:
+    added = has - had
+    if added and snap.language is not None and snap.tree is not None:
         # An extracted helper named like a definition elsewhere in the file: a duplicate in
         # Go, Rust or Java; in Python or JavaScript it silently replaces the other one.
-        rest = snap.text[: target.start] + snap.text[target.end :]
-        clash = sorted(added & defined_names(snap, rest))
+        target_bytes = (snap.byte_offset(target.start), snap.byte_offset(target.end))
+        elsewhere = _definition_names(snap.tree.root_node, snap.language, target_bytes)
+        clash = sorted(added & elsewhere)
         if clash:
             raise EditRejected(
                 f"the edit defines {', '.join(clash)}, which the file already defines "

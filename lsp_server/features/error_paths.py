@@ -15,6 +15,8 @@ from collections.abc import Iterator
 
 import tree_sitter
 
+from lsp_server.features.signature import node_text
+
 # The refactors held to it; "rewrite" follows the user's own instruction, quick fixes a
 # diagnostic: either may change error handling on purpose.
 KEEPS_ERROR_PATHS = ("simplify", "idiomatic", "extract_function")
@@ -46,11 +48,7 @@ def _python_types(value: tree_sitter.Node) -> Iterator[str]:
         value = value.named_children[0]
     items = value.named_children if value.type in ("tuple", "parenthesized_expression") else [value]
     for item in items:
-        yield _text(item) if item.type in _PYTHON_CAUGHT else ANY
-
-
-def _text(node: tree_sitter.Node) -> str:
-    return (node.text or b"").decode("utf-8", "replace")
+        yield node_text(item) if item.type in _PYTHON_CAUGHT else ANY
 
 
 def _raised(node: tree_sitter.Node) -> str:
@@ -64,7 +62,7 @@ def _raised(node: tree_sitter.Node) -> str:
         value = (
             value.child_by_field_name("constructor") or value.child_by_field_name("type") or value
         )
-    return _text(value)
+    return node_text(value)
 
 
 def error_paths(root: tree_sitter.Node, span: range, language: str) -> set[str]:
@@ -81,7 +79,7 @@ def error_paths(root: tree_sitter.Node, span: range, language: str) -> set[str]:
             paths.update(f"catches {t}" for t in types)
         elif kind == "catch_clause":
             caught = [
-                _text(t)
+                node_text(t)
                 for c in node.named_children
                 if c.type == "catch_formal_parameter"
                 for ct in c.named_children

@@ -25,7 +25,7 @@ _NO_VALUE = ("None", "void", "Promise<void>", "never", "NoReturn", "()")
 _SEPARATORS = ("keyword_separator", "positional_separator", "self_parameter", "comment")
 
 
-def _text(node: tree_sitter.Node | None) -> str:
+def node_text(node: tree_sitter.Node | None) -> str:
     return (node.text or b"").decode("utf-8", "replace") if node is not None else ""
 
 
@@ -93,17 +93,19 @@ def _pattern_name(pattern: tree_sitter.Node | None) -> str | None:
         "this",
         "shorthand_property_identifier_pattern",
     ):
-        return _text(pattern)
+        return node_text(pattern)
     return None
 
 
 def _names(p: tree_sitter.Node) -> list[str] | None:
     if p.type == "identifier":
-        return [_text(p)]
+        return [node_text(p)]
     if p.type in ("parameter_declaration", "variadic_parameter_declaration") and any(
         p.field_name_for_child(i) == "name" for i in range(p.child_count)
     ):  # go: `a, b int`
-        return [_text(c) for i, c in enumerate(p.children) if p.field_name_for_child(i) == "name"]
+        return [
+            node_text(c) for i, c in enumerate(p.children) if p.field_name_for_child(i) == "name"
+        ]
     if p.type in ("parameter_declaration", "variadic_parameter_declaration"):
         return []  # go: an unnamed parameter (`func(int)`)
     if p.type in ("required_parameter", "optional_parameter", "parameter"):  # ts, rust
@@ -122,7 +124,7 @@ def _names(p: tree_sitter.Node) -> list[str] | None:
         ),
         None,
     )
-    return None if ident is None else [_text(ident)]
+    return None if ident is None else [node_text(ident)]
 
 
 def parameters(span: tree_sitter.Node, is_method: bool) -> list[str] | None:
@@ -133,7 +135,7 @@ def parameters(span: tree_sitter.Node, is_method: bool) -> list[str] | None:
     if params is None:
         return []
     if params.type == "identifier":  # `x => ...`
-        return [_text(params)]
+        return [node_text(params)]
     names: list[str] = []
     for p in params.named_children:
         if p.type in _SEPARATORS:
@@ -162,7 +164,7 @@ def returns_something(span: tree_sitter.Node, language: str) -> bool:
     fn = inner(span)
     if language == "go":
         return fn.child_by_field_name("result") is not None
-    annotation = _text(fn.child_by_field_name("return_type")).lstrip(":-> ").strip()
+    annotation = node_text(fn.child_by_field_name("return_type")).lstrip(":-> ").strip()
     if annotation:
         return annotation not in _NO_VALUE
     if language == "rust":
@@ -174,7 +176,7 @@ def returns_something(span: tree_sitter.Node, language: str) -> bool:
         (
             n.type == "return_statement"
             and n.named_child_count > 0
-            and _text(n.named_children[0]) != "None"
+            and node_text(n.named_children[0]) != "None"
         )
         or n.type in ("yield", "yield_expression")
         for n in _own_nodes(fn)

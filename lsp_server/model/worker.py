@@ -551,10 +551,7 @@ class LlamaEngine:
             room = max_tokens - run.generated - 1
             draft = known.draft(min(most, room)) if room > 0 else []
             batch = [last, *draft]
-            llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
-            llm._batch.set_batch(batch=batch, n_past=n_past, logits_all=True)
-            llm._ctx.decode(llm._batch)
-            llm.input_ids[n_past : n_past + len(batch)] = batch
+            self._decode(batch, n_past)
             logits = self._native.llama_get_logits(llm.ctx)  # a row per token of the batch
             rows = np.ctypeslib.as_array(logits, shape=(len(batch), n_vocab))
             run.sampled = True
@@ -580,6 +577,15 @@ class LlamaEngine:
             known.extend(chosen)
             last = chosen[-1]
 
+    def _decode(self, batch: list[int], n_past: int) -> None:
+        """Evaluate `batch` after the first `n_past` tokens, keeping every row's logits (the
+        model's state past `n_past` is dropped first)."""
+        llm = self.llm
+        llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
+        llm._batch.set_batch(batch=batch, n_past=n_past, logits_all=True)
+        llm._ctx.decode(llm._batch)
+        llm.input_ids[n_past : n_past + len(batch)] = batch
+
     def _constrained(
         self,
         tokens: Sequence[int],
@@ -603,10 +609,7 @@ class LlamaEngine:
         run = Run()
         try:
             while True:
-                llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
-                llm._batch.set_batch(batch=[last], n_past=n_past, logits_all=True)
-                llm._ctx.decode(llm._batch)
-                llm.input_ids[n_past] = last
+                self._decode([last], n_past)
                 n_past += 1
                 llm.n_tokens = n_past
                 logits = native.llama_get_logits_ith(llm.ctx, -1)
