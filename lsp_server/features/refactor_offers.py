@@ -3,8 +3,11 @@
 On the actions bench's held-out half, most refactor requests that ended without an edit were
 ones that could not have made one: type annotations for Go (every type is already written),
 renaming the locals of a method that has none, a docstring for a Go method whose doc comment
-sits above it, outside the target. The list leaves those out instead of offering an action
-that can only fail."""
+sits above it, outside the target, a docstring for a function that has one. Nor is there
+anything to simplify, make idiomatic or extract in a few lines of straight code (Go's
+four-line `Template.Delims`: "no change", or a copy of a function the file already has as
+the "extracted" part). The list leaves those out instead of offering an action that can only
+fail."""
 
 from __future__ import annotations
 
@@ -12,11 +15,33 @@ import tree_sitter
 
 from lsp_server.context.documents import DocumentSnapshot, Range
 from lsp_server.errors import PositionOutOfRange
-from lsp_server.features.edits import resolve_target, whole_definition
-from lsp_server.features.structure import locals_bound
+from lsp_server.features.edits import resolve_target, unwrapped, whole_definition
+from lsp_server.features.structure import is_comment, is_docstring, locals_bound
 
 # Languages whose types may be left out, so that adding them is a refactor.
 ANNOTATED = frozenset({"python", "typescript", "rust"})
+# Refactors that restructure code: offered where there is structure to change.
+RESTRUCTURING = ("simplify", "idiomatic")
+# Straight code shorter than this has nothing to simplify or extract; a branch or a loop
+# among fewer statements (at least EXTRACT_BESIDE_DECISION) is a part worth its own name.
+MIN_STATEMENTS = 5
+EXTRACT_BESIDE_DECISION = 3
+# The nodes that hold a body's statements, in the languages with a tree.
+BLOCKS = frozenset({"block", "statement_block", "statement_list", "compound_statement"})
+# Where the code decides: a branch, a loop, a handler, a condition inside an expression.
+DECISIONS = frozenset(
+    {
+        *("if_statement", "if_expression", "elif_clause", "conditional_expression"),
+        *("ternary_expression", "boolean_operator", "for_statement", "for_in_statement"),
+        *("for_expression", "while_statement", "while_expression", "do_statement"),
+        *("loop_expression", "switch_statement", "expression_switch_statement"),
+        *("type_switch_statement", "select_statement", "match_statement"),
+        *("match_expression", "try_statement", "try_expression", "with_statement"),
+        *("list_comprehension", "dict_comprehension", "set_comprehension"),
+        "generator_expression",
+    }
+)
+LOGICAL = frozenset({"&&", "||", "??", "and", "or"})
 
 
 def _comment_above(snap: DocumentSnapshot, node: tree_sitter.Node) -> bool:
@@ -28,6 +53,39 @@ def _comment_above(snap: DocumentSnapshot, node: tree_sitter.Node) -> bool:
         and previous.type in info.comment_types
         and previous.end_point.row == node.start_point.row - 1
     )
+
+
+def _substance(node: tree_sitter.Node, b0: int, b1: int) -> tuple[int, int]:
+    """(statements, decisions) within bytes [b0, b1): a nested statement counts too."""
+    statements = decisions = 0
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.end_byte <= b0 or n.start_byte >= b1:
+            continue
+        parent = n.parent
+        inside = b0 <= n.start_byte and n.end_byte <= b1
+        if (
+            inside
+            and parent is not None
+            and parent.type in BLOCKS
+            and n.is_named
+            and n.type not in BLOCKS
+            and not is_comment(n)
+            and not is_docstring(n)
+        ):
+            statements += 1
+        operator = n.child_by_field_name("operator") if n.type == "binary_expression" else None
+        if inside and (n.type in DECISIONS or (operator is not None and operator.type in LOGICAL)):
+            decisions += 1
+        stack.extend(n.children)
+    return statements, decisions
+
+
+def _has_docstring(definition: tree_sitter.Node) -> bool:
+    body = unwrapped(definition).child_by_field_name("body")
+    first = body.named_children[0] if body is not None and body.named_children else None
+    return first is not None and is_docstring(first)
 
 
 def applicable(snap: DocumentSnapshot, rng: Range, refactors: tuple[str, ...]) -> tuple[str, ...]:
@@ -47,6 +105,15 @@ def applicable(snap: DocumentSnapshot, rng: Range, refactors: tuple[str, ...]) -
         skip.add("annotate")
     if not locals_bound(snap.tree.root_node, b0, b1):
         skip.add("rename_locals")
-    if definition is None or (not info.docstring_parents and _comment_above(snap, definition)):
+    if (
+        definition is None
+        or (not info.docstring_parents and _comment_above(snap, definition))
+        or _has_docstring(definition)
+    ):
         skip.add("docstring")
+    statements, decisions = _substance(snap.tree.root_node, b0, b1)
+    if statements < MIN_STATEMENTS and not decisions:
+        skip.update(RESTRUCTURING)
+    if statements < (EXTRACT_BESIDE_DECISION if decisions else MIN_STATEMENTS):
+        skip.add("extract_function")
     return tuple(r for r in refactors if r not in skip)

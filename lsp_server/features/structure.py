@@ -86,11 +86,11 @@ class Token:
     node: tree_sitter.Node | None = None  # an identifier's node (for the renaming checks)
 
 
-def _is_comment(node: tree_sitter.Node) -> bool:
+def is_comment(node: tree_sitter.Node) -> bool:
     return node.type.endswith("comment")
 
 
-def _is_docstring(node: tree_sitter.Node) -> bool:
+def is_docstring(node: tree_sitter.Node) -> bool:
     """A Python docstring: a lone string statement first in a module, class or function."""
     if node.type != "expression_statement" or node.named_child_count != 1:
         return False
@@ -98,7 +98,7 @@ def _is_docstring(node: tree_sitter.Node) -> bool:
     parent = node.parent
     if string.type != "string" or parent is None:
         return False
-    first = next((c for c in parent.named_children if not _is_comment(c)), None)
+    first = next((c for c in parent.named_children if not is_comment(c)), None)
     if first is None or first.id != node.id:
         return False
     return parent.type == "module" or (
@@ -127,7 +127,7 @@ def tokens(root: tree_sitter.Node, language: str, annotations: bool) -> Iterator
         if isinstance(node, Token):
             yield node
             continue
-        if _is_comment(node) or (language == "python" and _is_docstring(node)):
+        if is_comment(node) or (language == "python" and is_docstring(node)):
             continue
         if node.child_count == 0:
             kind = node.type
