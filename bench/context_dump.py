@@ -2,13 +2,17 @@
 to the context code leaves what the model sees as it was (or shows where it does not).
 
 For each task of `bench.quality` (same repositories, same sampling, same settings: caches off,
-a context time budget of 1 s, the default share), the task's file is opened in a `Session` and
+the default context time budget and share), the task's file is opened in a `Session` and
 an inline completion is asked at its line, as the server does; the completion job is caught
 before it reaches a model and its context (`context_files`, `extra_context`, `repo`, `path`)
 is written out as JSON.
 
     .venv/bin/python -m bench.context_dump --seed 10 --seed 11 --tasks 48 --out A.json
     .venv/bin/python -m bench.context_dump --compare A.json B.json
+
+Whether the context depends on the machine's load (issue 21): once on an idle machine and once
+with `--load N` processes spinning on the CPU beside it, then `--compare` the two
+(`--budget-ms` another time budget).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import shutil
 import subprocess
 import sys
@@ -34,7 +39,7 @@ from lsp_server.settings import parse_settings
 HERE = Path(__file__).resolve().parent
 # As bench.quality's context arm: quality, not latency (see Server.configure there).
 SETTINGS = {
-    "context": {"enabled": True, "timeBudgetMs": 1000},
+    "context": {"enabled": True},
     "completion": {"contextFiles": DEFAULT_SHARE, "cache": False, "deadlineMs": 600000},
 }
 
@@ -52,13 +57,21 @@ def job_context(job: CompletionJob | None, gather_ms: float) -> dict[str, Any]:
     }
 
 
-async def dump_repo(root: Path, tasks: list[Task]) -> dict[str, dict[str, Any]]:
+def spin() -> None:
+    """A busy CPU (`--load`)."""
+    while True:
+        pass
+
+
+async def dump_repo(
+    root: Path, tasks: list[Task], settings: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
     """The context of each task of one repository, from one session (one index), as
     `initialize`, `initialized`, `didOpen` and `didClose` drive it in the server."""
     session = Session()
     session.ignore.add_root(root)
     session.context.set_roots([str(root)])
-    session.settings, warnings = parse_settings(SETTINGS, session.settings)
+    session.settings, warnings = parse_settings(settings, session.settings)
     assert not warnings, warnings
     indexing = session.context.start_indexing(session.settings.context.maxFiles)
     assert indexing is not None
@@ -104,7 +117,10 @@ def git_commit() -> str:
     return done.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-async def dump(seeds: list[int], per_language: int) -> dict[str, Any]:
+async def dump(seeds: list[int], per_language: int, budget_ms: int | None) -> dict[str, Any]:
+    settings = json.loads(json.dumps(SETTINGS))
+    if budget_ms is not None:
+        settings["context"]["timeBudgetMs"] = budget_ms
     tmp = Path(tempfile.mkdtemp(prefix="enclave-context-dump-"))
     try:
         workspaces: dict[str, tuple[str, Path]] = {}
@@ -118,11 +134,13 @@ async def dump(seeds: list[int], per_language: int) -> dict[str, Any]:
         for seed in seeds:
             tasks = make_tasks(workspaces, per_language, seed)
             for repo in sorted({t.repo for t in tasks}):
-                got = await dump_repo(workspaces[repo][1], [t for t in tasks if t.repo == repo])
+                mine = [t for t in tasks if t.repo == repo]
+                got = await dump_repo(workspaces[repo][1], mine, settings)
                 results.update({f"{seed}:{key}": value for key, value in got.items()})
             print(f"seed {seed}: {len(tasks)} tasks", file=sys.stderr, flush=True)
         return {
             "commit": git_commit(),
+            "settings": settings,
             "seeds": seeds,
             "tasks_per_language": per_language,
             "missing": missing,
@@ -147,7 +165,10 @@ def compare(a_path: Path, b_path: Path) -> int:
     print(f"A: {a_path} ({a.get('commit')}), B: {b_path} ({b.get('commit')})")
     print(f"tasks in both: {len(both)}; with context files: {with_files}")
     print(f"identical: {len(both) - len(differ)}; different: {len(differ)}; one only: {len(only)}")
-    print(f"slowest gathering: {slowest} ms (time budget 1000 ms)")
+    budgets = {
+        r.get("settings", SETTINGS)["context"].get("timeBudgetMs", "default") for r in (a, b)
+    }
+    print(f"slowest gathering: {slowest} ms (time budget {' / '.join(map(str, budgets))} ms)")
     for k in differ:
         print(f"  differs: {k}")
     for k in only:
@@ -161,10 +182,23 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=48, help="tasks per language")
     parser.add_argument("--out", type=Path, help="default bench/results/context-<commit>.json")
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("A.json", "B.json"))
+    parser.add_argument(
+        "--budget-ms", default="default", help="context.timeBudgetMs (default: the users')"
+    )
+    parser.add_argument("--load", type=int, default=0, help="processes spinning beside it")
     args = parser.parse_args()
     if args.compare:
         sys.exit(compare(*args.compare))
-    report = asyncio.run(dump(args.seed or [10, 11], args.tasks))
+    budget = None if args.budget_ms == "default" else int(args.budget_ms)
+    spinners = [multiprocessing.Process(target=spin, daemon=True) for _ in range(args.load)]
+    for p in spinners:
+        p.start()
+    try:
+        report = asyncio.run(dump(args.seed or [10, 11], args.tasks, budget))
+    finally:
+        for p in spinners:
+            p.terminate()
+    report["load"] = args.load
     out = args.out or HERE / "results" / f"context-{report['commit'][:12]}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))

@@ -192,9 +192,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "context.timeBudgetMs",
         "integer",
-        15,
-        "Time (ms) for gathering repository context for a new prompt (what was found by then "
-        "is used; the search for similar code has as much again).",
+        250,
+        "Most time (ms) for gathering repository context for a new prompt, in a thread beside "
+        "the editor's requests; high enough that a busy machine gets the same context as an "
+        "idle one (what was found by then is used; the search for similar code has as much "
+        "again).",
         minimum=1,
         maximum=2000,
     ),
@@ -297,7 +299,7 @@ class CompletionSettings:
 class ContextSettings:
     enabled: bool = True
     maxFiles: int = 20000
-    timeBudgetMs: int = 15
+    timeBudgetMs: int = 250
 
 
 @dataclass(frozen=True)

@@ -168,22 +168,25 @@ class ContextService:
     # -- gathering --
 
     def _open_text(self) -> OpenText:
-        by_path = {path_of(uri): uri for uri in self.documents.uris()}
-
-        def text_of(path: str) -> tuple[int, str] | None:
-            uri = by_path.get(path)
-            if uri is None:
-                return None
+        """The open documents' (version, text) by path, as they are now."""
+        texts: dict[str, tuple[int, str]] = {}
+        for uri in self.documents.uris():
             doc = self.documents.get(uri)
-            return doc.version, doc.text
+            texts[path_of(uri)] = (doc.version, doc.text)
+        return texts.get
 
-        return text_of
-
-    def gather(self, snap: DocumentSnapshot, offset: int, budget_tokens: int) -> GatheredContext:
+    async def gather(
+        self, snap: DocumentSnapshot, offset: int, budget_tokens: int
+    ) -> GatheredContext:
+        """Context for a completion at `offset` of `snap`. The search runs in a thread (its
+        cost grows with the workspace) with a time budget that a busy machine does not reach,
+        so the context, and the answer, do not depend on the machine's load."""
         if not self.enabled() or budget_tokens <= 0:
             return GatheredContext()
+        open_text = self._open_text()  # read on the event loop, which changes them
         try:
-            result = gather(
+            result = await asyncio.to_thread(
+                gather,
                 snap,
                 offset,
                 self.index,
@@ -191,7 +194,7 @@ class ContextService:
                 budget_tokens,
                 self.time_budget_ms() / 1000,
                 self.similar,
-                self._open_text(),
+                open_text,
                 self.tuning,
             )
         except Exception:  # context is a bonus: never fail a completion for it

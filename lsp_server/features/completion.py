@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 # Runs a job for a document: (uri, job, background) -> result.
 Submit = Callable[[str, CompletionJob, bool], Awaitable[GenerationResult]]
 # Repository context for a position: (snapshot, offset, budget in tokens) -> context.
-Gather = Callable[[DocumentSnapshot, int, int], GatheredContext]
+Gather = Callable[[DocumentSnapshot, int, int], Awaitable[GatheredContext]]
 
 # Prefetch parses the document as it would be after accepting; above this size it is skipped.
 MAX_PREFETCH_CHARS = 300_000
@@ -158,7 +158,7 @@ class Completer:
             cached = self._from_cache(snap, offset, gate.mode, wanted)
             if cached is not None:
                 return cached
-        job = self._job(snap, offset, gate.mode, settings)
+        job = await self._job(snap, offset, gate.mode, settings)
         if wanted:
             job = dataclasses.replace(job, alternatives=wanted)
         try:
@@ -221,7 +221,7 @@ class Completer:
             alternatives=tuple(texts[1:]),
         )
 
-    def _job(
+    async def _job(
         self,
         snap: DocumentSnapshot,
         offset: int,
@@ -232,15 +232,17 @@ class Completer:
         prefix, suffix = snap.text[:offset], snap.text[offset:]
         typed = ""
         anchored = self.anchors.typed_since(snap.uri, prefix, suffix) if settings.cache else None
+        if anchored is None and self.gather is not None and settings.contextFiles > 0:
+            # Off the event loop; meanwhile another request may have set an anchor to reuse.
+            ctx = await self.gather(snap, offset, settings.contextFiles)
+            if settings.cache:
+                anchored = self.anchors.typed_since(snap.uri, prefix, suffix)
+        else:
+            ctx = GatheredContext()
         if anchored is not None:
             anchor, typed = anchored
         else:
             window = settings.contextTokens * CHARS_PER_TOKEN
-            ctx = (
-                self.gather(snap, offset, settings.contextFiles)
-                if self.gather is not None and settings.contextFiles > 0
-                else GatheredContext()
-            )
             anchor = Anchor(
                 prefix,
                 suffix,
@@ -320,7 +322,7 @@ class Completer:
         gate = classify_position(future, at)
         if gate.mode is CompletionMode.NONE:
             return
-        job = self._job(future, at, gate.mode, settings, kind="prefetch")
+        job = await self._job(future, at, gate.mode, settings, kind="prefetch")
         try:
             result = await self.submit(snap.uri, job, True)
         except (GenerationCancelled, ModelUnavailable):
@@ -344,7 +346,7 @@ class Completer:
         gate = classify_position(snap, offset)
         if gate.mode is CompletionMode.NONE:
             return
-        job = self._job(snap, offset, gate.mode, settings, kind="warmup")
+        job = await self._job(snap, offset, gate.mode, settings, kind="warmup")
         job = CompletionJob(**{**job.__dict__, "max_tokens": 1})
         try:
             result = await self.submit(snap.uri, job, True)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
+from pathlib import Path
+from typing import Any
 
-from lsp_server.context.documents import Document, DocumentSnapshot
+from lsp_server.context.documents import Document, DocumentSnapshot, DocumentStore, Position
 from lsp_server.context.gather.pipeline import GatheredContext
 from lsp_server.features.completion import Completer
 from lsp_server.model.protocol import (
@@ -117,7 +120,7 @@ class Recorder:
 def test_anchor_keeps_the_context_while_typing() -> None:
     calls: list[int] = []
 
-    def fake_gather(snap: DocumentSnapshot, offset: int, budget: int) -> GatheredContext:
+    async def fake_gather(snap: DocumentSnapshot, offset: int, budget: int) -> GatheredContext:
         calls.append(offset)
         return GatheredContext((("lib.py", f"def f{len(calls)}(): ...\n"),), "pkg/main.py", "proj")
 
@@ -139,10 +142,68 @@ def test_anchor_keeps_the_context_while_typing() -> None:
     job = model.jobs[0]
     assert job.path == "pkg/main.py" and job.repo == "proj"
     assert job.budget == settings.contextTokens + settings.contextFiles
+
     # Without context files the job is as before.
-    off = Completer(Recorder(), gather=lambda s, o, b: GatheredContext())
+    async def nothing(snap: DocumentSnapshot, offset: int, budget: int) -> GatheredContext:
+        return GatheredContext()
+
+    off = Completer(Recorder(), gather=nothing)
     rec = off.submit
     snap = Document("file:///w/pkg/main.py", "python", 1, text).snapshot()
     asyncio.run(off.complete(snap, snap.position_at(cursor), settings))
     assert isinstance(rec, Recorder)
     assert rec.jobs[0].path == "main.py" and rec.jobs[0].budget == settings.contextTokens
+
+
+def test_a_request_gathering_takes_the_anchor_another_set_meanwhile() -> None:
+    """Gathering is awaited (it runs in a thread): a request typed on while it ran, and
+    answered first, set the document's anchor; the slower one reuses it, so both prompts
+    start the same and the model's cache follows one anchor."""
+    release = asyncio.Event()
+    calls: list[int] = []
+
+    async def gather(snap: DocumentSnapshot, offset: int, budget: int) -> GatheredContext:
+        calls.append(offset)
+        if len(calls) == 1:
+            await release.wait()  # the first request's search is slow
+        return GatheredContext((("lib.py", f"def f{len(calls)}(): ...\n"),), "main.py", "p")
+
+    model = Recorder()
+    completer = Completer(model, gather=gather)
+    settings = CompletionSettings(prefetch=False)
+    text = "def g():\n    return \n"
+    cursor = text.index("return ") + len("return ")
+
+    def at(typed: str) -> tuple[DocumentSnapshot, Position]:
+        t = text[:cursor] + typed + text[cursor:]
+        snap = Document("file:///w/main.py", "python", 1, t).snapshot()
+        return snap, snap.position_at(cursor + len(typed))
+
+    async def run() -> None:
+        slow = asyncio.create_task(completer.complete(*at("x"), settings))
+        await asyncio.sleep(0)
+        await completer.complete(*at(""), settings)  # sets the anchor at the cursor
+        release.set()
+        await slow
+
+    asyncio.run(run())
+    assert len(calls) == 2
+    assert [j.context_files for j in model.jobs] == [(("lib.py", "def f2(): ...\n"),)] * 2
+    assert [j.middle for j in model.jobs] == ["", " x"]  # typed after the anchor
+
+
+def test_the_service_gathers_off_the_event_loop(tmp_path: Path, monkeypatch: Any) -> None:
+    from lsp_server.context import service as service_module
+
+    threads: list[int] = []
+    real = service_module.gather
+
+    def spy(*args: Any, **kwargs: Any) -> GatheredContext:
+        threads.append(threading.get_ident())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service_module, "gather", spy)
+    service = service_module.ContextService(DocumentStore(), lambda: True)
+    snap = Document((tmp_path / "m.py").as_uri(), "python", 1, "x = 1\n").snapshot()
+    asyncio.run(service.gather(snap, 5, 256))
+    assert threads and threads[0] != threading.get_ident()

@@ -38,9 +38,9 @@ def test_an_open_sibling_is_searched_as_the_user_sees_it_not_as_saved(tmp_path: 
     asyncio.run(service.index.build([tmp_path]))
     store.open((tmp_path / "toml.py").as_uri(), "python", 3, TOML_CONV)  # unsaved
     snap = snapshot(tmp_path / "yaml.py", YAML_CONV, "python")
-    ctx = service.gather(snap, len(YAML_CONV) - 1, 384)
+    ctx = asyncio.run(service.gather(snap, len(YAML_CONV) - 1, 384))
     assert ctx.files[-1][0] == "toml.py"
     assert "register_unstructure_hook(date, identity)" in ctx.files[-1][1]
     store.close((tmp_path / "toml.py").as_uri())  # closed unsaved: the disk is the truth
-    ctx = service.gather(snap, len(YAML_CONV) - 1, 384)
+    ctx = asyncio.run(service.gather(snap, len(YAML_CONV) - 1, 384))
     assert all("identity)" not in text for _, text in ctx.files)

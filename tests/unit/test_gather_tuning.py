@@ -146,7 +146,7 @@ def service_for(root: Path, files: dict[str, str], tuning: ContextTuning) -> Con
 
 
 def shown_paths(service: ContextService, root: Path, rel: str, text: str) -> list[str]:
-    ctx = service.gather(snapshot(root / rel, text, "python"), len(text) - 1, 384)
+    ctx = asyncio.run(service.gather(snapshot(root / rel, text, "python"), len(text) - 1, 384))
     return [p for p, _ in ctx.files]
 
 
