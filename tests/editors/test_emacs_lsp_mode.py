@@ -595,6 +595,15 @@ def test_ghost_text_from_the_real_model(tmp_path: Path) -> None:
     assert r["status"]["modelInfo"]["path"] == str(provision.model_path(spec_))
     assert r["line_before"] == "    return "
     assert r["ghost"], {"asks": r["asks"], "empty": r["empty_reasons"]}
+    # M-n asked once more (invoked: the alternatives); with two items or more it shows one
+    # that differs, and M-p goes back to the first without asking again.
+    cycle, back = r["cycle"], r["cycle_back"]
+    assert cycle["requests"] == 1 and cycle["ghost"] and cycle["items"], cycle
+    if len(set(cycle["items"])) > 1:
+        assert cycle["ghost"] != r["ghost"], cycle
+        assert (back["ghost"], back["requests"]) == (r["ghost"], 1), (r["ghost"], cycle, back)
+    else:
+        assert cycle["ghost"] == r["ghost"], (r["ghost"], cycle)
     # TAB inserted what was shown, which the model generated for this request.
     assert r["inserted"] == r["ghost"]
     texts = [p["text"] for p in r["status"]["lastPrompts"] if p["kind"] == "user"]

@@ -5,12 +5,6 @@
 
 (load (expand-file-name "lsp-runner.el" (file-name-directory load-file-name)) nil t)
 
-(defun enclave-test-inline-requests ()
-  "How many inlineCompletion requests went to Enclave so far."
-  (cl-count-if (lambda (sent) (and (equal (aref sent 0) "enclave")
-                                   (equal (aref sent 1) "textDocument/inlineCompletion")))
-               enclave-test-sent))
-
 (defun enclave-test-observe (key)
   "Record under KEY the line, the ghost text, the requests so far and what M-n runs."
   (enclave-test-put key `(("line" . ,(enclave-test-line))

@@ -1,7 +1,7 @@
 ;;; lsp-model.el --- ghost text from the real model beside another server  -*- lexical-binding: t; -*-
 
 ;; The server with its default settings (the default model).  A space typed after `return'
-;; in the first function; the pause asks Enclave; TAB accepts.
+;; in the first function; the pause asks Enclave; M-n and M-p cycle; TAB accepts.
 
 (load (expand-file-name "lsp-runner.el" (file-name-directory load-file-name)) nil t)
 
@@ -25,6 +25,26 @@
      (enclave-test-put "empty_reasons" (vconcat (reverse empty-reasons)))
      (enclave-test-put "seconds" (- (float-time) started)))
    (enclave-test-put "ghost" (enclave-test-ghost))
+   ;; M-n asks again (an invoked request: the model's alternatives from the same prompt)
+   ;; and shows the first that differs; M-p goes back through that answer's items to the
+   ;; suggestion first shown, which TAB then accepts.
+   (let ((first (enclave-test-ghost)) (asked (enclave-test-inline-requests)))
+     (enclave-test-keys "M-n")
+     (enclave-test-wait "the invoked request sent" 30
+                        (lambda () (> (enclave-test-inline-requests) asked)))
+     (enclave-test-wait-answer "the answer to M-n" 300)
+     (enclave-test-put "cycle" `(("requests" . ,(- (enclave-test-inline-requests) asked))
+                                 ("ghost" . ,(enclave-test-ghost))
+                                 ("items" . ,(enclave-test-items))))
+     (let ((items (enclave-test-items)) (back 0))
+       (while (and (cdr (append items nil)) (< back (length items))
+                   (not (equal (enclave-test-ghost) first)))
+         (enclave-test-keys "M-p")
+         (cl-incf back))
+       (enclave-test-put "cycle_back" `(("ghost" . ,(enclave-test-ghost))
+                                        ("presses" . ,back)
+                                        ("requests" . ,(- (enclave-test-inline-requests)
+                                                          asked))))))
    (let ((start (point)))
      (enclave-test-keys "TAB")
      (enclave-test-put "inserted" (buffer-substring-no-properties start (point))))

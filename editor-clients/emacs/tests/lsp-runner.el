@@ -151,6 +151,19 @@ Observation only: REQUEST runs with METHOD, PARAMS, CALLBACK and ARGS."
                                      (null (gethash (enclave-lsp--token)
                                                     lsp--cancelable-requests))))))
 
+(defun enclave-test-inline-requests ()
+  "How many inlineCompletion requests went to Enclave so far."
+  (cl-count-if (lambda (sent) (and (equal (aref sent 0) "enclave")
+                                   (equal (aref sent 1) "textDocument/inlineCompletion")))
+               enclave-test-sent))
+
+(defun enclave-test-items ()
+  "The insert texts of the items of the answer shown."
+  (vconcat (mapcar (lambda (item)
+                     (let ((text (lsp-get item :insertText)))
+                       (if (stringp text) text (lsp-get text :value))))
+                   (plist-get enclave-lsp--suggestion :items))))
+
 (defun enclave-test-line ()
   (buffer-substring-no-properties (line-beginning-position) (line-end-position)))
 
