@@ -10,8 +10,12 @@ of answers that are the same text, and the drafted tokens the model kept.
 
     .venv/bin/python -m bench.rewrite_speed        # 1.5B, 2 functions x 3 languages x 5 refactors
     .venv/bin/python -m bench.rewrite_speed --size 0.5b --functions 1
+    .venv/bin/python -m bench.rewrite_speed --simulate RESULTS.json   # no model run
 
-Writes bench/results/rewrite-speed-<time>-<size>.json.
+Writes bench/results/rewrite-speed-<time>-<size>.json, with each prompt and its answer: a
+greedy answer is the same with any draft, so `--simulate` replays the lookup on them (the
+tokenizer only) for other lookup rules and draft lengths, counting decode calls and their
+cost with a batch of b tokens costing 1 + (b - 1) * BATCH_TOKEN_COST single decodes.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import json
 import statistics
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from bench.actions_tasks import discover, draw, node_of, parse
 from bench.quality_tasks import REPOS, RESULTS
@@ -28,6 +33,7 @@ from lsp_server.context.documents import Position, Range, file_name
 from lsp_server.features.edits import char_offset, resolve_target
 from lsp_server.features.explain import gather_context
 from lsp_server.features.refactor import REFACTORS
+from lsp_server.model import lookup
 from lsp_server.model.protocol import GenerateJob
 from lsp_server.model.provision import MODELS, model_path
 from lsp_server.prompts.actions import build_prompt
@@ -35,6 +41,8 @@ from lsp_server.prompts.actions import build_prompt
 # The refactors whose answer rewrites the whole target (a docstring is written into its slot,
 # features/docstring.py, with no drafts).
 ACTIONS = ("annotate", "rename_locals", "simplify", "idiomatic", "extract_function")
+# Measured here: a batch of 9 tokens costs about 2.5 single decodes (docs/actions.md).
+BATCH_TOKEN_COST = 1.5 / 8
 
 
 @dataclass
@@ -46,6 +54,8 @@ class Pair:
     same: bool
     drafted: int
     accepted: int
+    prompt: str = ""
+    answer: str = ""  # drafts off
 
     def rates(self) -> tuple[float, float]:
         return (
@@ -99,7 +109,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--action", action="append", choices=REFACTORS)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--simulate", type=Path, metavar="RESULTS.json")
     args = parser.parse_args()
+    if args.simulate:
+        simulate(args.simulate, args.size)
+        return
     from lsp_server.model.worker import LlamaEngine
 
     engine = LlamaEngine(str(model_path(MODELS[args.size])), 4096, args.threads)
@@ -111,9 +125,9 @@ def main() -> None:
         engine.generate(job.prompt, 1, job.stop, lambda _p: None)
         order = (False, True) if i % 2 == 0 else (True, False)
         runs = {}
-        for lookup in order:
-            runs[lookup] = engine.generate(
-                job.prompt, job.max_tokens, job.stop, lambda _p: None, lookup=lookup
+        for drafts in order:
+            runs[drafts] = engine.generate(
+                job.prompt, job.max_tokens, job.stop, lambda _p: None, lookup=drafts
             )
         off, on = runs[False], runs[True]
         pair = Pair(
@@ -124,6 +138,8 @@ def main() -> None:
             off.text == on.text,
             on.stats.drafted_tokens,
             on.stats.accepted_tokens,
+            job.prompt,
+            off.text,
         )
         pairs.append(pair)
         a, b = pair.rates()
@@ -163,6 +179,60 @@ def report(pairs: list[Pair]) -> None:
     ratios = [b / a for a, b in (p.rates() for p in pairs) if a]
     if ratios:
         print(f"median ratio per prompt: {statistics.median(ratios):.2f}")
+
+
+class _Latest(lookup.PromptLookup):
+    """The rule before the cursor (2026-12-06): the latest occurrence, never one token."""
+
+    def _near(self, places: list[int]) -> int | None:
+        return None
+
+
+def _replay(known: lookup.PromptLookup, answer: list[int], cap: int) -> tuple[int, float]:
+    """(decode calls, cost in single decodes) to write `answer` greedily with drafts."""
+    calls, cost, done, most = 0, 0.0, 0, cap
+    while done < len(answer):
+        room = len(answer) - done - 1
+        draft = known.draft(min(most, room)) if room > 0 else []
+        kept = 0
+        while kept < len(draft) and draft[kept] == answer[done + kept]:
+            kept += 1
+        if draft:
+            most = min(cap, most * 2) if kept == len(draft) else max(1, kept)
+        calls += 1
+        cost += 1 + len(draft) * BATCH_TOKEN_COST
+        chosen = answer[done : done + kept + 1]
+        known.extend(chosen)
+        done += len(chosen)
+    return calls, cost
+
+
+def simulate(path: Path, size: str) -> None:
+    from llama_cpp import Llama
+
+    llm = Llama(str(model_path(MODELS[size])), vocab_only=True, verbose=False)
+    pairs = [p for p in json.loads(path.read_text()) if p.get("prompt")]
+    rules = {
+        f"{name} x{cap}": (kind, cap)
+        for name, kind in (("latest", _Latest), ("cursor", lookup.PromptLookup))
+        for cap in (8, 12, 16)
+    }
+    print(f"{len(pairs)} answers; speed-up = tokens / cost (a draft-less decode costs 1)")
+    print(f"{'rule':12} " + " ".join(f"{a[:9]:>9}" for a in ACTIONS) + f" {'all':>6}")
+    for name, (kind, cap) in rules.items():
+        totals: dict[str, list[float]] = {}
+        for p in pairs:
+            prompt = llm.tokenize(p["prompt"].encode(), add_bos=True, special=True)
+            answer = llm.tokenize(p["answer"].encode(), add_bos=False, special=False)
+            if not answer:
+                continue
+            _, cost = _replay(kind(prompt), answer, cap)
+            for key in (p["action"], "all"):
+                got = totals.setdefault(key, [0.0, 0.0])
+                got[0] += len(answer)
+                got[1] += cost
+        cells = [totals.get(a, [0.0, 1.0]) for a in (*ACTIONS, "all")]
+        print(f"{name:12} " + " ".join(f"{t / c:>9.2f}" for t, c in cells))
 
 
 if __name__ == "__main__":
