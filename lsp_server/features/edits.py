@@ -40,6 +40,13 @@ class EditRejected(Exception):
     """A proposed edit failed a check; the message says which, and is safe to show."""
 
 
+class Unchanged(EditRejected):
+    """The answer is the target as it was."""
+
+    def __init__(self) -> None:
+        super().__init__("the model proposed no change")
+
+
 @dataclass(frozen=True)
 class Edit:
     """Replace the text between two offsets of one document version."""
@@ -246,7 +253,7 @@ def _python_parses(text: str) -> str | None:
 def check_edits(snap: DocumentSnapshot, target: Target, edits: Sequence[Edit]) -> str:
     """The document text after `edits`, or EditRejected saying why they cannot be offered."""
     if not edits:
-        raise EditRejected("the model proposed no change")
+        raise Unchanged()
     previous_end = -1
     for edit in sorted(edits, key=lambda e: e.start):
         if edit.uri != snap.uri:
@@ -263,7 +270,7 @@ def check_edits(snap: DocumentSnapshot, target: Target, edits: Sequence[Edit]) -
     old = snap.text
     new = apply_edits(old, edits)
     if new == old:
-        raise EditRejected("the model proposed no change")
+        raise Unchanged()
     removed = "".join(old[e.start : e.end] for e in edits)
     added = "".join(e.new_text for e in edits)
     hidden = added_hidden(removed, added)

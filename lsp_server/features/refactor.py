@@ -15,6 +15,7 @@ from lsp_server.features.edits import (
     Edit,
     EditRejected,
     Target,
+    Unchanged,
     check_edits,
     check_intent,
     renamed_as,
@@ -68,6 +69,7 @@ async def refactor(
     context = gather_context(target)
     slot = await asyncio.to_thread(doc_slot, target) if action == "docstring" else None
     error = ""
+    unchanged = False
     rejected: list[str] = []
     for attempt in range(1, ATTEMPTS + 1):
         prompt = build_prompt(
@@ -80,6 +82,7 @@ async def refactor(
             instruction=instruction,
             diagnostic=diagnostic,
             retry_error=error,
+            unchanged=unchanged,
         )
         if slot is not None:
             prompt = slot.prompt(prompt)
@@ -107,7 +110,7 @@ async def refactor(
                 edit = replacement_edit(target, renamed)
                 await asyncio.to_thread(_check, target, action, edit)
         except EditRejected as exc:
-            error = str(exc)
+            error, unchanged = str(exc), isinstance(exc, Unchanged)
             rejected.append(result.text)
             logger.info("%s: attempt %d rejected: %s", action, attempt, error)
             continue

@@ -41,6 +41,7 @@ class ActionSpec:
     kind: str  # explain | refactor | quickfix | review
     max_tokens: int
     task: str
+    unchanged: str = ""  # what to ask for on the retry after an answer that changed nothing
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,12 @@ def parse_actions(raw: Mapping[str, Any]) -> ActionPrompts:
         raise ValueError(f"default chat format {default!r} is not defined")
     actions = {
         name: ActionSpec(
-            name, str(a["title"]), str(a["kind"]), int(a["max_tokens"]), str(a["task"])
+            name,
+            str(a["title"]),
+            str(a["kind"]),
+            int(a["max_tokens"]),
+            str(a["task"]),
+            str(a.get("unchanged", "")),
         )
         for name, a in raw["actions"].items()
     }
@@ -149,9 +155,11 @@ def build_prompt(
     instruction: str = "",
     diagnostic: str = "",
     retry_error: str = "",
+    unchanged: bool = False,
 ) -> ChatPrompt:
     """The full chat prompt for one action. `context` is the surrounding code the model may
-    read, `target` the code the action is about; both are treated as data."""
+    read, `target` the code the action is about; both are treated as data. A retry after an
+    answer that changed nothing (`unchanged`) says what to change."""
     prompts = load_actions()
     act = prompts.actions[action]
     values = {
@@ -164,6 +172,8 @@ def build_prompt(
         "diagnostic": " ".join(diagnostic.split())[:500],
         "error": " ".join(retry_error.split())[:300],
     }
+    if unchanged and act.unchanged:
+        values["error"] += ". " + render(act.unchanged, values)
     parts = [render(prompts.data_block, values), "Task: " + render(act.task, values)]
     if act.kind in ("refactor", "quickfix"):
         parts.append(render(prompts.refactor_answer, values))

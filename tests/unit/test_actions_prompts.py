@@ -91,6 +91,37 @@ def test_retry_feeds_back_the_error() -> None:
     assert "rejected: the edit adds network access (requests)" in p.text
 
 
+@pytest.mark.parametrize("action", ["annotate", "simplify", "extract_function", "rename_locals"])
+def test_a_retry_after_an_unchanged_answer_says_what_to_change(action: str) -> None:
+    def prompt(unchanged: bool) -> str:
+        return build_prompt(
+            action,
+            "qwen2.5-coder",
+            language="python",
+            path="a.py",
+            context="",
+            target="x",
+            retry_error="the model proposed no change",
+            unchanged=unchanged,
+        ).text
+
+    hint = load_actions().actions[action].unchanged
+    assert hint and hint.startswith(("Add", "Make", "Move", "Rename"))
+    assert f"rejected: the model proposed no change. {hint}" in prompt(True)
+    assert hint not in prompt(False)
+    idiomatic = build_prompt(
+        "idiomatic",
+        "chatml",
+        language="go",
+        path="a.go",
+        context="",
+        target="x",
+        retry_error="the model proposed no change",
+        unchanged=True,
+    ).text
+    assert "the form go programmers usually write" in idiomatic
+
+
 # Answers the 0.5B model actually gave (see tests/unit/test_edits.py for the checks).
 @pytest.mark.parametrize(
     ("answer", "expected"),
