@@ -91,34 +91,26 @@ def test_retry_feeds_back_the_error() -> None:
     assert "rejected: the edit adds network access (requests)" in p.text
 
 
-@pytest.mark.parametrize("action", ["annotate", "simplify", "extract_function", "rename_locals"])
-def test_a_retry_after_an_unchanged_answer_says_what_to_change(action: str) -> None:
-    def prompt(unchanged: bool) -> str:
-        return build_prompt(
-            action,
-            "qwen2.5-coder",
-            language="python",
-            path="a.py",
-            context="",
-            target="x",
-            retry_error="the model proposed no change",
-            unchanged=unchanged,
-        ).text
-
-    hint = load_actions().actions[action].unchanged
-    assert hint and hint.startswith(("Add", "Make", "Move", "Rename"))
-    assert f"rejected: the model proposed no change. {hint}" in prompt(True)
-    assert hint not in prompt(False)
-    idiomatic = build_prompt(
-        "idiomatic",
-        "chatml",
-        language="go",
-        path="a.go",
+def retry_prompt(action: str, language: str, unchanged: bool) -> str:
+    return build_prompt(
+        action,
+        "qwen2.5-coder",
+        language=language,
+        path="a",
         context="",
         target="x",
         retry_error="the model proposed no change",
-        unchanged=True,
+        unchanged=unchanged,
     ).text
+
+
+@pytest.mark.parametrize("action", ["annotate", "simplify", "extract_function", "rename_locals"])
+def test_a_retry_after_an_unchanged_answer_says_what_to_change(action: str) -> None:
+    hint = load_actions().actions[action].unchanged
+    assert hint and hint.startswith(("Add", "Make", "Move", "Rename"))
+    assert f"rejected: the model proposed no change. {hint}" in retry_prompt(action, "python", True)
+    assert hint not in retry_prompt(action, "python", False)
+    idiomatic = retry_prompt("idiomatic", "go", True)
     assert "the form go programmers usually write" in idiomatic
 
 

@@ -117,6 +117,16 @@ class Recorder:
         return GenerationResult("")
 
 
+TEXT = "def g():\n    return \n"
+CURSOR = TEXT.index("return ") + len("return ")
+
+
+def typed_at(uri: str, typed: str) -> tuple[DocumentSnapshot, Position]:
+    """TEXT with `typed` after `return `, and the position after it."""
+    snap = Document(uri, "python", 1, TEXT[:CURSOR] + typed + TEXT[CURSOR:]).snapshot()
+    return snap, snap.position_at(CURSOR + len(typed))
+
+
 def test_anchor_keeps_the_context_while_typing() -> None:
     calls: list[int] = []
 
@@ -127,14 +137,10 @@ def test_anchor_keeps_the_context_while_typing() -> None:
     model = Recorder()
     completer = Completer(model, gather=fake_gather)
     settings = CompletionSettings(prefetch=False)
-    text = "def g():\n    return \n"
-    cursor = text.index("return ") + len("return ")
 
     async def run() -> None:
         for typed in ("", "f", "f1"):
-            t = text[:cursor] + typed + text[cursor:]
-            snap = Document("file:///w/pkg/main.py", "python", 1, t).snapshot()
-            await completer.complete(snap, snap.position_at(cursor + len(typed)), settings)
+            await completer.complete(*typed_at("file:///w/pkg/main.py", typed), settings)
 
     asyncio.run(run())
     assert len(calls) == 1
@@ -149,8 +155,7 @@ def test_anchor_keeps_the_context_while_typing() -> None:
 
     off = Completer(Recorder(), gather=nothing)
     rec = off.submit
-    snap = Document("file:///w/pkg/main.py", "python", 1, text).snapshot()
-    asyncio.run(off.complete(snap, snap.position_at(cursor), settings))
+    asyncio.run(off.complete(*typed_at("file:///w/pkg/main.py", ""), settings))
     assert isinstance(rec, Recorder)
     assert rec.jobs[0].path == "main.py" and rec.jobs[0].budget == settings.contextTokens
 
@@ -171,18 +176,12 @@ def test_a_request_gathering_takes_the_anchor_another_set_meanwhile() -> None:
     model = Recorder()
     completer = Completer(model, gather=gather)
     settings = CompletionSettings(prefetch=False)
-    text = "def g():\n    return \n"
-    cursor = text.index("return ") + len("return ")
-
-    def at(typed: str) -> tuple[DocumentSnapshot, Position]:
-        t = text[:cursor] + typed + text[cursor:]
-        snap = Document("file:///w/main.py", "python", 1, t).snapshot()
-        return snap, snap.position_at(cursor + len(typed))
+    uri = "file:///w/main.py"
 
     async def run() -> None:
-        slow = asyncio.create_task(completer.complete(*at("x"), settings))
+        slow = asyncio.create_task(completer.complete(*typed_at(uri, "x"), settings))
         await asyncio.sleep(0)
-        await completer.complete(*at(""), settings)  # sets the anchor at the cursor
+        await completer.complete(*typed_at(uri, ""), settings)  # sets the anchor at the cursor
         release.set()
         await slow
 
