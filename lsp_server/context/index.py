@@ -16,6 +16,7 @@ import logging
 import os
 import posixpath
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -471,9 +472,11 @@ class Linked:
 
 
 class WorkspaceIndex:
-    """Definitions by file and by name. Mutated only on the event loop."""
+    """Definitions by file and by name. Mutated only on the event loop, under `lock`, which
+    context gathering holds in its thread while it reads."""
 
     def __init__(self) -> None:
+        self.lock = threading.RLock()
         self.roots: list[Path] = []
         # Files that must never enter the index (the session's ignore rules); checked on every
         # way in, so a save or an index build racing a rule change cannot add one.
@@ -598,7 +601,11 @@ class WorkspaceIndex:
     # -- updates --
 
     def put(self, entry: FileEntry) -> None:
-        self.remove(entry.path)
+        with self.lock:
+            self._put(entry)
+
+    def _put(self, entry: FileEntry) -> None:
+        self._remove(entry.path)
         if self.excluded(entry.path):
             return
         self.files[entry.path] = entry
@@ -614,6 +621,10 @@ class WorkspaceIndex:
             counts[folder] = counts.get(folder, 0) + 1
 
     def remove(self, path: str) -> None:
+        with self.lock:
+            self._remove(path)
+
+    def _remove(self, path: str) -> None:
         old = self.files.pop(path, None)
         if old is None:
             return

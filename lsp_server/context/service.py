@@ -185,8 +185,19 @@ class ContextService:
             return GatheredContext()
         open_text = self._open_text()  # read on the event loop, which changes them
         try:
-            result = await asyncio.to_thread(
-                gather,
+            result = await asyncio.to_thread(self._search, snap, offset, budget_tokens, open_text)
+        except Exception:  # context is a bonus: never fail a completion for it
+            logger.exception("gathering context failed")
+            return GatheredContext()
+        self.last_gather_ms = result.elapsed_ms
+        return result
+
+    def _search(
+        self, snap: DocumentSnapshot, offset: int, budget_tokens: int, open_text: OpenText
+    ) -> GatheredContext:
+        # The event loop changes the index between two searches, never during one.
+        with self.index.lock:
+            return gather(
                 snap,
                 offset,
                 self.index,
@@ -197,8 +208,3 @@ class ContextService:
                 open_text,
                 self.tuning,
             )
-        except Exception:  # context is a bonus: never fail a completion for it
-            logger.exception("gathering context failed")
-            return GatheredContext()
-        self.last_gather_ms = result.elapsed_ms
-        return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -37,6 +38,7 @@ class SimilarCode:
 
     def __init__(self, tuning: ContextTuning = DEFAULT_TUNING) -> None:
         self.tuning = tuning
+        self._lock = threading.Lock()  # searched in a thread, forgotten on the event loop
         self._files: OrderedDict[str, tuple[tuple[int, int], list[str], list[frozenset[str]]]]
         self._files = OrderedDict()
 
@@ -59,10 +61,11 @@ class SimilarCode:
             if st.st_size > limit:
                 return None
             stamp = (st.st_mtime_ns, st.st_size)
-        held = self._files.get(path)
-        if held is not None and held[0] == stamp:
-            self._files.move_to_end(path)
-            return held[1], held[2]
+        with self._lock:
+            held = self._files.get(path)
+            if held is not None and held[0] == stamp:
+                self._files.move_to_end(path)
+                return held[1], held[2]
         if opened is not None:
             lines = opened[1].split("\n")
         else:
@@ -77,13 +80,15 @@ class SimilarCode:
             frozenset().union(*words[i : i + size])
             for i in range(0, max(1, len(lines) - size + 1), step)
         ]
-        self._files[path] = (stamp, lines, sets)
-        while len(self._files) > self.tuning.similar_cache_files:
-            self._files.popitem(last=False)
+        with self._lock:
+            self._files[path] = (stamp, lines, sets)
+            while len(self._files) > self.tuning.similar_cache_files:
+                self._files.popitem(last=False)
         return lines, sets
 
     def forget(self, path: str) -> None:
-        self._files.pop(path, None)
+        with self._lock:
+            self._files.pop(path, None)
 
 
 def query_words(snap: DocumentSnapshot, offset: int, tuning: ContextTuning) -> frozenset[str]:
