@@ -198,7 +198,7 @@ def _replay(known: lookup.PromptLookup, answer: list[int], cap: int) -> tuple[in
         while kept < len(draft) and draft[kept] == answer[done + kept]:
             kept += 1
         if draft:
-            most = min(cap, most * 2) if kept == len(draft) else max(1, kept)
+            most = lookup.next_draft_length(most, len(draft), kept, cap)
         calls += 1
         cost += 1 + len(draft) * BATCH_TOKEN_COST
         chosen = answer[done : done + kept + 1]

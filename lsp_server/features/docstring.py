@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lsp_server.features.edits import Target, char_offset, node_name, unwrapped, whole_definition
+from lsp_server.features.structure import is_docstring
 from lsp_server.prompts.actions import ChatPrompt, indentation
 
 MAX_TOKENS = 192
@@ -105,7 +106,7 @@ def doc_slot(target: Target) -> DocSlot | None:
         if body is None or body.start_point.row == inner.start_point.row or not body.named_children:
             return None
         first = body.named_children[0]
-        if first.type == "expression_statement" and first.named_children[0].type == "string":
+        if is_docstring(first):
             return None  # a docstring to refresh: the model rewrites it
         at = char_offset(snap, first.start_byte)
         line_start = snap.text.rfind("\n", 0, at) + 1

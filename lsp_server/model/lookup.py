@@ -29,6 +29,12 @@ AHEAD = 48
 BEHIND = 4
 
 
+def next_draft_length(most: int, drafted: int, kept: int, cap: int = DRAFT_TOKENS) -> int:
+    """Guess more after a draft the model took whole, less after one it refused: checking a
+    token it refuses costs time (a batch of 9 costs about 2.5 single decodes here)."""
+    return min(cap, most * 2) if kept == drafted else max(1, kept)
+
+
 class PromptLookup:
     """The tokens so far, with every place each n-gram ended, for drafts in O(log n)."""
 

@@ -39,7 +39,7 @@ from lsp_server.model.alternatives import OTHERS_PER_STEP, Step, branches, top_t
 from lsp_server.model.block_end import RULES, BlockEnd, block_end
 from lsp_server.model.json_items import repeat_end
 from lsp_server.model.kv_states import MIN_SAVED_TOKENS, SavedState, StateStore, common_prefix
-from lsp_server.model.lookup import DRAFT_TOKENS, PromptLookup
+from lsp_server.model.lookup import DRAFT_TOKENS, PromptLookup, next_draft_length
 from lsp_server.model.protocol import (
     DEBUG_PROMPTS,
     Cancel,
@@ -121,6 +121,14 @@ class Run:
             self.reason = "eos"
             return True
         return self.take(token, piece, stop, ends, most)
+
+    def halted(self, should_stop: StopCheck) -> bool:
+        """True when the job was stopped from outside (cancelled, past its deadline), with
+        that as the answer's reason."""
+        why = should_stop(False)
+        if why:
+            self.reason = why
+        return bool(why)
 
     def take(
         self, token: int, piece: bytes, stop: Sequence[str], ends: EndCheck | None, most: int
@@ -518,9 +526,7 @@ class LlamaEngine:
                 steps.append(self._step(token))
             if run.add(token, llm.detokenize([token]), self.stop_ids, stop, ends, max_tokens):
                 break
-            check = should_stop(False)
-            if check:
-                run.reason = check
+            if run.halted(should_stop):
                 break
         return run
 
@@ -544,9 +550,7 @@ class LlamaEngine:
         n_past = llm.n_tokens
         last = tokens[-1]
         run = Run()
-        # Guess more after a guess the model took whole, less after one it refused: checking
-        # a token it refuses costs time (a batch of 9 costs about 2.5 single decodes here).
-        most = DRAFT_TOKENS
+        most = DRAFT_TOKENS  # the draft's length adapts (next_draft_length)
         while True:
             room = max_tokens - run.generated - 1
             draft = known.draft(min(most, room)) if room > 0 else []
@@ -563,16 +567,13 @@ class LlamaEngine:
             run.drafted += len(draft)
             run.accepted += len(chosen) - 1
             if draft:
-                kept = len(chosen) - 1
-                most = min(DRAFT_TOKENS, most * 2) if kept == len(draft) else max(1, kept)
+                most = next_draft_length(most, len(draft), len(chosen) - 1)
             n_past += len(chosen)  # `last` and the drafted tokens the model agreed with
             llm.n_tokens = n_past
             for token in chosen:
                 if run.add(token, llm.detokenize([token]), self.stop_ids, stop, ends, max_tokens):
                     return run
-            check = should_stop(False)
-            if check:
-                run.reason = check
+            if run.halted(should_stop):
                 return run
             known.extend(chosen)
             last = chosen[-1]
@@ -623,9 +624,7 @@ class LlamaEngine:
                 if run.add(token, llm.detokenize([token]), self.stop_ids, stop, ends, max_tokens):
                     return run
                 lazy.accept(token)
-                check = should_stop(False)
-                if check:
-                    run.reason = check
+                if run.halted(should_stop):
                     return run
                 last = token
         finally:
