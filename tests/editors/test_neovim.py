@@ -757,8 +757,8 @@ STANDIN = "dofile({standin}).setup({{ SPEC }}, {{ root = {root} }})\n"
 @pytest.mark.parametrize("which", ["local clone", "from the repository"])
 def test_install_with_the_lazy_nvim_spec(tmp_path: Path, which: str) -> None:
     """The README's lazy.nvim specs, loaded by a stand-in that does what lazy.nvim does with
-    `dir`/`url`, `name`, `main`, `opts` and `config` (lazy.nvim itself is not installable here;
-    ENCLAVE_LAZY_NVIM=<a lazy.nvim checkout> runs the real one, see the next test)."""
+    `dir`/`url`, `name`, `main`, `opts` and `config`: what the specs ask of a loader, without
+    lazy.nvim's own network and lock files (the next test runs lazy.nvim itself)."""
     clone = clone_of_the_plugin(tmp_path)
     spec = readme_lazy_specs()[which]
     env = stub_env(ENCLAVE_STUB_ITEMS='["SUGGESTED"]')
@@ -776,7 +776,8 @@ def test_install_with_the_lazy_nvim_spec(tmp_path: Path, which: str) -> None:
 @needs_nvim
 @pytest.mark.parametrize("which", ["local clone", "from the repository"])
 def test_install_with_real_lazy_nvim(tmp_path: Path, which: str) -> None:
-    """The same specs with the real lazy.nvim, when ENCLAVE_LAZY_NVIM names a checkout of it."""
+    """The same specs with the real lazy.nvim, when ENCLAVE_LAZY_NVIM names a checkout of it
+    (.ci/run sets it from the machine's snapshot of lazy.nvim's repository)."""
     lazy_dir = os.environ.get("ENCLAVE_LAZY_NVIM")
     if not lazy_dir:
         pytest.skip("set ENCLAVE_LAZY_NVIM to a lazy.nvim checkout to run lazy.nvim itself")
