@@ -151,6 +151,39 @@ export async function statusMenuChecks(ed, w, shot, userData, report, slow) {
   const js = await requests(ed);
   if (js <= after) throw new Error(`JavaScript: ghost ${JSON.stringify(ghost)}, but the server's requests stayed ${after}`);
   report.ok("trusted: with Python off, a JavaScript file gets ghost text", `${JSON.stringify(ghost)}; server's requests ${after} -> ${js}`);
+
+  await ed.open("shapes.ts", "describe");
+  await ed.statusMatches(/ready/, 15000);
+  await page.keyboard.press("Control+End");
+  const original = readFileSync(join(w.ws, "shapes.ts"), "utf8");
+  const block = await ghostPastSuggestions(ed, "  ", slow);
+  await shot("typescript-ghost.png");
+  const line = await acceptLine(ed, w, original + "  ", block, report);
+  await checkAccepted(ed, "typescript", line, report, `${ACCEPT_LINE_KEY} (Accept Line, a user's key) in TypeScript`);
+}
+
+/** VS Code's Accept Line has no default key: the user settings bind this one (run.mjs). */
+export const ACCEPT_LINE_KEY = "Ctrl+Alt+L";
+
+/** Accept Line takes the suggestion's first line and no more: what it inserted after `typed`
+ * (the file as it was and what was typed), as saved. */
+async function acceptLine(ed, w, typed, ghost, report) {
+  const { page } = ed;
+  const file = join(w.ws, "shapes.ts");
+  await page.keyboard.press(ACCEPT_LINE_KEY.replace("Ctrl", "Control"));
+  await page.waitForTimeout(500);
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("Control+S");
+  await page.waitForTimeout(1500);
+  const after = readFileSync(file, "utf8");
+  const inserted = after.startsWith(typed) ? after.slice(typed.length) : null;
+  const first = ghost.split("\n")[0];
+  if (inserted === null || !inserted.trim() || inserted.replace(/\n$/, "").includes("\n") || !first.startsWith(inserted.replace(/\n$/, ""))) {
+    throw new Error(`accept line: the file ends ${JSON.stringify(after.slice(typed.length - 20))} (typed at ${JSON.stringify(typed.slice(-20))}), the suggestion was ${JSON.stringify(ghost)}`);
+  }
+  const rest = ghost.trimEnd().length > inserted.trimEnd().length ? "; the rest of the suggestion was left" : " (a one-line suggestion)";
+  report.ok("trusted: Accept Line inserts the suggestion's first line", `${JSON.stringify(inserted)} of ${JSON.stringify(ghost)}${rest}`);
+  return inserted;
 }
 
 /**

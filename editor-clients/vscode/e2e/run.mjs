@@ -31,7 +31,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Editor, newestFile, openCodeServer, Report, trap } from "./lib.mjs";
-import { checkAccepted, missingModelChecks, missingModelSetup, statusMenuChecks } from "./menu.mjs";
+import { ACCEPT_LINE_KEY, checkAccepted, missingModelChecks, missingModelSetup, statusMenuChecks } from "./menu.mjs";
 
 const EXT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(EXT_DIR, ".e2e");
@@ -88,6 +88,16 @@ const SHAPES_JS = `function circleArea(radius) {
 function rectangleArea(width, height) {
 `;
 
+// Accept Line: a body begun with a list to fill is likely to get a suggestion of several lines.
+const SHAPES_TS = `interface Box {
+  width: number;
+  height: number;
+}
+
+export function describe(box: Box): string {
+  const lines: string[] = [];
+`;
+
 const report = new Report();
 const CLASH_LOG = join(LOGS, "clash-commands.jsonl");
 
@@ -112,6 +122,7 @@ function hostileWorkspace(name) {
   writeFileSync(join(ws, "calc.py"), CALC);
   writeFileSync(join(ws, "notes.py"), NOTES);
   writeFileSync(join(ws, "shapes.js"), SHAPES_JS);
+  writeFileSync(join(ws, "shapes.ts"), SHAPES_TS);
   writeFileSync(join(ws, "not-a-model.gguf"), "this is not a model\n");
   const marker = join(ws, "server-script-ran");
   const script = join(ws, "evil-server.sh");
@@ -167,6 +178,8 @@ function userSettings(dir, serverLog, extra) {
     ...extra,
   };
   writeFileSync(join(dir, "User", "settings.json"), JSON.stringify(settings, null, 2));
+  const acceptLine = { key: ACCEPT_LINE_KEY.toLowerCase(), command: "editor.action.inlineSuggest.acceptNextLine", when: "inlineSuggestionVisible && !editorReadonly" };
+  writeFileSync(join(dir, "User", "keybindings.json"), JSON.stringify([acceptLine], null, 2));
 }
 
 /** Answer the workspace trust dialog as a user would. */
