@@ -3,7 +3,8 @@
 On the actions bench's held-out half, most refactor requests that ended without an edit were
 ones that could not have made one: type annotations for Go (every type is already written),
 renaming the locals of a method that has none, a docstring for a Go method whose doc comment
-sits above it, outside the target, a docstring for a function that has one. Nor is there
+sits above it, outside the target, a docstring for a function that has one, annotations for
+a function whose parameters and return have their types. Nor is there
 anything to simplify, make idiomatic or extract in a few lines of straight code (Go's
 four-line `Template.Delims`: "no change", or a copy of a function the file already has as
 the "extracted" part). The list leaves those out instead of offering an action that can only
@@ -42,6 +43,10 @@ DECISIONS = frozenset(
     }
 )
 LOGICAL = frozenset({"&&", "||", "??", "and", "or"})
+# Parameters that carry a type (TypeScript's may not: their `type` field says).
+TYPED_PARAMETERS = frozenset(
+    {"typed_parameter", "typed_default_parameter", "required_parameter", "optional_parameter"}
+)
 
 
 def _comment_above(snap: DocumentSnapshot, node: tree_sitter.Node) -> bool:
@@ -88,6 +93,32 @@ def _has_docstring(definition: tree_sitter.Node) -> bool:
     return first is not None and is_docstring(first)
 
 
+def _fully_annotated(language: str, definition: tree_sitter.Node) -> bool:
+    """Whether every parameter and the return of a function have their types written: what
+    is left (locals) the type checkers infer, and the model answers "no change". A Python
+    method's `self` / `cls` needs none. Rust's signatures always have their types: there
+    annotations are for the `let`s, so Rust stays listed."""
+    fn = unwrapped(definition)
+    if language == "rust":
+        return False
+    if fn.type == "variable_declarator":  # const f = (a: T): R => ...
+        fn = fn.child_by_field_name("value") or fn
+    params = fn.child_by_field_name("parameters")
+    if params is None or fn.child_by_field_name("return_type") is None:
+        return False
+    for i, param in enumerate(p for p in params.named_children if not is_comment(p)):
+        if param.type in TYPED_PARAMETERS and (
+            language == "python" or param.child_by_field_name("type") is not None
+        ):
+            continue
+        if param.type in ("keyword_separator", "positional_separator"):
+            continue
+        if i == 0 and param.type == "identifier" and param.text in (b"self", b"cls"):
+            continue
+        return False
+    return True
+
+
 def applicable(snap: DocumentSnapshot, rng: Range, refactors: tuple[str, ...]) -> tuple[str, ...]:
     """The `refactors` worth offering for the target of `rng` (all of them for a language
     without a syntax tree, or a range the action itself will refuse)."""
@@ -101,7 +132,9 @@ def applicable(snap: DocumentSnapshot, rng: Range, refactors: tuple[str, ...]) -
     b0, b1 = target.code_bytes
     definition = whole_definition(target)
     skip: set[str] = set()
-    if info.name not in ANNOTATED:
+    if info.name not in ANNOTATED or (
+        definition is not None and _fully_annotated(info.name, definition)
+    ):
         skip.add("annotate")
     if not locals_bound(snap.tree.root_node, b0, b1):
         skip.add("rename_locals")

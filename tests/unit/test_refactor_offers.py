@@ -130,7 +130,12 @@ export function last(xs) {
 def test_typescript_exported_functions() -> None:
     at_function = len("export ")
     # (Two or three statements, one decision at most: never anything to extract.)
-    assert offered("typescript", TS, 1, column=at_function) == ALL - {"docstring", *EXTRACT}
+    # Its parameters and return typed: nothing for "Add type annotations" either.
+    assert offered("typescript", TS, 1, column=at_function) == ALL - {
+        "docstring",
+        "annotate",
+        *EXTRACT,
+    }
     assert offered("typescript", TS, 6, column=at_function) == {"docstring", "annotate"}
     arrow = "export const f = (a: number) => {\n  const b = a ?? 1;\n  return b;\n};\n"
     assert offered("typescript", arrow, 1, column=2) == ALL - EXTRACT  # the cursor in its body
@@ -140,6 +145,30 @@ def test_typescript_exported_functions() -> None:
         "annotate",
         *EXTRACT,
     }
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "wanted"),
+    [
+        ("python", "def f(a: int, *, b: str = 'x') -> int:\n    return a\n", False),
+        ("python", "class C:\n    def f(self, a: int) -> int:\n        return a\n", False),
+        ("python", "def f(a: int, b) -> int:\n    return a\n", True),
+        ("python", "def f(a: int, *rest) -> int:\n    return a\n", True),
+        ("python", "def f(a: int):\n    return a\n", True),
+        ("typescript", "function f(a: number, b?: string): number {\n  return a;\n}\n", False),
+        ("typescript", "function f(a: number, b?): number {\n  return a;\n}\n", True),
+        ("typescript", "function f(a: number) {\n  return a;\n}\n", True),
+        ("typescript", "export const f = async (a: number): Promise<number> => a;\n", False),
+        ("typescript", "export const f = async (a): Promise<number> => a;\n", True),
+        ("typescript", "export const f = async (a: number) => a;\n", True),
+    ],
+)
+def test_annotations_are_offered_where_a_type_is_missing(
+    language: str, text: str, wanted: bool
+) -> None:
+    line = 1 if text.startswith("class") else 0
+    column = 4 if line else 0
+    assert ("annotate" in offered(language, text, line, column=column)) is wanted
 
 
 def test_a_decorated_definition_is_one_definition() -> None:
