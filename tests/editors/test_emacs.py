@@ -347,12 +347,17 @@ def test_dir_locals_cannot_choose_the_server_its_environment_or_settings(
 
 
 @needs_emacs
-@pytest.mark.parametrize("stats", [True, False], ids=["stats-on", "stats-off"])
-def test_completion_at_point_inserts_a_block(tmp_path: Path, stats: bool) -> None:
+@pytest.mark.parametrize(
+    ("stats", "connect"),
+    [(True, "command"), (False, "command"), (True, "hook")],
+    ids=["stats-on", "stats-off", "eglot-ensure-hook"],
+)
+def test_completion_at_point_inserts_a_block(tmp_path: Path, stats: bool, connect: str) -> None:
     """The suggestion comes as one completion item whose text edit holds all of it; choosing
     it (the only item) inserts every line, and the server's copy follows. Choosing it also
     runs the item's command, once (Eglot 1.9 does not: the configuration does), and the
-    server counts it; with statistics off the item has no command and nothing is sent."""
+    server counts it; with statistics off the item has no command and nothing is sent.
+    Connected by M-x eglot, or by the README's `eglot-ensure` hook on opening the file."""
     file = tmp_path / "sign.py"
     file.write_text("def sign(x):\n    \n")
     block = "if x > 0:\n        return 1\n    return -1"
@@ -360,8 +365,10 @@ def test_completion_at_point_inserts_a_block(tmp_path: Path, stats: bool) -> Non
     if not stats:
         settings = {**json.loads(env["ENCLAVE_TEST_SETTINGS"]), "stats": {"enabled": False}}
         env["ENCLAVE_TEST_SETTINGS"] = json.dumps(settings)
+    env["ENCLAVE_TEST_CONNECT"] = connect
     r = run_script("completion.el", tmp_path, file, env, timeout=120)
 
+    assert r["connected_by"] == connect
     [item] = r["completion_answer"]["items"]
     assert item["textEdit"]["newText"] == block
     assert item["label"] == "if x > 0:"

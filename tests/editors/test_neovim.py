@@ -535,6 +535,42 @@ def test_default_keys_fall_back_to_the_mappings_they_replaced(tmp_path: Path) ->
     assert r["restored"] == {"rhs": "<lt>B-RHS>", "buffer": 1}
 
 
+def checkout_env(*names: str) -> dict[str, str]:
+    """The checkouts of other plugins named by these variables (.ci/run sets them from the
+    machine's snapshots); the test skips without them."""
+    missing = [n for n in names if not os.environ.get(n)]
+    if missing:
+        pytest.skip(f"set {' and '.join(missing)} to checkouts of the plugins")
+    return {n: os.environ[n] for n in names}
+
+
+@needs_nvim
+@pytest.mark.parametrize("mode", ["default", "recipe"])
+def test_tab_beside_the_real_nvim_cmp_and_luasnip(tmp_path: Path, mode: str) -> None:
+    """nvim-cmp's Tab mapping beside Enclave: with Enclave's default keys (nvim-cmp maps over
+    them and falls back to them), and with :help enclave-cmp's recipe. Tab selects the menu's
+    next item while the menu is open (a suggestion shown too), accepts a suggestion when
+    only it is shown, jumps to a snippet's next placeholder, and indents when there is
+    nothing."""
+    plugins = checkout_env("ENCLAVE_NVIM_CMP", "ENCLAVE_LUASNIP")
+    env = stub_env(ENCLAVE_STUB_ITEMS='["SUGGESTED"]', ENCLAVE_CMP_MODE=mode, **plugins)
+    r = run_script("cmp_real.lua", tmp_path, None, env, 180)
+    cases = r["cases"]
+    indent = cases["baseline"]["line"]
+    assert indent.strip() == "" and indent, cases["baseline"]
+    assert cases["nothing"]["line"] == indent, cases["nothing"]
+    assert cases["suggestion"]["line"] == "SUGGESTED", cases["suggestion"]
+    assert not cases["suggestion"]["ghost_left"]
+    assert r["ghost_with_menu"], "the suggestion was not shown when the menu opened"
+    for name in ("menu", "menu_over_suggestion"):
+        # select_next_item() puts the menu's first item in the line; no suggestion is taken.
+        assert cases[name]["line"] in ("alpha", "alps") and cases[name]["menu_left"], cases[name]
+    if mode == "default":
+        snippet = cases["snippet"]
+        assert snippet["line"] == "first(one, two)", snippet
+        assert snippet["col"] == len("first(one, "), snippet
+
+
 CYCLE_ITEMS = {
     "automatic": ["ONE"],
     "invoked": ["alpha beta", "gamma(delta)\n  epsilon zeta\nomega", "ünï wörd"],

@@ -14,7 +14,8 @@
 
 (defun enclave-test-connect ()
   "Load the configuration, open the file, M-x eglot, wait until ready.
-Return the buffer."
+With ENCLAVE_TEST_CONNECT=hook the README's `eglot-ensure' hook connects instead, at
+the first command after the file opens.  Return the buffer."
   (load (enclave-test-env "ENCLAVE_EMACS_CONFIG") nil t)
   (setq enclave-command (json-parse-string (enclave-test-env "ENCLAVE_TEST_CMD")
                                            :array-type 'list))
@@ -23,10 +24,17 @@ Return the buffer."
       (setq enclave-settings (json-parse-string settings :object-type 'plist
                                                       :false-object :json-false))))
   (setq eglot-autoreconnect nil)
-  (let ((buffer (find-file-noselect (enclave-test-env "ENCLAVE_TEST_FILE"))))
+  (let* ((by (enclave-test-env "ENCLAVE_TEST_CONNECT" "command"))
+         (buffer (progn (when (equal by "hook")
+                          (add-hook 'python-mode-hook #'eglot-ensure))
+                        (find-file-noselect (enclave-test-env "ENCLAVE_TEST_FILE")))))
     (set-buffer buffer)
     (enclave-test-put "major_mode" (symbol-name major-mode))
-    (call-interactively #'eglot)        ; M-x eglot
+    (enclave-test-put "connected_by" by)
+    (if (equal by "hook")
+        ;; eglot-ensure connects after the next command; batch Emacs runs none.
+        (run-hooks 'post-command-hook)
+      (call-interactively #'eglot))     ; M-x eglot
     (enclave-test-wait "eglot manages the buffer" 60
                        (lambda () (with-current-buffer buffer eglot--managed-mode)))
     (enclave-test-put "server_name"
