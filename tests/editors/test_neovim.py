@@ -555,6 +555,7 @@ def test_tab_beside_the_real_nvim_cmp_and_luasnip(tmp_path: Path, mode: str) -> 
     plugins = checkout_env("ENCLAVE_NVIM_CMP", "ENCLAVE_LUASNIP")
     env = stub_env(ENCLAVE_STUB_ITEMS='["SUGGESTED"]', ENCLAVE_CMP_MODE=mode, **plugins)
     r = run_script("cmp_real.lua", tmp_path, None, env, 180)
+    assert r["tab_mapping"].startswith("cmp.")  # nvim-cmp's Tab is the one pressed
     cases = r["cases"]
     indent = cases["baseline"]["line"]
     assert indent.strip() == "" and indent, cases["baseline"]
@@ -569,6 +570,28 @@ def test_tab_beside_the_real_nvim_cmp_and_luasnip(tmp_path: Path, mode: str) -> 
         snippet = cases["snippet"]
         assert snippet["line"] == "first(one, two)", snippet
         assert snippet["col"] == len("first(one, "), snippet
+
+
+@needs_nvim
+@pytest.mark.parametrize("mode", ["default", "recipe"])
+def test_tab_beside_the_real_blink_cmp(tmp_path: Path, mode: str) -> None:
+    """blink.cmp's Tab beside Enclave: with Enclave's default keys under blink.cmp's default
+    keymap (snippet forward, else fallback), and with :help enclave-blink's recipe. Tab
+    accepts a suggestion shown, jumps to a snippet's next placeholder, indents when there
+    is nothing."""
+    plugins = checkout_env("ENCLAVE_BLINK_CMP")
+    env = stub_env(ENCLAVE_STUB_ITEMS='["SUGGESTED"]', ENCLAVE_CMP_MODE=mode, **plugins)
+    r = run_script("blink_real.lua", tmp_path, None, env, 180)
+    assert r["tab_mapping"] == "blink.cmp"  # blink.cmp's Tab is the one pressed
+    cases = r["cases"]
+    indent = cases["baseline"]["line"]
+    assert indent.strip() == "" and indent, cases["baseline"]
+    assert cases["nothing"]["line"] == indent, cases["nothing"]
+    assert cases["suggestion"]["line"] == "SUGGESTED", cases["suggestion"]
+    assert not cases["suggestion"]["ghost_left"]
+    snippet = cases["snippet"]
+    assert snippet["line"] == "first(one, two)", snippet
+    assert snippet["col"] == len("first(one, "), snippet
 
 
 CYCLE_ITEMS = {
