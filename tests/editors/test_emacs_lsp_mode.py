@@ -580,18 +580,30 @@ def test_under_ci_a_missing_emacs_or_lsp_mode_fails_the_test(tmp_path: Path, mis
 # -- the real default model -------------------------------------------------------------------
 
 
-@needs_lsp_mode
-@pytest.mark.model
-@pytest.mark.slow
-def test_ghost_text_from_the_real_model(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def model_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One Emacs + lsp-mode session with the server's default settings (the default model)."""
     spec_ = provision.MODELS[provision.DEFAULT_SIZE]
     if not provision.verify(provision.model_path(spec_), spec_, quick=True).ok:
         pytest.fail(f"default model not provisioned: run `enclave model fetch --size {spec_.size}`")
-    file = tmp_path / "sample.py"
+    workdir = tmp_path_factory.mktemp("lsp-model")
+    file = workdir / "sample.py"
     file.write_text(EDITOR_SAMPLE)
     env = {**real_env(), "ENCLAVE_DEBUG_PROMPTS": "1"}
-    r = run("lsp-model.el", tmp_path, file, env, timeout=560)
+    return run("lsp-model.el", workdir, file, env, timeout=560)
 
+
+def model_texts(r: dict[str, Any], kind: str, status: str = "status") -> list[str]:
+    """What the model wrote for the last prompts of `kind`, as getStatus showed it then."""
+    return [p["text"] for p in r[status]["lastPrompts"] if p["kind"] == kind]
+
+
+@needs_lsp_mode
+@pytest.mark.model
+@pytest.mark.slow
+def test_ghost_text_from_the_real_model(model_run: dict[str, Any]) -> None:
+    r = model_run
+    spec_ = provision.MODELS[provision.DEFAULT_SIZE]
     assert r["status"]["modelInfo"]["path"] == str(provision.model_path(spec_))
     assert r["line_before"] == "    return "
     assert r["ghost"], {"asks": r["asks"], "empty": r["empty_reasons"]}
@@ -606,7 +618,7 @@ def test_ghost_text_from_the_real_model(tmp_path: Path) -> None:
         assert cycle["ghost"] == r["ghost"], (r["ghost"], cycle)
     # TAB inserted what was shown, which the model generated for this request.
     assert r["inserted"] == r["ghost"]
-    texts = [p["text"] for p in r["status"]["lastPrompts"] if p["kind"] == "user"]
+    texts = model_texts(r, "user")
     assert any(r["ghost"].strip() in t for t in texts), texts
     assert r["buffer"] == EDITOR_SAMPLE.replace(
         "    return\n", "    return " + r["ghost"] + "\n", 1
@@ -617,3 +629,38 @@ def test_ghost_text_from_the_real_model(tmp_path: Path) -> None:
     never_reached_the_other_server(r)
     pid = r["status"]["workerPid"]
     assert isinstance(pid, int) and gone(pid), f"model worker {pid} still running"
+
+
+@needs_lsp_mode
+@pytest.mark.model
+@pytest.mark.slow
+def test_real_review_beside_the_other_server(model_run: dict[str, Any]) -> None:
+    """M-x enclave-lsp-review with the default model: as many Enclave diagnostics in
+    lsp-mode as the review reported, each Enclave's; the other server got none of it."""
+    r = model_run
+    findings = r["review_result"]["findings"]
+    assert isinstance(findings, int) and model_texts(r, "action", "status_after_actions")
+    assert len(r["review_diagnostics"]) == findings, r["review_diagnostics"]
+    never_reached_the_other_server(r)
+
+
+@needs_lsp_mode
+@pytest.mark.model
+@pytest.mark.slow
+def test_real_refactor_through_enclave_code_actions(model_run: dict[str, Any]) -> None:
+    """A refactor chosen in M-x enclave-lsp-code-actions, resolved by the default model:
+    applied to `average` alone (a docstring the model wrote), or refused with its reason."""
+    r = model_run
+    if r["refactor_changed_buffer"] is False:  # the server refused the model's answer...
+        said = r.get("refactor_error", "") + r["emacs_messages"]
+        assert DOCSTRING in said and ("failed" in said or "not applied" in said), said[-3000:]
+        return
+    new, before = r["buffer_after_refactor"], r["refactor_before"]
+    tree = ast.parse(new)
+    average = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "average")
+    assert ast.get_docstring(average), new
+    assert new.startswith(before[: before.index("def average")])
+    doc = (ast.get_docstring(average, clean=False) or "").split("\n")[0].strip()
+    assert doc and any(doc in text for text in model_texts(r, "action", "status_after_actions"))
+    state = r["document_after_refactor"]
+    assert state["server_sha256"] == state["buffer_sha256"]

@@ -1,7 +1,8 @@
 ;;; lsp-model.el --- ghost text from the real model beside another server  -*- lexical-binding: t; -*-
 
 ;; The server with its default settings (the default model).  A space typed after `return'
-;; in the first function; the pause asks Enclave; M-n and M-p cycle; TAB accepts.
+;; in the first function; the pause asks Enclave; M-n and M-p cycle; TAB accepts.  Then a
+;; review of the buffer, and a refactor chosen in M-x enclave-lsp-code-actions.
 
 (load (expand-file-name "lsp-runner.el" (file-name-directory load-file-name)) nil t)
 
@@ -51,6 +52,28 @@
    (enclave-test-put "buffer" (buffer-string))
    (enclave-test-wait-synced "Enclave has the accepted text")
    (enclave-test-put "document" (enclave-test-document-state))
-   (enclave-test-put "status" (enclave-lsp-status))))
+   (enclave-test-put "status" (enclave-lsp-status))
+
+   ;; M-x enclave-lsp-review: the model's findings join lsp-mode's diagnostics.
+   (let ((result (call-interactively #'enclave-lsp-review)))
+     (enclave-test-put "review_result" result)
+     (enclave-test-wait "Enclave's findings among lsp-mode's diagnostics" 60
+                        (lambda () (>= (length (enclave-test-enclave-diagnostics))
+                                       (lsp-get result :findings))))
+     (enclave-test-put "review_diagnostics" (vconcat (enclave-test-enclave-diagnostics))))
+
+   ;; M-x enclave-lsp-code-actions on `average', choosing a refactor the model runs on resolve.
+   (enclave-test-goto "^def average")
+   (let ((before (buffer-string)))
+     (condition-case err
+         (enclave-test-choose (enclave-test-env "ENCLAVE_TEST_REFACTOR_TITLE")
+                              (lambda () (call-interactively #'enclave-lsp-code-actions)))
+       (user-error (enclave-test-put "refactor_error" (error-message-string err))))
+     (enclave-test-put "refactor_before" before)
+     (enclave-test-put "refactor_changed_buffer" (if (equal before (buffer-string)) :json-false t))
+     (enclave-test-put "buffer_after_refactor" (buffer-string)))
+   (enclave-test-wait-synced "Enclave has the refactored text")
+   (enclave-test-put "document_after_refactor" (enclave-test-document-state))
+   (enclave-test-put "status_after_actions" (enclave-lsp-status))))
 
 ;;; lsp-model.el ends here
