@@ -136,6 +136,21 @@ def test_both_servers_run_and_the_other_still_answers(ghost_run: dict[str, Any])
 
 
 @needs_lsp_mode
+def test_the_lsp_deferred_hook_starts_both_servers(tmp_path: Path) -> None:
+    """The README's `(add-hook 'python-mode-hook #'lsp-deferred)` instead of M-x lsp: both
+    servers start once the buffer shows and Emacs is idle, and the ghost text works."""
+    file = tmp_path / "sign.py"
+    file.write_text("def sign(x):\n")
+    env = {**fake_env(BLOCK + "\n"), "ENCLAVE_TEST_CONNECT": "hook"}
+    r = run("lsp-ghost.el", tmp_path, file, env)
+    assert r["connected_by"] == "hook"
+    assert r["servers"] == ["enclave", "other"]
+    assert r["status"]["state"] == "ready"
+    assert r["ghost_mode"] is True
+    never_reached_the_other_server(r)
+
+
+@needs_lsp_mode
 def test_ghost_text_is_shown_typed_through_and_accepted_in_parts(
     ghost_run: dict[str, Any],
 ) -> None:

@@ -60,7 +60,9 @@ Observation only: REQUEST runs with METHOD, PARAMS, CALLBACK and ARGS."
            :session))
 
 (defun enclave-test-start ()
-  "Load the configuration, open the file, M-x lsp.  Return the buffer."
+  "Load the configuration, open the file, M-x lsp.  Return the buffer.
+With ENCLAVE_TEST_CONNECT=hook the README's `lsp-deferred' hook starts lsp-mode
+instead, once the buffer is shown and Emacs is idle."
   (load (enclave-test-env "ENCLAVE_EMACS_CONFIG") nil t)
   (setq enclave-command (json-parse-string (enclave-test-env "ENCLAVE_TEST_CMD")
                                            :array-type 'list))
@@ -82,11 +84,16 @@ Observation only: REQUEST runs with METHOD, PARAMS, CALLBACK and ARGS."
         lsp-log-io t)
   (advice-add 'lsp--send-no-wait :before #'enclave-test-record-sent)
   (advice-add 'lsp-request-async :around #'enclave-test-record-execute)
-  (let ((buffer (find-file-noselect (enclave-test-env "ENCLAVE_TEST_FILE"))))
+  (let* ((by (enclave-test-env "ENCLAVE_TEST_CONNECT" "command"))
+         (buffer (progn (when (equal by "hook")
+                          (add-hook 'python-mode-hook #'lsp-deferred))
+                        (find-file-noselect (enclave-test-env "ENCLAVE_TEST_FILE")))))
     (switch-to-buffer buffer)
     (enclave-test-put "major_mode" (symbol-name major-mode))
+    (enclave-test-put "connected_by" by)
     (lsp-workspace-folders-add (file-name-directory buffer-file-name)) ; no question asked
-    (call-interactively #'lsp)          ; M-x lsp
+    (unless (equal by "hook")           ; the hook's idle timer starts it, in the waits
+      (call-interactively #'lsp))       ; M-x lsp
     buffer))
 
 (defun enclave-test-server-ids ()
