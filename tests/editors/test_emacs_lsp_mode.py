@@ -446,6 +446,7 @@ def actions_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         **fake_env(f"```python\n{DOCUMENTED_AREA}```\n", DOCSTRING_ENDING),
         "ENCLAVE_TEST_REWRITE_TITLE": spec("rewrite").title,
         "ENCLAVE_TEST_EXPLAIN_TITLE": spec("explain").title,
+        "ENCLAVE_TEST_FIX_TITLE": f"{spec('fix').title}: {OTHER_DIAGNOSTIC}",
     }
     return run("lsp-actions.el", workdir, file, env)
 
@@ -476,6 +477,10 @@ def test_enclave_code_actions_beside_the_other_server(actions_run: dict[str, Any
     for key in ("explanation", "explanation_from_lsp_menu"):
         assert r[key].startswith("## Explanation: `function area` (shapes.py, line 1)"), key
     assert r["buffer_at_end"] == SHAPES
+    # "Fix with Enclave" on the other server's warning: resolved by Enclave and applied.
+    assert "fix_error" not in r, r["fix_error"]
+    assert r["after_fix"] == DOCUMENTED_AREA
+    assert r["document_after_fix"]["server_sha256"] == r["document_after_fix"]["buffer_sha256"]
 
 
 @needs_lsp_mode

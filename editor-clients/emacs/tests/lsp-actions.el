@@ -65,6 +65,15 @@
                           (lambda () (call-interactively #'lsp-execute-code-action)))
      (enclave-test-put "explanation_from_lsp_menu"
                        (with-current-buffer "*Enclave explanation*" (buffer-string)))
-     (enclave-test-put "buffer_at_end" (buffer-string)))))
+     (enclave-test-put "buffer_at_end" (buffer-string))
+
+     ;; "Fix with Enclave" for the other server's warning, chosen and applied.
+     (enclave-test-goto "^def area")
+     (condition-case err
+         (enclave-test-choose (enclave-test-env "ENCLAVE_TEST_FIX_TITLE")
+                              (lambda () (call-interactively #'enclave-lsp-code-actions)))
+       (error (enclave-test-put "fix_error" (error-message-string err))))
+     (enclave-test-put "after_fix" (buffer-string))
+     (enclave-test-put "document_after_fix" (enclave-test-document-state)))))
 
 ;;; lsp-actions.el ends here
