@@ -151,6 +151,24 @@ def test_the_lsp_deferred_hook_starts_both_servers(tmp_path: Path) -> None:
 
 
 @needs_lsp_mode
+def test_with_statistics_off_accepting_sends_nothing(tmp_path: Path) -> None:
+    """`stats.enabled: false`: the items carry no command, so the same accepts (M-f, C-e,
+    TAB) insert the same text and send the server nothing."""
+    file = tmp_path / "sign.py"
+    file.write_text("def sign(x):\n")
+    env = fake_env(BLOCK + "\n")
+    settings = {**json.loads(env["ENCLAVE_TEST_SETTINGS"]), "stats": {"enabled": False}}
+    env["ENCLAVE_TEST_SETTINGS"] = json.dumps(settings)
+    env["ENCLAVE_TEST_STATS"] = "off"
+    r = run("lsp-ghost.el", tmp_path, file, env)
+    assert r["accepts"] == [], r["accepts"]
+    commands = [c for server, m, c in r["sent"] if m == "workspace/executeCommand"]
+    assert "enclave.lsp.accepted" not in commands, commands
+    assert r["whole_shown"]["ghost"] == BLOCK
+    assert (r["after_whole"]["line"], r["after_whole"]["ghost"]) == ("    return -1", None)
+
+
+@needs_lsp_mode
 def test_ghost_text_is_shown_typed_through_and_accepted_in_parts(
     ghost_run: dict[str, Any],
 ) -> None:
