@@ -543,6 +543,40 @@ def test_review_findings_beside_the_other_servers_and_their_fix(tmp_path: Path) 
     assert commands == [("enclave", "enclave.lsp.review")], commands
 
 
+@needs_lsp_mode
+def test_beside_ruffs_own_language_server(tmp_path: Path) -> None:
+    """A real language server instead of the stand-in: `ruff server`. Both run; ruff's
+    diagnostic (an unused import) is in lsp-mode with its fixes in lsp-mode's menu, Enclave
+    offers "Fix with Enclave" for it and lists none of ruff's actions; the ghost text works."""
+    ruff = Path(sys.executable).parent / "ruff"
+    if not ruff.exists():
+        pytest.skip("no ruff beside the interpreter (the dev extras)")
+    file = tmp_path / "sign.py"
+    file.write_text("import os\n\n\ndef sign(x):\n    return x\n")
+    env = fake_env(BLOCK + "\n")
+    r = run_script(
+        "lsp-ruff.el",
+        tmp_path,
+        file,
+        env,
+        120,
+        config=CONFIG,
+        overrides={"OTHER_SERVER_CMD": json.dumps([str(ruff), "server"])},
+    )
+    assert r["servers"] == ["enclave", "other"] and r["servers_at_end"] == r["servers"]
+    sources = {(source, line, code) for source, line, code in r["diagnostics"]}
+    assert ("Ruff", 1, "F401") in sources, r["diagnostics"]
+    assert not [d for d in r["diagnostics"] if d[0] == "enclave"], r["diagnostics"]
+    ruffs = [t for t in r["lsp_mode_titles"] if "ruff" in t.lower()]
+    assert ruffs, r["lsp_mode_titles"]
+    fix = [t for t in r["enclave_titles"] if t.startswith(spec("fix").title)]
+    assert len(fix) == 1 and "os" in fix[0], r["enclave_titles"]
+    assert not set(ruffs) & set(r["enclave_titles"]), r["enclave_titles"]
+    assert r["ghost"] == BLOCK.split("\n")[0] or r["ghost"].startswith(BLOCK.split("\n")[0])
+    assert BLOCK in r["buffer"], r["buffer"]
+    assert r["document"]["server_sha256"] == r["document"]["buffer_sha256"]
+
+
 # -- user-only settings -----------------------------------------------------------------------
 
 
