@@ -535,6 +535,22 @@ def test_default_keys_fall_back_to_the_mappings_they_replaced(tmp_path: Path) ->
     assert r["restored"] == {"rhs": "<lt>B-RHS>", "buffer": 1}
 
 
+def check_tab_alone_and_with_a_suggestion(cases: dict[str, Any]) -> None:
+    """Tab with nothing shown indents as it did before any plugin; with a suggestion shown
+    (and no menu) it accepts the suggestion."""
+    indent = cases["baseline"]["line"]
+    assert indent.strip() == "" and indent, cases["baseline"]
+    assert cases["nothing"]["line"] == indent, cases["nothing"]
+    assert cases["suggestion"]["line"] == "SUGGESTED", cases["suggestion"]
+    assert not cases["suggestion"]["ghost_left"]
+
+
+def check_tab_jumps_in_the_snippet(case: dict[str, Any]) -> None:
+    """In `first(one, two)` expanded from a snippet, Tab went to the second placeholder."""
+    assert case["line"] == "first(one, two)", case
+    assert case["col"] == len("first(one, "), case
+
+
 def checkout_env(*names: str) -> dict[str, str]:
     """The checkouts of other plugins named by these variables (.ci/run sets them from the
     machine's snapshots); the test skips without them."""
@@ -557,19 +573,13 @@ def test_tab_beside_the_real_nvim_cmp_and_luasnip(tmp_path: Path, mode: str) -> 
     r = run_script("cmp_real.lua", tmp_path, None, env, 180)
     assert r["tab_mapping"].startswith("cmp.")  # nvim-cmp's Tab is the one pressed
     cases = r["cases"]
-    indent = cases["baseline"]["line"]
-    assert indent.strip() == "" and indent, cases["baseline"]
-    assert cases["nothing"]["line"] == indent, cases["nothing"]
-    assert cases["suggestion"]["line"] == "SUGGESTED", cases["suggestion"]
-    assert not cases["suggestion"]["ghost_left"]
+    check_tab_alone_and_with_a_suggestion(cases)
     assert r["ghost_with_menu"], "the suggestion was not shown when the menu opened"
     for name in ("menu", "menu_over_suggestion"):
         # select_next_item() puts the menu's first item in the line; no suggestion is taken.
         assert cases[name]["line"] in ("alpha", "alps") and cases[name]["menu_left"], cases[name]
     if mode == "default":
-        snippet = cases["snippet"]
-        assert snippet["line"] == "first(one, two)", snippet
-        assert snippet["col"] == len("first(one, "), snippet
+        check_tab_jumps_in_the_snippet(cases["snippet"])
 
 
 @needs_nvim
@@ -584,14 +594,8 @@ def test_tab_beside_the_real_blink_cmp(tmp_path: Path, mode: str) -> None:
     r = run_script("blink_real.lua", tmp_path, None, env, 180)
     assert r["tab_mapping"] == "blink.cmp"  # blink.cmp's Tab is the one pressed
     cases = r["cases"]
-    indent = cases["baseline"]["line"]
-    assert indent.strip() == "" and indent, cases["baseline"]
-    assert cases["nothing"]["line"] == indent, cases["nothing"]
-    assert cases["suggestion"]["line"] == "SUGGESTED", cases["suggestion"]
-    assert not cases["suggestion"]["ghost_left"]
-    snippet = cases["snippet"]
-    assert snippet["line"] == "first(one, two)", snippet
-    assert snippet["col"] == len("first(one, "), snippet
+    check_tab_alone_and_with_a_suggestion(cases)
+    check_tab_jumps_in_the_snippet(cases["snippet"])
 
 
 CYCLE_ITEMS = {

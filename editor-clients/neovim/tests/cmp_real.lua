@@ -13,28 +13,8 @@ vim.opt.runtimepath:prepend(assert(os.getenv('ENCLAVE_NVIM_CMP'), 'ENCLAVE_NVIM_
 vim.opt.runtimepath:prepend(assert(os.getenv('ENCLAVE_LUASNIP'), 'ENCLAVE_LUASNIP'))
 vim.cmd('runtime! plugin/cmp.lua')
 
-local function record(name)
-  results.cases[name] = {
-    line = R.line(2),
-    col = api.nvim_win_get_cursor(0)[2],
-    ghost_left = R.has_ghost(0),
-    menu_left = require('cmp').visible(),
-  }
-end
-
---- Press Tab on line 2 after `prepare` (in insert mode) and record it once `done` holds.
 local function press(name, prepare, done)
-  R.insert_on_empty_line(2)
-  prepare()
-  keys('<Tab>')
-  pcall(wait_for, 'tab ' .. name, 2000, done or function() return R.line(2) ~= '' end)
-  record(name)
-  R.normal()
-end
-
-local function ask_ghost()
-  keys('<M-]>')
-  wait_for('ghost', 10000, function() return R.has_ghost(0) end)
+  R.tab_case(name, prepare, done, function() return { menu_left = require('cmp').visible() } end)
 end
 
 local function open_menu(typed)
@@ -47,11 +27,7 @@ local function open_menu(typed)
 end
 
 R.run(function()
-  results.cases = {}
-  vim.cmd('filetype plugin on')
-  vim.cmd('enew | setlocal buftype=nofile | setfiletype python')
-  api.nvim_buf_set_lines(0, 0, -1, false, { 'x = 1', '' })
-  press('baseline', function() end)
+  R.tab_baseline(press)
 
   local cmp, luasnip = require('cmp'), require('luasnip')
   -- A source with two fixed items: what a user's sources would list.
@@ -60,7 +36,6 @@ R.run(function()
       callback({ { label = 'alpha' }, { label = 'alps' } })
     end,
   })
-  local enclave = require('enclave')
   local tab
   if mode == 'recipe' then
     tab = function(fallback) -- :help enclave-cmp
@@ -81,22 +56,11 @@ R.run(function()
     sources = { { name = 'fixed' } },
     mapping = { ['<Tab>'] = cmp.mapping(tab, { 'i', 's' }) },
   })
-  enclave.setup({
-    cmd = vim.json.decode(assert(os.getenv('ENCLAVE_TEST_CMD'))),
-    auto_trigger = false, -- suggestions only when asked (<M-]>)
-    keymaps = mode == 'recipe' and { accept = false } or nil,
-  })
-  vim.cmd.edit(vim.fn.fnameescape(vim.fn.getcwd() .. '/case.py'))
-  local buf = api.nvim_get_current_buf()
-  api.nvim_buf_set_lines(buf, 0, -1, false, { 'x = 1', '' })
-  wait_for('attach', 20000, function() return enclave.client(buf) end)
-
-  press('nothing', function() end)
-  press('suggestion', ask_ghost, function() return R.line(2) == 'SUGGESTED' end)
+  R.beside_plugin(mode, press)
   press('menu', function() open_menu('al') end, function() return R.line(2) ~= 'al' end)
   -- The menu opened where a suggestion is shown (nothing typed: it stays shown).
   press('menu_over_suggestion', function()
-    ask_ghost()
+    R.ask_ghost()
     open_menu('')
     results.ghost_with_menu = R.has_ghost(0)
   end)

@@ -100,6 +100,54 @@ function R.line(row)
   return vim.api.nvim_buf_get_lines(0, row - 1, row, false)[1]
 end
 
+--- Press Tab on an empty line 2 after `prepare()` (run in insert mode); once `done()` holds
+--- (or after 2 s) record under results.cases[name] the line, the cursor's column, whether a
+--- suggestion is left shown, and the fields `extra()` returns (the other plugins' tests).
+function R.tab_case(name, prepare, done, extra)
+  R.insert_on_empty_line(2)
+  prepare()
+  R.keys('<Tab>')
+  pcall(R.wait_for, 'tab ' .. name, 2000, done or function() return R.line(2) ~= '' end)
+  local case = extra and extra() or {}
+  case.line, case.col = R.line(2), vim.api.nvim_win_get_cursor(0)[2]
+  case.ghost_left = R.has_ghost(0)
+  R.results.cases = R.results.cases or {}
+  R.results.cases[name] = case
+  R.normal()
+end
+
+--- What Tab does in a Python buffer before any plugin is set up (the ftplugin's indent).
+function R.tab_baseline(press)
+  vim.cmd('filetype plugin on')
+  vim.cmd('enew | setlocal buftype=nofile | setfiletype python')
+  vim.api.nvim_buf_set_lines(0, 0, -1, false, { 'x = 1', '' })
+  press('baseline', function() end)
+end
+
+--- Enclave beside another plugin's Tab: setup() against the stub server with suggestions only
+--- when asked (<M-]>), the accept key left to the plugin in `mode` "recipe"; a Python buffer
+--- attached. Then Tab with nothing shown, and with a suggestion shown.
+function R.beside_plugin(mode, press)
+  local enclave = require('enclave')
+  enclave.setup({
+    cmd = vim.json.decode(assert(os.getenv('ENCLAVE_TEST_CMD'))),
+    auto_trigger = false,
+    keymaps = mode == 'recipe' and { accept = false } or nil,
+  })
+  vim.cmd.edit(vim.fn.fnameescape(vim.fn.getcwd() .. '/case.py'))
+  local buf = vim.api.nvim_get_current_buf()
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, { 'x = 1', '' })
+  R.wait_for('attach', 20000, function() return enclave.client(buf) end)
+  press('nothing', function() end)
+  press('suggestion', R.ask_ghost, function() return R.line(2) == 'SUGGESTED' end)
+end
+
+--- Ask for a suggestion (<M-]>) and wait until it shows.
+function R.ask_ghost()
+  R.keys('<M-]>')
+  R.wait_for('ghost', 10000, function() return R.has_ghost(0) end)
+end
+
 --- Run `main` in the coroutine; any error is recorded and exits with code 1.
 function R.run(main)
   co = coroutine.create(function()
