@@ -399,6 +399,27 @@ def test_company_menu_inserts_the_block_and_reports_it_once(tmp_path: Path) -> N
     check_acceptance_reported(r, item, len(block))
 
 
+@needs_emacs
+def test_corfu_popup_inserts_the_block_and_reports_it_once(tmp_path: Path) -> None:
+    """Corfu 2.3 (completion-in-region over Eglot's completion-at-point): the only item,
+    Enclave's, is inserted at once (Corfu's rule for a single candidate), the whole block
+    through the item's text edit, and the acceptance reaches the server once."""
+    corfu, compat = os.environ.get("ENCLAVE_CORFU"), os.environ.get("ENCLAVE_EMACS_COMPAT")
+    if not (corfu and compat):
+        pytest.skip("set ENCLAVE_CORFU and ENCLAVE_EMACS_COMPAT to checkouts of Corfu, Compat")
+    file = tmp_path / "sign.py"
+    file.write_text("def sign(x):\n    \n")
+    block = "if x > 0:\n        return 1\n    return -1"
+    env = {**fake_env(block + "\n"), "ENCLAVE_TEST_UI": "corfu"}
+    env |= {"ENCLAVE_CORFU": corfu, "ENCLAVE_EMACS_COMPAT": compat}
+    r = run_script("completion.el", tmp_path, file, env, timeout=120)
+    [item] = r["completion_answer"]["items"]
+    assert item["label"] == "if x > 0:" and r["corfu_candidates"] == []  # no popup left
+    assert r["inserted"] == block
+    assert r["buffer"] == "def sign(x):\n    " + block + "\n"
+    check_acceptance_reported(r, item, len(block))
+
+
 def check_acceptance_reported(r: dict[str, Any], item: dict[str, Any], chars: int | None) -> None:
     """The item's command went to the server once, and the server counted `chars` accepted
     characters (None: statistics off, no command and nothing sent)."""

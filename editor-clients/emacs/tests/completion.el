@@ -3,7 +3,8 @@
 ;; The server's scripted fake engine answers with a fixed block of code.  Choosing the item
 ;; tells Enclave (its local statistics); every workspace/executeCommand sent, by the
 ;; configuration or by Eglot, is recorded with its answer.  With ENCLAVE_TEST_UI=company the
-;; item is chosen in Company's menu (company-capf over Eglot's completion) instead.
+;; item is chosen in Company's menu (company-capf over Eglot's completion) instead, with
+;; ENCLAVE_TEST_UI=corfu in Corfu's popup.
 
 (load (expand-file-name "runner.el" (file-name-directory load-file-name)) nil t)
 
@@ -52,15 +53,34 @@
         (company-complete-selection))
     (advice-remove 'jsonrpc-request #'enclave-test-record-completion)))
 
+(defun enclave-test-complete-with-corfu ()
+  "M-x completion-at-point with `corfu-mode' on: Corfu inserts a single candidate at once,
+else shows its popup, where RET inserts the selection (`corfu-insert').  Corfu and its
+Compat come from ENCLAVE_CORFU and ENCLAVE_EMACS_COMPAT (checkouts; Corfu is not packaged
+for Debian 12)."
+  (add-to-list 'load-path (enclave-test-env "ENCLAVE_EMACS_COMPAT"))
+  (add-to-list 'load-path (enclave-test-env "ENCLAVE_CORFU"))
+  (require 'corfu)
+  (corfu-mode 1)
+  (advice-add 'jsonrpc-request :around #'enclave-test-record-completion)
+  (unwind-protect
+      (progn
+        (completion-at-point)
+        (enclave-test-put "corfu_candidates"
+                          (vconcat (mapcar #'substring-no-properties corfu--candidates)))
+        (when corfu--candidates (corfu-insert)))
+    (advice-remove 'jsonrpc-request #'enclave-test-record-completion)))
+
 (enclave-test-run
  (lambda ()
    (enclave-test-connect)
    ;; Point on the empty, indented line of the body; M-x completion-at-point (or Company).
    (enclave-test-goto "^    $")
    (let ((start (point)))
-     (if (equal (enclave-test-env "ENCLAVE_TEST_UI" "") "company")
-         (enclave-test-complete-with-company)
-       (enclave-test-complete))
+     (pcase (enclave-test-env "ENCLAVE_TEST_UI" "")
+       ("company" (enclave-test-complete-with-company))
+       ("corfu" (enclave-test-complete-with-corfu))
+       (_ (enclave-test-complete)))
      (enclave-test-put "completion_answer" (car enclave-test-completion-answers))
      (enclave-test-put "inserted" (buffer-substring start (point))))
    (enclave-test-put "buffer" (buffer-string))
