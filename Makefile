@@ -55,15 +55,17 @@ clients: install
 
 # Emacs with Eglot, lsp-mode and Company for tests/editors/test_emacs.py and
 # test_emacs_lsp_mode.py, from the system packages (Debian 12: Emacs 28.2, Eglot 1.9, lsp-mode
-# 8.0.0, Company 0.9.13) when Emacs or one of them is missing and apt-get can run (as root).
-# Without them those tests skip, or fail if CI is set.
+# 8.0.0, Company 0.9.13), and the Unicode data files tests/unit/test_edits_invisible.py checks
+# the generated tables against (unicode-data), when one is missing and apt-get can run (as
+# root). Without them those tests skip, or fail if CI is set.
 EMACS_HAS = emacs --batch -q --eval "(progn (package-activate-all) (require '$(1)))" >/dev/null 2>&1
 editors:
-	@if ! { $(call EMACS_HAS,eglot) && $(call EMACS_HAS,lsp-mode) && $(call EMACS_HAS,company); } \
+	@if ! { $(call EMACS_HAS,eglot) && $(call EMACS_HAS,lsp-mode) && $(call EMACS_HAS,company) \
+		&& [ -f /usr/share/unicode/DerivedCoreProperties.txt ]; } \
 		&& command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends emacs-nox elpa-eglot elpa-lsp-mode \
-			elpa-company; \
+			elpa-company unicode-data; \
 	fi
 
 # The VS Code extension in a real editor: code-server 4.100.3 from the npm registry, chromium,
