@@ -98,9 +98,9 @@ def _fully_annotated(language: str, definition: tree_sitter.Node) -> bool:
     is left (locals) the type checkers infer, and the model answers "no change". A Python
     method's `self` / `cls` needs none. Rust's signatures always have their types: there
     annotations are for the `let`s, so Rust stays listed."""
-    fn = unwrapped(definition)
     if language == "rust":
         return False
+    fn = unwrapped(definition)
     if fn.type == "variable_declarator":  # const f = (a: T): R => ...
         fn = fn.child_by_field_name("value") or fn
     params = fn.child_by_field_name("parameters")

@@ -458,8 +458,34 @@ def model_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any],
     return run_script("model.el", workdir, file, env, timeout=560), file
 
 
-def generations(r: dict[str, Any], kind: str) -> list[str]:
-    return [p["text"] for p in r["status"]["lastPrompts"] if p["kind"] == kind]
+def generations(r: dict[str, Any], kind: str, status: str = "status") -> list[str]:
+    """What the model wrote for the last prompts of `kind`, as the getStatus under `status`
+    showed it."""
+    return [p["text"] for p in r[status]["lastPrompts"] if p["kind"] == kind]
+
+
+def check_docstring_refactor(
+    r: dict[str, Any], before: str, texts: list[str], document: dict[str, Any]
+) -> None:
+    """The default model's *Add docstring* on `average`, chosen in an Emacs: refused with its
+    reason, or applied to `average` alone with the docstring the model wrote (`texts`), and
+    the server's copy of the buffer the buffer's text (`document`)."""
+    if r["refactor_changed_buffer"] is False:  # the server refused the model's answer...
+        said = r.get("refactor_error", "") + r["emacs_messages"]
+        # ...and said why: in the resolve error, or (run as a command) in a message.
+        assert DOCSTRING in said and ("failed" in said or "not applied" in said), said[-3000:]
+        return
+    assert r["refactor_changed_buffer"] is True
+    new = r["buffer_after_refactor"]
+    tree = ast.parse(new)
+    average = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "average")
+    assert ast.get_docstring(average), new
+    # Only `average` changed, and its docstring is what the model wrote (the server begins
+    # the answer with the header and the quotes: features/docstring.py).
+    assert new.startswith(before[: before.index("def average")])
+    doc = (ast.get_docstring(average, clean=False) or "").split("\n")[0].strip()
+    assert doc and any(doc in text for text in texts), new
+    assert document["server_sha256"] == document["buffer_sha256"]
 
 
 @needs_emacs
@@ -509,23 +535,8 @@ def test_real_refactor_through_enclave_code_actions(
     model_run: tuple[dict[str, Any], Path],
 ) -> None:
     r, _ = model_run
-    if r["refactor_changed_buffer"] is False:  # the server refused the model's answer...
-        said = r.get("refactor_error", "") + r["emacs_messages"]
-        # ...and said why: in the resolve error, or (run as a command) in a message.
-        assert DOCSTRING in said and ("failed" in said or "not applied" in said), said[-3000:]
-        return
-    assert r["refactor_changed_buffer"] is True
-    new = r["buffer_after_refactor"]
-    tree = ast.parse(new)
-    average = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "average")
-    assert ast.get_docstring(average), new
-    # Only `average` changed, and its docstring is what the model wrote (the server begins
-    # the answer with the header and the quotes: features/docstring.py).
-    before = r["buffer_after_completion"]
-    assert new.startswith(before[: before.index("def average")])
-    doc = (ast.get_docstring(average, clean=False) or "").split("\n")[0].strip()
-    assert doc and any(doc in text for text in generations(r, "action")), new
-    assert r["document"]["server_sha256"] == r["document"]["buffer_sha256"]
+    texts = generations(r, "action")
+    check_docstring_refactor(r, r["buffer_after_completion"], texts, r["document"])
 
 
 @needs_emacs

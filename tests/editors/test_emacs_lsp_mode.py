@@ -39,8 +39,10 @@ from tests.editors.test_emacs import (
     SCRIPTS,
     SHAPES,
     HostileRepo,
+    check_docstring_refactor,
     emacs_has,
     fake_env,
+    generations,
     gone,
     run_script,
 )
@@ -554,15 +556,8 @@ def test_beside_ruffs_own_language_server(tmp_path: Path) -> None:
     file = tmp_path / "sign.py"
     file.write_text("import os\n\n\ndef sign(x):\n    return x\n")
     env = fake_env(BLOCK + "\n")
-    r = run_script(
-        "lsp-ruff.el",
-        tmp_path,
-        file,
-        env,
-        120,
-        config=CONFIG,
-        overrides={"OTHER_SERVER_CMD": json.dumps([str(ruff), "server"])},
-    )
+    ruff_server = {"OTHER_SERVER_CMD": json.dumps([str(ruff), "server"])}
+    r = run("lsp-ruff.el", tmp_path, file, env, overrides=ruff_server)
     assert r["servers"] == ["enclave", "other"] and r["servers_at_end"] == r["servers"]
     sources = {(source, line, code) for source, line, code in r["diagnostics"]}
     assert ("Ruff", 1, "F401") in sources, r["diagnostics"]
@@ -665,11 +660,6 @@ def model_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return run("lsp-model.el", workdir, file, env, timeout=560)
 
 
-def model_texts(r: dict[str, Any], kind: str, status: str = "status") -> list[str]:
-    """What the model wrote for the last prompts of `kind`, as getStatus showed it then."""
-    return [p["text"] for p in r[status]["lastPrompts"] if p["kind"] == kind]
-
-
 @needs_lsp_mode
 @pytest.mark.model
 @pytest.mark.slow
@@ -690,7 +680,7 @@ def test_ghost_text_from_the_real_model(model_run: dict[str, Any]) -> None:
         assert cycle["ghost"] == r["ghost"], (r["ghost"], cycle)
     # TAB inserted what was shown, which the model generated for this request.
     assert r["inserted"] == r["ghost"]
-    texts = model_texts(r, "user")
+    texts = generations(r, "user")
     assert any(r["ghost"].strip() in t for t in texts), texts
     assert r["buffer"] == EDITOR_SAMPLE.replace(
         "    return\n", "    return " + r["ghost"] + "\n", 1
@@ -711,7 +701,7 @@ def test_real_review_beside_the_other_server(model_run: dict[str, Any]) -> None:
     lsp-mode as the review reported, each Enclave's; the other server got none of it."""
     r = model_run
     findings = r["review_result"]["findings"]
-    assert isinstance(findings, int) and model_texts(r, "action", "status_after_actions")
+    assert isinstance(findings, int) and generations(r, "action", "status_after_actions")
     assert len(r["review_diagnostics"]) == findings, r["review_diagnostics"]
     never_reached_the_other_server(r)
 
@@ -723,16 +713,5 @@ def test_real_refactor_through_enclave_code_actions(model_run: dict[str, Any]) -
     """A refactor chosen in M-x enclave-lsp-code-actions, resolved by the default model:
     applied to `average` alone (a docstring the model wrote), or refused with its reason."""
     r = model_run
-    if r["refactor_changed_buffer"] is False:  # the server refused the model's answer...
-        said = r.get("refactor_error", "") + r["emacs_messages"]
-        assert DOCSTRING in said and ("failed" in said or "not applied" in said), said[-3000:]
-        return
-    new, before = r["buffer_after_refactor"], r["refactor_before"]
-    tree = ast.parse(new)
-    average = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "average")
-    assert ast.get_docstring(average), new
-    assert new.startswith(before[: before.index("def average")])
-    doc = (ast.get_docstring(average, clean=False) or "").split("\n")[0].strip()
-    assert doc and any(doc in text for text in model_texts(r, "action", "status_after_actions"))
-    state = r["document_after_refactor"]
-    assert state["server_sha256"] == state["buffer_sha256"]
+    texts = generations(r, "action", "status_after_actions")
+    check_docstring_refactor(r, r["refactor_before"], texts, r["document_after_refactor"])
