@@ -39,7 +39,7 @@ from lsp_server.errors import (
 )
 from lsp_server.features.completion import Completer, CompletionOutcome
 from lsp_server.features.review import ReviewStore
-from lsp_server.model import provision
+from lsp_server.model import provision, state_files
 from lsp_server.model.backend import ModelBackend, ModelState
 from lsp_server.model.http_backend import HttpBackend, HttpSpec
 from lsp_server.model.protocol import CompletionJob, GenerationResult, Job, LoadSpec
@@ -214,6 +214,7 @@ class Session:
             model.maxMemoryMB,
             model.stateCacheMB,
             model.gpuLayers,
+            str(state_files.default_base()) if model.stateCacheOnDisk else "",
         )
 
     def _replace_model(self, backend: ModelBackend) -> None:

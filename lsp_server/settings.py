@@ -94,11 +94,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "model.stateCacheMB",
         "integer",
-        48,
-        "Memory (MB) for the model's saved work on the files you moved away from, so coming "
-        "back to one answers without reading it again. 0 = off.",
+        128,
+        "Room (MB) for the model's saved work on the files you moved away from, so coming "
+        "back to one answers without reading it again (about 30 MB a file with the default "
+        "model). 0 = off.",
         minimum=0,
         maximum=4096,
+    ),
+    Setting(
+        "model.stateCacheOnDisk",
+        "boolean",
+        True,
+        "Keep that saved work in owner-only files in Enclave's cache folder, removed when no "
+        "longer needed and when the server stops, instead of in memory: as fast, and the "
+        "memory stays free. false = in memory.",
+        user_only=True,
     ),
     Setting("completion.enabled", "boolean", True, "Offer inline completions."),
     Setting(
@@ -278,7 +288,8 @@ class ModelSettings:
     threads: int = 0
     gpuLayers: int = -1
     maxMemoryMB: int = 0
-    stateCacheMB: int = 48
+    stateCacheMB: int = 128
+    stateCacheOnDisk: bool = True
 
 
 @dataclass(frozen=True)

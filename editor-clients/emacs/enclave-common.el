@@ -25,11 +25,12 @@ a repository's .dir-locals.el cannot choose what runs, nor its environment."
   "Enclave settings sent as initializationOptions.
 A plist such as (:model (:size \"0.5b\")), lists of values as vectors; nil:
 the server's defaults.  The settings that decide where code goes, which
-model file is read and where logs are written (backend.kind, backend.url,
-backend.model, backend.allowHosts, model.path, log.file) belong here and
-only here: the server takes them from initializationOptions alone.  Only
-the global value counts: a buffer-local one (from .dir-locals.el, say) is
-never sent.  A change takes effect when the server starts again."
+model file is read and where logs and saved states are written
+\(backend.kind, backend.url, backend.model, backend.allowHosts, model.path,
+model.stateCacheOnDisk, log.file) belong here and only here: the server
+takes them from initializationOptions alone.  Only the global value
+counts: a buffer-local one (from .dir-locals.el, say) is never sent.
+A change takes effect when the server starts again."
   :type 'sexp)
 (put 'enclave-settings 'risky-local-variable t)
 

@@ -10,7 +10,7 @@ the least recently used document first. It only holds data; the engine does the 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ MIN_SAVED_TOKENS = 64
 @dataclass(frozen=True)
 class SavedState:
     tokens: tuple[int, ...]
-    data: Any  # the engine's opaque copy (a ctypes buffer for llama.cpp)
+    data: Any  # the engine's opaque copy (a ctypes buffer or a file's path for llama.cpp)
     size: int  # bytes
 
 
@@ -37,10 +37,12 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 class StateStore:
     """Saved states by document key, least recently used first, at most `cap_bytes` in all."""
 
-    def __init__(self, cap_bytes: int) -> None:
+    def __init__(self, cap_bytes: int, forget: Callable[[SavedState], None] | None = None) -> None:
         self.cap_bytes = max(0, cap_bytes)
         self._states: OrderedDict[str, SavedState] = OrderedDict()
         self.bytes = 0
+        # Called for each state the store lets go of unused (pushed out, replaced, refused).
+        self._forget = forget or (lambda _state: None)
 
     def __len__(self) -> int:
         return len(self._states)
@@ -48,10 +50,12 @@ class StateStore:
     def put(self, key: str, state: SavedState) -> None:
         self.drop(key)
         if state.size > self.cap_bytes:
+            self._forget(state)
             return
         while self._states and self.bytes + state.size > self.cap_bytes:
             _, old = self._states.popitem(last=False)
             self.bytes -= old.size
+            self._forget(old)
         self._states[key] = state
         self.bytes += state.size
 
@@ -63,4 +67,6 @@ class StateStore:
         return state
 
     def drop(self, key: str) -> None:
-        self.take(key)
+        state = self.take(key)
+        if state is not None:
+            self._forget(state)

@@ -171,6 +171,7 @@ class LoadSpec:
     max_memory_mb: int = 0
     state_cache_mb: int = 0
     gpu_layers: int = -1  # -1: all when the build can offload, else none
+    state_folder: str = ""  # where saved states go as files; "": in memory
 
 
 @dataclass(frozen=True)

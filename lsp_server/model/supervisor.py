@@ -40,6 +40,7 @@ from lsp_server.model.protocol import (
     decode_event,
     encode,
 )
+from lsp_server.model.state_files import remove_left
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +121,8 @@ class WorkerSupervisor(ModelBackend):
             bufsize=1,
         )
         proc = self._proc
-        threading.Thread(target=self._read_events, args=(proc,), daemon=True).start()
+        folder = self._spec.state_folder
+        threading.Thread(target=self._read_events, args=(proc, folder), daemon=True).start()
         self._set_state(ModelState.LOADING, f"loading {os.path.basename(self._spec.path)}")
         self._send(self._spec)
 
@@ -198,8 +200,9 @@ class WorkerSupervisor(ModelBackend):
         except (BrokenPipeError, OSError, ValueError):
             logger.warning("model worker pipe closed while sending a command")
 
-    def _read_events(self, proc: subprocess.Popen[str]) -> None:
-        """The reader thread: decodes each line here, off the event loop."""
+    def _read_events(self, proc: subprocess.Popen[str], state_folder: str = "") -> None:
+        """The reader thread: decodes each line here, off the event loop. When the worker has
+        ended, removes any saved-state files it could not (killed, crashed)."""
         assert proc.stdout is not None and self._loop is not None
         loop = self._loop
         for line in proc.stdout:
@@ -213,6 +216,8 @@ class WorkerSupervisor(ModelBackend):
             if not _hand_over(loop, self._on_event, proc, event):
                 return
         code = proc.wait()
+        if state_folder:
+            remove_left(Path(state_folder), proc.pid)
         _hand_over(loop, self._on_exit, proc, code)
 
     def _on_event(self, proc: subprocess.Popen[str], event: Event) -> None:

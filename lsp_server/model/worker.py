@@ -65,6 +65,7 @@ from lsp_server.model.protocol import (
     first_stop,
 )
 from lsp_server.model.scoring import score_batches, token_scores
+from lsp_server.model.state_files import StateFiles
 from lsp_server.prompts.fim import CONTEXT_MARGIN, FimTemplate, detect_template, prompt_for_job
 
 logger = logging.getLogger("enclave.worker")
@@ -276,6 +277,7 @@ class LlamaEngine:
         threads: int,
         state_cache_mb: int = 0,
         gpu_layers: int = -1,
+        state_folder: str = "",
     ) -> None:
         _disable_extra_buffer_types()
         from llama_cpp import Llama  # imported here: the fake engine must not need it
@@ -310,7 +312,13 @@ class LlamaEngine:
         self._native = native
         # The document whose prompt the model holds, and the saved states of the others.
         self._slot: str | None = None
-        self.states = StateStore(state_cache_mb << 20)
+        self.states = StateStore(state_cache_mb << 20, self._forget)
+        self.files: StateFiles | None = None
+        if state_folder and state_cache_mb > 0:
+            try:
+                self.files = StateFiles(Path(state_folder))
+            except OSError as exc:
+                logger.warning("worker: saved model states stay in memory: %s", exc)
         self._counts: dict[str, int] = {}
         self._counted_chars = 0
         self.stop_ids = {self.llm.token_eos()}
@@ -697,12 +705,16 @@ class LlamaEngine:
         llm = self.llm
         left, self._slot = self._slot, slot
         saved = self.states.take(slot)  # first: saving the other must not evict it
-        if left is not None and llm.n_tokens >= MIN_SAVED_TOKENS:
-            self._save(left)
-        held = common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
-        if saved is None or common_prefix(saved.tokens, tokens) <= held:
-            return 0
-        return self._restore(saved)
+        try:
+            if left is not None and llm.n_tokens >= MIN_SAVED_TOKENS:
+                self._save(left)
+            held = common_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+            if saved is None or common_prefix(saved.tokens, tokens) <= held:
+                return 0
+            return self._restore(saved)
+        finally:
+            if saved is not None:
+                self._forget(saved)
 
     def _save(self, key: str) -> None:
         llm, native = self.llm, self._native
@@ -711,15 +723,38 @@ class LlamaEngine:
         size = native.llama_state_seq_get_size(llm.ctx, 0)
         if size > self.states.cap_bytes:
             return
-        buf = (ctypes.c_uint8 * size)()
-        written = native.llama_state_seq_get_data(llm.ctx, buf, size, 0)
+        tokens = tuple(llm.input_ids[:n].tolist())
+        data: Any
+        if self.files is not None:
+            try:
+                data = self.files.new_path()
+            except OSError as exc:
+                logger.warning("worker: a model state could not be saved: %s", exc)
+                return
+            ids = (native.llama_token * n)(*tokens)
+            written = native.llama_state_seq_save_file(llm.ctx, os.fsencode(data), 0, ids, n)
+            if not written:
+                logger.warning("worker: a model state could not be written to %s", data)
+                self.files.remove(data)
+                return
+        else:
+            data = (ctypes.c_uint8 * size)()
+            written = native.llama_state_seq_get_data(llm.ctx, data, size, 0)
         if written:
-            self.states.put(key, SavedState(tuple(llm.input_ids[:n].tolist()), buf, written))
+            self.states.put(key, SavedState(tokens, data, written))
 
     def _restore(self, saved: SavedState) -> int:
-        llm = self.llm
+        llm, native = self.llm, self._native
         n = len(saved.tokens)
-        if not self._native.llama_state_seq_set_data(llm.ctx, saved.data, saved.size, 0):
+        if isinstance(saved.data, str):
+            ids = (native.llama_token * n)()
+            count = ctypes.c_size_t(0)
+            path = os.fsencode(saved.data)
+            ok = native.llama_state_seq_load_file(llm.ctx, path, 0, ids, n, ctypes.byref(count))
+            ok = ok and list(ids[: count.value]) == list(saved.tokens)
+        else:
+            ok = native.llama_state_seq_set_data(llm.ctx, saved.data, saved.size, 0)
+        if not ok:
             logger.warning("worker: a saved model state could not be restored")
             llm._ctx.kv_cache_seq_rm(-1, 0, -1)
             llm.n_tokens = 0
@@ -727,6 +762,17 @@ class LlamaEngine:
         llm.input_ids[:n] = saved.tokens
         llm.n_tokens = n
         return n
+
+    def _forget(self, saved: SavedState) -> None:
+        if self.files is not None and isinstance(saved.data, str):
+            self.files.remove(saved.data)
+
+    def close(self) -> None:
+        """Remove what the engine keeps outside its process (the saved-state files)."""
+        if self.files is not None:
+            self.files.close()
+            self.files = None
+            self.states = StateStore(0)
 
 
 # The test hook: with ENCLAVE_FAKE_MODEL set (a JSON script), the worker runs the scripted
@@ -770,7 +816,14 @@ def load_engine(spec: LoadSpec) -> Engine:
     script = os.environ.get(FAKE_ENGINE_VAR)
     if script:
         return load_fake_engine(script)
-    return LlamaEngine(spec.path, spec.n_ctx, spec.threads, spec.state_cache_mb, spec.gpu_layers)
+    return LlamaEngine(
+        spec.path,
+        spec.n_ctx,
+        spec.threads,
+        spec.state_cache_mb,
+        spec.gpu_layers,
+        spec.state_folder,
+    )
 
 
 class Worker:
@@ -831,6 +884,12 @@ class Worker:
                 self.load(command)
             elif isinstance(command, RunJob):
                 self.job(command, received)
+        self.close_engine()
+
+    def close_engine(self) -> None:
+        close = getattr(self.engine, "close", None)  # the fake engine keeps nothing outside
+        if close is not None:
+            close()
 
     def load(self, spec: LoadSpec) -> None:
         limit_mb = spec.max_memory_mb
@@ -844,6 +903,7 @@ class Worker:
             # then refuses the model) instead of the machine swapping or the OOM killer acting.
             limit = limit_mb << 20
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        self.close_engine()
         try:
             self.engine = self.make_engine(spec)
         except Exception as exc:  # any load failure is reported, not fatal to the worker

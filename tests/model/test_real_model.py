@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import os
+import signal
+import stat
 import time
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from lsp_server.context.documents import Document
 from lsp_server.context.syntax import count_error_nodes
-from lsp_server.model import provision
+from lsp_server.model import provision, state_files
 from tests.helpers import (
     DATA,
     SERVER_COMMAND,
@@ -284,16 +287,34 @@ async def test_coming_back_to_a_file_restores_its_evaluated_prompt(small: Langua
     assert max(s["restored_tokens"] for s in since) > 60, since
     assert back["prompt_tokens"] - back["reused_tokens"] <= 8, since
 
+    # The states were files (the default): in the worker's own owner-only folder, and removed
+    # by the server when the worker is killed (it cannot remove them itself then).
+    pid = (await get_status(small))["workerPid"]
+    (folder,) = state_files.default_base().glob(f"{pid}-*")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    held = list(folder.iterdir())
+    assert held and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in held)
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(100):
+        if not folder.exists():
+            break
+        await asyncio.sleep(0.05)
+    assert not folder.exists()
 
-def test_a_restored_state_answers_as_a_fresh_evaluation() -> None:
+
+@pytest.mark.parametrize("on_disk", [True, False], ids=["files", "memory"])
+def test_a_restored_state_answers_as_a_fresh_evaluation(tmp_path: Path, on_disk: bool) -> None:
     """The saved state is the model's own work: after going to another prompt and back, the
-    same prompt gives the same greedy answer as when it was evaluated from scratch."""
+    same prompt gives the same greedy answer as when it was evaluated from scratch. On disk,
+    the state of the file left is one owner-only file, removed once restored or at close."""
     from lsp_server.model.worker import LlamaEngine
 
     require_model("0.5b")
     # Room for one saved state (3 MB and 1.4 MB here): going back to A must restore it
     # before saving B's state can push it out.
-    engine = LlamaEngine(str(provision.model_path(provision.MODELS["0.5b"])), 2048, 0, 4)
+    model = str(provision.model_path(provision.MODELS["0.5b"]))
+    folder = str(tmp_path / "states") if on_disk else ""
+    engine = LlamaEngine(model, 2048, 0, 4, state_folder=folder)
     _, text_a, offset_a = load_case("stats.py")
     _, text_b, offset_b = load_case("shapes.go")
     fim = "<|fim_prefix|>{}<|fim_suffix|>{}<|fim_middle|>"
@@ -304,12 +325,25 @@ def test_a_restored_state_answers_as_a_fresh_evaluation() -> None:
         out = engine.generate(prompt, 24, [], lambda _prefill: None, slot=slot)
         return out.text, out.stats.restored_tokens, out.stats.evaluated_tokens
 
+    def saved() -> list[Path]:
+        return sorted(engine.files.folder.iterdir()) if engine.files else []
+
     fresh, restored, evaluated = go(prompt_a, "a")
     assert restored == 0 and evaluated > 100
     go(prompt_b, "b")
+    held = saved()  # A's state
+    assert len(held) == on_disk and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in held)
     again, restored, evaluated = go(prompt_a, "a")
     assert restored > 100 and evaluated <= 2
     assert again == fresh
+    if not on_disk:
+        assert engine.files is None and engine.states.bytes > 0
+        return
+    now = saved()  # B's state; A's file went once restored
+    assert len(now) == 1 and now != held and engine.states.bytes == now[0].stat().st_size
+    folder_path = engine.files.folder
+    engine.close()
+    assert not folder_path.exists()
 
 
 def test_a_cancel_stops_a_prompt_evaluation_within_its_decode_call() -> None:

@@ -93,6 +93,7 @@ def attacks(trap_url: str, other_model: str, log_file: str) -> list[dict[str, An
         "backend.model": "an-upstream-of-the-attackers-choice",
         "model.path": other_model,
         "log.file": log_file,
+        "model.stateCacheOnDisk": False,
     }
     nested: dict[str, Any] = {}
     for key, value in values.items():

@@ -26,10 +26,11 @@ ROUTES = {
     "backend.model": "upstream-of-the-attackers-choice",
     "model.path": "/tmp/other.gguf",
     "log.file": "/tmp/enclave-trap.log",
+    "model.stateCacheOnDisk": True,
 }
 USER = {
     "backend": {"kind": "llama-server", "url": "http://127.0.0.1:8081", "allowHosts": []},
-    "model": {"path": "/home/me/model.gguf"},
+    "model": {"path": "/home/me/model.gguf", "stateCacheOnDisk": False},
     "log": {"file": "/home/me/enclave.log"},
 }
 
@@ -108,7 +109,10 @@ def test_no_shape_of_a_change_sets_a_user_only_key(
     # From the user's own initializationOptions the same shape does apply (when valid).
     applied, warnings = parse_settings(raw, Settings(), source="init")
     if not any(key in w for w in warnings):
-        expected = tuple(value) if isinstance(value, list) else (value or None)
+        if isinstance(value, list):
+            expected = tuple(value)
+        else:  # an empty string is "none"; False is a value
+            expected = value if isinstance(value, bool) else (value or None)
         assert applied.get(key) == expected
         assert refused_changes(raw, base) == ([] if expected == base.get(key) else [key])
 

@@ -88,6 +88,23 @@ def test_nothing_after_shutdown_runs() -> None:
     assert [type(e) for e in events] == [Ready]
 
 
+class Closing(FakeEngine):
+    closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_an_engine_is_closed_when_replaced_and_at_shutdown() -> None:
+    """Closing removes what the engine keeps outside the process (saved-state files)."""
+    engine = Closing(FakeScript(text="abc", token_s=0))
+    run_worker([LOAD, LOAD, encode(Shutdown())], engine)
+    assert engine.closed == 2  # the first load's engine when the second came, then the last
+    ended = Closing(FakeScript(text="abc", token_s=0))
+    run_worker([LOAD], ended)  # the server went away (end of input)
+    assert ended.closed == 1
+
+
 class BrokenFigures(FakeEngine):
     def generate(self, *args: object, **kwargs: object) -> GenerationResult:
         return GenerationResult("x", GenerationStats(prompt_ms=float("inf")))
@@ -145,8 +162,8 @@ def test_the_hook_is_off_without_the_variable(
         monkeypatch.setenv("ENCLAVE_FAKE_MODEL", value)
     loaded: list[tuple[object, ...]] = []
     monkeypatch.setattr(worker_module, "LlamaEngine", lambda *args: loaded.append(args))
-    load_engine(LoadSpec("/m.gguf", 512, 3, state_cache_mb=64, gpu_layers=5))
-    assert loaded == [("/m.gguf", 512, 3, 64, 5)]  # the real engine, with the load command's values
+    load_engine(LoadSpec("/m.gguf", 512, 3, state_cache_mb=64, gpu_layers=5, state_folder="/s"))
+    assert loaded == [("/m.gguf", 512, 3, 64, 5, "/s")]  # the real engine, the command's values
 
 
 @pytest.mark.parametrize(

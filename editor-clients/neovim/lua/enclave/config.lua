@@ -114,11 +114,12 @@ end
 -- -- user-only settings -----------------------------------------------------------------
 
 --- Server settings a repository must not choose: where code goes, which model file is read,
---- where logs are written. The server's user-only settings (`x-userOnly` in
+--- where logs and the model's saved states are written. The server's user-only settings (`x-userOnly` in
 --- `enclave settings-schema`; tests/editors/test_neovim.py checks that the two lists agree). They
 --- reach the server only in initializationOptions: changing one restarts the server.
 M.user_only = {
-  'model.path', 'log.file', 'backend.kind', 'backend.url', 'backend.model', 'backend.allowHosts',
+  'model.path', 'model.stateCacheOnDisk', 'log.file', 'backend.kind', 'backend.url',
+  'backend.model', 'backend.allowHosts',
 }
 
 --- Settings as the server reads them (nested or dotted, optionally under `enclave`), as one
