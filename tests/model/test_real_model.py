@@ -302,18 +302,21 @@ async def test_coming_back_to_a_file_restores_its_evaluated_prompt(small: Langua
     assert not folder.exists()
 
 
-@pytest.mark.parametrize("on_disk", [True, False], ids=["files", "memory"])
-def test_a_restored_state_answers_as_a_fresh_evaluation(tmp_path: Path, on_disk: bool) -> None:
+@pytest.mark.parametrize("where", ["files", "memory", "refused-folder"])
+def test_a_restored_state_answers_as_a_fresh_evaluation(tmp_path: Path, where: str) -> None:
     """The saved state is the model's own work: after going to another prompt and back, the
     same prompt gives the same greedy answer as when it was evaluated from scratch. On disk,
-    the state of the file left is one owner-only file, removed once restored or at close."""
+    the state of the file left is one owner-only file, removed once restored or at close; a
+    folder that cannot hold them safely (here a file) keeps them in memory."""
     from lsp_server.model.worker import LlamaEngine
 
     require_model("0.5b")
     # Room for one saved state (3 MB and 1.4 MB here): going back to A must restore it
     # before saving B's state can push it out.
     model = str(provision.model_path(provision.MODELS["0.5b"]))
-    folder = str(tmp_path / "states") if on_disk else ""
+    folder = {"files": str(tmp_path / "states"), "memory": ""}.get(where, str(tmp_path / "f"))
+    (tmp_path / "f").write_text("not a folder")
+    on_disk = where == "files"
     engine = LlamaEngine(model, 2048, 0, 4, state_folder=folder)
     _, text_a, offset_a = load_case("stats.py")
     _, text_b, offset_b = load_case("shapes.go")
