@@ -8,4 +8,5 @@ export const SERVER_USER_ONLY = [
   "enclave.backend.url",
   "enclave.log.file",
   "enclave.model.path",
+  "enclave.model.stateCacheOnDisk",
 ];
