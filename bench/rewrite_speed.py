@@ -110,6 +110,12 @@ def main() -> None:
     parser.add_argument("--action", action="append", choices=REFACTORS)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--simulate", type=Path, metavar="RESULTS.json")
+    parser.add_argument(
+        "--draft-cap",
+        type=int,
+        action="append",
+        help="most tokens per draft; repeat to compare caps in one run (default: the worker's)",
+    )
     args = parser.parse_args()
     if args.simulate:
         simulate(args.simulate, args.size)
@@ -117,42 +123,53 @@ def main() -> None:
     from lsp_server.model.worker import LlamaEngine
 
     engine = LlamaEngine(str(model_path(MODELS[args.size])), 4096, args.threads)
-    pairs: list[Pair] = []
+    caps: list[int] = args.draft_cap or [lookup.DRAFT_TOKENS]
+    by_cap: dict[int, list[Pair]] = {cap: [] for cap in caps}
     work = prompts(args.functions, args.seed, tuple(args.action or ACTIONS))
     print(f"{len(work)} prompts", flush=True)
     for i, (action, identity, job) in enumerate(work):
-        # Evaluate the prompt once (not timed), then both ways in alternating order.
+        # Evaluate the prompt once (not timed).
         engine.generate(job.prompt, 1, job.stop, lambda _p: None)
-        order = (False, True) if i % 2 == 0 else (True, False)
+        # Drafts off and each cap, in an order that turns with the prompt.
+        arms: list[int] = [0, *caps]
         runs = {}
-        for drafts in order:
-            runs[drafts] = engine.generate(
-                job.prompt, job.max_tokens, job.stop, lambda _p: None, lookup=drafts
+        for arm in arms[i % len(arms) :] + arms[: i % len(arms)]:
+            engine.draft_cap = arm or lookup.DRAFT_TOKENS
+            runs[arm] = engine.generate(
+                job.prompt, job.max_tokens, job.stop, lambda _p: None, lookup=arm > 0
             )
-        off, on = runs[False], runs[True]
-        pair = Pair(
-            action,
-            identity,
-            (off.stats.generated_tokens, on.stats.generated_tokens),
-            (off.stats.generate_ms, on.stats.generate_ms),
-            off.text == on.text,
-            on.stats.drafted_tokens,
-            on.stats.accepted_tokens,
-            job.prompt,
-            off.text,
-        )
-        pairs.append(pair)
-        a, b = pair.rates()
-        print(
-            f"{action:14} {identity[-60:]:60} {pair.tokens[0]:4} tok  {a:6.1f} -> {b:6.1f} tok/s"
-            f"  x{b / a if a else 0:.2f}  same={pair.same}  kept {pair.accepted}/{pair.drafted}",
-            flush=True,
-        )
-    report(pairs)
+        off = runs[0]
+        for cap in caps:
+            on = runs[cap]
+            pair = Pair(
+                action,
+                identity,
+                (off.stats.generated_tokens, on.stats.generated_tokens),
+                (off.stats.generate_ms, on.stats.generate_ms),
+                off.text == on.text,
+                on.stats.drafted_tokens,
+                on.stats.accepted_tokens,
+                job.prompt,
+                off.text,
+            )
+            by_cap[cap].append(pair)
+            a, b = pair.rates()
+            print(
+                f"{action:14} {identity[-52:]:52} cap {cap:2} {pair.tokens[0]:4} tok"
+                f"  {a:6.1f} -> {b:6.1f} tok/s  x{b / a if a else 0:.2f}  same={pair.same}"
+                f"  kept {pair.accepted}/{pair.drafted}",
+                flush=True,
+            )
+    for cap, pairs in by_cap.items():
+        print(f"\ndraft cap {cap}")
+        report(pairs)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"rewrite-speed-{time.strftime('%Y%m%d-%H%M%S')}-{args.size}.json"
-    out.write_text(json.dumps([asdict(p) for p in pairs], indent=1))
-    print(f"\n{out}")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for cap, pairs in by_cap.items():
+        tail = "" if len(caps) == 1 else f"-cap{cap}"
+        out = RESULTS / f"rewrite-speed-{stamp}-{args.size}{tail}.json"
+        out.write_text(json.dumps([asdict(p) for p in pairs], indent=1))
+        print(f"\n{out}")
 
 
 def report(pairs: list[Pair]) -> None:

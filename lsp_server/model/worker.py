@@ -269,6 +269,8 @@ class LlamaEngine:
     # A grammar checks the likeliest token first (model/grammar.py); False: llama-cpp-python's
     # sampler chain, which filters the vocabulary at every step (for the bench and tests).
     lazy_grammar = True
+    # Most tokens a prompt-lookup draft guesses at once (the benches vary it).
+    draft_cap = DRAFT_TOKENS
 
     def __init__(
         self,
@@ -558,7 +560,8 @@ class LlamaEngine:
         n_past = llm.n_tokens
         last = tokens[-1]
         run = Run()
-        most = DRAFT_TOKENS  # the draft's length adapts (next_draft_length)
+        cap = self.draft_cap
+        most = cap  # the draft's length adapts (next_draft_length)
         while True:
             room = max_tokens - run.generated - 1
             draft = known.draft(min(most, room)) if room > 0 else []
@@ -575,7 +578,7 @@ class LlamaEngine:
             run.drafted += len(draft)
             run.accepted += len(chosen) - 1
             if draft:
-                most = next_draft_length(most, len(draft), len(chosen) - 1)
+                most = next_draft_length(most, len(draft), len(chosen) - 1, cap)
             n_past += len(chosen)  # `last` and the drafted tokens the model agreed with
             llm.n_tokens = n_past
             for token in chosen:
