@@ -19,10 +19,12 @@ from bisect import bisect_left
 from collections.abc import Iterable
 
 # Longest and shortest n-gram looked up anywhere (longer first: a longer match guesses
-# better), and the most tokens guessed at once.
+# better), and the most tokens guessed at once: a call of 7 with the token before them. On
+# CPUs, llama.cpp's matrix product takes a slower path from 8 tokens per call (a call of 8
+# cost as much as 13 on a 2-core AVX2 machine: bench/batch_cost.py, docs/actions.md).
 MAX_NGRAM = 3
 MIN_NGRAM = 2
-DRAFT_TOKENS = 8
+DRAFT_TOKENS = 6
 # The reach of the cursor: occurrences this far after it (a few before: the copy may step
 # back) count as "where the answer is"; a single token is looked up only there.
 AHEAD = 48
