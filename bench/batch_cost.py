@@ -43,7 +43,7 @@ def main() -> None:
             engine._decode(list(ids[args.past : args.past + b]), args.past)
             times[b].append(time.perf_counter() - started)
     single = statistics.median(times[1])
-    threads = engine.llm.n_threads
+    threads = llm.n_threads
     print(f"{args.size}, {threads} threads, {args.past} tokens before, {args.rounds} rounds")
     print(f"{'tokens':>6} {'median ms':>10} {'x single':>9} {'per extra':>10}")
     for b in SIZES:

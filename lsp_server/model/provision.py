@@ -112,11 +112,15 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
-def cache_dir() -> Path:
-    """Where assembled models live: $ENCLAVE_CACHE_DIR/models, else the user cache dir."""
+def cache_root() -> Path:
+    """Enclave's cache folder: $ENCLAVE_CACHE_DIR, else the user cache dir."""
     root = os.environ.get(CACHE_ENV)
-    base = Path(root).expanduser() if root else Path(platformdirs.user_cache_dir("enclave"))
-    return base / "models"
+    return Path(root).expanduser() if root else Path(platformdirs.user_cache_dir("enclave"))
+
+
+def cache_dir() -> Path:
+    """Where assembled models live."""
+    return cache_root() / "models"
 
 
 def model_path(spec: ModelSpec) -> Path:

@@ -23,18 +23,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-import platformdirs
-
-from lsp_server.model.provision import CACHE_ENV
+from lsp_server.model.provision import cache_root
 
 logger = logging.getLogger(__name__)
 
 
 def default_base() -> Path:
-    """$ENCLAVE_CACHE_DIR/states, else the user cache dir's (beside the models)."""
-    root = os.environ.get(CACHE_ENV)
-    base = Path(root).expanduser() if root else Path(platformdirs.user_cache_dir("enclave"))
-    return base / "states"
+    """The states' folder in Enclave's cache folder (beside the models)."""
+    return cache_root() / "states"
 
 
 class StateFolderRefused(OSError):
