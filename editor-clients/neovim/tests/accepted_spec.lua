@@ -37,6 +37,8 @@ for i, run in ipairs(input.runs) do
   -- The item's own argument is never changed by a report.
   assert(item.command.arguments[1].acceptedChars == nil)
   out.sent[i] = sent
+  -- null for a run that sent nothing: a sparse table cannot be encoded as an array
+  out.args[i] = out.args[i] or vim.NIL
 end
 for i, item in ipairs(input.items) do
   out.sources[i] = accepted.source(item, 'abc', {}) ~= nil
