@@ -34,6 +34,7 @@ from lsp_server.features.edits import char_offset, resolve_target
 from lsp_server.features.explain import gather_context
 from lsp_server.features.refactor import REFACTORS
 from lsp_server.model import lookup
+from lsp_server.model.draft_policy import DraftPolicy
 from lsp_server.model.protocol import GenerateJob
 from lsp_server.model.provision import MODELS, model_path
 from lsp_server.prompts.actions import build_prompt
@@ -114,7 +115,12 @@ def main() -> None:
         "--draft-cap",
         type=int,
         action="append",
-        help="most tokens per draft; repeat to compare caps in one run (default: the worker's)",
+        help="a fixed draft length (the longest per draft); repeat to compare several",
+    )
+    parser.add_argument(
+        "--learned",
+        action="store_true",
+        help="also the worker's policy, learning the costs over the run (the default arm)",
     )
     args = parser.parse_args()
     if args.simulate:
@@ -123,24 +129,27 @@ def main() -> None:
     from lsp_server.model.worker import LlamaEngine
 
     engine = LlamaEngine(str(model_path(MODELS[args.size])), 4096, args.threads)
-    caps: list[int] = args.draft_cap or [lookup.DRAFT_TOKENS]
-    by_cap: dict[int, list[Pair]] = {cap: [] for cap in caps}
+    # Each arm's policy lives for the whole run, as the worker's does.
+    policies = {f"cap{c}": DraftPolicy(c, learn=False) for c in args.draft_cap or []}
+    if args.learned or not policies:
+        policies["learned"] = DraftPolicy()
+    by_arm: dict[str, list[Pair]] = {name: [] for name in policies}
     work = prompts(args.functions, args.seed, tuple(args.action or ACTIONS))
     print(f"{len(work)} prompts", flush=True)
     for i, (action, identity, job) in enumerate(work):
         # Evaluate the prompt once (not timed).
         engine.generate(job.prompt, 1, job.stop, lambda _p: None)
-        # Drafts off and each cap, in an order that turns with the prompt.
-        arms: list[int] = [0, *caps]
+        # Drafts off and each arm, in an order that turns with the prompt.
+        arms = ["off", *policies]
         runs = {}
         for arm in arms[i % len(arms) :] + arms[: i % len(arms)]:
-            engine.draft_cap = arm or lookup.DRAFT_TOKENS
+            engine.drafts = policies.get(arm) or DraftPolicy()
             runs[arm] = engine.generate(
-                job.prompt, job.max_tokens, job.stop, lambda _p: None, lookup=arm > 0
+                job.prompt, job.max_tokens, job.stop, lambda _p: None, lookup=arm != "off"
             )
-        off = runs[0]
-        for cap in caps:
-            on = runs[cap]
+        off = runs["off"]
+        for name in policies:
+            on = runs[name]
             pair = Pair(
                 action,
                 identity,
@@ -152,21 +161,28 @@ def main() -> None:
                 job.prompt,
                 off.text,
             )
-            by_cap[cap].append(pair)
+            by_arm[name].append(pair)
             a, b = pair.rates()
             print(
-                f"{action:14} {identity[-52:]:52} cap {cap:2} {pair.tokens[0]:4} tok"
+                f"{action:14} {identity[-52:]:52} {name:8} {pair.tokens[0]:4} tok"
                 f"  {a:6.1f} -> {b:6.1f} tok/s  x{b / a if a else 0:.2f}  same={pair.same}"
                 f"  kept {pair.accepted}/{pair.drafted}",
                 flush=True,
             )
-    for cap, pairs in by_cap.items():
-        print(f"\ndraft cap {cap}")
+    for name, pairs in by_arm.items():
+        print(f"\n{name}")
         report(pairs)
+    if "learned" in policies:
+        learned = policies["learned"]
+        costs = ", ".join(
+            f"{size}: {learned.relative_cost(size):.2f}" for size in sorted(learned.cost)
+        )
+        print(f"\nlearned: call cost x single by size {costs}; lengths chosen now", end=" ")
+        print({d: round(learned.worth(d), 2) for d in range(learned.most + 1)})
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    for cap, pairs in by_cap.items():
-        tail = "" if len(caps) == 1 else f"-cap{cap}"
+    for name, pairs in by_arm.items():
+        tail = "" if len(policies) == 1 else f"-{name}"
         out = RESULTS / f"rewrite-speed-{stamp}-{args.size}{tail}.json"
         out.write_text(json.dumps([asdict(p) for p in pairs], indent=1))
         print(f"\n{out}")

@@ -18,22 +18,21 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable
 
+from lsp_server.model.draft_policy import MOST
+
 # Longest and shortest n-gram looked up anywhere (longer first: a longer match guesses
-# better), and the most tokens guessed at once: a call of 7 with the token before them. On
-# CPUs, llama.cpp's matrix product takes a slower path from 8 tokens per call (a call of 8
-# cost as much as 13 on a 2-core AVX2 machine: bench/batch_cost.py, docs/actions.md).
+# better). How many tokens to guess at once is the engine's DraftPolicy's to say.
 MAX_NGRAM = 3
 MIN_NGRAM = 2
-DRAFT_TOKENS = 6
 # The reach of the cursor: occurrences this far after it (a few before: the copy may step
 # back) count as "where the answer is"; a single token is looked up only there.
 AHEAD = 48
 BEHIND = 4
 
 
-def next_draft_length(most: int, drafted: int, kept: int, cap: int = DRAFT_TOKENS) -> int:
+def next_draft_length(most: int, drafted: int, kept: int, cap: int = MOST) -> int:
     """Guess more after a draft the model took whole, less after one it refused: checking a
-    token it refuses costs time (a batch of 9 costs about 2.5 single decodes here)."""
+    token it refuses costs time. (Within one answer; DraftPolicy learns across answers.)"""
     return min(cap, most * 2) if kept == drafted else max(1, kept)
 
 
@@ -65,7 +64,7 @@ class PromptLookup:
         i = bisect_left(places, self.cursor - BEHIND)
         return places[i] if i < len(places) and places[i] <= self.cursor + AHEAD else None
 
-    def draft(self, most: int = DRAFT_TOKENS) -> list[int]:
+    def draft(self, most: int = MOST) -> list[int]:
         """The tokens that followed an earlier occurrence of the longest n-gram that ends the
         sequence (the one nearest after the cursor, else the latest; at most `most`), or []
         when none recurs."""

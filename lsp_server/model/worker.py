@@ -37,9 +37,10 @@ from typing import IO, Any, Protocol
 
 from lsp_server.model.alternatives import OTHERS_PER_STEP, Step, branches, top_tokens
 from lsp_server.model.block_end import RULES, BlockEnd, block_end
+from lsp_server.model.draft_policy import DraftPolicy
 from lsp_server.model.json_items import repeat_end
 from lsp_server.model.kv_states import MIN_SAVED_TOKENS, SavedState, StateStore, common_prefix
-from lsp_server.model.lookup import DRAFT_TOKENS, PromptLookup, next_draft_length
+from lsp_server.model.lookup import PromptLookup, next_draft_length
 from lsp_server.model.protocol import (
     DEBUG_PROMPTS,
     Cancel,
@@ -269,8 +270,6 @@ class LlamaEngine:
     # A grammar checks the likeliest token first (model/grammar.py); False: llama-cpp-python's
     # sampler chain, which filters the vocabulary at every step (for the bench and tests).
     lazy_grammar = True
-    # Most tokens a prompt-lookup draft guesses at once (the benches vary it).
-    draft_cap = DRAFT_TOKENS
 
     def __init__(
         self,
@@ -324,6 +323,7 @@ class LlamaEngine:
         self._counts: dict[str, int] = {}
         self._counted_chars = 0
         self.stop_ids = {self.llm.token_eos()}
+        self.drafts = DraftPolicy()  # learns this machine's decode costs (the benches swap it)
         for text in self.template.stop:
             ids = self.llm.tokenize(text.encode(), add_bos=False, special=True)
             if len(ids) == 1:
@@ -560,12 +560,13 @@ class LlamaEngine:
         n_past = llm.n_tokens
         last = tokens[-1]
         run = Run()
-        cap = self.draft_cap
-        most = cap  # the draft's length adapts (next_draft_length)
+        policy = self.drafts
+        most = policy.most  # within the answer the length adapts too (next_draft_length)
         while True:
             room = max_tokens - run.generated - 1
-            draft = known.draft(min(most, room)) if room > 0 else []
+            draft = known.draft(policy.length(min(most, room))) if room > 0 else []
             batch = [last, *draft]
+            began = time.perf_counter()
             self._decode(batch, n_past)
             logits = self._native.llama_get_logits(llm.ctx)  # a row per token of the batch
             rows = np.ctypeslib.as_array(logits, shape=(len(batch), n_vocab))
@@ -575,10 +576,12 @@ class LlamaEngine:
                 chosen.append(int(rows[j].argmax()))
                 if j >= len(draft) or draft[j] != chosen[-1]:
                     break
+            kept = len(chosen) - 1
+            policy.record(len(batch), time.perf_counter() - began, len(draft), kept)
             run.drafted += len(draft)
-            run.accepted += len(chosen) - 1
+            run.accepted += kept
             if draft:
-                most = next_draft_length(most, len(draft), len(chosen) - 1, cap)
+                most = next_draft_length(most, len(draft), kept, policy.most)
             n_past += len(chosen)  # `last` and the drafted tokens the model agreed with
             llm.n_tokens = n_past
             for token in chosen:

@@ -11,6 +11,7 @@ import difflib
 import pytest
 
 from lsp_server.model import provision
+from lsp_server.model.draft_policy import DraftPolicy
 from lsp_server.prompts.actions import build_prompt
 from tests.helpers import DATA
 from tests.model.test_real_model import require_model
@@ -23,6 +24,7 @@ def test_drafts_change_nothing_but_the_number_of_decode_calls() -> None:
 
     require_model("0.5b")
     engine = LlamaEngine(str(provision.model_path(provision.MODELS["0.5b"])), 4096, 0)
+    engine.drafts = DraftPolicy(6, learn=False)  # the same draft lengths each time
     code = (DATA / "actions" / "inventory.py").read_text()
     for action in ("rename_locals",):
         job = build_prompt(
@@ -48,6 +50,13 @@ def test_drafts_change_nothing_but_the_number_of_decode_calls() -> None:
         assert drafted.stats.accepted_tokens > 0
         again = engine.generate(job.prompt, job.max_tokens, job.stop, lambda _p: None)
         assert again.text == plain.text and again.stats.evaluated_tokens <= 2
+        # The worker's own policy measures this machine's decode calls as it writes.
+        engine.drafts = DraftPolicy()
+        learned = engine.generate(
+            job.prompt, job.max_tokens, job.stop, lambda _p: None, lookup=True
+        )
+        assert difflib.SequenceMatcher(None, learned.text, plain.text).ratio() > 0.9
+        assert 1 in engine.drafts.cost and len(engine.drafts.cost) >= 2, engine.drafts.cost
 
 
 def test_a_lazy_grammar_writes_the_chains_answer() -> None:
@@ -60,6 +69,7 @@ def test_a_lazy_grammar_writes_the_chains_answer() -> None:
 
     require_model("0.5b")
     engine = LlamaEngine(str(provision.model_path(provision.MODELS["0.5b"])), 4096, 0)
+    engine.drafts = DraftPolicy(6, learn=False)  # the same draft lengths each time
     code = (DATA / "actions" / "inventory.py").read_text()
     job = build_prompt(
         "review", "chatml", language="python", path="inventory.py", context=code, target=code

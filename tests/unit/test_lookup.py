@@ -7,13 +7,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lsp_server.model.lookup import AHEAD, DRAFT_TOKENS, MAX_NGRAM, MIN_NGRAM, PromptLookup
+from lsp_server.model.draft_policy import MOST
+from lsp_server.model.lookup import AHEAD, MAX_NGRAM, MIN_NGRAM, PromptLookup
 
 
 def test_the_latest_occurrence_of_the_longest_ngram_is_followed() -> None:
     # The 3-gram "1 2 3" (at the start) wins over the later 2-gram "2 3".
     known = PromptLookup([1, 2, 3, 4, 5, 9, 2, 3, 7, 8, 1, 2, 3])
-    assert known.draft() == [4, 5, 9, 2, 3, 7, 8, 1][:DRAFT_TOKENS]
+    assert known.draft() == [4, 5, 9, 2, 3, 7, 8, 1, 2, 3][:MOST]
     assert known.draft(2) == [4, 5]
     # Of two occurrences, the latest.
     known = PromptLookup([2, 3, 4, 0, 2, 3, 9, 1, 2, 3])
@@ -84,7 +85,7 @@ def test_the_cursor_reaches_only_so_far() -> None:
     near.extend([1, 2])
     near.draft(1)
     near.extend([50, 7])
-    assert near.draft() == [8, *filler][:DRAFT_TOKENS]
+    assert near.draft() == [8, *filler][:MOST]
 
 
 @given(
