@@ -23,6 +23,7 @@ from lsp_server.features.edits import (
     resolve_target,
 )
 from lsp_server.features.explain import gather_context
+from lsp_server.features.rename import name_slot
 from lsp_server.prompts.actions import Generate, build_prompt, extract_code, load_actions
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ async def refactor(
         return RefactorOutcome(target, None, "the target is empty")
     context = gather_context(target)
     slot = await asyncio.to_thread(doc_slot, target) if action == "docstring" else None
+    names = await asyncio.to_thread(name_slot, target) if action == "rename_locals" else None
     error = ""
     unchanged = False
     rejected: list[str] = []
@@ -83,17 +85,24 @@ async def refactor(
             diagnostic=diagnostic,
             retry_error=error,
             unchanged=unchanged,
+            names=names.names if names else (),
         )
         if slot is not None:
             prompt = slot.prompt(prompt)
         # A refactor copies most of its target: prompt-lookup drafts (model/lookup.py); a
-        # docstring written into its slot copies nothing.
-        result = await generate(prompt.job(DEADLINE_S, lookup=slot is None))
+        # docstring written into its slot, or names, copy nothing.
+        job = names.job(prompt, DEADLINE_S) if names else None
+        result = await generate(job or prompt.job(DEADLINE_S, lookup=slot is None))
         try:
             stopped = result.stats.stop_reason
             if stopped in ("deadline", "cancelled") or (slot is not None and stopped == "length"):
                 raise EditRejected(f"the model stopped early ({stopped})")
-            code = slot.assemble(result.text) if slot else extract_code(result.text, target.text)
+            if names is not None:
+                code = await asyncio.to_thread(names.apply, result.text)
+            elif slot is not None:
+                code = slot.assemble(result.text)
+            else:
+                code = extract_code(result.text, target.text)
             if not code:
                 raise EditRejected("the answer held no " + ("docstring" if slot else "code"))
             edit = replacement_edit(target, code)
@@ -101,7 +110,7 @@ async def refactor(
             try:
                 await asyncio.to_thread(_check, target, action, edit)
             except EditRejected:
-                if action != "rename_locals":
+                if action != "rename_locals" or names is not None:
                     raise
                 # The names the model chose, applied to the code as it was.
                 renamed = await asyncio.to_thread(renamed_as, target, code)

@@ -218,6 +218,8 @@ def _scope(node: tree_sitter.Node) -> tree_sitter.Node | None:
 def _renamable(name: str, uses: list[tree_sitter.Node], start: int, end: int) -> str | None:
     """Why `name` (its identifier nodes in the target, in order) is not a local the target
     may rename, or None. `start`/`end`: the target's bytes."""
+    if not name.strip("_"):
+        return f"{name} says the value is unused"  # Go's blank identifier; Python's convention
     for use in uses:
         parent = use.parent
         field = field_of(use)
@@ -246,7 +248,7 @@ def _renamable(name: str, uses: list[tree_sitter.Node], start: int, end: int) ->
     return None
 
 
-def _identifiers(root: tree_sitter.Node, start: int, end: int) -> Iterator[tree_sitter.Node]:
+def identifiers(root: tree_sitter.Node, start: int, end: int) -> Iterator[tree_sitter.Node]:
     """The identifier nodes starting in bytes [start, end), in document order."""
     stack = [root]
     while stack:
@@ -262,7 +264,7 @@ def locals_bound(root: tree_sitter.Node, start: int, end: int) -> dict[str, list
     """The locals the target (bytes [start, end)) may rename, with their identifier nodes, in
     the order they are first bound."""
     uses: dict[str, list[tree_sitter.Node]] = {}
-    for node in _identifiers(root, start, end):
+    for node in identifiers(root, start, end):
         uses.setdefault((node.text or b"").decode("utf-8", "replace"), []).append(node)
     return {n: nodes for n, nodes in uses.items() if _renamable(n, nodes, start, end) is None}
 
@@ -279,18 +281,24 @@ def names_applied(
     if len(old_locals) != len(new_locals):
         return None
     renames = {o: n for o, n in zip(old_locals, new_locals, strict=True) if o != n}
-    if not renames:
-        return None
+    return renamed(source, old, old_locals, renames) if renames else None
+
+
+def renamed(
+    source: bytes, span: range, uses: dict[str, list[tree_sitter.Node]], renames: dict[str, str]
+) -> bytes:
+    """The bytes `span` of `source` with every use (`uses`: a name's identifier nodes) of
+    each name in `renames` replaced by its new name."""
     spans = sorted(
         (node.start_byte, node.end_byte, renames[name].encode("utf-8"))
         for name in renames
-        for node in old_locals[name]
+        for node in uses[name]
     )
-    out, at = bytearray(), old.start
+    out, at = bytearray(), span.start
     for start, end, name in spans:
         out += source[at:start] + name
         at = end
-    return bytes(out + source[at : old.stop])
+    return bytes(out + source[at : span.stop])
 
 
 def difference(

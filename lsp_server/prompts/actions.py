@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 ACTIONS_RESOURCE = "actions.json"
 
 _PLACEHOLDER = re.compile(
-    r"\{(system|user|language|path|code|context|target|instruction|diagnostic|error)\}"
+    r"\{(system|user|language|path|code|context|target|instruction|diagnostic|error|locals)\}"
 )
 # Markers the document must not be able to fake inside the data block.
 _DATA_MARKERS = ("<<<DOCUMENT", "DOCUMENT>>>", "<<<TARGET", "TARGET>>>")
@@ -42,6 +42,7 @@ class ActionSpec:
     max_tokens: int
     task: str
     unchanged: str = ""  # what to ask for on the retry after an answer that changed nothing
+    names_answer: str = ""  # the answer asked for when the server lists the names to choose
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ def parse_actions(raw: Mapping[str, Any]) -> ActionPrompts:
             int(a["max_tokens"]),
             str(a["task"]),
             str(a.get("unchanged", "")),
+            str(a.get("names_answer", "")),
         )
         for name, a in raw["actions"].items()
     }
@@ -156,10 +158,12 @@ def build_prompt(
     diagnostic: str = "",
     retry_error: str = "",
     unchanged: bool = False,
+    names: tuple[str, ...] = (),
 ) -> ChatPrompt:
     """The full chat prompt for one action. `context` is the surrounding code the model may
     read, `target` the code the action is about; both are treated as data. A retry after an
-    answer that changed nothing (`unchanged`) says what to change."""
+    answer that changed nothing (`unchanged`) says what to change. `names`: the target's
+    names the answer gives new names to (features/rename.py), instead of the code."""
     prompts = load_actions()
     act = prompts.actions[action]
     values = {
@@ -171,11 +175,14 @@ def build_prompt(
         "instruction": " ".join(instruction.split())[:500],
         "diagnostic": " ".join(diagnostic.split())[:500],
         "error": " ".join(retry_error.split())[:300],
+        "locals": ", ".join(names),
     }
     if unchanged and act.unchanged:
         values["error"] += ". " + render(act.unchanged, values)
     parts = [render(prompts.data_block, values), "Task: " + render(act.task, values)]
-    if act.kind in ("refactor", "quickfix"):
+    if names and act.names_answer:
+        parts.append(render(act.names_answer, values))
+    elif act.kind in ("refactor", "quickfix"):
         parts.append(render(prompts.refactor_answer, values))
     if retry_error:
         parts.append(render(prompts.retry, values))
