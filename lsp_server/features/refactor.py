@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from lsp_server.context.documents import DocumentSnapshot, Range, file_name
+from lsp_server.features.annotate import type_slot
 from lsp_server.features.docstring import doc_slot
 from lsp_server.features.edits import (
     Edit,
@@ -69,7 +70,10 @@ async def refactor(
         return RefactorOutcome(target, None, "the target is empty")
     context = gather_context(target)
     slot = await asyncio.to_thread(doc_slot, target) if action == "docstring" else None
-    names = await asyncio.to_thread(name_slot, target) if action == "rename_locals" else None
+    # Renames and annotations are asked for as a list of names or types (features/rename.py,
+    # features/annotate.py) where the server finds what to list.
+    listed = {"rename_locals": name_slot, "annotate": type_slot}.get(action)
+    names = await asyncio.to_thread(listed, target) if listed else None
     error = ""
     unchanged = False
     rejected: list[str] = []
@@ -90,7 +94,7 @@ async def refactor(
         if slot is not None:
             prompt = slot.prompt(prompt)
         # A refactor copies most of its target: prompt-lookup drafts (model/lookup.py); a
-        # docstring written into its slot, or names, copy nothing.
+        # docstring written into its slot, or a list, copy nothing.
         job = names.job(prompt, DEADLINE_S) if names else None
         result = await generate(job or prompt.job(DEADLINE_S, lookup=slot is None))
         try:

@@ -1,0 +1,188 @@
+""" "Add type annotations" asks for types, not code, for a Python or TypeScript function: the
+parameters without a type (and the return, when it has none) are listed in the prompt, the
+model answers a JSON object giving each its type (a grammar holds it to those keys, each value
+one line of type text), and the server writes each where it goes. The model cannot change the
+code while it annotates (with the whole code back, the 1.5B did: the edits were refused), and
+the answer is a few tokens. The structural check (features/structure.py) still runs on the
+result, so a type that does not parse, or is not an annotation, is refused.
+
+Anywhere else (Rust's `let`s, a selection of lines, a function whose parameters cannot all be
+named) the model writes the whole code as before.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import tree_sitter
+
+from lsp_server.features.edits import EditRejected, Target, Unchanged, unwrapped, whole_definition
+from lsp_server.model.protocol import GenerateJob
+from lsp_server.prompts.actions import ChatPrompt
+
+RETURN = "return"
+# One line of type text: no statement, block, comment or default value can hide in it (the
+# grammar's form: llama.cpp's knows no `\s`, and a bounded repeat nests a rule per character).
+TYPE = r'^[^ \n=;{}#`"\\][^\n=;{}#`"\\]*$'
+MAX_TYPE = 80
+TOKENS_PER_TYPE = 20
+MAX_KEYS = 16
+FUNCTIONS = frozenset(
+    {
+        "function_definition",
+        "function_declaration",
+        "generator_function_declaration",
+        "method_definition",
+        "function_expression",
+        "function",
+        "arrow_function",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Gap:
+    key: str  # as listed: the parameter's name (`*args`, `**kw`), or RETURN
+    start: int  # the bytes the type text replaces (usually empty: an insertion)
+    end: int
+    form: str  # the text written, with {type}
+
+
+@dataclass(frozen=True)
+class TypeSlot:
+    """Where each missing type goes in the target, and how the answer is read."""
+
+    gaps: tuple[Gap, ...]
+    source: bytes = field(repr=False)
+    span: range  # the target's bytes in `source`
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(g.key for g in self.gaps)
+
+    def schema(self) -> dict[str, Any]:
+        kind = {"type": "string", "pattern": TYPE}
+        return {
+            "type": "object",
+            "properties": {key: kind for key in self.names},
+            "required": list(self.names),
+            "additionalProperties": False,
+        }
+
+    def job(self, chat: ChatPrompt, deadline_s: float) -> GenerateJob:
+        limit = min(chat.max_tokens, 32 + TOKENS_PER_TYPE * len(self.gaps))
+        return ChatPrompt(chat.text, chat.stop, limit).job(deadline_s, json_schema=self.schema())
+
+    def apply(self, answer: str) -> str:
+        """The target with the types the answer gives. Raises EditRejected for an answer that
+        is not such an object, Unchanged when it gives none."""
+        try:
+            chosen = json.loads(answer)
+        except ValueError:
+            raise EditRejected("the answer is not a JSON object of types") from None
+        if not isinstance(chosen, dict):
+            raise EditRejected("the answer is not a JSON object of types")
+        out, at = bytearray(), self.span.start
+        for gap in self.gaps:
+            kind = chosen.get(gap.key)
+            if not isinstance(kind, str) or not kind.strip():
+                continue
+            kind = kind.strip()
+            # The grammar holds the model to this; an HTTP backend may not have one.
+            if len(kind) > MAX_TYPE or not re.fullmatch(TYPE, kind):
+                raise EditRejected(f"{kind[:40]!r} is not a type")
+            out += self.source[at : gap.start] + gap.form.format(type=kind).encode("utf-8")
+            at = gap.end
+        if at == self.span.start:
+            raise Unchanged()
+        return bytes(out + self.source[at : self.span.stop]).decode("utf-8")
+
+
+def _python_gaps(fn: tree_sitter.Node) -> list[Gap] | None:
+    params = fn.child_by_field_name("parameters")
+    if params is None:
+        return None
+    gaps: list[Gap] = []
+    named = [p for p in params.named_children if p.type != "comment"]
+    for i, param in enumerate(named):
+        if param.type == "identifier":
+            name = (param.text or b"").decode()
+            if i == 0 and name in ("self", "cls"):
+                continue
+            gaps.append(Gap(name, param.end_byte, param.end_byte, ": {type}"))
+        elif param.type == "default_parameter":
+            name_node, value = param.child_by_field_name("name"), param.child_by_field_name("value")
+            if name_node is None or value is None:
+                return None
+            # `b=1` becomes `b: int = 1` (PEP 8's spacing for an annotated default)
+            name = (name_node.text or b"").decode()
+            gaps.append(Gap(name, name_node.end_byte, value.start_byte, ": {type} = "))
+        elif param.type in ("list_splat_pattern", "dictionary_splat_pattern"):
+            gaps.append(
+                Gap((param.text or b"").decode(), param.end_byte, param.end_byte, ": {type}")
+            )
+        elif param.type not in (
+            "typed_parameter",
+            "typed_default_parameter",
+            "keyword_separator",
+            "positional_separator",
+        ):
+            return None  # a tuple parameter or something new: not listed
+    if fn.child_by_field_name("return_type") is None:
+        gaps.append(Gap(RETURN, params.end_byte, params.end_byte, " -> {type}"))
+    return gaps
+
+
+def _typescript_gaps(fn: tree_sitter.Node) -> list[Gap] | None:
+    params = fn.child_by_field_name("parameters")
+    if params is None:
+        return None  # `a => ...`: a type needs the parentheses
+    gaps: list[Gap] = []
+    for param in params.named_children:
+        if param.type == "comment" or param.child_by_field_name("type") is not None:
+            continue
+        pattern = param.child_by_field_name("pattern")
+        if param.type not in ("required_parameter", "optional_parameter") or pattern is None:
+            return None
+        if pattern.type != "identifier":
+            continue  # a destructured or `this` parameter: left as it is
+        end = pattern.end_byte
+        marker = pattern.next_sibling
+        if marker is not None and marker.type == "?":
+            end = marker.end_byte
+        gaps.append(Gap((pattern.text or b"").decode(), end, end, ": {type}"))
+    name = fn.child_by_field_name("name")
+    constructor = name is not None and name.text == b"constructor"
+    setter = any(child.type == "set" for child in fn.children)  # a setter has no return type
+    if fn.child_by_field_name("return_type") is None and not (constructor or setter):
+        gaps.append(Gap(RETURN, params.end_byte, params.end_byte, ": {type}"))
+    return gaps
+
+
+def type_slot(target: Target) -> TypeSlot | None:
+    """The missing types of `target`'s function, or None (the whole-code answer then)."""
+    snap = target.snap
+    info = snap.language
+    definition = whole_definition(target)
+    if info is None or definition is None:
+        return None
+    fn = unwrapped(definition)
+    if fn.type == "variable_declarator":  # const f = (a) => ...
+        fn = fn.child_by_field_name("value") or fn
+    if fn.type not in FUNCTIONS:
+        return None
+    if info.name == "python":
+        gaps = _python_gaps(fn)
+    elif info.name in ("typescript", "tsx"):
+        gaps = _typescript_gaps(fn)
+    else:
+        return None
+    if not gaps or len(gaps) > MAX_KEYS or len({g.key for g in gaps}) < len(gaps):
+        return None
+    span = range(snap.byte_offset(target.start), snap.byte_offset(target.end))
+    if not all(span.start <= g.start <= g.end <= span.stop for g in gaps):
+        return None
+    return TypeSlot(tuple(gaps), snap.text.encode("utf-8"), span)
