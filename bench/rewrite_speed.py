@@ -40,8 +40,9 @@ from lsp_server.model.provision import MODELS, model_path
 from lsp_server.prompts.actions import build_prompt
 
 # The refactors whose answer rewrites the whole target (a docstring is written into its slot,
-# features/docstring.py, with no drafts).
-ACTIONS = ("annotate", "rename_locals", "simplify", "idiomatic", "extract_function")
+# features/docstring.py; renames and annotations are lists, features/rename.py and
+# annotate.py: none of them with drafts). `--action` still builds the whole-code prompt of any.
+ACTIONS = ("simplify", "idiomatic", "extract_function")
 # Measured here: a batch of 9 tokens costs about 2.5 single decodes (docs/actions.md).
 BATCH_TOKEN_COST = 1.5 / 8
 

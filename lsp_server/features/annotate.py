@@ -12,13 +12,12 @@ named) the model writes the whole code as before.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import tree_sitter
 
+from lsp_server.features import listed
 from lsp_server.features.edits import EditRejected, Target, Unchanged, unwrapped, whole_definition
 from lsp_server.model.protocol import GenerateJob
 from lsp_server.prompts.actions import ChatPrompt
@@ -63,28 +62,13 @@ class TypeSlot:
     def names(self) -> tuple[str, ...]:
         return tuple(g.key for g in self.gaps)
 
-    def schema(self) -> dict[str, Any]:
-        kind = {"type": "string", "pattern": TYPE}
-        return {
-            "type": "object",
-            "properties": {key: kind for key in self.names},
-            "required": list(self.names),
-            "additionalProperties": False,
-        }
-
     def job(self, chat: ChatPrompt, deadline_s: float) -> GenerateJob:
-        limit = min(chat.max_tokens, 32 + TOKENS_PER_TYPE * len(self.gaps))
-        return ChatPrompt(chat.text, chat.stop, limit).job(deadline_s, json_schema=self.schema())
+        return listed.job(chat, deadline_s, self.names, TYPE, TOKENS_PER_TYPE)
 
     def apply(self, answer: str) -> str:
         """The target with the types the answer gives. Raises EditRejected for an answer that
         is not such an object, Unchanged when it gives none."""
-        try:
-            chosen = json.loads(answer)
-        except ValueError:
-            raise EditRejected("the answer is not a JSON object of types") from None
-        if not isinstance(chosen, dict):
-            raise EditRejected("the answer is not a JSON object of types")
+        chosen = listed.values(answer, "types")
         out, at = bytearray(), self.span.start
         for gap in self.gaps:
             kind = chosen.get(gap.key)

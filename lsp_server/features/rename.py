@@ -13,13 +13,12 @@ are too many to list, the model writes the whole code as before.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import tree_sitter
 
+from lsp_server.features import listed
 from lsp_server.features.edits import EditRejected, Target, Unchanged
 from lsp_server.features.structure import identifiers, locals_bound, renamed
 from lsp_server.model.protocol import GenerateJob
@@ -47,28 +46,13 @@ class NameSlot:
     def pattern(self) -> str:
         return IDENTIFIER.replace("_]", "_$]") if self.language in DOLLAR else IDENTIFIER
 
-    def schema(self) -> dict[str, Any]:
-        name = {"type": "string", "pattern": self.pattern}
-        return {
-            "type": "object",
-            "properties": {n: name for n in self.names},
-            "required": list(self.names),
-            "additionalProperties": False,
-        }
-
     def job(self, chat: ChatPrompt, deadline_s: float) -> GenerateJob:
-        limit = min(chat.max_tokens, 32 + TOKENS_PER_NAME * len(self.names))
-        return ChatPrompt(chat.text, chat.stop, limit).job(deadline_s, json_schema=self.schema())
+        return listed.job(chat, deadline_s, self.names, self.pattern, TOKENS_PER_NAME)
 
     def apply(self, answer: str) -> str:
         """The target with the names the answer gives. Raises EditRejected for an answer that
         is not such an object, Unchanged when it keeps every name."""
-        try:
-            chosen = json.loads(answer)
-        except ValueError:
-            raise EditRejected("the answer is not a JSON object of names") from None
-        if not isinstance(chosen, dict):
-            raise EditRejected("the answer is not a JSON object of names")
+        chosen = listed.values(answer, "names")
         renames: dict[str, str] = {}
         clashes: list[str] = []
         for name in self.names:

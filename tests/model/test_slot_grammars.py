@@ -13,6 +13,7 @@ from lsp_server.features.annotate import type_slot
 from lsp_server.features.edits import resolve_target
 from lsp_server.features.rename import name_slot
 from lsp_server.model import provision
+from lsp_server.prompts.actions import ChatPrompt
 from tests.model.test_real_model import require_model
 
 pytestmark = pytest.mark.model
@@ -37,7 +38,8 @@ def test_the_listed_answers_schemas_compile(language: str, text: str) -> None:
     slots = [s for s in (name_slot(target), type_slot(target)) if s is not None]
     assert slots and (language == "go") == (len(slots) == 1)
     for slot in slots:
-        grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(slot.schema()))
+        job = slot.job(ChatPrompt("", (), 256), 1.0)
+        grammar = llama_cpp.LlamaGrammar.from_json_schema(json.dumps(job.json_schema))
         sampler = llama_cpp.llama_sampler_init_grammar(
             llm._model.vocab, grammar._grammar.encode(), grammar._root.encode()
         )
