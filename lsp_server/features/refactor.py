@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from lsp_server.context.documents import DocumentSnapshot, Range, file_name
+from lsp_server.errors import Unsupported
 from lsp_server.features.annotate import type_slot
 from lsp_server.features.docstring import doc_slot
 from lsp_server.features.edits import (
@@ -77,7 +78,9 @@ async def refactor(
     error = ""
     unchanged = False
     rejected: list[str] = []
-    for attempt in range(1, ATTEMPTS + 1):
+    attempt = 0
+    while attempt < ATTEMPTS:
+        attempt += 1
         prompt = build_prompt(
             action,
             family,
@@ -95,8 +98,15 @@ async def refactor(
             prompt = slot.prompt(prompt)
         # A refactor copies most of its target: prompt-lookup drafts (model/lookup.py); a
         # docstring written into its slot, or a list, copy nothing.
-        job = names.job(prompt, DEADLINE_S) if names else None
-        result = await generate(job or prompt.job(DEADLINE_S, lookup=slot is None))
+        try:
+            job = names.job(prompt, DEADLINE_S) if names else None
+            result = await generate(job or prompt.job(DEADLINE_S, lookup=slot is None))
+        except Unsupported:
+            if names is None:
+                raise
+            # A backend that cannot hold an answer to a schema: the whole code instead.
+            names, attempt = None, attempt - 1
+            continue
         try:
             stopped = result.stats.stop_reason
             if stopped in ("deadline", "cancelled") or (slot is not None and stopped == "length"):

@@ -371,7 +371,7 @@ class HttpBackend(ModelBackend):
                 stops = tuple(dict.fromkeys((*job.stop, *template.stop)))
             else:
                 if job.json_schema is not None and spec.kind != "llama-server":
-                    raise BackendError("JSON-constrained output needs backend.kind llama-server")
+                    raise Unsupported("JSON-constrained output needs backend.kind llama-server")
                 prompt, prompt_tokens = job.prompt, math.ceil(len(job.prompt) / CHARS_PER_TOKEN)
                 path, body = self._plain_request(prompt, job.max_tokens, job.stop, job.json_schema)
                 stops = job.stop

@@ -188,3 +188,25 @@ def test_no_slot_without_locals_or_a_tree() -> None:
     assert name_slot(resolve_target(snap, at)) is None
     text = Document("file:///w/f.txt", "plaintext", 1, "t = 1\n").snapshot()
     assert name_slot(resolve_target(text, Range(Position(0, 0), Position(0, 0)))) is None
+
+
+async def test_a_backend_without_schemas_gets_the_whole_code_question() -> None:
+    from lsp_server.errors import Unsupported
+
+    jobs: list[GenerateJob] = []
+    code = PY.replace("    t = 0", "    subtotal = 0").replace("t = t +", "subtotal = subtotal +")
+    code = code.replace("return t,", "return subtotal,")
+
+    async def generate(job: GenerateJob | ScoreJob) -> GenerationResult:
+        assert isinstance(job, GenerateJob)
+        jobs.append(job)
+        if job.json_schema is not None:
+            raise Unsupported("JSON-constrained output needs backend.kind llama-server")
+        return GenerationResult(f"```python\n{code}```", GenerationStats(stop_reason="stop"))
+
+    snap = Document("file:///w/f.py", "python", 1, PY).snapshot()
+    at = Range(Position(4, 4), Position(4, 4))
+    outcome = await refactor(snap, at, "rename_locals", "chatml", generate)
+    assert [job.json_schema is None for job in jobs] == [False, True]
+    assert "fenced code block" in jobs[1].prompt
+    assert "subtotal = subtotal" in applied(PY, outcome) and outcome.attempts == 1
