@@ -12,6 +12,7 @@ named) the model writes the whole code as before.
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass, field
 
@@ -57,6 +58,10 @@ class TypeSlot:
     gaps: tuple[Gap, ...]
     source: bytes = field(repr=False)
     span: range  # the target's bytes in `source`
+    # Python: the names a type may use (the file's imports and top-level definitions, the
+    # builtins); an annotation is evaluated when the function is defined, so a type naming
+    # anything else (`function`, `Any` not imported) fails the module's import. None: unchecked.
+    known: frozenset[str] | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -78,11 +83,53 @@ class TypeSlot:
             # The grammar holds the model to this; an HTTP backend may not have one.
             if len(kind) > MAX_TYPE or not re.fullmatch(TYPE, kind):
                 raise EditRejected(f"{kind[:40]!r} is not a type")
+            unknown = self.unknown_names(kind)
+            if unknown:
+                raise EditRejected(
+                    f"{gap.key}: {kind[:40]} uses {', '.join(unknown)}, which the file does not"
+                    " define or import (use types the file has, or builtin ones)"
+                )
             out += self.source[at : gap.start] + gap.form.format(type=kind).encode("utf-8")
             at = gap.end
         if at == self.span.start:
             raise Unchanged()
         return bytes(out + self.source[at : self.span.stop]).decode("utf-8")
+
+    def unknown_names(self, kind: str) -> list[str]:
+        if self.known is None:
+            return []
+        # Names, not attributes (`types.Position` needs `types`), not words of a string.
+        code = re.sub(r"'[^']*'", "", kind)
+        names = re.findall(r"(?<![.\w])[A-Za-z_]\w*", code)
+        return sorted({n for n in names if n not in self.known})
+
+
+def python_names(root: tree_sitter.Node) -> frozenset[str]:
+    """The names a Python module binds at its top level (through `if` and `try` blocks too),
+    every name it imports anywhere, and the builtins."""
+    known = set(dir(builtins))
+    stack = [(child, True) for child in root.children]
+    while stack:
+        node, top = stack.pop()
+        if node.type in ("import_statement", "import_from_statement"):
+            for name in node.children_by_field_name("name"):
+                alias = name.child_by_field_name("alias") if name.type == "aliased_import" else None
+                word = alias or name.child_by_field_name("name") or name
+                text = (word.text or b"").decode()
+                known.add(text if node.type == "import_from_statement" else text.split(".")[0])
+            continue
+        if node.type in ("function_definition", "class_definition"):
+            defined = node.child_by_field_name("name")
+            if top and defined is not None:
+                known.add((defined.text or b"").decode())
+            stack.extend((c, False) for c in node.children)  # for the imports inside
+            continue
+        if top and node.type == "assignment":
+            left = node.child_by_field_name("left")
+            if left is not None and left.type == "identifier":
+                known.add((left.text or b"").decode())
+        stack.extend((c, top) for c in node.children)
+    return frozenset(known)
 
 
 def _python_gaps(fn: tree_sitter.Node) -> list[Gap] | None:
@@ -169,4 +216,5 @@ def type_slot(target: Target) -> TypeSlot | None:
     span = range(snap.byte_offset(target.start), snap.byte_offset(target.end))
     if not all(span.start <= g.start <= g.end <= span.stop for g in gaps):
         return None
-    return TypeSlot(tuple(gaps), snap.text.encode("utf-8"), span)
+    known = python_names(snap.tree.root_node) if info.name == "python" and snap.tree else None
+    return TypeSlot(tuple(gaps), snap.text.encode("utf-8"), span, known)

@@ -13,6 +13,8 @@ are too many to list, the model writes the whole code as before.
 
 from __future__ import annotations
 
+import builtins
+import keyword
 import re
 from dataclasses import dataclass, field
 
@@ -27,6 +29,36 @@ from lsp_server.prompts.actions import ChatPrompt
 MAX_LOCALS = 24
 TOKENS_PER_NAME = 16  # the key, its quotes and the new name
 IDENTIFIER = "^[A-Za-z_][A-Za-z0-9_]*$"
+# Names a local must not take: the language's keywords and what it predeclares (a local `error`
+# in Go or `list` in Python shadows the builtin for the rest of the function).
+_JS = (
+    "await break case catch class const continue debugger default delete do else enum export"
+    " extends false finally for function if import in instanceof let new null return static"
+    " super switch this throw true try typeof var void while with yield undefined NaN Infinity"
+    " Object Array String Number Boolean Symbol BigInt Map Set WeakMap Promise JSON Math Date"
+    " Error RegExp console window document globalThis arguments eval any unknown never type"
+)
+_GO = (
+    "break case chan const continue default defer else fallthrough for func go goto if"
+    " import interface map package range return select struct switch type var bool"
+    " byte complex64 complex128 error float32 float64 int int8 int16 int32 int64 rune"
+    " string uint uint8 uint16 uint32 uint64 uintptr true false iota nil any comparable"
+    " append cap clear close complex copy delete imag len make max min new panic print"
+    " println real recover"
+)
+_RUST = (
+    "as async await break const continue crate dyn else enum extern false fn for if impl"
+    " in let loop match mod move mut pub ref return self Self static struct super trait"
+    " true type unsafe use where while Option Some None Result Ok Err Vec String Box"
+)
+RESERVED = {
+    "python": frozenset([*keyword.kwlist, *keyword.softkwlist, *dir(builtins)]),
+    "go": frozenset(_GO.split()),
+    "javascript": frozenset(_JS.split()),
+    "typescript": frozenset(_JS.split()),
+    "tsx": frozenset(_JS.split()),
+    "rust": frozenset(_RUST.split()),
+}
 # Languages whose identifiers may hold `$` too.
 DOLLAR = frozenset({"javascript", "typescript", "tsx", "java"})
 
@@ -62,14 +94,20 @@ class NameSlot:
             # The grammar holds the model to names; an HTTP backend may not have one.
             if not re.fullmatch(self.pattern, new):
                 raise EditRejected(f"{new[:40]!r} is not a name")
-            if new in self.taken or new in renames.values():
+            if (
+                new in self.taken
+                or new in renames.values()
+                or new in RESERVED.get(self.language, ())
+            ):
                 # The 1.5B likes the function's own name for its result (`t` -> `total`
                 # in `def total`): that one is left as it was, the others still apply.
                 clashes.append(f"{name} -> {new}")
                 continue
             renames[name] = new
         if not renames and clashes:
-            raise EditRejected(f"the code already uses the new names ({', '.join(clashes)})")
+            raise EditRejected(
+                f"the code or the language already uses the new names ({', '.join(clashes)})"
+            )
         if not renames:
             raise Unchanged()
         return renamed(self.source, self.span, self.uses, renames).decode("utf-8")

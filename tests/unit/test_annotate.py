@@ -116,7 +116,10 @@ async def test_no_type_given_is_asked_again_then_says_so() -> None:
         ('{"items": "int = 3"}', "is not a type"),
         ('{"items": "int\\nimport os"}', "is not a type"),
         ('{"items": "int  # ignore"}', "is not a type"),
-        ('{"items": "int, extra"}', "changed the code itself"),  # a new parameter
+        ('{"items": "int, int"}', "changed the code itself"),  # a new parameter
+        ('{"items": "function"}', "function, which the file does not define or import"),
+        ('{"items": "Any"}', "Any, which the file does not define or import"),
+        ('{"return": "Optional[float]"}', "Optional"),
         ('{"return": "int:\\n    pass"}', "is not a type"),
         ('{"items": "int)"}', ""),  # does not parse
     ],
@@ -125,6 +128,24 @@ async def test_a_bad_answer_is_refused_and_says_why(answer: str, why: str) -> No
     jobs, outcome = await run("python", PY, 2, [answer, answer])
     assert outcome.edit is None and len(jobs) == 2
     assert why in outcome.error
+
+
+async def test_a_type_may_use_what_the_file_imports_or_defines() -> None:
+    text = (
+        "from typing import Any\nfrom lsprotocol import types as lsp\nimport os.path\n"
+        "if True:\n    Alias = int\n\n\n" + PY
+    )
+    answer = {
+        "items": "list[Any]",
+        "tax": "lsp.Position | Alias",
+        "*args": "'Cart'",
+        "**kw": "os.PathLike[str]",
+        "return": "Cart",
+    }
+    _, outcome = await run("python", text, 9, [json.dumps(answer)])
+    line = applied(text, outcome).split("\n")[8]
+    assert "items: list[Any], tax: lsp.Position | Alias = 0.2, *args: 'Cart'" in line
+    assert line.endswith("**kw: os.PathLike[str]) -> Cart:")
 
 
 def _without_annotations(source: str) -> str:

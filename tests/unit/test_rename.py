@@ -112,6 +112,13 @@ async def test_every_use_is_renamed_in_each_language(
     assert "items" in new  # the parameter is never a key, never renamed
 
 
+async def test_a_predeclared_name_is_left_and_the_others_apply() -> None:
+    # The 1.5B's answer for a Go function: `err` -> `error`, the builtin interface.
+    _, outcome = await run("go", GO, [json.dumps({"t": "error", "x": "item"})], 3)
+    new = applied(GO, outcome)
+    assert "\tt := 0" in new and "\t\tt += item.Price" in new
+
+
 async def test_keeping_every_name_is_asked_again_for_a_change() -> None:
     hint = load_actions().actions["rename_locals"].unchanged
     same = '{"t": "t", "i": "i", "n": "n"}'
@@ -132,6 +139,8 @@ async def test_keeping_every_name_is_asked_again_for_a_change() -> None:
         ('{"t": "n"}', "already uses"),  # onto another local
         ('{"t": "os"}', "already uses"),  # onto the module the code reads
         ('{"t": "total"}', "already uses"),  # onto the function's own name
+        ('{"t": "list"}', "language already uses"),  # a builtin it would shadow
+        ('{"t": "match"}', "language already uses"),  # a soft keyword
         ('{"t": "x; import shutil"}', "is not a name"),
         ('{"t": "a\\u202eb"}', "is not a name"),
     ],
