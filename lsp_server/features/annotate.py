@@ -75,6 +75,7 @@ class TypeSlot:
         is not such an object, Unchanged when it gives none."""
         chosen = listed.values(answer, "types")
         out, at = bytearray(), self.span.start
+        refused: list[str] = []
         for gap in self.gaps:
             kind = chosen.get(gap.key)
             if not isinstance(kind, str) or not kind.strip():
@@ -84,13 +85,16 @@ class TypeSlot:
             if len(kind) > MAX_TYPE or not re.fullmatch(TYPE, kind):
                 raise EditRejected(f"{kind[:40]!r} is not a type")
             unknown = self.unknown_names(kind)
-            if unknown:
-                raise EditRejected(
-                    f"{gap.key}: {kind[:40]} uses {', '.join(unknown)}, which the file does not"
-                    " define or import (use types the file has, or builtin ones)"
-                )
+            if unknown:  # that one is left out, the others still apply
+                refused.append(f"{gap.key}: {kind[:40]} uses {', '.join(unknown)}")
+                continue
             out += self.source[at : gap.start] + gap.form.format(type=kind).encode("utf-8")
             at = gap.end
+        if at == self.span.start and refused:
+            raise EditRejected(
+                f"{'; '.join(refused)}, which the file does not define or import"
+                " (use types the file has, or builtin ones)"
+            )
         if at == self.span.start:
             raise Unchanged()
         return bytes(out + self.source[at : self.span.stop]).decode("utf-8")

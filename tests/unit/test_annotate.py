@@ -130,6 +130,12 @@ async def test_a_bad_answer_is_refused_and_says_why(answer: str, why: str) -> No
     assert why in outcome.error
 
 
+async def test_a_type_the_file_lacks_is_left_and_the_others_apply() -> None:
+    # The 1.5B's answer for cattrs' `is_bare(type)`: `function` is no Python type.
+    _, outcome = await run("python", PY, 2, [json.dumps({"items": "function", "tax": "float"})])
+    assert "(self, items, tax: float = 0.2, *args" in applied(PY, outcome)
+
+
 async def test_a_type_may_use_what_the_file_imports_or_defines() -> None:
     text = (
         "from typing import Any\nfrom lsprotocol import types as lsp\nimport os.path\n"
