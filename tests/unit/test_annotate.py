@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from lsp_server.context.documents import Document, Position, Range
 from lsp_server.features.annotate import type_slot
 from lsp_server.features.edits import resolve_target
-from lsp_server.features.refactor import RefactorOutcome, refactor
-from lsp_server.model.protocol import GenerateJob, GenerationResult, GenerationStats, ScoreJob
+from lsp_server.features.refactor import RefactorOutcome
+from lsp_server.model.protocol import GenerateJob
 from lsp_server.prompts.actions import load_actions
+from tests.refactor_helpers import applied, scripted
 
 PY = (
     "class Cart:\n"
@@ -44,22 +45,7 @@ TS = (
 async def run(
     language: str, text: str, line: int, answers: list[str]
 ) -> tuple[list[GenerateJob], RefactorOutcome]:
-    jobs: list[GenerateJob] = []
-
-    async def generate(job: GenerateJob | ScoreJob) -> GenerationResult:
-        assert isinstance(job, GenerateJob)
-        jobs.append(job)
-        return GenerationResult(answers[len(jobs) - 1], GenerationStats(stop_reason="stop"))
-
-    snap = Document(f"file:///w/f.{language}", language, 1, text).snapshot()
-    at = Range(Position(line, 6), Position(line, 6))
-    return jobs, await refactor(snap, at, "annotate", "chatml", generate)
-
-
-def applied(text: str, outcome: RefactorOutcome) -> str:
-    edit = outcome.edit
-    assert edit is not None, outcome.error
-    return text[: edit.start] + edit.new_text + text[edit.end :]
+    return await scripted("annotate", language, text, Position(line, 6), answers)
 
 
 def keys(language: str, text: str, line: int) -> list[str]:

@@ -16,6 +16,7 @@ from lsp_server.features.refactor import RefactorOutcome, refactor
 from lsp_server.features.rename import name_slot
 from lsp_server.model.protocol import GenerateJob, GenerationResult, GenerationStats, ScoreJob
 from lsp_server.prompts.actions import load_actions
+from tests.refactor_helpers import applied, scripted
 
 PY = (
     "import os\n\n\n"
@@ -51,22 +52,7 @@ GO = (
 async def run(
     language: str, text: str, answers: list[str], line: int = 4
 ) -> tuple[list[GenerateJob], RefactorOutcome]:
-    jobs: list[GenerateJob] = []
-
-    async def generate(job: GenerateJob | ScoreJob) -> GenerationResult:
-        assert isinstance(job, GenerateJob)
-        jobs.append(job)
-        return GenerationResult(answers[len(jobs) - 1], GenerationStats(stop_reason="stop"))
-
-    snap = Document(f"file:///w/f.{language}", language, 1, text).snapshot()
-    at = Range(Position(line, 4), Position(line, 4))
-    return jobs, await refactor(snap, at, "rename_locals", "chatml", generate)
-
-
-def applied(text: str, outcome: RefactorOutcome) -> str:
-    edit = outcome.edit
-    assert edit is not None, outcome.error
-    return text[: edit.start] + edit.new_text + text[edit.end :]
+    return await scripted("rename_locals", language, text, Position(line, 4), answers)
 
 
 async def test_the_job_lists_the_locals_and_asks_for_names_only() -> None:
