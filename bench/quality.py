@@ -13,8 +13,9 @@ indexed. Two arms on the same tasks, in the same server (one model load):
              --no-plain leaves it out
 
 Metrics per language and arm: exact match (stripped) and edit similarity (difflib ratio) of
-the first suggested line against the original line, top-3 exact (the request is an invoked
-one, as the editor's next-suggestion key sends: the server adds its alternatives), the share
+the first suggested line against the original line (an automatic request: as typed), then of
+an invoked request on the same prompt, as the editor's next-suggestion key sends (the server
+adds its alternatives): its first item ("asked") and top-3 exact; the share
 of empty answers (counted by the server's lastEmptyReason) and the prompt tokens a cold
 request evaluates. Tasks whose
 original line names a symbol defined in another file of the repository (and not in its own
@@ -74,10 +75,12 @@ class Outcome:
     generated_tokens: int = 0
     shown_tokens: int = 0
     max_tokens: int = 0  # the request's token limit (a "length" stop reached it)
-    # The first line of every item (the request is an invoked one: the alternatives to cycle
-    # come after the first), and whether the original line is among the first three.
+    # The first line of every item of an invoked request (the alternatives to cycle, ranked
+    # by the model's likelihood per token), whether the original line is among the first
+    # three, and whether it is the first (`exact` is the automatic request's: as typed).
     candidates: list[str] = field(default_factory=list)
     top3: bool = False
+    invoked_exact: bool = False
 
 
 @dataclass
@@ -128,26 +131,27 @@ class Server(BenchServer):
             )
         )
         col = len(task.indent.encode("utf-16-le")) // 2
-        params = types.InlineCompletionParams(
-            context=types.InlineCompletionContext(
-                trigger_kind=types.InlineCompletionTriggerKind.Invoked
-            ),
-            text_document=types.TextDocumentIdentifier(uri),
-            position=types.Position(task.line, col),
-        )
+
+        async def ask(kind: types.InlineCompletionTriggerKind) -> list[types.InlineCompletionItem]:
+            params = types.InlineCompletionParams(
+                context=types.InlineCompletionContext(trigger_kind=kind),
+                text_document=types.TextDocumentIdentifier(uri),
+                position=types.Position(task.line, col),
+            )
+            result = await self.client.text_document_inline_completion_async(params)
+            return list(
+                result.items if isinstance(result, types.InlineCompletionList) else result or []
+            )
+
+        # As typed (automatic: the greedy answer alone), then as asked for (invoked: the
+        # alternatives too, ranked); the second reuses the evaluated prompt.
         start = time.monotonic()
-        result = await self.client.text_document_inline_completion_async(params)
+        items = await ask(types.InlineCompletionTriggerKind.Automatic)
         seconds = time.monotonic() - start
-        # Closing forgets the suggestion cache and anchors: each arm asks the model afresh.
-        self.client.text_document_did_close(
-            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
-        )
-        items = result.items if isinstance(result, types.InlineCompletionList) else result or []
         raw = items[0].insert_text if items else ""
         if isinstance(raw, types.StringValue):
             raw = raw.value
         first = str(raw).split("\n")[0].strip()
-        candidates = [first_line(item.insert_text) for item in items]
         status = await self.status(after=self.last_job)
         # Only this request's jobs: a request that never reached the model has none.
         prompts = [p for p in status.get("lastPrompts") or [] if p.get("kind") == "user"]
@@ -156,6 +160,16 @@ class Server(BenchServer):
         prompt = str(prompts[-1].get("prompt", "")) if prompts else ""
         job = prompts[-1].get("job_id") if prompts else None
         stats: dict[str, Any] = next((r for r in reversed(recent) if r.get("job_id") == job), {})
+        invoked = [
+            first_line(item.insert_text)
+            for item in await ask(types.InlineCompletionTriggerKind.Invoked)
+        ]
+        later = await self.status(after=self.last_job)
+        self.last_job = max([self.last_job, *(int(r["job_id"]) for r in later.get("recent") or [])])
+        # Closing forgets the suggestion cache and anchors: each arm asks the model afresh.
+        self.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+        )
         in_prompt = "<|repo_name|>" in prompt
         files = re.findall(r"<\|file_sep\|>([^\n]*)\n", prompt)[:-1]  # the last is the file
         last = prompts[-1] if prompts else {}
@@ -175,8 +189,9 @@ class Server(BenchServer):
             int(stats.get("generated_tokens", 0)),
             self.count(str(raw)) if raw else 0,
             int(stats.get("max_tokens", 0)),
-            candidates,
-            task.answer in candidates[:3],
+            invoked,
+            task.answer in invoked[:3],
+            bool(invoked) and invoked[0] == task.answer,
         )
 
 
@@ -206,6 +221,7 @@ def summarize(results: list[Result]) -> dict[str, Any]:
             "n": n,
             "exact": round(sum(o.exact for o in outs) / n, 3) if n else 0.0,
             "top3": round(sum(o.top3 or o.exact for o in outs) / n, 3) if n else 0.0,
+            "invoked": round(sum(o.invoked_exact for o in outs) / n, 3) if n else 0.0,
             "similarity": round(sum(o.similarity for o in outs) / n, 3) if n else 0.0,
             "seconds": round(sum(o.seconds for o in outs) / n, 2) if n else 0.0,
             "empty": round(sum(not o.suggestion for o in outs) / n, 3) if n else 0.0,
@@ -264,13 +280,15 @@ def summarize(results: list[Result]) -> dict[str, Any]:
 
 def print_table(summary: dict[str, Any]) -> None:
     print(
-        f"\n{'group':28} {'arm':11} {'n':>3} {'exact':>6} {'top3':>5} {'edit sim':>8} {'empty':>6}"
+        f"\n{'group':28} {'arm':11} {'n':>3} {'exact':>6} {'asked':>5} {'top3':>5} {'edit sim':>8}"
+        f" {'empty':>6}"
         f" {'prompt':>6} {'s/task':>7} {'gen':>6} {'unseen':>6} {'lim∅':>4}"
     )
     for name, arms in summary["table"].items():
         for arm, a in arms.items():
             print(
-                f"{name:28} {arm:11} {a['n']:>3} {a['exact']:>6.2f} {a.get('top3', 0):>5.2f}"
+                f"{name:28} {arm:11} {a['n']:>3} {a['exact']:>6.2f} {a.get('invoked', 0):>5.2f}"
+                f" {a.get('top3', 0):>5.2f}"
                 f" {a['similarity']:>8.3f}"
                 f" {a.get('empty', 0):>6.2f} {a.get('prompt_tokens', 0):>6} {a['seconds']:>7.1f}"
                 f" {a.get('generated', 0):>6} {a.get('not_shown', 0):>6.2f}"
@@ -308,7 +326,9 @@ def reused_outcomes(path: Path, size: str, arm: str = "file-only") -> dict[str, 
         t = Task(**r["task"])
         o = r["outcomes"].get(arm)
         if o is not None:
-            out[reuse_key(t)] = Outcome(**o)
+            # Runs before invoked_exact was recorded asked by invoking only: their first.
+            first = (o.get("candidates") or [o["suggestion"]])[0] == t.answer
+            out[reuse_key(t)] = Outcome(**{"invoked_exact": first, **o})
     return out
 
 
@@ -341,6 +361,7 @@ def ask_plain(arm: PlainArm, root: Path, task: Task) -> Outcome:
         max_tokens=MAX_TOKENS,
         candidates=[first],
         top3=first == task.answer,
+        invoked_exact=first == task.answer,
     )
 
 

@@ -154,10 +154,13 @@ class Completer:
         if gate.mode is CompletionMode.NONE:
             return CompletionOutcome("", f"no completion here ({gate.reason})", gate.mode)
         wanted = settings.alternatives if invoked else 0
+        shown = ""  # the suggestion the editor shows here, as typed through
         if settings.cache:
-            cached = self._from_cache(snap, offset, gate.mode, wanted)
-            if cached is not None:
-                return cached
+            found = self._cached(snap, offset, gate.mode, 1 + wanted)
+            # Alternatives wanted and only one cached: the model is asked for them.
+            if found and (not wanted or len(found) > 1):
+                return self._from_cache(found, gate.mode)
+            shown = next(iter(found), "")
         job = await self._job(snap, offset, gate.mode, settings)
         if wanted:
             job = dataclasses.replace(job, alternatives=wanted)
@@ -176,6 +179,11 @@ class Completer:
         texts = distinct(
             [text, *(postprocess(snap, offset, mode, heal(t, job)) for t in result.alternatives)]
         )
+        if shown:
+            # Asked again where a suggestion is shown (the next-suggestion key): it stays the
+            # first, so that the editor's "next" moves away from it whatever the model now
+            # answers (VS Code steps from the first item when none was selected).
+            texts = distinct([shown, *texts])[: 1 + wanted]
         if texts:
             if settings.cache:
                 for t in reversed(texts):  # the first added last: a lookup prefers it
@@ -192,20 +200,22 @@ class Completer:
         logger.info("empty completion: %s (%s)", reason, stats.stop_reason)
         return CompletionOutcome("", reason, mode, stats)
 
-    def _from_cache(
-        self, snap: DocumentSnapshot, offset: int, mode: CompletionMode, wanted: int
-    ) -> CompletionOutcome | None:
-        """The suggestions being typed through, if any (and when alternatives are wanted, if
-        there are some: else the model is asked for them)."""
-        hits = self.cache.lookup_all(snap.uri, snap.text[:offset], snap.text[offset:], 1 + wanted)
+    def _cached(
+        self, snap: DocumentSnapshot, offset: int, mode: CompletionMode, most: int
+    ) -> dict[str, Suggestion]:
+        """Up to `most` suggestions being typed through here, cleaned, by text, the latest
+        first."""
+        hits = self.cache.lookup_all(snap.uri, snap.text[:offset], snap.text[offset:], most)
         found: dict[str, Suggestion] = {}
         for remainder, suggestion in hits:
             multi = CompletionMode.MULTI_LINE if "\n" in remainder else mode
             found.setdefault(postprocess(snap, offset, multi, remainder), suggestion)
         found.pop("", None)
+        return found
+
+    def _from_cache(self, found: dict[str, Suggestion], mode: CompletionMode) -> CompletionOutcome:
+        """The answer from the suggestions being typed through (`_cached`, not empty)."""
         texts = list(found)
-        if not texts or (wanted and len(texts) < 2):
-            return None
         item = found[texts[0]]
         if item.source == "prefetch":
             self.counters.answeredFromPrefetch += 1

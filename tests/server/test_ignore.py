@@ -257,7 +257,7 @@ async def test_rules_are_re_read_when_they_change(client: LanguageClient, report
             ]
         )
     )
-    for _ in range(50):  # not ignored yet: its definition is context for main.py
+    for _ in range(200):  # not ignored yet: its definition is context for main.py
         if f"{CANARY}_later" in await complete_main(client, root, main):
             break
         await asyncio.sleep(0.1)

@@ -88,6 +88,19 @@ def test_only_an_invoked_request_asks_for_alternatives() -> None:
     assert outcome.alternatives == ("h * w", "w*h + 0")  # type: ignore[attr-defined]
 
 
+def test_the_suggestion_shown_stays_first_when_asked_again() -> None:
+    # Typed: an answer is shown (and cached). The next-suggestion key asks again and the model
+    # now answers otherwise: the answer shown stays first, so "next" shows another one.
+    _, _, completer = complete(" w * h", (), invoked=False)
+    outcome, jobs, _ = complete(" h * w", (" w*h + 0", " 2 * w"), invoked=True, completer=completer)
+    assert len(jobs) == 1 and outcome.text == "w * h"  # type: ignore[attr-defined]
+    assert outcome.alternatives == ("h * w", "w*h + 0")  # type: ignore[attr-defined]
+    # The model writes nothing now: the answer shown is still the answer.
+    _, _, completer = complete(" w * h", (), invoked=False)
+    outcome, _, _ = complete("", (), invoked=True, completer=completer)
+    assert outcome.text == "w * h"  # type: ignore[attr-defined]
+
+
 def test_alternatives_are_cleaned_deduplicated_and_stand_in_for_a_dropped_first() -> None:
     # The first repeats the line after the cursor (dropped), as does one alternative; two
     # others are the same once cleaned.
