@@ -59,7 +59,13 @@ clients: install
 # the generated tables against (unicode-data), when one is missing and apt-get can run (as
 # root). Without them those tests skip, or fail if CI is set.
 EMACS_HAS = emacs --batch -q --eval "(progn (package-activate-all) (require '$(1)))" >/dev/null 2>&1
-editors:
+# pyright's language server (1.1.414, from the npm registry, when npm is here) beside Enclave in
+# lsp-mode: tests/editors/test_emacs_lsp_mode.py.
+PYRIGHT := build/pyright/node_modules/.bin/pyright-langserver
+$(PYRIGHT):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --no-audit --no-fund --silent --prefix build/pyright pyright@1.1.414; fi
+editors: $(PYRIGHT)
 	@if ! { $(call EMACS_HAS,eglot) && $(call EMACS_HAS,lsp-mode) && $(call EMACS_HAS,company) \
 		&& [ -f /usr/share/unicode/DerivedCoreProperties.txt ]; } \
 		&& command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \

@@ -572,6 +572,47 @@ def test_beside_ruffs_own_language_server(tmp_path: Path) -> None:
     assert r["document"]["server_sha256"] == r["document"]["buffer_sha256"]
 
 
+# pyright's language server, from the npm registry at a pinned version (`make editors`).
+PYRIGHT = Path(
+    os.environ.get("ENCLAVE_PYRIGHT")
+    or ROOT / "build" / "pyright" / "node_modules" / ".bin" / "pyright-langserver"
+)
+
+
+@needs_lsp_mode
+def test_beside_pyrights_language_server(tmp_path: Path) -> None:
+    """The most used Python server, pyright, beside Enclave in lsp-mode: both run; pyright's
+    type error is in lsp-mode's diagnostics, Enclave offers "Fix with Enclave" for it and
+    none of pyright's own actions; the ghost text works; pyright gets none of Enclave's
+    requests (only its own client's)."""
+    if not PYRIGHT.exists():
+        if IN_CI:
+            pytest.fail(f"no pyright at {PYRIGHT} and CI is set: run `make editors`")
+        pytest.skip(f"no pyright at {PYRIGHT}: `make editors` installs it")
+    file = tmp_path / "sign.py"
+    file.write_text("def sign(x: int) -> str:\n    return x\n")
+    env = fake_env(BLOCK + "\n")
+    overrides = {
+        "OTHER_SERVER_CMD": json.dumps([str(PYRIGHT), "--stdio"]),
+        "ENCLAVE_TEST_AT": "return x$",
+    }
+    r = run("lsp-ruff.el", tmp_path, file, env, timeout=180, overrides=overrides)
+    assert r["servers"] == ["enclave", "other"] and r["servers_at_end"] == r["servers"]
+    # `return x` where a str is promised: pyright's reportReturnType, on line 2.
+    assert ["Pyright", 2, "reportReturnType"] in r["diagnostics"], r["diagnostics"]
+    assert not [d for d in r["diagnostics"] if d[0] == "enclave"], r["diagnostics"]
+    fix = [t for t in r["enclave_titles"] if t.startswith(spec("fix").title)]
+    assert len(fix) == 1, r["enclave_titles"]
+    assert all("Enclave" in t for t in r["enclave_titles"]), r["enclave_titles"]
+    assert r["ghost"] == BLOCK.split("\n")[0] or r["ghost"].startswith(BLOCK.split("\n")[0])
+    assert BLOCK in r["buffer"], r["buffer"]
+    assert r["document"]["server_sha256"] == r["document"]["buffer_sha256"]
+    sent = {(server, method) for server, method, _ in r["sent"]}
+    assert ("other", "textDocument/didOpen") in sent, sorted(sent)
+    for method in ("workspace/executeCommand", "textDocument/inlineCompletion"):
+        assert ("other", method) not in sent, sorted(sent)
+
+
 # -- user-only settings -----------------------------------------------------------------------
 
 

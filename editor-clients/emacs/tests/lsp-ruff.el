@@ -1,8 +1,9 @@
-;;; lsp-ruff.el --- Enclave beside a real language server: ruff's  -*- lexical-binding: t; -*-
+;;; lsp-ruff.el --- Enclave beside a real language server: ruff's, pyright's  -*- lexical-binding: t; -*-
 
-;; OTHER_SERVER_CMD is `ruff server' (the ruff of the test's environment) instead of the
-;; stand-in.  The file imports a module it never uses (ruff's F401); a function is typed at
-;; its end.  The server's scripted fake engine answers with a fixed block.
+;; OTHER_SERVER_CMD is a real server instead of the stand-in: `ruff server' (the ruff of the
+;; test's environment) or pyright's.  The file has a line the other server reports
+;; (ENCLAVE_TEST_AT, a regexp: by default ruff's F401 on an unused import); a function is
+;; typed at its end.  The server's scripted fake engine answers with a fixed block.
 
 (load (expand-file-name "lsp-runner.el" (file-name-directory load-file-name)) nil t)
 
@@ -16,13 +17,13 @@
 (enclave-test-run
  (lambda ()
    (enclave-test-connect)
-   (enclave-test-wait "ruff's diagnostic" 30
+   (enclave-test-wait "the other server's diagnostic" 60
                       (lambda () (> (length (lsp--get-buffer-diagnostics)) 0)))
    (enclave-test-put "diagnostics" (enclave-test-diagnostics-by-server))
 
-   ;; On the import line: lsp-mode's own menu has ruff's fixes; Enclave's lists
-   ;; "Fix with Enclave" for ruff's diagnostic, and nothing of ruff's.
-   (enclave-test-goto "^import os")
+   ;; On the reported line: lsp-mode's own menu has the other server's fixes; Enclave's
+   ;; lists "Fix with Enclave" for its diagnostic, and nothing of the other server's.
+   (enclave-test-goto (enclave-test-env "ENCLAVE_TEST_AT" "^import os"))
    (enclave-test-put "lsp_mode_titles"
                      (vconcat (mapcar (lambda (a) (lsp-get a :title)) (lsp-code-actions-at-point))))
    (condition-case nil                  ; the menu read, nothing chosen
