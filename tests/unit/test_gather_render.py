@@ -112,3 +112,32 @@ def test_methods_are_written_under_their_class_header_which_is_closed(tmp_path: 
         "export class Queue {\n    push(item: string): void {\n      this.items = [item];\n"
         "    }\n}\n"
     )
+
+
+RUST_TOKENS = (
+    "pub struct Span {\n    pub start: usize,\n    pub end: usize,\n}\n\n"
+    "#[derive(Eq, PartialEq, Debug)]\npub enum Token<'a> {\n"
+    + "".join(f"    Punct{i},\n" for i in range(12))
+    + "}\n\npub(crate) enum ErrorKind {\n"
+    + "".join(f"    Kind{i}(usize),\n" for i in range(12))
+    + "}\n\npub trait Buf {\n"
+    + "".join(f"    fn f{i}(&self) -> usize;\n" for i in range(12))
+    + "}\n"
+)
+
+
+def test_a_large_rust_type_is_written_as_its_header_with_a_left_out_body(
+    tmp_path: Path,
+) -> None:
+    """The index keeps a large Rust enum, struct or trait as its header without `{`: alone,
+    `pub(crate) enum ErrorKind` is not Rust (it was rendered so until 2026-12-07)."""
+    index = build_index(tmp_path, {"tokens.rs": RUST_TOKENS})
+    entry = index.entry(str(tmp_path / "tokens.rs"))
+    assert entry is not None
+    text = render_file_definitions(entry.definitions)
+    assert "pub struct Span {\n    pub start: usize,\n    pub end: usize,\n}" in text  # small
+    assert "pub enum Token<'a> { /* ... */ }" in text
+    assert "pub(crate) enum ErrorKind { /* ... */ }" in text
+    assert "pub trait Buf { /* ... */ }" in text
+    tree = Document("file:///w/tokens.rs", "rust", 1, text).snapshot().tree
+    assert count_error_nodes(tree) == 0, text

@@ -52,9 +52,11 @@ def _stubbed(header: str) -> str:
     return header.rstrip().rstrip("{").rstrip() + " " + STUB_BODY
 
 
-# Headers the index keeps without their `{`: interfaces and enums (`const enum State`).
+# Headers the index keeps without their `{`: interfaces and enums (`const enum State`), Rust's
+# enums, structs, unions and traits (`pub(crate) enum Token<'a>`).
 _BRACED_TYPE = re.compile(
     r"(?:export\s+)?(?:default\s+)?(?:declare\s+)?(?:const\s+)?(?:interface|enum)\b"
+    r"|(?:pub(?:\([^)]*\))?\s+)?(?:enum|struct|union|trait)\b"
 )
 
 
