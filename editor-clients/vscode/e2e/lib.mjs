@@ -1,8 +1,8 @@
 // Helpers of the real-editor test (run.mjs): code-server in chromium, driven by Playwright.
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { chromium } from "playwright-core";
 
 /** Results of the steps, and the closing line. A skip counts as a failure (nothing is optional). */
@@ -84,11 +84,40 @@ export function newestFile(dir, pattern) {
   return best?.file;
 }
 
+// Stock VS Code lets an extension use an API proposal only when it declares the proposal and
+// is granted it; code-server's extension host replaces that check with `return true`.
+const EXT_HOST = ["lib", "vscode", "out", "vs", "workbench", "api", "node", "extensionHostProcess.js"];
+const GRANT_ALL =
+  /function (\w+)\(e,t\)\{return!0\}(function \w+\(e,t\)\{if\(!\1\(e,t\)\)throw new Error\(`Extension '\$\{e\.identifier\.value\}' CANNOT use API proposal)/;
+
+/**
+ * With `stock`, puts VS Code's own check back in code-server's extension host (VS Code 1.100's
+ * `isProposedApiEnabled`: the extension's declared proposals) until the returned function
+ * restores code-server's: an editor that refuses undeclared proposals, as stable VS Code does.
+ * A check left in place by a killed run is restored first, whatever `stock` says.
+ */
+export function proposalCheck(codeServer, stock) {
+  const file = join(dirname(codeServer), "..", "..", ...EXT_HOST);
+  const saved = `${file}.granting`;
+  const restore = () => {
+    if (!existsSync(saved)) return;
+    copyFileSync(saved, file);
+    rmSync(saved);
+  };
+  restore();
+  if (!stock) return () => {};
+  const text = readFileSync(file, "utf8");
+  if (!GRANT_ALL.test(text)) throw new Error(`code-server's proposal check is not where it was in ${file}`);
+  copyFileSync(file, saved);
+  writeFileSync(file, text.replace(GRANT_ALL, "function $1(e,t){return e.enabledApiProposals?.includes(t)??!1}$2"));
+  return restore;
+}
+
 /**
  * code-server with the .vsix installed in `userData` and `extensions`, serving `workspace`,
  * opened in chromium. Returns { page, close } ; close() keeps code-server's logs in `logsTo`.
  */
-export async function openCodeServer({ codeServer, vsix, chromiumPath, userData, extensions, workspace, logFile, logsTo, trace, env }) {
+export async function openCodeServer({ codeServer, vsix, chromiumPath, userData, extensions, workspace, logFile, logsTo, trace, env, stockProposals }) {
   const node = process.execPath;
   const common = ["--user-data-dir", userData, "--extensions-dir", extensions];
   const install = spawnSync(node, [codeServer, ...common, "--install-extension", vsix], { encoding: "utf8" });
@@ -98,8 +127,10 @@ export async function openCodeServer({ codeServer, vsix, chromiumPath, userData,
   const args = [codeServer, ...common, "--bind-addr", `127.0.0.1:${port}`, "--auth", "none"];
   args.push("--disable-telemetry", "--disable-update-check", "--disable-getting-started-override");
   // No --enable-proposed-api: code-server grants every extension the proposed APIs (the
-  // partial-accept hook among them) with or without it (run without it, accept word counted).
+  // partial-accept hook among them) with or without it (run without it, accept word counted),
+  // unless `stockProposals` puts VS Code's check back (proposalCheck).
   if (trace) args.push("--log", "trace");
+  const restoreCheck = proposalCheck(codeServer, Boolean(stockProposals));
   const proc = spawn(node, [...args, workspace], { stdio: ["ignore", fd, fd], detached: true, env: env ?? process.env });
   let browser;
   const close = async () => {
@@ -112,6 +143,7 @@ export async function openCodeServer({ codeServer, vsix, chromiumPath, userData,
       }
       await new Promise((r) => setTimeout(r, 1000));
     }
+    restoreCheck();
     const logs = join(userData, "logs");
     if (existsSync(logs)) {
       mkdirSync(logsTo, { recursive: true });

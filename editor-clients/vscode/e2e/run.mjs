@@ -16,7 +16,9 @@
 //   one acceptance of the word's characters), counted by the server's own figures on the
 //   "Show status" page.
 //   Session 2, the folder not trusted (Restricted Mode): status ready with the bundled model and
-//   ghost text, the same hostile settings changing nothing.
+//   ghost text, the same hostile settings changing nothing. Its extension host checks API
+//   proposals as stable VS Code does (code-server's lets every extension use them): the
+//   partial-accept hook is refused, the ghost text still comes, the log says so once.
 //   Session 3, a server advertising the extension's own command names: it starts anyway.
 //   Session 4, an empty model cache (XDG_CACHE_HOME): the status says the model is missing, a
 //   notification offers the fetch; the fetch (a stand-in replaying the real command's output,
@@ -229,7 +231,7 @@ function checkStartedUsersServer(name, extensionLog) {
 }
 
 /** One code-server session in a hostile workspace; `user` adds to the user settings. */
-async function withSession(name, { trust, user = {}, hostileChecks = true, env }, body) {
+async function withSession(name, { trust, user = {}, hostileChecks = true, env, stockProposals }, body) {
   const w = hostileWorkspace(`ws-${name}`);
   const userData = join(tmp, `user-data-${name}`);
   const serverLog = join(LOGS, `${name}-server.log`);
@@ -249,6 +251,7 @@ async function withSession(name, { trust, user = {}, hostileChecks = true, env }
       logsTo,
       trace: Boolean(process.env.ENCLAVE_E2E_TRACE),
       env,
+      stockProposals,
     });
     const ed = new Editor(session.page, SHOTS);
     editor.shot = (n) => ed.shot(`${name}-${n}`);
@@ -457,6 +460,17 @@ async function clashSession() {
   else report.fail("clash: the extension's log names the commands it did not register", log.slice(-800));
 }
 
+/**
+ * In the session whose editor refuses undeclared proposals, the provider was registered without
+ * the partial-accept hook (the ghost text above came from it) and the log says so, once.
+ */
+function checkHookRefused(log) {
+  const said = log.split("\n").filter((l) => l.includes("Partial accepts (accept word, accept line) are not counted"));
+  const refused = said.length === 1 && said[0].includes("CANNOT use API proposal: inlineCompletionsAdditions");
+  if (refused) report.ok("untrusted: an editor refusing the proposal: no partial-accept hook, said once in the log", said[0].trim());
+  else report.fail("untrusted: an editor refusing the proposal: no partial-accept hook, said once in the log", said.join(" | ") || "no such line");
+}
+
 /** An empty model cache: the fetch offered, cancelled, run from the menu (e2e/menu.mjs). */
 async function missingSession() {
   const setup = missingModelSetup({ tmp, enclave: ENCLAVE, extDir: EXT_DIR, realModels: MODELS });
@@ -496,13 +510,17 @@ try {
       }
     }
   });
-  if (wanted("untrusted")) await withSession("untrusted", { trust: false }, async (ed, _w, shot) => {
-    const banner = ed.page.locator(".monaco-workbench", { hasText: "Restricted Mode" });
-    await banner.first().waitFor({ timeout: 30000 });
-    report.ok("untrusted: the window is in Restricted Mode");
-    await checkReady(ed, "untrusted");
-    await ghostText(ed, "untrusted", shot, false);
-  });
+  if (wanted("untrusted")) {
+    // Also an editor that refuses the partial-accept hook's proposal, as stable VS Code does.
+    const log = await withSession("untrusted", { trust: false, stockProposals: true }, async (ed, _w, shot) => {
+      const banner = ed.page.locator(".monaco-workbench", { hasText: "Restricted Mode" });
+      await banner.first().waitFor({ timeout: 30000 });
+      report.ok("untrusted: the window is in Restricted Mode");
+      await checkReady(ed, "untrusted");
+      await ghostText(ed, "untrusted", shot, false);
+    });
+    checkHookRefused(log);
+  }
   if (wanted("clash")) await clashSession();
   if (wanted("missing")) await missingSession();
 } finally {
