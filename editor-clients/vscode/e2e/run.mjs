@@ -467,8 +467,9 @@ async function clashSession() {
 function checkHookRefused(log) {
   const said = log.split("\n").filter((l) => l.includes("Partial accepts (accept word, accept line) are not counted"));
   const refused = said.length === 1 && said[0].includes("CANNOT use API proposal: inlineCompletionsAdditions");
-  if (refused) report.ok("untrusted: an editor refusing the proposal: no partial-accept hook, said once in the log", said[0].trim());
-  else report.fail("untrusted: an editor refusing the proposal: no partial-accept hook, said once in the log", said.join(" | ") || "no such line");
+  const step = "untrusted: an editor refusing the proposal: no partial-accept hook, said once in the log";
+  if (refused) report.ok(step, said[0].trim());
+  else report.fail(step, said.join(" | ") || "no such line");
 }
 
 /** An empty model cache: the fetch offered, cancelled, run from the menu (e2e/menu.mjs). */
